@@ -1,0 +1,108 @@
+"""The vocabulary shared by policies and the case lifecycle: which clocks exist, what starts them.
+
+Every deadline the engine raises is one of these kinds. A policy version sets, for each kind, an
+amount, a unit, what the clock counts from and the source of the rule (DESIGN.md, "What each clock
+counts from"). The lifecycle asks a `PolicyView` to count; it never knows the numbers itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Protocol
+
+from calendars.types import Unit
+
+
+class TimescaleKind(StrEnum):
+    REFERRAL_DECISION = "referral_decision"
+    ASSESSMENT_COMPLETED = "assessment_completed"
+    CIN_SUPPORT_INITIATED = "cin_support_initiated"
+    CIN_PLAN_MEETING = "cin_plan_meeting"
+    PLAN_DISTRIBUTED = "plan_distributed"
+    PLAN_IN_PLACE = "plan_in_place"
+    FIRST_REVIEW = "first_review"
+    REVIEW = "review"
+    TEAM_MANAGER_REVIEW = "team_manager_review"
+    VISIT = "visit"
+    STEP_DOWN_PANEL = "step_down_panel"
+    ICPC = "icpc"
+    FIRST_CP_REVIEW = "first_cp_review"
+    CP_REVIEW = "cp_review"
+    TRANSFER_IN_MEETING = "transfer_in_meeting"
+
+
+class Anchor(StrEnum):
+    """The event a clock counts from."""
+
+    REFERRAL = "referral"
+    INITIAL_HOME_VISIT = "initial_home_visit"
+    PLAN_DECISION = "plan_decision"  # assessment completed with outcome "CIN plan"
+    CIN_MEETING = "cin_meeting"
+    PLAN_START = "plan_start"  # the CIN meeting that agreed the plan
+    PREVIOUS_REVIEW = "previous_review"
+    PREVIOUS_VISIT = "previous_visit"
+    STEP_DOWN_PANEL_REQUESTED = "step_down_panel_requested"
+    STRATEGY_DISCUSSION = "strategy_discussion"
+    ICPC = "icpc"
+    PREVIOUS_CP_REVIEW = "previous_cp_review"
+    RESIDENT = "resident"  # transfer in: the date the family became resident
+
+
+# What each kind may count from: a policy naming any other anchor is refused.
+ALLOWED_ANCHORS: dict[TimescaleKind, frozenset[Anchor]] = {
+    TimescaleKind.REFERRAL_DECISION: frozenset({Anchor.REFERRAL}),
+    TimescaleKind.ASSESSMENT_COMPLETED: frozenset({Anchor.REFERRAL}),
+    TimescaleKind.CIN_SUPPORT_INITIATED: frozenset({Anchor.INITIAL_HOME_VISIT}),
+    TimescaleKind.CIN_PLAN_MEETING: frozenset({Anchor.PLAN_DECISION}),
+    TimescaleKind.PLAN_DISTRIBUTED: frozenset({Anchor.CIN_MEETING}),
+    TimescaleKind.PLAN_IN_PLACE: frozenset({Anchor.REFERRAL}),
+    TimescaleKind.FIRST_REVIEW: frozenset({Anchor.PLAN_START}),
+    TimescaleKind.REVIEW: frozenset({Anchor.PREVIOUS_REVIEW}),
+    TimescaleKind.TEAM_MANAGER_REVIEW: frozenset({Anchor.PLAN_START}),
+    TimescaleKind.VISIT: frozenset({Anchor.PREVIOUS_VISIT}),
+    TimescaleKind.STEP_DOWN_PANEL: frozenset({Anchor.STEP_DOWN_PANEL_REQUESTED}),
+    TimescaleKind.ICPC: frozenset({Anchor.STRATEGY_DISCUSSION}),
+    TimescaleKind.FIRST_CP_REVIEW: frozenset({Anchor.ICPC}),
+    TimescaleKind.CP_REVIEW: frozenset({Anchor.PREVIOUS_CP_REVIEW}),
+    TimescaleKind.TRANSFER_IN_MEETING: frozenset({Anchor.RESIDENT}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CountedDue:
+    """A due date with the one-line explanation a manager reads ("why is this due that day?")."""
+
+    due: date
+    explanation: str  # "20 working days from referral on 2024-12-20 under warwickshire v1, ..."
+    policy_ref: str  # "warwickshire v1"
+    source: str  # the rule's citation, e.g. "002 s4.4.2" or "Working Together 2023"
+
+
+class PolicyView(Protocol):
+    """One authority's policy version in force on a date, as the lifecycle sees it."""
+
+    @property
+    def authority(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    def has(self, kind: TimescaleKind) -> bool:
+        """False where neither the authority nor the national default sets this clock."""
+        ...
+
+    def count(self, kind: TimescaleKind, start: date) -> CountedDue:
+        """The due date of `kind` whose clock started on `start` (KeyError if not `has(kind)`)."""
+        ...
+
+    def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:
+        """A due date set by the case itself (e.g. the plan's own visit frequency), same calendar."""
+        ...
+
+
+class PolicyTimeline(Protocol):
+    """All versions of one authority's policy; a clock uses the version in force when it starts."""
+
+    def on(self, day: date) -> PolicyView: ...
