@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy calendars models cli
+	$(BIN)/mypy calendars models cli flows tasks notifications
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q

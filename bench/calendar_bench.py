@@ -52,7 +52,9 @@ def main() -> None:
     vector = calendar.add_many(starts, amounts)
     reference = np.busday_offset(starts, amounts, roll="backward", busdaycal=busdaycal)
     add = calendar.add
-    scalar_sample = [add(d, n) for d, n in zip(start_dates[:100_000], amount_ints[:100_000])]
+    scalar_sample = [
+        add(d, n) for d, n in zip(start_dates[:100_000], amount_ints[:100_000], strict=True)
+    ]
     agree = bool(np.array_equal(vector, reference)) and scalar_sample == [
         d.item() for d in vector[:100_000]
     ]
@@ -64,7 +66,7 @@ def main() -> None:
     )
     t_scalar = best_of(
         max(1, args.repeat // 2),
-        lambda: [add(d, n) for d, n in zip(start_dates, amount_ints)],
+        lambda: [add(d, n) for d, n in zip(start_dates, amount_ints, strict=True)],
     )
 
     n = args.pairs

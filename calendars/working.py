@@ -215,15 +215,16 @@ def _non_working_reasons(
     for o in range(size):
         day = date.fromordinal(base + o)
         # A bank holiday's own name beats "Saturday": a manager reading "skipping 25 Dec" wants it.
+        # A closure on a weekend changes nothing, so the weekend names it.
         holiday = bank_holidays.get(day)
         if holiday:
             reasons[o] = str(holiday)
-        elif day in one_offs:
-            reasons[o] = f"{one_offs[day]} (closure)"
-        elif closure := next((c for c in annual if c.covers(day)), None):
-            reasons[o] = f"{closure.name} (closure)"
         elif day.weekday() >= 5:
             reasons[o] = _WEEKDAY_NAMES[day.weekday() - 5]
+        elif day in one_offs:
+            reasons[o] = f"closure: {one_offs[day]}"
+        elif closure := next((c for c in annual if c.covers(day)), None):
+            reasons[o] = f"closure: {closure.name}"
     return reasons
 
 

@@ -98,7 +98,7 @@ class PolicyView(Protocol):
         ...
 
     def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:
-        """A due date set by the case itself (e.g. the plan's own visit frequency), same calendar."""
+        """A due date the case sets itself (the plan's own visit frequency), same calendar."""
         ...
 
 

@@ -1,0 +1,190 @@
+"""`cin policy validate | show | diff`: check a policy file before it takes effect, read one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from calendars import OneOffClosure
+from cli.common import CliError, add_policy_dir_option, default_policy_dir, iso_date
+from models.clock import clock_from
+from models.policy import (
+    PolicyBook,
+    PolicyError,
+    ResolvedPolicy,
+    diff_versions,
+    load_policy_dir,
+    validate_policy_file,
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    policy = subparsers.add_parser("policy", help="authority timescale policies")
+    commands = policy.add_subparsers(dest="policy_command", required=True)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check policy files (a folder means its *.yaml)",
+        description="Print 'ok PATH (SLUG, N versions)' per good file and one line per problem; "
+        "exit 1 if any file fails.",
+    )
+    validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.set_defaults(func=run_validate)
+
+    show = commands.add_parser("show", help="the version in force and every timescale")
+    show.add_argument("slug", metavar="SLUG")
+    show.add_argument(
+        "--on",
+        type=iso_date,
+        metavar="DATE",
+        help="the day to resolve (default: today in London, or $CIN_TODAY)",
+    )
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    add_policy_dir_option(show)
+    show.set_defaults(func=run_show)
+
+    diff = commands.add_parser("diff", help="what changed between two versions")
+    diff.add_argument("slug", metavar="SLUG")
+    diff.add_argument("old", type=version_number, metavar="V1", help="e.g. 1 or v1")
+    diff.add_argument("new", type=version_number, metavar="V2")
+    add_policy_dir_option(diff)
+    diff.set_defaults(func=run_diff)
+
+
+def version_number(text: str) -> int:
+    digits = text[1:] if text[:1] in ("v", "V") else text
+    if not digits.isdigit() or int(digits) < 1:
+        raise argparse.ArgumentTypeError(f"expected a version like 2 or v2; got {text!r}")
+    return int(digits)
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    failed = False
+    for path in _policy_paths(args.paths):
+        try:
+            policy = validate_policy_file(path)
+        except PolicyError as error:
+            failed = True
+            sys.stderr.writelines(f"{problem}\n" for problem in error.problems)
+            continue
+        count = len(policy.versions)
+        print(f"ok {path} ({policy.authority}, {count} version{'s' * (count != 1)})")
+    return 1 if failed else 0
+
+
+def _policy_paths(paths: list[Path]) -> list[Path]:
+    expanded: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.yaml"))
+            if not found:
+                raise CliError(f"{path}: no *.yaml policy files in this folder")
+            expanded.extend(found)
+        else:
+            expanded.append(path)
+    return expanded
+
+
+def run_show(args: argparse.Namespace) -> int:
+    day = args.on or clock_from(os.environ.get("CIN_TODAY")).today()
+    resolved = _book(args).authority(args.slug).on(day)
+    if args.json:
+        print(json.dumps(policy_as_json(resolved, day), indent=2))
+    else:
+        sys.stdout.writelines(f"{line}\n" for line in policy_as_text(resolved, day))
+    return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    authority = _book(args).authority(args.slug)
+    lines = diff_versions(authority.version(args.old), authority.version(args.new))
+    sys.stdout.writelines(f"{line}\n" for line in lines or ["no differences"])
+    return 0
+
+
+def _book(args: argparse.Namespace) -> PolicyBook:
+    return load_policy_dir(args.policy_dir or default_policy_dir())
+
+
+def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
+    end = policy.effective_to.isoformat() if policy.effective_to else "open-ended"
+    lines = [
+        f"{policy.policy_ref}: {policy.name} ({policy.nation.value})",
+        f"in force on {day.isoformat()}: {policy.effective_from.isoformat()} to {end}",
+        f"source: {policy.source}",
+        "non-working start: "
+        + ("rolled to the next working day" if policy.roll_non_working_start else "counted as is"),
+        f"closure days: {', '.join(_closure_text(policy)) or 'none'}",
+        "timescales:",
+    ]
+    rows = [("kind", "amount", "counts from", "set by", "source")]
+    rows += [
+        (
+            ts.kind.value,
+            f"{ts.amount} {ts.unit.value}",
+            ts.counts_from.value,
+            f"{ts.defined_by} (inherited)" if ts.inherited else ts.defined_by,
+            ts.cited,
+        )
+        for ts in policy.timescales.values()
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = "".join(cell.ljust(width + 2) for cell, width in zip(row, widths, strict=False))
+        lines.append(f"  {cells}{row[-1]}")
+    ladder = ", ".join(
+        f"{s.role.value} after {s.after_working_days_overdue}" for s in policy.escalation
+    )
+    lines.append(f"escalation (working days overdue): {ladder}")
+    channels = "; ".join(
+        f"{role.value}: {', '.join(c.value for c in ways)}"
+        for role, ways in policy.channels.items()
+    )
+    lines.append(f"channels: {channels or 'none'}")
+    lines.append(f"urgent: {', '.join(sorted(k.value for k in policy.urgent)) or 'none'}")
+    return lines
+
+
+def _closure_text(policy: ResolvedPolicy) -> list[str]:
+    return [
+        f"{c.day.isoformat()} {c.name}"
+        if isinstance(c, OneOffClosure)
+        else f"{c.start_month:02}-{c.start_day:02} to {c.end_month:02}-{c.end_day:02} {c.name}"
+        for c in policy.closures
+    ]
+
+
+def policy_as_json(policy: ResolvedPolicy, day: date) -> dict[str, object]:
+    return {
+        "authority": policy.authority,
+        "name": policy.name,
+        "nation": policy.nation.value,
+        "version": policy.version,
+        "on": day.isoformat(),
+        "effective_from": policy.effective_from.isoformat(),
+        "effective_to": policy.effective_to.isoformat() if policy.effective_to else None,
+        "source": policy.source,
+        "roll_non_working_start": policy.roll_non_working_start,
+        "closure_days": _closure_text(policy),
+        "timescales": {
+            ts.kind.value: {
+                "amount": ts.amount,
+                "unit": ts.unit.value,
+                "counts_from": ts.counts_from.value,
+                "source": ts.cited,
+                "inherited": ts.inherited,
+                "defined_by": ts.defined_by,
+            }
+            for ts in policy.timescales.values()
+        },
+        "escalation": [
+            {"role": s.role.value, "after_working_days_overdue": s.after_working_days_overdue}
+            for s in policy.escalation
+        ],
+        "channels": {r.value: [c.value for c in ways] for r, ways in policy.channels.items()},
+        "urgent": sorted(k.value for k in policy.urgent),
+    }

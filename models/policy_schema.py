@@ -1,0 +1,267 @@
+"""The policy file format: one authority's YAML, validated (DESIGN.md, "Policies").
+
+Only the shape and the rules one file can break live here. Which version is in force on a day, and
+what falls back to the national default, is `models.policy`.
+
+A rule spanning several fields reports every breach as a line `field.path: expected ...; got ...`
+relative to the model it sits on; `models.policy_loading` prefixes the model's own position.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from calendars.types import AnnualClosure, Closure, Nation, OneOffClosure, Unit
+from models.timescales import ALLOWED_ANCHORS, Anchor, TimescaleKind
+
+NATIONAL = "national"  # the slug (and file stem) of the national default
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+RULE_ERROR = "policy_rule"  # pydantic error type of the cross-field rules below
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+MonthDay = Annotated[str, StringConstraints(pattern=r"^\d{2}-\d{2}$")]
+WholeNumber = Annotated[StrictInt, Field(ge=0)]
+
+
+class Role(StrEnum):
+    """Who an alert can go to, lowest rung first."""
+
+    WORKER = "worker"
+    TEAM_MANAGER = "team_manager"
+    SERVICE_MANAGER = "service_manager"
+    HEAD_OF_SERVICE = "head_of_service"
+
+
+class Channel(StrEnum):
+    """How a role is told; the Apprise URLs behind each come from the environment, never a file."""
+
+    EMAIL = "email"
+    TEAMS = "teams"
+
+
+class _Strict(BaseModel):
+    # a misspelt key must fail loudly, or a council's rule would silently fall back to a default
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _refuse(problems: list[str]) -> None:
+    if problems:
+        raise PydanticCustomError(RULE_ERROR, "{problems}", {"problems": "\n".join(problems)})
+
+
+class Timescale(_Strict):
+    amount: WholeNumber
+    unit: Unit
+    counts_from: Anchor
+    source: Text
+
+    def describe(self) -> str:
+        return f"{self.amount} {self.unit.value} ({self.source})"
+
+
+class OneOffClosureDay(_Strict):
+    day: date = Field(alias="date")
+    name: Text
+
+    def to_calendar(self) -> OneOffClosure:
+        return OneOffClosure(self.day, self.name)
+
+
+class AnnualClosurePeriod(_Strict):
+    """Inclusive month-day range repeated every year; `from: "12-24", to: "01-02"` wraps."""
+
+    start: MonthDay = Field(alias="from")
+    end: MonthDay = Field(alias="to")
+    name: Text
+
+    @model_validator(mode="after")
+    def _real_days(self) -> AnnualClosurePeriod:
+        problems = []
+        for field, text in (("from", self.start), ("to", self.end)):
+            month, day = (int(part) for part in text.split("-"))
+            try:
+                # 2000 is a leap year, so 02-29 is accepted as a month-day
+                date(2000, month, day)
+            except ValueError:
+                problems.append(f"{field}: expected a real month-day MM-DD; got {text!r}")
+        _refuse(problems)
+        return self
+
+    def to_calendar(self) -> AnnualClosure:
+        (start_month, start_day), (end_month, end_day) = (
+            (int(part) for part in text.split("-")) for text in (self.start, self.end)
+        )
+        return AnnualClosure(start_month, start_day, end_month, end_day, self.name)
+
+
+class ClosureDays(_Strict):
+    one_off: tuple[OneOffClosureDay, ...] = ()
+    annual: tuple[AnnualClosurePeriod, ...] = ()
+
+    def to_calendar(self) -> tuple[Closure, ...]:
+        days: list[Closure] = [c.to_calendar() for c in self.one_off]
+        days.extend(c.to_calendar() for c in self.annual)
+        return tuple(days)
+
+
+class EscalationStep(_Strict):
+    role: Role
+    after_working_days_overdue: WholeNumber
+
+
+class PolicyVersion(_Strict):
+    version: Annotated[StrictInt, Field(ge=1)]
+    effective_from: date
+    effective_to: date | None = None  # inclusive; None = open-ended
+    source: Text
+    roll_non_working_start: StrictBool
+    closure_days: ClosureDays = ClosureDays()
+    timescales: dict[TimescaleKind, Timescale]
+    national_default_applies: tuple[TimescaleKind, ...] = ()
+    escalation: tuple[EscalationStep, ...] = Field(min_length=1)
+    channels: dict[Role, tuple[Channel, ...]]
+    urgent: tuple[TimescaleKind, ...] = ()
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+    def span(self) -> str:
+        return f"{self.effective_from.isoformat()} to {_end_text(self.effective_to)}"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyVersion:
+        problems: list[str] = []
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            problems.append(
+                f"effective_to: expected on or after effective_from "
+                f"{self.effective_from.isoformat()}; got {self.effective_to.isoformat()}"
+            )
+        problems += _anchor_problems(self.timescales)
+        problems += _coverage_problems(self.timescales, self.national_default_applies)
+        problems += _duplicates("urgent", self.urgent)
+        problems += _escalation_problems(self.escalation, self.channels)
+        _refuse(problems)
+        return self
+
+
+class PolicyFile(_Strict):
+    authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+    name: Text
+    nation: Nation
+    versions: tuple[PolicyVersion, ...] = Field(min_length=1)
+
+    @property
+    def is_national(self) -> bool:
+        return self.authority == NATIONAL
+
+    def in_force(self, day: date) -> PolicyVersion | None:
+        return next((v for v in self.versions if v.covers(day)), None)
+
+    @model_validator(mode="after")
+    def _versions_in_order(self) -> PolicyFile:
+        problems: list[str] = []
+        for i, version in enumerate(self.versions):
+            if self.is_national and version.national_default_applies:
+                problems.append(
+                    f"versions[{i}].national_default_applies: expected none in the national "
+                    "file (it is the default); set these timescales instead"
+                )
+        by_date = sorted(enumerate(self.versions), key=lambda iv: iv[1].effective_from)
+        for (_, earlier), (i, later) in zip(by_date, by_date[1:], strict=False):
+            if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
+                problems.append(
+                    f"versions[{i}].effective_from: version {later.version} starts "
+                    f"{later.effective_from.isoformat()}, inside version {earlier.version} "
+                    f"({earlier.span()}); expected ranges that do not overlap"
+                )
+            if later.version <= earlier.version:
+                problems.append(
+                    f"versions[{i}].version: expected a number above {earlier.version} "
+                    f"(versions are numbered in date order); got {later.version}"
+                )
+        _refuse(problems)
+        return self
+
+
+def _end_text(day: date | None) -> str:
+    return "open-ended" if day is None else day.isoformat()
+
+
+def _anchor_problems(timescales: dict[TimescaleKind, Timescale]) -> list[str]:
+    problems = []
+    for kind, timescale in timescales.items():
+        allowed = ALLOWED_ANCHORS[kind]
+        if timescale.counts_from not in allowed:
+            problems.append(
+                f"timescales.{kind.value}.counts_from: expected "
+                f"{' or '.join(sorted(a.value for a in allowed))}; "
+                f"got {timescale.counts_from.value!r}"
+            )
+    return problems
+
+
+def _coverage_problems(
+    timescales: dict[TimescaleKind, Timescale], inherited: tuple[TimescaleKind, ...]
+) -> list[str]:
+    # nothing is silently defaulted: the file says, kind by kind, what it leaves to the nation
+    problems = _duplicates("national_default_applies", inherited)
+    both = [kind.value for kind in TimescaleKind if kind in timescales and kind in inherited]
+    if both:
+        problems.append(
+            f"national_default_applies: {', '.join(both)} also set in timescales; "
+            "expected each clock either set or inherited, not both"
+        )
+    neither = [k.value for k in TimescaleKind if k not in timescales and k not in inherited]
+    if neither:
+        problems.append(
+            f"timescales: expected every clock set here or listed in national_default_applies; "
+            f"missing {', '.join(neither)}"
+        )
+    return problems
+
+
+def _duplicates(field: str, kinds: tuple[TimescaleKind, ...]) -> list[str]:
+    repeated = sorted({k.value for k in kinds if kinds.count(k) > 1})
+    return [f"{field}: expected each kind once; repeated {', '.join(repeated)}"] if repeated else []
+
+
+def _escalation_problems(
+    ladder: tuple[EscalationStep, ...], channels: dict[Role, tuple[Channel, ...]]
+) -> list[str]:
+    problems = []
+    for i, (lower, higher) in enumerate(zip(ladder, ladder[1:], strict=False), start=1):
+        if higher.after_working_days_overdue <= lower.after_working_days_overdue:
+            problems.append(
+                f"escalation[{i}].after_working_days_overdue: expected more than "
+                f"{lower.after_working_days_overdue} (the step before); "
+                f"got {higher.after_working_days_overdue}"
+            )
+    roles = [step.role for step in ladder]
+    for i, role in enumerate(roles):
+        if role in roles[:i]:
+            problems.append(f"escalation[{i}].role: expected each role once; repeated {role.value}")
+        elif not channels.get(role):
+            problems.append(
+                f"channels.{role.value}: expected at least one channel for a role on the "
+                "escalation ladder; got none"
+            )
+    for role, ways in channels.items():
+        if len(set(ways)) != len(ways):
+            listed = ", ".join(way.value for way in ways)
+            problems.append(f"channels.{role.value}: expected each channel once; got {listed}")
+    return problems
