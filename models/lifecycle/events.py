@@ -1,0 +1,155 @@
+"""What a practitioner's recording system tells the engine: one model per event, each dated `on`.
+
+The names (`referral_received`, ...) are the CLI's. Events are pydantic models so that the CLI,
+the Python API, bulk files and the Prefect UI all validate input the same way; `parse_event` turns
+any malformed record (an unknown type, an unknown census code) into `EventRefused`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from calendars.types import Unit
+from models.lifecycle.codes import ClosureReasonCode, PrimaryNeedCode, ReferralSourceCode
+from models.lifecycle.errors import EventRefused
+
+
+class VisitFrequency(BaseModel):
+    """How often the plan says the child is seen ("every 2 weeks"); Redbridge 003 s10."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: int = Field(gt=0, le=366)
+    unit: Unit
+
+    def describe(self) -> str:
+        return f"every {self.amount} {self.unit.value}"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    on: date
+
+
+class ReferralReceived(_Event):
+    type: Literal["referral_received"] = "referral_received"
+    source: ReferralSourceCode
+    primary_need: PrimaryNeedCode | None = None
+
+
+class ReferralDecision(_Event):
+    type: Literal["referral_decision"] = "referral_decision"
+    outcome: Literal["nfa", "early_help", "assessment", "strategy_discussion"]
+
+
+class AssessmentStarted(_Event):
+    type: Literal["assessment_started"] = "assessment_started"
+
+
+class AssessmentCompleted(_Event):
+    type: Literal["assessment_completed"] = "assessment_completed"
+    outcome: Literal["nfa", "step_down", "cin_plan", "escalate"]
+
+
+class CinMeetingHeld(_Event):
+    type: Literal["cin_meeting_held"] = "cin_meeting_held"
+    visit_frequency: VisitFrequency | None = None
+
+
+class PlanDistributed(_Event):
+    type: Literal["plan_distributed"] = "plan_distributed"
+
+
+class ReviewHeld(_Event):
+    type: Literal["review_held"] = "review_held"
+    outcome: Literal["continue", "change", "step_down_panel", "escalate", "close"]
+    visit_frequency: VisitFrequency | None = None
+    chaired_by_team_manager: bool = False
+
+
+class VisitRecorded(_Event):
+    type: Literal["visit_recorded"] = "visit_recorded"
+
+
+class StepDownPanel(_Event):
+    type: Literal["step_down_panel"] = "step_down_panel"
+    outcome: Literal["accepted", "rejected"]
+
+
+class FinalMeetingHeld(_Event):
+    type: Literal["final_meeting_held"] = "final_meeting_held"
+
+
+class S47Started(_Event):
+    """A strategy discussion decided on section 47 enquiries; `on` is the strategy discussion."""
+
+    type: Literal["s47_started"] = "s47_started"
+
+
+class IcpcHeld(_Event):
+    type: Literal["icpc_held"] = "icpc_held"
+    outcome: Literal["cp_plan", "no_plan"]
+
+
+class TransferIn(_Event):
+    """A child in need moved here from another authority; `on` is the day they became resident."""
+
+    type: Literal["transfer_in"] = "transfer_in"
+    primary_need: PrimaryNeedCode | None = None
+
+
+class TransferOut(_Event):
+    type: Literal["transfer_out"] = "transfer_out"
+
+
+class CaseClosed(_Event):
+    type: Literal["case_closed"] = "case_closed"
+    reason: ClosureReasonCode
+
+
+Event = Annotated[
+    ReferralReceived
+    | ReferralDecision
+    | AssessmentStarted
+    | AssessmentCompleted
+    | CinMeetingHeld
+    | PlanDistributed
+    | ReviewHeld
+    | VisitRecorded
+    | StepDownPanel
+    | FinalMeetingHeld
+    | S47Started
+    | IcpcHeld
+    | TransferIn
+    | TransferOut
+    | CaseClosed,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_CLASSES: tuple[type[BaseModel], ...] = get_args(get_args(Event)[0])
+EVENT_TYPES: tuple[str, ...] = tuple(cls.model_fields["type"].default for cls in EVENT_CLASSES)
+
+
+def parse_event(data: Mapping[str, Any]) -> Event:
+    """Validate a loose record (CLI, bulk file, stored row); anything malformed is refused."""
+    try:
+        return EVENT_ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        name = data.get("type", "event")
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise EventRefused(f"{name} refused: {problems}") from exc
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The JSON-able form of an event (what the event log stores); `parse_event` reads it back."""
+    data: dict[str, Any] = EVENT_ADAPTER.dump_python(event, mode="json")
+    return data

@@ -1,0 +1,107 @@
+"""The front door: referral or transfer in, the referral decision, the assessment.
+
+Clock starts (DESIGN.md, "What each clock counts from"): the decision and the assessment count from
+the referral; "CIN support initiated" (Warwickshire 002 s4.4.2) from the initial home visit; the CIN
+meeting from the decision that a plan is needed; "plan in place" (Redbridge 003 s5) from the
+referral, opened once a plan is decided; the transfer-in meeting (003 s7) from residence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from models.lifecycle.codes import (
+    CLOSED_NO_FURTHER_ACTION,
+    CLOSED_TO_EARLY_HELP,
+    TRANSFER_IN_SOURCE,
+)
+from models.lifecycle.draft import Draft
+from models.lifecycle.events import (
+    AssessmentCompleted,
+    AssessmentStarted,
+    ReferralDecision,
+    ReferralReceived,
+    TransferIn,
+)
+from models.lifecycle.state import Stage
+from models.timescales import TimescaleKind as K
+
+
+def referral_received(d: Draft, e: ReferralReceived) -> None:
+    d.state = replace(
+        d.state, referral_date=e.on, referral_source=e.source, primary_need=e.primary_need
+    )
+    d.move_to(Stage.REFERRAL)
+    d.open(K.REFERRAL_DECISION, e.on)
+
+
+def transfer_in(d: Draft, e: TransferIn) -> None:
+    d.state = replace(
+        d.state,
+        referral_date=e.on,
+        referral_source=TRANSFER_IN_SOURCE,
+        primary_need=e.primary_need,
+        transferred_in=True,
+    )
+    d.move_to(Stage.PLAN_PENDING)
+    d.open(K.TRANSFER_IN_MEETING, e.on)
+
+
+def referral_decision(d: Draft, e: ReferralDecision) -> None:
+    decision = d.find(K.REFERRAL_DECISION)
+    if decision is not None:
+        d.answer(decision)
+    referral = d.state.referral_date
+    assert referral is not None  # a case past NEW has one
+    if e.outcome == "nfa":
+        d.state = replace(d.state, referral_nfa=True)
+        d.close(CLOSED_NO_FURTHER_ACTION)
+    elif e.outcome == "early_help":
+        # Signposted to early help at the front door: no social care action (ReferralNFA = 1).
+        d.state = replace(d.state, referral_nfa=True)
+        d.close(CLOSED_TO_EARLY_HELP)
+    elif e.outcome == "assessment":
+        d.move_to(Stage.ASSESSMENT)
+        d.open(K.ASSESSMENT_COMPLETED, referral)
+    else:
+        # Working Together: s47 enquiries are carried out through the child and family
+        # assessment, so its clock runs beside the ICPC's; an ICPC without a plan returns to it.
+        d.move_to(Stage.CHILD_PROTECTION)
+        d.state = replace(d.state, s47_started=e.on, after_icpc=Stage.ASSESSMENT)
+        d.open(K.ICPC, e.on)
+        d.open(K.ASSESSMENT_COMPLETED, referral)
+
+
+def assessment_started(d: Draft, e: AssessmentStarted) -> None:
+    if d.state.assessment_started is not None:
+        d.refuse(f"the assessment already started on {d.state.assessment_started}")
+    d.state = replace(d.state, assessment_started=e.on)
+
+
+def assessment_completed(d: Draft, e: AssessmentCompleted) -> None:
+    started = d.state.assessment_started
+    if started is not None and e.on < started:
+        d.refuse(f"expected a completion on or after the assessment's start on {started}")
+    assessment = d.find(K.ASSESSMENT_COMPLETED)
+    if assessment is not None:
+        d.answer(assessment)
+    if e.outcome == "nfa":
+        d.close(CLOSED_NO_FURTHER_ACTION)
+    elif e.outcome == "step_down":
+        d.close(CLOSED_TO_EARLY_HELP)
+    elif e.outcome == "cin_plan":
+        d.move_to(Stage.PLAN_PENDING)
+        open_plan_decision_clocks(d)
+    else:
+        d.move_to(Stage.CHILD_PROTECTION)
+        d.state = replace(d.state, s47_started=e.on, after_icpc=Stage.PLAN_PENDING)
+        d.open(K.ICPC, e.on)
+
+
+def open_plan_decision_clocks(d: Draft) -> None:
+    """A CIN plan was decided today: the CIN meeting is owed, and the plan by 3 months open."""
+    referral = d.state.referral_date
+    assert referral is not None
+    d.open(K.CIN_PLAN_MEETING, d.on)
+    if d.find(K.PLAN_IN_PLACE) is None:
+        d.open(K.PLAN_IN_PLACE, referral)
