@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo bench clean
+.PHONY: test lint typecheck pytest demo stop bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -28,8 +28,13 @@ pytest: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m flows.demo
 
+# the demo leaves its Prefect server running so the UI can be explored; this stops it
+stop:
+	-test -f data/prefect/server.pid && kill -TERM -$$(cat data/prefect/server.pid) && rm -f data/prefect/server.pid
+
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py
+	$(BIN)/python bench/case_bench.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

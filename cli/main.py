@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from cli import calendar_cmd, policy_cmd
+from cli import calendar_cmd, case_cmd, import_cmd, policy_cmd, serve_cmd
 from cli.common import CliError, Parser
+from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (calendar_cmd, policy_cmd)
+COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd)
 
 
 def build_parser() -> Parser:
@@ -25,6 +26,7 @@ def build_parser() -> Parser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    use_project_prefect()  # before any command imports Prefect
     try:
         status: int = args.func(args)
     except (CliError, ValueError, OSError, KeyError) as error:

@@ -1,0 +1,228 @@
+"""`cin case ...`, `cin deadlines`, `cin import`: recording systems and staff talk to cases here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from typing import Any
+
+from sqlmodel import Session
+
+from cli.common import CliError, iso_date
+from cli.prefect_env import use_project_prefect
+from models.lifecycle import EVENT_TYPES
+
+OUTCOME_EVENTS = {
+    "referral_decision": ("nfa", "early_help", "assessment", "strategy_discussion"),
+    "assessment_completed": ("nfa", "step_down", "cin_plan", "escalate"),
+    "review_held": ("continue", "change", "step_down_panel", "escalate", "close"),
+    "step_down_panel": ("accepted", "rejected"),
+    "icpc_held": ("cp_plan", "no_plan"),
+}
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    case = subparsers.add_parser("case", help="open, record and inspect cases")
+    commands = case.add_subparsers(dest="case_command", required=True)
+
+    refer = commands.add_parser("refer", help="open a case with a referral; prints its reference")
+    refer.add_argument("--authority", required=True, metavar="SLUG")
+    refer.add_argument(
+        "--child",
+        required=True,
+        metavar="CHILD_REF",
+        help="the recording system's child reference (never shown in alerts)",
+    )
+    refer.add_argument("--date", required=True, type=iso_date)
+    refer.add_argument("--source", default="10", help="DfE referral source code (default 10)")
+    refer.add_argument("--need", help="DfE primary need code N0-N9")
+    refer.add_argument("--team", help="the team that holds the case")
+    refer.add_argument("--key", help="idempotency key: the same key twice is one referral")
+    refer.set_defaults(func=run_refer)
+
+    rec = commands.add_parser("record", help="record an event on a case")
+    rec.add_argument("case", metavar="CASE")
+    rec.add_argument(
+        "event",
+        choices=[t for t in EVENT_TYPES if t != "referral_received"],
+        metavar="EVENT",
+        help="one of: " + ", ".join(EVENT_TYPES),
+    )
+    rec.add_argument("--date", required=True, type=iso_date)
+    rec.add_argument("--outcome")
+    rec.add_argument("--reason", help="closure reason RC1-RC9 (case_closed)")
+    rec.add_argument("--visit-every", metavar="'N UNIT'", help="plan's visit frequency: '2 weeks'")
+    rec.add_argument("--tm-chaired", action="store_true", help="review chaired by a team manager")
+    rec.add_argument("--key", help="idempotency key: the same key twice is one event")
+    rec.set_defaults(func=run_record)
+
+    show = commands.add_parser("show", help="stage and deadlines of a case")
+    show.add_argument("case", metavar="CASE")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=run_show)
+
+    rebuild = commands.add_parser("rebuild", help="re-derive state and deadlines from the log")
+    rebuild.add_argument("case", metavar="CASE")
+    rebuild.set_defaults(func=run_rebuild)
+
+    deadlines = subparsers.add_parser("deadlines", help="open deadlines across cases")
+    deadlines.add_argument("--authority", metavar="SLUG")
+    deadlines.add_argument("--overdue", action="store_true", help="only those past due")
+    deadlines.add_argument("--as-of", type=iso_date, help="the day to judge 'overdue' on")
+    deadlines.add_argument("--json", action="store_true")
+    deadlines.set_defaults(func=run_deadlines)
+
+
+def run_refer(args: argparse.Namespace) -> int:
+    from flows.ingest import Ingest
+
+    use_project_prefect()
+    accepted = Ingest.from_settings().refer(
+        authority=args.authority,
+        child_ref=args.child,
+        on=args.date,
+        source=args.source,
+        primary_need=args.need,
+        team=args.team,
+        key=args.key,
+    )
+    note = " (already recorded under this key)" if accepted.duplicate else ""
+    print(f"referral accepted{note}; stage {accepted.stage}")
+    print(accepted.case_ref)
+    return 0
+
+
+def event_record(args: argparse.Namespace) -> dict[str, Any]:
+    record: dict[str, Any] = {"type": args.event, "on": args.date.isoformat()}
+    if args.event in OUTCOME_EVENTS:
+        if not args.outcome:
+            raise CliError(
+                f"{args.event} needs --outcome, one of {', '.join(OUTCOME_EVENTS[args.event])}"
+            )
+        record["outcome"] = args.outcome
+    elif args.outcome:
+        raise CliError(f"{args.event} takes no --outcome")
+    if args.event == "case_closed":
+        if not args.reason:
+            raise CliError("case_closed needs --reason, one of RC1-RC9")
+        record["reason"] = args.reason
+    elif args.reason:
+        raise CliError(f"{args.event} takes no --reason (only case_closed does)")
+    if args.visit_every:
+        amount, _, unit = args.visit_every.partition(" ")
+        if not amount.isdigit() or not unit:
+            raise CliError(
+                f"--visit-every: expected 'N UNIT' like '2 weeks'; got {args.visit_every!r}"
+            )
+        record["visit_frequency"] = {"amount": int(amount), "unit": unit}
+    if args.tm_chaired:
+        record["chaired_by_team_manager"] = True
+    return record
+
+
+def run_record(args: argparse.Namespace) -> int:
+    from flows.ingest import Ingest
+
+    use_project_prefect()
+    accepted = Ingest.from_settings().record(args.case, event_record(args), key=args.key)
+    if accepted.duplicate:
+        print(f"already recorded as event {accepted.seq} of {accepted.case_ref} (same key)")
+    else:
+        print(
+            f"event {accepted.seq} accepted; {accepted.case_ref} is now at stage {accepted.stage}"
+        )
+        for change in accepted.changes:
+            print(f"  {change.action.value:9} {change.key:24} due {change.due.isoformat()}")
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from flows.runtime import case_engine, clock
+    from models.store import case_deadlines, load_case
+
+    today = clock().today()
+    with Session(case_engine()) as session:
+        case = load_case(session, args.case)
+        deadlines = case_deadlines(session, case.id)
+    rows = [
+        {
+            "key": d.key,
+            "kind": d.kind,
+            "due": d.due.isoformat(),
+            "status": d.status,
+            "met_on": d.met_on.isoformat() if d.met_on else None,
+            "overdue": d.status in ("open", "missed") and d.due < today,
+            "policy": d.policy_ref,
+            "explanation": d.explanation,
+        }
+        for d in deadlines
+    ]
+    view = {
+        "case": case.case_ref,
+        "authority": case.authority,
+        "team": case.team,
+        "stage": case.stage,
+        "referral_date": case.referral_date.isoformat(),
+        "re_referral": case.re_referral,
+        "events": case.last_seq,
+        "deadlines": rows,
+    }
+    if args.json:
+        print(json.dumps(view, indent=2))
+        return 0
+    rerun = " (re-referral)" if case.re_referral else ""
+    print(f"{case.case_ref}  {case.authority}  stage {case.stage}{rerun}  events {case.last_seq}")
+    for d in rows:
+        late = "  OVERDUE" if d["overdue"] else ""
+        print(f"  {d['key']:24} due {d['due']}  {d['status']:9}{late}  {d['explanation']}")
+    return 0
+
+
+def run_rebuild(args: argparse.Namespace) -> int:
+    from flows.runtime import case_engine, policies
+    from models.store import rebuild
+
+    result = rebuild(case_engine(), policies=policies(), case_ref=args.case)
+    agreed = result["state_matched"] and result["deadlines_matched"]
+    print(
+        f"{result['case']}: rebuilt from {result['events']} events; stage {result['stage']}; "
+        + ("live state agreed" if agreed else "live state DIFFERED and was replaced")
+    )
+    return 0 if agreed else 1
+
+
+def run_deadlines(args: argparse.Namespace) -> int:
+    from flows.runtime import case_engine, clock
+    from models.store import open_deadlines
+
+    as_of: date = args.as_of or clock().today()
+    with Session(case_engine()) as session:
+        rows = open_deadlines(
+            session,
+            authority=args.authority,
+            due_by=as_of if args.overdue else None,
+        )
+    items = [
+        {
+            "case": case.case_ref,
+            "authority": case.authority,
+            "team": case.team,
+            "key": d.key,
+            "kind": d.kind,
+            "due": d.due.isoformat(),
+            "status": d.status,
+            "days_overdue": (as_of - d.due).days if d.due < as_of else 0,
+            "explanation": d.explanation,
+        }
+        for d, case in rows
+        if not args.overdue or d.due < as_of
+    ]
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    for item in items:
+        late = f"overdue {item['days_overdue']}d" if item["days_overdue"] else "open"
+        print(f"{item['due']}  {item['case']:12} {item['key']:24} {late:14} {item['authority']}")
+    print(f"{len(items)} deadline(s){' overdue' if args.overdue else ' open'} as of {as_of}")
+    return 0

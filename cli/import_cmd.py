@@ -1,0 +1,130 @@
+"""`cin import FILE.jsonl`: a recording system's bulk file, one event a line.
+
+Each line is a JSON object: an event (`type`, `on`, its fields) addressed either to a case,
+
+    {"case": "RED-000123", "type": "visit_recorded", "on": "2025-01-20", "key": "ics-991"}
+
+or to a child in an authority, which means the child's open case there (a referral or a transfer
+in opens one; `team` is the team that will hold it):
+
+    {"authority": "redbridge", "child": "SYN-000001", "team": "redbridge-east",
+     "type": "referral_received", "on": "2025-01-06", "source": "6"}
+
+`key` is the idempotency key; without one, the line's own canonical JSON gives it, so importing
+the same file again adds nothing. Lines are accepted one transaction each, in file order (with
+`--jobs N`, N processes share them, each child's lines in file order: `cli.import_jobs`). A refused
+or malformed line is counted, reported at the end, and never stops the rest. Accepting does not
+wait for Prefect: delivery to the case runs follows, and what it cannot reach the reconciler does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cli.common import CliError, whole_number
+from cli.import_lines import Tally, import_line
+from cli.prefect_env import use_project_prefect
+from models.settings import get_settings
+
+if TYPE_CHECKING:
+    from flows.ingest import Ingest
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "import", help="record a bulk file of events (JSON lines); re-importing adds nothing"
+    )
+    parser.add_argument("file", type=Path, metavar="FILE.jsonl")
+    parser.add_argument(
+        "--no-deliver",
+        action="store_true",
+        help="accept only; leave delivery to the case runs to the reconciler",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--jobs",
+        type=whole_number,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1); more help on PostgreSQL, little on SQLite",
+    )
+    parser.set_defaults(func=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    # before anything imports Prefect: its settings are read once, at import (and its home,
+    # under the data folder, is made then)
+    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
+    use_project_prefect()
+    from cli.import_jobs import run_jobs
+    from flows.ingest import Ingest
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CliError(f"{args.file}: not UTF-8 text ({error.reason})") from None
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    ingest = Ingest.from_settings(deliver=False)  # one delivery pass at the end, not per line
+    jobs = max(1, args.jobs)
+    with _progress(len(lines), enabled=not args.no_progress and sys.stderr.isatty()) as advance:
+        if jobs > 1:
+            tally = run_jobs(ingest, lines, jobs, advance)
+        else:
+            tally = Tally()
+            for number, line in lines:
+                import_line(ingest, number, line, tally)
+                advance(1)
+    for refusal in tally.report():
+        sys.stderr.write(refusal + "\n")
+    if not args.no_deliver:
+        print(_deliver(ingest))
+    print(tally.summary())
+    return 0 if tally.refused == 0 else 1
+
+
+def _deliver(ingest: Ingest) -> str:
+    """Hand the accepted events to their case runs; if Prefect cannot be reached, say who will.
+
+    `deliver_pending`'s passes, but stopping at the first case Prefect cannot take: each failed
+    attempt costs the client's retries (seconds), and the reconciler retries them all later.
+    """
+    from sqlmodel import Session
+
+    from flows.delivery import DeliveryReport, deliver_case, out_of_step_cases, pending_cases
+    from models.caseload_lookup import undelivered_cases
+
+    report = DeliveryReport()
+    try:
+        while True:
+            before = report.delivered
+            batch = dict.fromkeys(pending_cases(ingest.engine) + out_of_step_cases(ingest.engine))
+            reached = all(deliver_case(ingest.engine, ref, report) for ref in batch)
+            if not reached or report.delivered == before:
+                break
+    except Exception as error:  # Prefect refusing: the events are accepted and durable
+        sys.stderr.write(f"delivery stopped: {type(error).__name__}: {error}\n")
+    with Session(ingest.engine) as session:
+        pending = undelivered_cases(session)
+    if pending:
+        return f"delivery pending: the reconciler will deliver {pending} cases"
+    return f"delivered {report.delivered} events to {report.created + report.resumed} case runs"
+
+
+@contextmanager
+def _progress(total: int, *, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (rich, installed with Prefect); a no-op when not wanted."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=Console(stderr=True)) as progress:
+        task = progress.add_task("importing", total=total)
+        yield lambda n: progress.advance(task, n)

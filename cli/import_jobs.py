@@ -1,0 +1,106 @@
+"""`cin import --jobs N`: the same lines, accepted by N worker processes at once.
+
+Each accept is one transaction whose cost is mostly this process's own Python (the ORM, the
+lifecycle), so on PostgreSQL several processes go faster; on SQLite writers take turns and gain
+little. Order matters only within a child's cases, so every line about one child goes to the same
+worker, in file order: lines addressed to a case are routed by that case's child (looked up once,
+before the workers start), lines addressed to a child by the child. Malformed lines go to worker 0,
+which refuses them. If a worker dies, what it accepted stays accepted: run the file again.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import Synchronized
+from typing import TYPE_CHECKING, Any
+
+from cli.common import CliError
+from cli.import_lines import Tally, import_line
+
+if TYPE_CHECKING:
+    from flows.ingest import Ingest
+
+NumberedLine = tuple[int, str]
+
+
+def partition(ingest: Ingest, lines: Sequence[NumberedLine], jobs: int) -> list[list[NumberedLine]]:
+    """Split the lines over `jobs` workers so that each child's lines stay together, in order."""
+    from sqlmodel import Session
+
+    from models.caseload_lookup import children_of_cases
+
+    addresses: list[Any] = []
+    for _, text in lines:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        addresses.append(data if isinstance(data, dict) else None)
+    refs = {str(a["case"]) for a in addresses if a is not None and "case" in a}
+    with Session(ingest.engine) as session:
+        children = children_of_cases(session, case_refs=sorted(refs))
+    parts: list[list[NumberedLine]] = [[] for _ in range(jobs)]
+    for line, address in zip(lines, addresses, strict=True):
+        child: tuple[str, str] | None = None
+        if address is not None and "case" in address:
+            child = children.get(str(address["case"]))
+        elif address is not None:
+            child = (str(address.get("authority")), str(address.get("child")))
+        worker = 0 if child is None else zlib.crc32("\0".join(child).encode()) % jobs
+        parts[worker].append(line)
+    return parts
+
+
+def run_jobs(
+    ingest: Ingest, lines: Sequence[NumberedLine], jobs: int, advance: Callable[[int], None]
+) -> Tally:
+    """Import `lines` with `jobs` processes; `advance(n)` is told of progress as it happens."""
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited connections
+    results: Queue[tuple[int, Tally]] = context.Queue()
+    counters = [context.Value("i", 0) for _ in range(jobs)]
+    workers = [
+        context.Process(target=_work, args=(i, part, counters[i], results), daemon=True)
+        for i, part in enumerate(partition(ingest, lines, jobs))
+    ]
+    for worker in workers:
+        worker.start()
+    tally, finished, shown = Tally(), set[int](), 0
+    while len(finished) < jobs:
+        while not results.empty():
+            number, part_tally = results.get()
+            tally.merge(part_tally)
+            finished.add(number)
+        done = sum(counter.value for counter in counters)
+        advance(done - shown)
+        shown = done
+        dead = [
+            i for i, w in enumerate(workers) if i not in finished and w.exitcode not in (None, 0)
+        ]
+        if dead and results.empty():
+            raise CliError(
+                f"import worker {dead[0]} failed (exit {workers[dead[0]].exitcode}); what was "
+                "accepted stays accepted: run the same file again to finish"
+            )
+        time.sleep(0.2)
+    for worker in workers:
+        worker.join()
+    return tally
+
+
+def _work(
+    number: int, lines: list[NumberedLine], done: Synchronized[int], results: Queue[Any]
+) -> None:
+    from flows.ingest import Ingest
+
+    ingest = Ingest.from_settings(deliver=False)
+    tally = Tally()
+    for line_number, text in lines:
+        import_line(ingest, line_number, text, tally)
+        with done.get_lock():
+            done.value += 1
+    results.put((number, tally))

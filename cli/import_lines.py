@@ -1,0 +1,114 @@
+"""One line of a `cin import` file: parse it, find its case, accept it, count the outcome.
+
+Shared by the single-process import and its worker processes (`cli.import_jobs`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flows.ingest import Ingest
+    from models.store import Accepted
+
+SHOWN_REFUSALS = 20
+ADDRESS_FIELDS = ("case", "authority", "child", "team", "key")
+
+
+@dataclass
+class Tally:
+    accepted: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    refusals: list[tuple[int, str]] = field(default_factory=list)  # the first, by line number
+
+    @property
+    def lines(self) -> int:
+        return self.accepted + self.duplicates + self.refused
+
+    def refuse(self, number: int, reason: str) -> None:
+        self.refused += 1
+        if len(self.refusals) < SHOWN_REFUSALS:
+            self.refusals.append((number, reason))
+
+    def merge(self, other: Tally) -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.refused += other.refused
+        self.refusals = sorted(self.refusals + other.refusals)[:SHOWN_REFUSALS]
+
+    def report(self) -> list[str]:
+        """The refusal lines for stderr: the first few, then how many more."""
+        shown = [f"line {number}: {reason}" for number, reason in self.refusals]
+        if self.refused > len(shown):
+            shown.append(f"... and {self.refused - len(shown)} more refused lines")
+        return shown
+
+    def summary(self) -> str:
+        return (
+            f"imported {self.lines} lines: {self.accepted} accepted, "
+            f"{self.duplicates} duplicates, {self.refused} refused"
+        )
+
+
+def import_line(ingest: Ingest, number: int, text: str, tally: Tally) -> None:
+    try:
+        accepted = import_record(ingest, parse_line(text))
+    except (ValueError, KeyError, TypeError) as error:
+        # EventRefused, UnknownCase, PolicyError (unknown authority) and malformed lines
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        tally.refuse(number, str(message))
+        return
+    if accepted.duplicate:
+        tally.duplicates += 1
+    else:
+        tally.accepted += 1
+
+
+def parse_line(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"malformed JSON: {error.msg} at column {error.colno}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object; got {type(data).__name__}")
+    if data.get("key") is None:
+        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        data["key"] = "import:" + hashlib.sha256(canonical.encode()).hexdigest()
+    return data
+
+
+def import_record(ingest: Ingest, record: dict[str, Any]) -> Accepted:
+    """Accept one line's event (address fields and key included); raises if it is refused."""
+    from sqlmodel import Session
+
+    from models.caseload_lookup import child_cases, resolve
+
+    key, case_ref = record.get("key"), record.get("case")
+    event = {k: v for k, v in record.items() if k not in ADDRESS_FIELDS}
+    if not isinstance(key, str) or not key or len(key) > 128:
+        raise ValueError("expected `key` to be a string of 1 to 128 characters")
+    if case_ref is not None:
+        if "authority" in record or "child" in record:
+            raise ValueError("give either `case` or `authority` and `child`, not both")
+        if not isinstance(case_ref, str):
+            raise ValueError("expected `case` to be a case reference string")
+        return ingest.record(case_ref, event, key=key)
+    authority, child, team = record.get("authority"), record.get("child"), record.get("team")
+    if not isinstance(authority, str) or not isinstance(child, str) or not child:
+        raise ValueError("expected `case`, or `authority` and `child` (strings)")
+    if team is not None and not isinstance(team, str):
+        raise ValueError("expected `team` to be a string")
+    ingest.policies.authority(authority)  # an unknown authority is refused by name
+    with Session(ingest.engine) as session:
+        cases = child_cases(session, authority=authority, child_ref=child, key=key)
+    where = resolve(cases, event_type=str(event.get("type", "event")))
+    if where.refused is not None:
+        raise ValueError(where.refused)
+    if where.opens:
+        return ingest.open(authority=authority, child_ref=child, event=event, team=team, key=key)
+    assert where.case_ref is not None
+    return ingest.record(where.case_ref, event, key=key)  # a duplicate is reported as one

@@ -1,0 +1,70 @@
+"""`cin init`, `cin worker`, `cin serve`: set up the database and run the engine."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from cli.prefect_env import use_project_prefect
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    init = subparsers.add_parser("init", help="create or upgrade the case database, load policies")
+    init.set_defaults(func=run_init)
+
+    worker = subparsers.add_parser(
+        "worker", help="deliver accepted events and execute case runs in this process"
+    )
+    worker.add_argument("--threads", type=int, default=2, help="case runs executed at once")
+    worker.add_argument("--poll", type=float, default=1.0, help="seconds between idle passes")
+    worker.add_argument("--until-idle", action="store_true", help="stop when nothing is left")
+    worker.set_defaults(func=run_worker)
+
+    serve = subparsers.add_parser(
+        "serve", help="run the engine for real use: the reconciler on its schedule and a worker"
+    )
+    serve.add_argument("--threads", type=int, default=2)
+    serve.set_defaults(func=run_serve)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from flows.runtime import case_engine, policies
+    from models.settings import get_settings
+    from models.store import sync_authorities
+
+    engine = case_engine()  # migrates
+    with Session(engine) as session:
+        sync_authorities(session, policies=policies())
+    print(f"case database ready: {get_settings().resolved_database_url().split('@')[-1]}")
+    print(f"authorities: {', '.join(policies().slugs())}")
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    use_project_prefect()
+    from flows.runtime import case_engine
+    from flows.worker import work
+
+    work(case_engine(), threads=args.threads, poll_seconds=args.poll, until_idle=args.until_idle)
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """The reconciler deployment is served by a Prefect runner in a child process (it needs the
+    main thread for its signal handlers); the worker runs here until interrupted."""
+    use_project_prefect()
+    from flows.runtime import case_engine
+    from flows.worker import work
+
+    runner = subprocess.Popen([sys.executable, "-m", "flows.serve_reconciler"])
+    try:
+        work(case_engine(), threads=args.threads)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.terminate()
+        runner.wait(timeout=30)
+    return 0

@@ -1,0 +1,104 @@
+"""The one Python API recording systems use: validate, accept in one transaction, then deliver.
+
+    from flows.ingest import Ingest
+    ingest = Ingest.from_settings()
+    accepted = ingest.refer(authority="redbridge", child_ref="C-1", on=date(2025, 1, 6))
+    ingest.record(accepted.case_ref, {"type": "referral_decision", "on": "2025-01-07",
+                                      "outcome": "assessment"}, key="ics-4411")
+
+Accepting never waits for Prefect: once `accept` returns, the event is durable and its outbox row
+is written. Delivery is then tried at once (`deliver=True`) or left to the reconciler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from flows.delivery import deliver_case
+from flows.runtime import case_engine, policies
+from models.lifecycle import parse_event
+from models.policy import PolicyBook
+from models.store import Accepted, open_case, record, sync_authorities
+
+
+@dataclass
+class Ingest:
+    engine: Engine
+    policies: PolicyBook
+    deliver: bool = True
+
+    @classmethod
+    def from_settings(cls, *, deliver: bool = True) -> Ingest:
+        ingest = cls(case_engine(), policies(), deliver)
+        with Session(ingest.engine) as session:
+            sync_authorities(session, policies=ingest.policies)
+        return ingest
+
+    def refer(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        on: date,
+        source: str = "10",
+        primary_need: str | None = None,
+        team: str | None = None,
+        key: str | None = None,
+    ) -> Accepted:
+        event = parse_event(
+            {"type": "referral_received", "on": on, "source": source, "primary_need": primary_need}
+        )
+        return self._delivered(
+            open_case(
+                self.engine,
+                policies=self.policies,
+                authority=authority,
+                child_ref=child_ref,
+                event=event,
+                key=key,
+                team=team,
+            )
+        )
+
+    def open(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        event: Mapping[str, Any],
+        team: str | None = None,
+        key: str | None = None,
+    ) -> Accepted:
+        """Start a case with any opening event (a referral or a transfer in)."""
+        return self._delivered(
+            open_case(
+                self.engine,
+                policies=self.policies,
+                authority=authority,
+                child_ref=child_ref,
+                event=parse_event(event),
+                key=key,
+                team=team,
+            )
+        )
+
+    def record(self, case_ref: str, event: Mapping[str, Any], key: str | None = None) -> Accepted:
+        accepted = record(
+            self.engine,
+            policies=self.policies,
+            case_ref=case_ref,
+            event=parse_event(event),
+            key=key,
+        )
+        return self._delivered(accepted)
+
+    def _delivered(self, accepted: Accepted) -> Accepted:
+        if self.deliver and not accepted.duplicate:
+            deliver_case(self.engine, accepted.case_ref)
+        return accepted

@@ -1,0 +1,91 @@
+"""A local Prefect server as a child process: the embedded default (SQLite under a data folder),
+or PostgreSQL when given a database URL. Used by `make demo`, the benchmarks and the crash tests.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll a condition: returns as soon as it holds, raises after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class PrefectServer:
+    def __init__(
+        self, home: Path, port: int, *, database_url: str | None = None, ui: bool = False
+    ) -> None:
+        self.home, self.port, self.database_url, self.ui = home, port, database_url, ui
+        self.api_url = f"http://127.0.0.1:{port}/api"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_UI_ENABLED": "true" if self.ui else "false",
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+        }
+        if self.database_url:
+            env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+        return env
+
+    def start(self, *, detach: bool = False, timeout: float = 120) -> None:
+        """Start and wait until healthy; `detach` leaves it running after this process ends."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = (self.home / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        (self.home / "server.pid").write_text(str(self.process.pid))
+        wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")
+
+    def healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            log = self.home / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(f"the Prefect server exited ({self.process.returncode}):\n{tail}")
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL the server's whole process group: no clean shutdown, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()

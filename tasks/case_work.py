@@ -1,0 +1,87 @@
+"""The work a case run does for each event, as Prefect tasks.
+
+Each task is keyed by the event's sequence number: the flow only calls it for events after the
+case's `flow_seq`, and every side effect here is idempotent on (case, seq) (Prefect events carry a
+deterministic id, artifacts are versions under a fixed key, tags are set not appended), so a run
+that crashes and runs again repeats nothing a manager would see twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.orchestration import get_client
+from prefect.context import FlowRunContext
+from prefect.events import emit_event
+
+from flows.runtime import case_engine
+from flows.views import CaseSnapshot, LoggedEvent, timeline_markdown
+from models.store import record_work
+
+# Which events ask something of the world beyond the case record, and what.
+STAGE_WORK: dict[tuple[str, str | None], str] = {
+    ("review_held", "step_down_panel"): "step-down panel requested",
+    ("review_held", "escalate"): "escalated to a strategy discussion (s47)",
+    ("assessment_completed", "escalate"): "escalated to a strategy discussion (s47)",
+    ("referral_decision", "strategy_discussion"): "strategy discussion convened",
+    ("assessment_completed", "cin_plan"): "CIN meeting to be convened",
+    ("step_down_panel", "accepted"): "final CIN meeting to hand over to early help",
+    ("icpc_held", "cp_plan"): "child protection plan made",
+}
+NAMESPACE = uuid.UUID("6c1f2f4e-6a55-4d53-9b0e-2f0d7a1c9e11")
+
+
+def event_id(case_ref: str, seq: int, what: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"{case_ref}:{seq}:{what}")
+
+
+def _event_cache_key(_context: object, parameters: dict[str, object]) -> str:
+    event = parameters["event"]
+    assert isinstance(event, LoggedEvent)
+    return f"cin-case-{parameters['case_ref']}-event-{event.seq}"
+
+
+# Cached on (case, seq) with the result persisted: a run that crashed after this task finished
+# and runs again gets the cached result instead of doing the work a second time.
+@task(
+    task_run_name="{event.event_type} #{event.seq}",
+    retries=2,
+    retry_delay_seconds=1,
+    cache_key_fn=_event_cache_key,
+    persist_result=True,
+)
+def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | None:
+    """Record this event's work in the case's ledger; where it asks something of the world (a
+    step-down panel, an escalation), emit a Prefect event for automations and log it."""
+    outcome = event.payload.get("outcome")
+    work = STAGE_WORK.get((event.event_type, outcome if isinstance(outcome, str) else None))
+    if work:
+        # a domain event automations can act on; its id makes a repeat after a crash one event
+        emit_event(
+            event=f"cin.case.{event.event_type}",
+            resource={"prefect.resource.id": f"cin.case.{case_ref}", "cin.authority": authority},
+            payload={"seq": event.seq, "on": event.occurred_on.isoformat(), "work": work},
+            id=event_id(case_ref, event.seq, "event"),
+        )
+        get_run_logger().info("case %s event %s: %s", case_ref, event.seq, work)
+    record_work(case_engine(), case_ref=case_ref, seq=event.seq, work=work)
+    return work
+
+
+@task(task_run_name="publish case view @{snapshot.last_seq}", retries=2, retry_delay_seconds=1)
+def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
+    """Keep the run's tags current and publish the timeline artifact (a new version per event)."""
+    context = FlowRunContext.get()
+    tags = snapshot.tags()
+    if context is not None and context.flow_run is not None:
+        if set(context.flow_run.tags) != set(tags):
+            with get_client(sync_client=True) as client:
+                client.update_flow_run(context.flow_run.id, tags=tags)
+    create_markdown_artifact(
+        key=f"case-{snapshot.case_ref.lower()}",
+        markdown=timeline_markdown(snapshot, today),
+        description=f"Timeline and open deadlines of case {snapshot.case_ref}",
+    )

@@ -1,0 +1,123 @@
+"""`cin case ...` and `cin deadlines` as a recording system uses them: real processes, Prefect down.
+
+With no Prefect server reachable every event is still accepted (the outbox keeps it for the
+reconciler), which is the durability promise the case database makes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.local_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cin(tmp_path):
+    env = {
+        **os.environ,
+        "CIN_DATA_DIR": str(tmp_path),
+        "PREFECT_API_URL": f"http://127.0.0.1:{free_port()}/api",  # nothing listens there
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_CLIENT_MAX_RETRIES": "0",
+    }
+    env.pop("CIN_DATABASE_URL", None)
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cli.main", *argv],
+            capture_output=True, text=True, cwd=REPO, env=env, check=False, timeout=120,
+        )  # fmt: skip
+
+    return run
+
+
+def test_refer_record_show_and_deadlines(cin):
+    refer = cin("case", "refer", "--authority", "redbridge", "--child", "C-77",
+                "--date", "2025-01-06", "--source", "2A", "--need", "N1",
+                "--team", "east")  # fmt: skip
+    assert refer.returncode == 0, refer.stderr
+    case_ref = refer.stdout.splitlines()[-1]
+    assert case_ref == "RED-000001"
+    assert "C-77" not in refer.stdout + refer.stderr  # the child's reference is never echoed
+
+    decision = cin("case", "record", case_ref, "referral_decision", "--date", "2025-01-07",
+                   "--outcome", "assessment", "--key", "ics-1")  # fmt: skip
+    assert decision.returncode == 0, decision.stderr
+    again = cin("case", "record", case_ref, "referral_decision", "--date", "2025-01-07",
+                "--outcome", "assessment", "--key", "ics-1")  # fmt: skip
+    assert again.returncode == 0
+    assert "already recorded as event 2" in again.stdout
+
+    show = cin("case", "show", case_ref, "--json")
+    assert show.returncode == 0, show.stderr
+    view = json.loads(show.stdout)
+    assert view["stage"] == "assessment"
+    assert view["events"] == 2
+    by_kind = {d["kind"]: d for d in view["deadlines"]}
+    assert by_kind["referral_decision"]["status"] == "met"
+    assessment = by_kind["assessment_completed"]
+    assert assessment["status"] == "open"
+    # 45 working days from Mon 6 Jan 2025 (no bank holidays in between): Mon 10 Mar
+    assert assessment["due"] == "2025-03-10"
+    assert assessment["explanation"].startswith(
+        "45 working days from referral on 2025-01-06 under redbridge v1"
+    )
+    for deadline in view["deadlines"]:
+        assert set(deadline) >= {"kind", "due", "status", "explanation"}
+
+    overdue = cin("deadlines", "--overdue", "--as-of", "2025-03-11", "--json")
+    assert overdue.returncode == 0, overdue.stderr
+    assert [(d["case"], d["kind"]) for d in json.loads(overdue.stdout)] == [
+        (case_ref, "assessment_completed")
+    ]
+    on_time = cin("deadlines", "--overdue", "--as-of", "2025-03-10", "--json")
+    assert json.loads(on_time.stdout) == []
+
+    rebuild = cin("case", "rebuild", case_ref)
+    assert rebuild.returncode == 0, rebuild.stdout + rebuild.stderr
+    assert "live state agreed" in rebuild.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["review_held", "--date", "2025-02-01", "--outcome", "continue"],
+            "refused at stage referral",
+        ),
+        (
+            ["referral_decision", "--date", "2024-12-01", "--outcome", "assessment"],
+            "on or after the case opened on 2025-01-06",
+        ),
+        (["referral_decision", "--date", "2025-01-07", "--outcome", "maybe"], "outcome"),
+        (["case_closed", "--date", "2025-01-07", "--reason", "RC12"], "reason"),
+        (["referral_decision", "--date", "2025-13-07", "--outcome", "nfa"], "expected an ISO date"),
+    ],
+)
+def test_a_refused_event_exits_non_zero_with_the_reason_and_writes_nothing(cin, argv, message):
+    case_ref = cin("case", "refer", "--authority", "warwickshire", "--child", "C-1",
+                   "--date", "2025-01-06").stdout.splitlines()[-1]  # fmt: skip
+    refused = cin("case", "record", case_ref, *argv)
+    assert refused.returncode != 0
+    assert message in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert json.loads(cin("case", "show", case_ref, "--json").stdout)["events"] == 1
+
+
+def test_unknown_case_and_authority_are_one_line_errors(cin):
+    missing = cin("case", "show", "RED-999999")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "cin: error: no case 'RED-999999'"
+    unknown = cin(
+        "case", "refer", "--authority", "atlantis", "--child", "C", "--date", "2025-01-06"
+    )
+    assert unknown.returncode == 1
+    assert "atlantis" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1

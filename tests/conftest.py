@@ -1,0 +1,79 @@
+"""Fixtures for every test package: the real policies, and a fresh case database per test.
+
+STYLE.md rule 8: each test gets its own database. `db_url` is parametrised, so a test that asks
+for it (or for `engine`) runs twice: on a SQLite file under `tmp_path`, and on a PostgreSQL
+database created for that test alone and dropped after it. PostgreSQL is not optional: when it
+cannot be reached the test fails, naming the server tried; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import Engine, make_url
+from sqlmodel import Session
+
+from models.database import get_engine, migrate
+from models.policy import PolicyBook, load_policy_dir
+from models.store import sync_authorities
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# The maintenance database that test databases are created from and dropped from.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "CIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def book() -> PolicyBook:
+    """The real policy files (policies/*.yaml); a PolicyBook is immutable, so one serves all."""
+    return load_policy_dir(REPO_ROOT / "policies")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The SQLAlchemy URL of a new, empty database (no schema yet) that only this test uses."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/cin.db"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture
+def engine(db_url: str, book: PolicyBook) -> Iterator[Engine]:
+    """`db_url` migrated to the newest schema, with an authority row for every policy file."""
+    migrate(db_url)
+    engine = get_engine(db_url)
+    with Session(engine) as session:
+        sync_authorities(session, policies=book)
+    yield engine
+    engine.dispose()
+
+
+def _postgres_database() -> Iterator[str]:
+    admin = make_url(POSTGRES_ADMIN_URL)
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"cin_test_{uuid.uuid4().hex}"
+    try:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is required for this test and {admin!r} is unreachable: {exc}".strip()
+            + "\nStart PostgreSQL, or point CIN_TEST_POSTGRES_URL at a server where the user "
+            "may create databases.",
+            pytrace=False,
+        )
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -1,0 +1,38 @@
+"""Real processes for crash tests: `cin worker` (the Prefect server is flows.local_server)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from flows.local_server import PrefectServer, free_port, wait_until
+
+__all__ = ["PrefectServer", "Worker", "free_port", "wait_until"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Worker:
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, **extra_env: str) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cli.main", "worker", "--threads", "1", "--poll", "0.2"],
+            env={**self.env, **extra_env}, cwd=REPO, stdout=log, stderr=log,
+            start_new_session=True,
+        )  # fmt: skip
+
+    def wait_exit(self, timeout: float) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)

@@ -1,0 +1,139 @@
+"""Crashes with real processes: every accepted event is applied exactly once afterwards."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import StateType
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlmodel import Session, select
+
+from flows.ingest import Ingest
+from models.tables import Case, CaseEvent, CaseWork
+from tests.flows.processes import PrefectServer, Worker, free_port, wait_until
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    home = tmp_path / "prefect"
+    home.mkdir()
+    server = PrefectServer(home, free_port())
+    for key, value in server.env().items():
+        if key.startswith("PREFECT_"):
+            monkeypatch.setenv(key, value)
+    monkeypatch.setenv("CIN_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CIN_DATABASE_URL", raising=False)
+    server.start()
+    # env for the worker processes; settings for this one (the session's harness pins its own)
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield server
+    if server.process and server.process.poll() is None:
+        server.kill()
+
+
+@pytest.fixture
+def worker(server, tmp_path):
+    env = {**server.env(), "CIN_DATA_DIR": str(tmp_path)}
+    worker = Worker(env, tmp_path / "worker.log")
+    yield worker
+    worker.stop()
+
+
+def all_handled(engine) -> bool:
+    with Session(engine) as session:
+        cases = session.exec(select(Case)).all()
+    return bool(cases) and all(c.flow_seq == c.last_seq for c in cases)
+
+
+def all_suspended(engine) -> bool:
+    with Session(engine) as session:
+        run_ids = [c.flow_run_id for c in session.exec(select(Case)).all()]
+    with get_client(sync_client=True) as client:
+        return all(client.read_flow_run(r).state.type is StateType.PAUSED for r in run_ids)
+
+
+def work_attempts(engine, case: Case) -> dict[int, int]:
+    """The case run's ledger: event seq -> how many times its work ran."""
+    with Session(engine) as session:
+        rows = session.exec(select(CaseWork).where(CaseWork.case_id == case.id)).all()
+    return {row.seq: row.attempts for row in rows}
+
+
+def test_worker_killed_between_doing_an_events_work_and_recording_it(server, worker):
+    ingest = Ingest.from_settings()
+    case_ref = ingest.refer(authority="redbridge", child_ref="SYN-9", on=date(2025, 1, 6)).case_ref
+    ingest.record(
+        case_ref, {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"}
+    )
+    ingest.record(case_ref, {"type": "assessment_started", "on": "2025-01-08"})
+
+    # the worker dies (as in a power cut) right after event 2's work, before it is recorded
+    worker.start(CIN_CRASH_AT="after-work:2")
+    assert worker.wait_exit(timeout=120) == 137
+    with Session(ingest.engine) as session:
+        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+    assert (case.flow_seq, case.last_seq) == (1, 3)
+
+    # events keep being accepted while no worker is up
+    ingest.record(
+        case_ref, {"type": "assessment_completed", "on": "2025-02-10", "outcome": "cin_plan"}
+    )
+
+    worker.start()
+    wait_until(lambda: all_handled(ingest.engine), 120, "the restarted worker to catch up")
+    with Session(ingest.engine) as session:
+        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+        events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)).all()
+    assert sorted(e.seq for e in events) == [1, 2, 3, 4]
+    assert case.stage == "plan_pending"
+    # event 2's work ran before the crash; the restarted run found it in the result cache
+    assert work_attempts(ingest.engine, case) == {1: 1, 2: 1, 3: 1, 4: 1}
+
+
+def test_prefect_server_killed_while_events_arrive(server, worker):
+    ingest = Ingest.from_settings()
+    worker.start()
+    refs = [
+        ingest.refer(
+            authority="stockton-on-tees", child_ref=f"SYN-{i}", on=date(2025, 3, 3)
+        ).case_ref
+        for i in range(3)
+    ]
+    decisions = [
+        ingest.record(
+            ref, {"type": "referral_decision", "on": "2025-03-04", "outcome": "assessment"}
+        )
+        for ref in refs
+    ]
+    assert all(not d.duplicate for d in decisions)
+
+    server.kill()
+    # with Prefect gone, events are still accepted: durable in the case database and its outbox
+    started = {"type": "assessment_started", "on": "2025-03-05"}
+    accepted_while_down = [ingest.record(ref, started, key=f"start-{ref}") for ref in refs]
+    assert [a.seq for a in accepted_while_down] == [3, 3, 3]
+    # a recording system retrying the same record (same key) adds nothing
+    repeat = ingest.record(refs[0], started, key=f"start-{refs[0]}")
+    assert repeat.duplicate and repeat.seq == 3
+
+    server.start()
+    on = date(2025, 4, 1)
+    for ref in refs:
+        ingest.record(
+            ref, {"type": "assessment_completed", "on": on.isoformat(), "outcome": "cin_plan"}
+        )
+        on += timedelta(days=1)
+    wait_until(lambda: all_handled(ingest.engine), 180, "every case run to catch up")
+    # and every run back in its suspension (one interrupted by the outage is taken back)
+    wait_until(lambda: all_suspended(ingest.engine), 180, "every case run to suspend again")
+
+    with Session(ingest.engine) as session:
+        cases = session.exec(select(Case)).all()
+    for case in cases:
+        done = work_attempts(ingest.engine, case)
+        assert done == dict.fromkeys(range(1, case.last_seq + 1), 1), (case.case_ref, done)
+    with get_client(sync_client=True) as client:
+        for case in cases:
+            assert client.read_flow_run(case.flow_run_id).state.type is StateType.PAUSED
