@@ -20,6 +20,12 @@ from tasks.case_work import handle_event, publish_case_view
 CASE_FLOW_NAME = "cin-case"
 
 
+def suspension_key(next_seq: int, spurious_wakes: int = 0) -> str:
+    """`event-<next seq>`, plus `-w<n>` after a wake that brought no event (Prefect run-input
+    keys allow lowercase letters, digits and dashes only)."""
+    return f"event-{next_seq}" + (f"-w{spurious_wakes}" if spurious_wakes else "")
+
+
 @flow(name=CASE_FLOW_NAME, flow_run_name="{case_ref}", log_prints=False)
 def case_flow(case_ref: str) -> str:
     """Carry case `case_ref` through its stages; the run's name is the case reference."""
@@ -41,7 +47,7 @@ def case_flow(case_ref: str) -> str:
         if snapshot.last_seq == previous_last_seq:
             spurious_wakes += 1
         previous_last_seq = snapshot.last_seq
-        key = f"event-{snapshot.last_seq + 1}" + (f".{spurious_wakes}" if spurious_wakes else "")
+        key = suspension_key(snapshot.last_seq + 1, spurious_wakes)
         # Returns only if this key already fired (an event arrived while we were working):
         # then go round again and pick it up from the database.
         suspend_for_next_event(key=key, message=snapshot.waiting_message(today))
