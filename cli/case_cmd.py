@@ -10,7 +10,6 @@ from typing import Any
 from sqlmodel import Session
 
 from cli.common import CliError, iso_date
-from cli.prefect_env import use_project_prefect
 from models.lifecycle import EVENT_TYPES
 
 OUTCOME_EVENTS = {
@@ -77,7 +76,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_refer(args: argparse.Namespace) -> int:
     from flows.ingest import Ingest
 
-    use_project_prefect()
     accepted = Ingest.from_settings().refer(
         authority=args.authority,
         child_ref=args.child,
@@ -124,7 +122,6 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
 def run_record(args: argparse.Namespace) -> int:
     from flows.ingest import Ingest
 
-    use_project_prefect()
     accepted = Ingest.from_settings().record(args.case, event_record(args), key=args.key)
     if accepted.duplicate:
         print(f"already recorded as event {accepted.seq} of {accepted.case_ref} (same key)")

@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING
 
 from cli.common import CliError, whole_number
 from cli.import_lines import Tally, import_line
-from cli.prefect_env import use_project_prefect
-from models.settings import get_settings
 
 if TYPE_CHECKING:
     from flows.ingest import Ingest
@@ -57,10 +55,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_import(args: argparse.Namespace) -> int:
-    # before anything imports Prefect: its settings are read once, at import (and its home,
-    # under the data folder, is made then)
-    get_settings().data_dir.mkdir(parents=True, exist_ok=True)
-    use_project_prefect()
+    # cli.main has pointed Prefect at the project's server and made its home folder already
     from cli.import_jobs import run_jobs
     from flows.ingest import Ingest
 

@@ -6,8 +6,6 @@ import argparse
 import subprocess
 import sys
 
-from cli.prefect_env import use_project_prefect
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = subparsers.add_parser("init", help="create or upgrade the case database, load policies")
@@ -44,7 +42,6 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    use_project_prefect()
     from flows.runtime import case_engine
     from flows.worker import work
 
@@ -55,7 +52,6 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     """The reconciler deployment is served by a Prefect runner in a child process (it needs the
     main thread for its signal handlers); the worker runs here until interrupted."""
-    use_project_prefect()
     from flows.runtime import case_engine
     from flows.worker import work
 

@@ -305,15 +305,6 @@ def count_cases(session: Session) -> int:
     return int(session.exec(select(func.count()).select_from(Case)).one())
 
 
-def rebuilt_state(session: Session, case: Case, policies: PolicyBook) -> CaseState:
-    """Re-derive the case's state from its event log alone."""
-    timeline = policies.authority(case.authority)
-    state = initial_state()
-    for logged in case_events(session, case.id):
-        state = apply(state, parse_event(logged.payload), timeline).state
-    return state
-
-
 def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str, Any]:
     """Replay the log into a fresh state and deadlines; report whether the live copy agreed.
 
