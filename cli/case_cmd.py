@@ -61,6 +61,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=run_show)
 
+    allocate = commands.add_parser(
+        "allocate", help="allocate a case to a worker; the case moves to the worker's team"
+    )
+    allocate.add_argument("case", metavar="CASE")
+    allocate.add_argument(
+        "--worker",
+        required=True,
+        metavar="STAFF_ID",
+        help="an active worker (or team manager) of the case's authority (`cin staff list`)",
+    )
+    allocate.set_defaults(func=run_allocate)
+
     rebuild = commands.add_parser("rebuild", help="re-derive state and deadlines from the log")
     rebuild.add_argument("case", metavar="CASE")
     rebuild.set_defaults(func=run_rebuild)
@@ -173,6 +185,22 @@ def run_show(args: argparse.Namespace) -> int:
     for d in rows:
         late = "  OVERDUE" if d["overdue"] else ""
         print(f"  {d['key']:24} due {d['due']}  {d['status']:9}{late}  {d['explanation']}")
+    return 0
+
+
+def run_allocate(args: argparse.Namespace) -> int:
+    from flows.runtime import case_engine
+    from models.staff_store import allocate
+
+    done = allocate(case_engine(), case_ref=args.case, worker_id=args.worker)
+    team = f"team {done.team}" if done.team else "no team"
+    if not done.changed:
+        print(f"{done.case_ref} is already allocated to {done.worker_id} ({team}); nothing changed")
+        return 0
+    print(f"{done.case_ref} allocated to {done.worker_id} ({team})")
+    if done.previous_worker:
+        was = f"team {done.previous_team}" if done.previous_team else "no team"
+        print(f"  previously {done.previous_worker} ({was})")
     return 0
 
 

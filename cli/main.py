@@ -5,12 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from cli import calendar_cmd, case_cmd, import_cmd, policy_cmd, serve_cmd
+from cli import (
+    calendar_cmd,
+    case_cmd,
+    import_cmd,
+    policy_cmd,
+    serve_cmd,
+    staff_cmd,
+)
 from cli.common import CliError, Parser
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd)
+COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd, staff_cmd)
 
 
 def build_parser() -> Parser:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from models.drift import drift_findings
 from models.lifecycle import (
     CaseState,
     DeadlineChange,
@@ -31,7 +32,16 @@ from models.lifecycle import (
     state_to_dict,
 )
 from models.policy import PolicyBook
-from models.tables import Authority, Case, CaseEvent, CaseWork, Deadline, Outbox, utcnow
+from models.tables import (
+    Authority,
+    Case,
+    CaseEvent,
+    CaseWork,
+    Deadline,
+    Drift,
+    Outbox,
+    utcnow,
+)
 
 OPENING_EVENTS = ("referral_received", "transfer_in")
 
@@ -183,7 +193,43 @@ def _log(
         )
     )
     apply_deadline_changes(session, case_id=case.id, seq=case.last_seq, changes=changes)
+    rows = {
+        d.key: d
+        for d in session.exec(select(Drift).where(Drift.case_id == case.id, Drift.status == "open"))
+    }
+    for row in _sync_drift(rows, case_id=case.id, seq=case.last_seq, state=state):
+        session.add(row)
     session.add(Outbox(case_id=case.id, seq=case.last_seq))
+
+
+def _sync_drift(
+    rows: dict[str, Drift], *, case_id: uuid.UUID, seq: int, state: CaseState
+) -> list[Drift]:
+    """Open the drift the state now shows and resolve what it no longer shows (in `rows`)."""
+    touched: list[Drift] = []
+    found = {f.key: f for f in drift_findings(state)}
+    for key, row in rows.items():
+        if row.status == "open" and key not in found:
+            row.status = "resolved"
+            row.closed_seq = seq
+            touched.append(row)
+    for key, finding in found.items():
+        existing = rows.get(key)
+        if existing is None or existing.status != "open":
+            row = Drift(
+                case_id=case_id,
+                key=key,
+                kind=finding.kind,
+                since=finding.since,
+                explanation=finding.explanation,
+                opened_seq=seq,
+            )
+            rows[key] = row
+            touched.append(row)
+        elif existing.explanation != finding.explanation:
+            existing.explanation = finding.explanation
+            touched.append(existing)
+    return touched
 
 
 def apply_deadline_changes(
@@ -292,7 +338,7 @@ def open_deadlines(
     query = (
         select(Deadline, Case)
         .join(Case, col(Case.id) == col(Deadline.case_id))
-        .where(Deadline.status == "open")
+        .where(col(Deadline.status).in_(("open", "missed")))
     )
     if due_by is not None:
         query = query.where(Deadline.due <= due_by)
@@ -317,11 +363,14 @@ def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str,
         timeline = policies.authority(case.authority)
         state = initial_state()
         derived: dict[str, Deadline] = {}
+        drift: dict[str, Drift] = {}
         for logged in case_events(session, case.id):
             transition = apply(state, parse_event(logged.payload), timeline)
             _apply_changes(derived, case_id=case.id, seq=logged.seq, changes=transition.changes)
             state = transition.state
+            _sync_drift(drift, case_id=case.id, seq=logged.seq, state=state)
         deadlines_matched = _correct_deadlines(session, case.id, derived)
+        deadlines_matched &= _correct_drift(session, case.id, drift)
         rebuilt = state_to_dict(state)
         state_matched = case.state == rebuilt and case.stage == str(state.stage)
         if not state_matched:
@@ -352,9 +401,26 @@ _DERIVED_COLUMNS = (
 )
 
 
+_DRIFT_COLUMNS = ("kind", "since", "status", "explanation", "opened_seq", "closed_seq")
+
+Row = TypeVar("Row", Deadline, Drift)
+
+
 def _correct_deadlines(session: Session, case_id: uuid.UUID, derived: dict[str, Deadline]) -> bool:
     """Bring the case's deadline rows in line with `derived`; True if they already were."""
     live = {row.key: row for row in case_deadlines(session, case_id)}
+    return _correct_rows(session, live, derived, _DERIVED_COLUMNS)
+
+
+def _correct_drift(session: Session, case_id: uuid.UUID, derived: dict[str, Drift]) -> bool:
+    """As `_correct_deadlines`, for drift rows (escalation levels kept)."""
+    live = {row.key: row for row in session.exec(select(Drift).where(Drift.case_id == case_id))}
+    return _correct_rows(session, live, derived, _DRIFT_COLUMNS)
+
+
+def _correct_rows(
+    session: Session, live: dict[str, Row], derived: dict[str, Row], columns: tuple[str, ...]
+) -> bool:
     matched = True
     for key in sorted(live.keys() - derived.keys()):
         session.delete(live[key])
@@ -365,9 +431,12 @@ def _correct_deadlines(session: Session, case_id: uuid.UUID, derived: dict[str, 
             session.add(want)
             matched = False
             continue
-        for column in _DERIVED_COLUMNS:
-            if getattr(row, column) != getattr(want, column):
-                setattr(row, column, getattr(want, column))
+        for column in columns:
+            old, new = getattr(row, column), getattr(want, column)
+            if column == "status" and (old, new) == ("missed", "open"):
+                continue  # the monitor marked it missed: the log says open, both hold
+            if old != new:
+                setattr(row, column, new)
                 session.add(row)
                 matched = False
     return matched

@@ -45,6 +45,8 @@ class Case(SQLModel, table=True):
     # the last event the case flow has done the work for; the flow resumes after it
     flow_seq: int = 0
     flow_run_id: uuid.UUID | None = None
+    # the allocated worker (`staff.staff_id` in this authority); None = unallocated
+    worker_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -84,7 +86,10 @@ class Deadline(SQLModel, table=True):
     met_on: date | None = None
     opened_seq: int
     closed_seq: int | None = None
+    # the monitor's marks, never derived from the log: how far up the ladder it has told (0 =
+    # nobody), and whether the worker was reminded (1 = due soon, 2 = due today)
     escalation_level: int = 0
+    reminder_level: int = 0
 
 
 class Outbox(SQLModel, table=True):
@@ -118,3 +123,99 @@ class CaseWork(SQLModel, table=True):
     work: str | None = Field(default=None, max_length=120)
     attempts: int = 1
     done_at: datetime = Field(default_factory=utcnow)
+
+
+class Drift(SQLModel, table=True):
+    """Drift the deadlines cannot show (three "continue" reviews in a row), kept like a deadline.
+
+    The store opens and resolves these rows from the case state in the transaction that accepts an
+    event; the monitor reads the open ones by `since` and escalates them up the same ladder.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("case_id", "key", name="uq_drift_key"),
+        Index("ix_drift_status_since", "status", "since"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="case.id", index=True)
+    key: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    since: date
+    status: str = Field(default="open", max_length=16)  # open / resolved
+    explanation: str
+    opened_seq: int
+    closed_seq: int | None = None
+    escalation_level: int = 0
+
+
+class Staff(SQLModel, table=True):
+    """One council's staff: who is allocated cases, who manages whom (`cin staff import`).
+
+    Names and addresses are staff data: they go to the mail server and nowhere else (no log
+    line, artifact or alert text carries them).
+    """
+
+    authority: str = Field(foreign_key="authority.slug", primary_key=True, max_length=64)
+    staff_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    role: str = Field(max_length=32)
+    team: str | None = Field(default=None, max_length=64)
+    manager_id: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Alert(SQLModel, table=True):
+    """One thing one recipient must be told, recorded before anything is sent.
+
+    `key` is (finding, level, recipient): the unique constraint is what makes "each level once"
+    hold across crashes and concurrent passes. The text carries no personal data.
+    """
+
+    __table_args__ = (Index("ix_alert_pending_digest", "mode", "dispatch_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    key: str = Field(unique=True, max_length=240)
+    authority: str = Field(max_length=64)
+    team: str | None = Field(default=None, max_length=64)
+    case_ref: str = Field(max_length=32)
+    finding: str = Field(max_length=120)  # "RED-000123/review#2" or "RED-000123/drift/..."
+    kind: str = Field(max_length=32)  # the deadline kind or drift kind
+    notice: str = Field(max_length=16)  # due_soon / due_today / overdue / drift
+    level: int  # 0 = the worker's reminder; 1.. = the rung of the ladder
+    role: str = Field(max_length=32)
+    channel: str = Field(max_length=16)  # email / teams
+    recipient: str = Field(max_length=140)  # "staff:<id>" or "team:<team>"
+    mode: str = Field(max_length=16)  # immediate / digest
+    due: date
+    since: date | None = None  # overdue since (the first day after `due`) or drifting since
+    headline: str  # one line for a digest
+    body: str  # the whole alert, for an immediate message
+    raised_on: date
+    created_at: datetime = Field(default_factory=utcnow)
+    dispatch_id: uuid.UUID | None = Field(default=None, foreign_key="dispatch.id")
+
+
+class Dispatch(SQLModel, table=True):
+    """A message to send: one immediate alert or one day's digest for one recipient.
+
+    Created in the same transaction as the alerts it carries; sent after; marked sent after the
+    transport accepted it. Failures stay here, visible, with the next attempt backed off.
+    """
+
+    __table_args__ = (Index("ix_dispatch_pending", "sent_at", "next_attempt_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    key: str = Field(unique=True, max_length=240)  # "alert:<alert key>" / "digest:<rcpt>:<day>"
+    authority: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=140)
+    subject: str = Field(max_length=240)
+    body: str
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = None
