@@ -9,6 +9,7 @@ from cli import (
     calendar_cmd,
     case_cmd,
     import_cmd,
+    monitor_cmd,
     policy_cmd,
     serve_cmd,
     staff_cmd,
@@ -17,7 +18,7 @@ from cli.common import CliError, Parser
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd, staff_cmd)
+COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd, staff_cmd, monitor_cmd)
 
 
 def build_parser() -> Parser:

@@ -5,7 +5,7 @@ Built from the case database only; carries case references and codes, never a ch
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -66,7 +66,7 @@ class CaseSnapshot(BaseModel):
             return f"{self.stage}: waiting for the next record; nothing due"
         first = min(pending, key=lambda d: (d.due, d.key))
         when = (
-            f"overdue since {first.due.isoformat()}"
+            f"overdue since {(first.due + timedelta(days=1)).isoformat()} (due {first.due})"
             if first.due < today
             else f"due {first.due.isoformat()}"
         )
@@ -126,7 +126,8 @@ def timeline_markdown(snapshot: CaseSnapshot, today: date) -> str:
     if pending:
         lines += ["| deadline | due | status | why |", "|---|---|---|---|"]
         for d in sorted(pending, key=lambda d: (d.due, d.key)):
-            status = f"overdue since {d.due.isoformat()}" if d.due < today else d.status
+            since = d.due + timedelta(days=1)
+            status = f"overdue since {since.isoformat()}" if d.due < today else d.status
             lines.append(f"| {d.key} | {d.due.isoformat()} | {status} | {d.explanation} |")
     else:
         lines.append("None.")

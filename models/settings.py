@@ -23,6 +23,18 @@ class Settings(BaseSettings):
     prefect_api_url: str = "http://127.0.0.1:4200/api"
     # pins "today" for simulations and the demo (YYYY-MM-DD); unset = the date in Europe/London
     today: str | None = None
+    # alerts: the Apprise mailto:// (or mailtos://) URL of the SMTP server, with host, port,
+    # credentials and sender, e.g. mailto://127.0.0.1:8025?from=cin-alerts@council.example;
+    # Teams workflow URLs per team come from CIN_TEAMS_URLS (notifications/transport.py)
+    smtp_url: str | None = None
+    # a worker is reminded of work due within this many working days
+    due_soon_working_days: int = 2
+    # a failed delivery is tried again after this many seconds, doubling each time (at most 1 h)
+    alert_retry_seconds: float = 60.0
+    # the scheduled monitor composes the day's digests from this hour (Europe/London) on
+    digest_hour: int = 7
+    # the monitor commits its marks and alerts this many items at a time
+    monitor_batch: int = 2000
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -22,6 +22,8 @@ from sqlmodel import Session
 from models.database import get_engine, migrate
 from models.policy import PolicyBook, load_policy_dir
 from models.store import sync_authorities
+from notifications.local_smtp import LocalSmtpServer
+from tests.notifications.servers import TeamsReceiver
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The maintenance database that test databases are created from and dropped from.
@@ -77,3 +79,19 @@ def _postgres_database() -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[LocalSmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port; `smtp_server.url()` is the
+    CIN_SMTP_URL that reaches it."""
+    with LocalSmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def teams_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[TeamsReceiver]:
+    """A real HTTPS receiver standing in for a Teams workflow; this test's requests trust it."""
+    with TeamsReceiver() as receiver:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(receiver.ca_file))
+        yield receiver

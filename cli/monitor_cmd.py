@@ -1,0 +1,117 @@
+"""`cin monitor run|status`: the deadline monitor by hand, and its outbox."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from cli.common import iso_date
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    monitor = subparsers.add_parser("monitor", help="the deadline monitor: run a pass, see alerts")
+    commands = monitor.add_subparsers(dest="monitor_command", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="one pass: raise the day's alerts, send the digests due that day and what is waiting",
+    )
+    run.add_argument(
+        "--as-of", type=iso_date, help="the day to judge (default: today in Europe/London)"
+    )
+    run.add_argument(
+        "--without-prefect",
+        action="store_true",
+        help="run the pass here without a flow run (alerts still go out when Prefect is down)",
+    )
+    run.add_argument("--no-digests", action="store_true", help="raise and send, compose no digest")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(func=run_monitor)
+
+    status = commands.add_parser(
+        "status", help="what is waiting to be sent, what failed and why, what has nobody to tell"
+    )
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=run_status)
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from flows.runtime import clock
+
+    day = args.as_of or clock().today()
+    digests = not args.no_digests
+    if args.without_prefect:
+        from flows.monitor import one_pass
+
+        report = one_pass(day, digests=digests)
+        summary = report.summary()
+    else:
+        from flows.monitor import deadline_monitor
+
+        summary = deadline_monitor(as_of=day, digests=digests)
+    if args.json:
+        print(json.dumps({"as_of": day.isoformat(), **summary}))
+    else:
+        print(f"monitor {day.isoformat()}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    from sqlalchemy import func
+    from sqlmodel import Session, col, select
+
+    from flows.runtime import case_engine
+    from models.tables import Alert, Dispatch
+
+    now = datetime.now(UTC)
+    with Session(case_engine()) as session:
+        dispatches = list(session.exec(select(Dispatch).where(col(Dispatch.sent_at).is_(None))))
+        sent = session.exec(
+            select(func.count()).select_from(Dispatch).where(col(Dispatch.sent_at).is_not(None))
+        ).one()
+        unrouted = list(session.exec(select(Alert).where(Alert.channel == "none")))
+    failing = [d for d in dispatches if d.last_error]
+    result: dict[str, Any] = {
+        "sent": sent,
+        "waiting": len(dispatches),
+        "failing": [
+            {
+                "key": d.key,
+                "channel": d.channel,
+                "recipient": d.recipient,
+                "attempts": d.attempts,
+                "last_error": d.last_error,
+                "next_attempt_at": _utc(d.next_attempt_at).isoformat(),
+                "due_now": _utc(d.next_attempt_at) <= now,
+            }
+            for d in sorted(failing, key=lambda d: d.key)
+        ],
+        "unrouted": [
+            {"authority": a, "team": t, "role": r, "alerts": n}
+            for (a, t, r), n in sorted(
+                Counter((x.authority, x.team or "unallocated", x.role) for x in unrouted).items()
+            )
+        ],
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"sent {result['sent']}, waiting {result['waiting']}, failing {len(failing)}")
+    for f in result["failing"]:
+        print(
+            f"  {f['key']}: {f['attempts']} attempts, next {f['next_attempt_at']}: "
+            f"{f['last_error']}"
+        )
+    for u in result["unrouted"]:
+        print(
+            f"  nobody to tell: {u['alerts']} alerts for the {u['role']} of "
+            f"{u['authority']}/{u['team']} (import staff: cin staff import)"
+        )
+    return 0
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,143 @@
+"""The deadline monitor as operations staff see it, on a real Prefect server: its table artifact,
+its events, the case run's "overdue since" message; and as managers see it, by real SMTP and a
+real HTTPS receiver standing in for the Teams workflow."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    TaskRunFilter,
+)
+from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import ArtifactSort
+from sqlmodel import Session
+
+from flows.ingest import Ingest
+from flows.monitor import ARTIFACT_KEY, deadline_monitor
+from flows.worker import work
+from models.staff import parse_staff_csv
+from models.staff_store import allocate, import_staff
+from models.store import load_case
+from notifications.local_smtp import LocalSmtpServer
+from tests.notifications.caseload import ADDRESSES, ROSTER, STAFF_NAMES
+from tests.notifications.servers import TeamsReceiver
+
+CHILD = "CHILD-SECRET-FLOW"
+
+
+def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
+    prefect_server: None,
+    case_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp_server: LocalSmtpServer,
+    teams_receiver: TeamsReceiver,
+) -> None:
+    monkeypatch.setenv("CIN_SMTP_URL", smtp_server.url())
+    monkeypatch.setenv(
+        "CIN_TEAMS_URLS", json.dumps({"redbridge/east": teams_receiver.apprise_url("east")})
+    )
+    monkeypatch.setenv("CIN_TODAY", "2025-02-03")
+    ingest = Ingest.from_settings()
+    accepted = ingest.refer(
+        authority="redbridge", child_ref=CHILD, on=date(2025, 1, 6), source="2A", team="east"
+    )
+    ingest.record(accepted.case_ref, {"type": "referral_decision", "on": "2025-01-07",
+                                      "outcome": "assessment"})  # fmt: skip
+    ingest.record(accepted.case_ref, {"type": "assessment_completed", "on": "2025-02-03",
+                                      "outcome": "cin_plan"})  # fmt: skip
+    import_staff(ingest.engine, authority="redbridge", rows=parse_staff_csv(ROSTER))
+    allocate(ingest.engine, case_ref=accepted.case_ref, worker_id="W1")
+    work(ingest.engine, threads=1, until_idle=True)
+    with Session(ingest.engine) as session:
+        run_id = load_case(session, accepted.case_ref).flow_run_id
+    with get_client(sync_client=True) as client:
+        before = client.read_flow_run(run_id)
+    assert before.state.message == (
+        "plan_pending: waiting for cin_plan_meeting (cin_plan_meeting), due 2025-02-24 "
+        "(+1 more open)"
+    )
+
+    # the plan meeting (15 working days: due Mon 24 Feb) is not held; Tue 25 Feb it is overdue
+    monkeypatch.setenv("CIN_TODAY", "2025-02-25")
+    summary = deadline_monitor(as_of=date(2025, 2, 25))
+
+    assert summary["newly_overdue"] == 1 and summary["escalations"] == 2  # TM by email and Teams
+    assert summary["case_runs_woken"] == 1 and summary["failed"] == 0
+    work(ingest.engine, threads=1, until_idle=True)
+    with get_client(sync_client=True) as client:
+        after = client.read_flow_run(run_id)
+    assert after.state.type is StateType.PAUSED
+    assert after.state.message == (
+        "plan_pending: waiting for cin_plan_meeting (cin_plan_meeting), overdue since "
+        "2025-02-25 (due 2025-02-24) (+1 more open)"
+    )
+
+    # managers: the east team manager, by email (the day's digest) and in the team's channel
+    assert [m.envelope_to for m in smtp_server.messages] == [(ADDRESSES["TME"],)]
+    digest = smtp_server.messages[0]
+    assert digest.subject == "[CIN] Daily digest 2025-02-25: 1 item for your teams"
+    assert f"{accepted.case_ref}: CIN plan meeting overdue since 2025-02-25" in digest.body
+    assert f"/runs/flow-run/{run_id}" in digest.body
+    assert len(teams_receiver.requests) == 1
+    assert teams_receiver.requests[0].workflow == "east"
+    posted = json.dumps(teams_receiver.requests[0].body)
+    assert accepted.case_ref in posted
+    for text in (digest.subject + digest.body, posted):
+        assert CHILD not in text and not any(name in text for name in STAFF_NAMES)
+
+    # operations: the table artifact by authority and team
+    artifacts = asyncio.run(_artifacts(ARTIFACT_KEY))
+    assert artifacts, "the monitor publishes its table"
+    rows = json.loads(artifacts[0].data)
+    assert [(r["authority"], r["team"], r["overdue"]) for r in rows] == [("redbridge", "east", 1)]
+    assert CHILD not in artifacts[0].data
+
+    # automations: the events, by case reference
+    names = asyncio.run(_event_names(f"cin.case.{accepted.case_ref}"))
+    assert {"cin.deadline.overdue", "cin.deadline.escalated"} <= set(names)
+
+    # the next pass, the same day, says nothing twice
+    again = deadline_monitor(as_of=date(2025, 2, 25))
+    assert again["alerts_raised"] == 0 and again["sent"] == 0
+    assert len(smtp_server.messages) == 1 and len(teams_receiver.requests) == 1
+
+
+async def _artifacts(key: str):  # type: ignore[no-untyped-def]
+    async with get_client() as client:
+        return await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=5,
+        )
+
+
+async def _event_names(resource_id: str) -> list[str]:
+    """Events the server has stored for the resource (they arrive asynchronously)."""
+    async with get_client() as client:
+        for _ in range(100):
+            response = await client._client.post(
+                "/events/filter",
+                json={
+                    "filter": {
+                        "any_resource": {"id": [resource_id]},
+                        "occurred": {"since": "2000-01-01T00:00:00Z"},
+                    },
+                    "limit": 50,
+                },
+            )
+            response.raise_for_status()
+            names = [e["event"] for e in response.json()["events"]]
+            if len(set(names)) >= 2:
+                return names
+            await asyncio.sleep(0.2)
+        return names
