@@ -6,8 +6,11 @@
    assessments, plans, reviews, visits, step-downs, escalations, transfers and closures, with late
    records and re-referrals, each accepted through the same API a recording system uses; every
    six simulated weeks, the worker delivers the outbox and runs every case run that has news;
-4. prints what happened and where to look in the UI, and ends (the server is left running so the
-   UI can be explored; `make stop` stops it).
+4. runs the deadline monitor every simulated morning: reminders, overdue alerts up each council's
+   escalation ladder and daily digests go by email to a real SMTP server the demo starts on
+   loopback (every message kept as a file under data/mail); staff rosters are synthetic;
+5. prints what happened, what went to whom, and where to look in the UI, and ends (the server is
+   left running so the UI can be explored; `make stop` stops it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from sqlalchemy import Engine
 
 from flows.explain_demo import explain_examples
 from flows.local_server import PrefectServer
+from notifications.local_smtp import LocalSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -66,12 +70,48 @@ def start_server() -> PrefectServer:
     return server
 
 
+def demo_staff(authority: str, teams: list[str]) -> str:
+    """A synthetic roster (staff_id,name,email,role,team,manager_id): per team a team manager and
+    four workers; a service manager per two teams; one head of service."""
+    domain = f"{authority}.example"
+    lines = [
+        "staff_id,name,email,role,team,manager_id",
+        f"HOS,Head of Service,hos@{domain},head_of_service,,",
+    ]
+    for i, team in enumerate(teams):
+        sm = f"SM{i // 2 + 1}"
+        if i % 2 == 0:
+            lines.append(f"{sm},Service Manager {sm},{sm.lower()}@{domain},service_manager,,HOS")
+        tm = f"TM-{team}"
+        lines.append(f"{tm},Team Manager {team},{tm.lower()}@{domain},team_manager,{team},{sm}")
+        for w in range(1, 5):
+            wid = f"W-{team}-{w}"
+            lines.append(f"{wid},Worker {wid},{wid.lower()}@{domain},worker,{team},{tm}")
+    return "\n".join(lines) + "\n"
+
+
+def start_smtp() -> LocalSmtpServer:
+    """A real SMTP server on loopback; every message it accepts is also a file under data/mail."""
+    folder = DATA / "mail"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    server = LocalSmtpServer(folder=folder)
+    server.start()
+    os.environ["CIN_SMTP_URL"] = server.url(sender="cin-alerts@demo.example")
+    print(f"local SMTP server on 127.0.0.1:{server.port}, messages kept under data/mail")
+    return server
+
+
 def play(started: float) -> None:
     # imported after the environment points at the demo's server and data folder
     from flows.caseload import CaseloadRecord, generate_caseload, mix_summary
     from flows.ingest import Ingest
+    from flows.monitor import one_pass
     from flows.worker import work
     from models.lifecycle import EventRefused
+    from models.staff import parse_staff_csv
+    from models.staff_store import allocate, import_staff
 
     ingest = Ingest.from_settings(deliver=False)
     records = generate_caseload(
@@ -84,16 +124,37 @@ def play(started: float) -> None:
         f"{mix['records']} records ({mix['late_records']} sent late, "
         f"{mix['re_referrals']} re-referrals), {START} to {START + timedelta(days=DAYS)}"
     )
-    by_week: dict[int, list[CaseloadRecord]] = defaultdict(list)
+    teams: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        by_week[(record.recorded_on - START).days // 7].append(record)
+        teams[record.authority].add(record.team)
+    rosters = DATA / "staff"
+    rosters.mkdir(exist_ok=True)
+    workers: dict[str, list[str]] = {}
+    for authority, names in sorted(teams.items()):
+        text = demo_staff(authority, sorted(names))
+        (rosters / f"{authority}.csv").write_text(text)
+        rows = parse_staff_csv(text)
+        import_staff(ingest.engine, authority=authority, rows=rows)
+        for row in rows:
+            if row.role.value == "worker" and row.team:
+                workers.setdefault(row.team, []).append(row.staff_id)
+    print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
+    by_day: dict[int, list[CaseloadRecord]] = defaultdict(list)
+    for record in records:
+        by_day[(record.recorded_on - START).days].append(record)
     case_refs: dict[str, str] = {}
     refused: list[str] = []
     accepted = 0
-    for week in range(DAYS // 7 + 1):
-        today = START + timedelta(days=7 * week + 6)
+    monitor = Counter[str]()
+    for offset in range(DAYS + 1):
+        today = START + timedelta(days=offset)
         os.environ["CIN_TODAY"] = today.isoformat()
-        for record in by_week.get(week, []):
+        # the morning's monitor pass, before the day's records arrive
+        report = one_pass(today, digests=True)
+        monitor["alerts"] += len(report.raised)
+        monitor["sent"] += report.sent
+        monitor["failed"] += report.failed
+        for record in by_day.get(offset, []):
             try:
                 if record.case_key not in case_refs:
                     result = ingest.open(
@@ -101,22 +162,32 @@ def play(started: float) -> None:
                         event=record.event, team=record.team, key=record.key,
                     )  # fmt: skip
                     case_refs[record.case_key] = result.case_ref
+                    pool = workers[record.team]
+                    worker = pool[len(case_refs) % len(pool)]
+                    allocate(ingest.engine, case_ref=result.case_ref, worker_id=worker)
                 else:
                     ingest.record(case_refs[record.case_key], record.event, key=record.key)
                 accepted += 1
             except EventRefused as refusal:
                 refused.append(f"{record.case_key}: {refusal}")
-        if week % ROUND_WEEKS == ROUND_WEEKS - 1 or week == DAYS // 7:
+        week = offset // 7
+        if offset % 7 != 6 and offset != DAYS:
+            continue
+        if week % ROUND_WEEKS == ROUND_WEEKS - 1 or offset == DAYS:
             work(ingest.engine, threads=2, until_idle=True)
             print(
-                f"  simulated {today}: {accepted} events accepted, {len(case_refs)} cases "
+                f"  simulated {today}: {accepted} events accepted, {len(case_refs)} cases, "
+                f"{monitor['alerts']} alerts raised, {monitor['sent']} messages sent "
                 f"({time.monotonic() - started:.0f}s)",
                 flush=True,
             )
+    from flows.monitor import deadline_monitor
     from flows.reconciler import reconcile
 
     reconcile()  # one reconciler pass, visible in the UI beside the case runs
+    deadline_monitor(as_of=today)  # a monitor run in the UI: its table artifact and events
     summarise(ingest.engine, accepted, refused, today)
+    summarise_alerts(ingest.engine)
 
 
 def summarise(engine: Engine, accepted: int, refused: list[str], today: date) -> None:
@@ -129,7 +200,7 @@ def summarise(engine: Engine, accepted: int, refused: list[str], today: date) ->
         deadlines = session.exec(select(Deadline)).all()
     stages = Counter(c.stage for c in cases)
     statuses = Counter(d.status for d in deadlines)
-    overdue = [d for d in deadlines if d.status == "open" and d.due < today]
+    overdue = [d for d in deadlines if d.status in ("open", "missed") and d.due < today]
     behind = [c.case_ref for c in cases if c.flow_seq != c.last_seq]
     print(f"\n{accepted} events accepted, {len(refused)} refused; {len(cases)} cases")
     for line in refused[:5]:
@@ -153,6 +224,39 @@ The Prefect server keeps running for exploring the UI; `make stop` stops it."""
     )
 
 
+def summarise_alerts(engine: Engine) -> None:
+    from sqlmodel import Session, select
+
+    from models.tables import Alert, Dispatch
+
+    with Session(engine) as session:
+        alerts = session.exec(select(Alert)).all()
+        dispatches = session.exec(select(Dispatch)).all()
+    sent = [x for x in dispatches if x.sent_at is not None]
+    by_role = Counter((a.role, a.notice if a.level == 0 else f"rung {a.level}") for a in alerts)
+    recipients = Counter(f"{x.authority}/{x.recipient.removeprefix('staff:')}" for x in sent)
+    kinds = Counter(
+        "urgent, at once" if x.key.startswith("alert:") else "daily digest" for x in sent
+    )
+    mail = sorted((DATA / "mail").glob("*.eml"))
+    print(
+        f"\nalerts: {len(alerts)} raised, {len(sent)} messages sent "
+        f"({len(dispatches) - len(sent)} waiting)"
+    )
+    print("  by kind:   " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print("  by role:   " + ", ".join(f"{r} {n} {v}" for (r, n), v in sorted(by_role.items())))
+    print("  to whom (staff ids; most messages first):")
+    for recipient, count in recipients.most_common(8):
+        print(f"    {recipient:<48} {count}")
+    unrouted = sum(1 for a in alerts if a.channel == "none")
+    print(f"  with nobody to tell: {unrouted}")
+    if mail:
+        print(
+            f"  every message is a file under {mail[0].parent.relative_to(REPO)}/ "
+            f"({len(mail)} files), e.g. {mail[-1].name}"
+        )
+
+
 def main() -> None:
     started = time.monotonic()
     print("Deadlines under the seed authorities' policies, with their reasons:\n")
@@ -164,7 +268,11 @@ def main() -> None:
     for stale in DATA.glob("cin.db*"):
         stale.unlink()
     start_server()
-    play(started)
+    smtp = start_smtp()
+    try:
+        play(started)
+    finally:
+        smtp.stop()
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s")
 
 

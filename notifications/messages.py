@@ -117,11 +117,21 @@ class DigestLine:
     link: str
 
 
-def digest(day: date, lines: Sequence[DigestLine], *, for_team: bool) -> tuple[str, str]:
-    """One day's digest for one recipient: (subject, body), grouped by team then case."""
+DIGEST_FOR: dict[str, str] = {
+    "team": "your team's channel",
+    Role.WORKER.value: "your cases",
+    Role.TEAM_MANAGER.value: "your team",
+    Role.SERVICE_MANAGER.value: "your teams",
+    Role.HEAD_OF_SERVICE.value: "your service",
+}
+
+
+def digest(day: date, lines: Sequence[DigestLine], *, audience: str) -> tuple[str, str]:
+    """One day's digest for one recipient: (subject, body), grouped by team then case.
+    `audience` is the recipient's role, or "team" for a team's Teams channel."""
     count = len(lines)
     noun = "item" if count == 1 else "items"
-    who = "your team" if for_team else "your teams"
+    who = DIGEST_FOR.get(audience, "you")
     title = f"[CIN] Daily digest {day.isoformat()}: {count} {noun} for {who}"
     by_team: dict[str, list[DigestLine]] = defaultdict(list)
     for line in lines:

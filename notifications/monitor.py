@@ -331,7 +331,8 @@ def _compose_digests(
             messages.DigestLine(a.team, a.case_ref, a.headline.removeprefix("[CIN] "), _link(a))
             for a in alerts
         ]
-        subject, body = messages.digest(day, lines, for_team=recipient.startswith("team:"))
+        audience = "team" if recipient.startswith("team:") else alerts[0].role
+        subject, body = messages.digest(day, lines, audience=audience)
         with Session(engine, expire_on_commit=False) as session:
             if create_digest(
                 session,

@@ -83,7 +83,7 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
     # managers: the east team manager, by email (the day's digest) and in the team's channel
     assert [m.envelope_to for m in smtp_server.messages] == [(ADDRESSES["TME"],)]
     digest = smtp_server.messages[0]
-    assert digest.subject == "[CIN] Daily digest 2025-02-25: 1 item for your teams"
+    assert digest.subject == "[CIN] Daily digest 2025-02-25: 1 item for your team"
     assert f"{accepted.case_ref}: CIN plan meeting overdue since 2025-02-25" in digest.body
     assert f"/runs/flow-run/{run_id}" in digest.body
     assert len(teams_receiver.requests) == 1
