@@ -31,7 +31,9 @@ from notifications.monitor import MonitorConfig, PassReport, run_pass
 
 MONITOR_FLOW_NAME = "cin-deadline-monitor"
 ARTIFACT_KEY = "overdue-by-team"
-WAKE_LIMIT = 1000  # case runs woken per pass to refresh their "overdue since" message
+WAKE_LIMIT = 1000
+# Prefect events of each kind per pass: a first pass over a national backlog would emit ~90,000
+EVENT_LIMIT = 5000  # case runs woken per pass to refresh their "overdue since" message
 _EVENT_NAMESPACE = uuid.UUID("6f1d2c4e-9b1a-4f57-8a51-3c2b7d0e9a11")
 
 
@@ -44,6 +46,7 @@ def monitor_config(*, digests: bool) -> MonitorConfig:
         retry_seconds=settings.alert_retry_seconds,
         digests=digests,
         batch=settings.monitor_batch,
+        send_threads=settings.monitor_send_threads,
     )
 
 
@@ -70,10 +73,10 @@ def publish(report: PassReport) -> None:
         {
             "authority": authority,
             "team": team,
-            "overdue": entry["overdue"],
-            "oldest overdue since": str(entry["oldest_since"] or ""),
-            "escalated past team manager": entry["escalated_past_team_manager"],
-            "plans drifting": entry["drift"],
+            "overdue": entry.overdue,
+            "oldest overdue since": str(entry.oldest_since or ""),
+            "escalated past team manager": entry.escalated_past_team_manager,
+            "plans drifting": entry.drift,
         }
         for (authority, team), entry in report.overdue.items()
     ]
@@ -82,12 +85,20 @@ def publish(report: PassReport) -> None:
         table=rows or [{"authority": "-", "team": "-", "overdue": 0}],
         description=(
             f"Overdue work by authority and team on {report.as_of.isoformat()}: "
-            f"{sum(int(str(r['overdue'])) for r in rows)} deadlines past due; "
+            f"{sum(e.overdue for e in report.overdue.values())} deadlines past due; "
             f"{len(report.raised)} alerts raised, {report.sent} messages sent, "
             f"{report.failed} failed (retrying)"
         ),
     )
-    for item in report.newly_overdue:
+    overdue, escalated = report.newly_overdue, report.escalations()
+    if len(overdue) > EVENT_LIMIT or len(escalated) > EVENT_LIMIT:
+        get_run_logger().warning(
+            "%d deadlines went overdue and %d rungs were told: events for the first %d of each",
+            len(overdue),
+            len(escalated),
+            EVENT_LIMIT,
+        )
+    for item in overdue[:EVENT_LIMIT]:
         emit_event(
             event="cin.deadline.overdue",
             resource=_resource(item.case_ref, item.authority, item.team),
@@ -99,7 +110,7 @@ def publish(report: PassReport) -> None:
             },
             id=uuid.uuid5(_EVENT_NAMESPACE, f"overdue|{item.finding}"),
         )
-    for raised in report.escalations():
+    for raised in escalated[:EVENT_LIMIT]:
         emit_event(
             event="cin.deadline.escalated",
             resource=_resource(raised.case_ref, raised.authority, raised.team),

@@ -21,14 +21,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, text, update
+from sqlalchemy import Engine, text, update
 from sqlalchemy import select as columns
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.tables import Alert, Case, Deadline, Dispatch, Drift, Staff
+from models.bulk import insert_new, select_by_ids, update_by_id
+from models.tables import Alert, Case, Deadline, Dispatch, Drift, Staff, utcnow
 
 OPEN_STATUSES = ("open", "missed")
+CASE = Case.__table__  # type: ignore[attr-defined]
+ALERT = Alert.__table__  # type: ignore[attr-defined]
+DISPATCH = Dispatch.__table__  # type: ignore[attr-defined]
 _CHUNK = 1000
 
 
@@ -103,14 +106,12 @@ def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
     Both read through an index on (status, date): the cost follows the number of due items, not
     the number of cases or deadlines.
     """
+    # Deadlines first, then their cases by id: joined in one query the planner counts the closed
+    # history's past due dates too, and scans every case to hash them.
     deadlines = session.execute(
         columns(
             col(Deadline.id),
-            col(Case.case_ref),
-            col(Case.authority),
-            col(Case.team),
-            col(Case.worker_id),
-            col(Case.flow_run_id),
+            col(Deadline.case_id),
             col(Deadline.key),
             col(Deadline.kind),
             col(Deadline.due),
@@ -119,10 +120,18 @@ def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
             col(Deadline.reminder_level),
             col(Deadline.policy_ref),
             col(Deadline.explanation),
-        )
-        .join(Case, col(Case.id) == col(Deadline.case_id))
-        .where(col(Deadline.status).in_(OPEN_STATUSES), col(Deadline.due) <= horizon)
+        ).where(col(Deadline.status).in_(OPEN_STATUSES), col(Deadline.due) <= horizon)
     ).all()
+    case_ids = list({row[1] for row in deadlines})
+    cases = {
+        row[0]: row[1:]
+        for row in select_by_ids(
+            session,
+            CASE,
+            ("id", "case_ref", "authority", "team", "worker_id", "flow_run_id"),
+            case_ids,
+        )
+    }
     drift = session.execute(
         columns(
             col(Drift.id),
@@ -141,7 +150,7 @@ def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
         .join(Case, col(Case.id) == col(Drift.case_id))
         .where(col(Drift.status) == "open", col(Drift.since) <= as_of)
     ).all()
-    rows = [DueItem("deadline", *r) for r in deadlines]
+    rows = [DueItem("deadline", r[0], *cases[r[1]], *r[2:]) for r in deadlines]
     for r in drift:
         (row_id, case_ref, authority, team, worker, run, key, kind, since, status, level, why) = r
         rows.append(
@@ -176,122 +185,125 @@ class Mark:
 
 
 def record_findings(
-    session: Session, *, marks: Sequence[Mark], alerts: Sequence[Alert], immediate: set[str]
-) -> tuple[set[str], int]:
-    """One transaction: the items' marks, their new alerts, and a dispatch for each immediate
-    alert (key in `immediate`). Alerts whose key exists are skipped. (keys added, dispatches)"""
+    session: Session,
+    *,
+    marks: Sequence[Mark],
+    alerts: Sequence[dict[str, Any]],
+    dispatches: Sequence[dict[str, Any]],
+) -> set[str]:
+    """One transaction: the items' marks, their alerts and the immediate alerts' dispatches (each
+    alert row's `dispatch_id` names its dispatch, or is None). Rows whose key exists are skipped;
+    returns the alert keys added. Commits."""
     _write_marks(session, marks)
-    existing = _existing_keys(session, Alert, [a.key for a in alerts])
-    added = [a for a in alerts if a.key not in existing]
-    dispatches = 0
-    for alert in added:
-        if alert.key in immediate and alert.channel != "none":
-            dispatch = Dispatch(
-                key=f"alert:{alert.key}",
-                authority=alert.authority,
-                channel=alert.channel,
-                recipient=alert.recipient,
-                subject=alert.headline,
-                body=alert.body,
-            )
-            session.add(dispatch)
-            alert.dispatch_id = dispatch.id
-            dispatches += 1
-    if dispatches:
-        session.flush()  # the dispatches first: alerts refer to them
-    session.add_all(added)
+    insert_new(session, DISPATCH, dispatches)  # first: alerts refer to them
+    added_ids = insert_new(session, ALERT, alerts, key="id")
     session.commit()
-    return {a.key for a in added}, dispatches
+    return {alert["key"] for alert in alerts if alert["id"] in added_ids}
 
 
 def _write_marks(session: Session, marks: Sequence[Mark]) -> None:
-    for source, table in (("deadline", Deadline), ("drift", Drift)):
-        rows = [m for m in marks if m.source == source]
-        if not rows:
-            continue
-        t = table.__table__  # type: ignore[union-attr]
-        values: dict[str, Any] = {"escalation_level": bindparam("b_level")}
-        if source == "deadline":
-            values["reminder_level"] = bindparam("b_reminder")
-            values["status"] = bindparam("b_status")
-        statement = update(t).where(t.c.id == bindparam("b_id")).values(**values)
-        params = [
-            {
-                "b_id": m.row_id,
-                "b_level": m.escalation_level,
-                "b_reminder": m.reminder_level,
-                "b_status": m.status or "open",
-            }
-            for m in rows
-        ]
-        for start in range(0, len(params), _CHUNK):
-            session.execute(statement, params[start : start + _CHUNK])
+    deadlines = [
+        {
+            "id": m.row_id,
+            "status": m.status or "open",
+            "escalation_level": m.escalation_level,
+            "reminder_level": m.reminder_level,
+        }
+        for m in marks
+        if m.source == "deadline"
+    ]
+    drift = [
+        {"id": m.row_id, "escalation_level": m.escalation_level}
+        for m in marks
+        if m.source == "drift"
+    ]
+    update_by_id(session, Deadline.__table__, deadlines)  # type: ignore[attr-defined]
+    update_by_id(session, Drift.__table__, drift)  # type: ignore[attr-defined]
 
 
-def _existing_keys(
-    session: Session, table: type[Alert] | type[Dispatch], keys: list[str]
-) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), _CHUNK):
-        chunk = keys[start : start + _CHUNK]
-        found.update(session.exec(select(table.key).where(col(table.key).in_(chunk))))
-    return found
+@dataclass(frozen=True, slots=True)
+class DigestLine:
+    id: uuid.UUID
+    authority: str
+    channel: str
+    recipient: str
+    role: str
+    team: str | None
+    case_ref: str
+    headline: str
+    rule: str
+    link: str
 
 
-def digest_alerts(session: Session, *, day: date) -> list[Alert]:
-    """Digest alerts raised on or before `day` that no digest has carried yet."""
-    return list(
-        session.exec(
-            select(Alert)
-            .where(Alert.mode == "digest", col(Alert.dispatch_id).is_(None))
-            .where(col(Alert.raised_on) <= day, Alert.channel != "none")
-            .order_by(col(Alert.recipient), col(Alert.case_ref), col(Alert.key))
-        )
-    )
+def digest_alerts(session: Session, *, day: date) -> list[DigestLine]:
+    """Digest alerts raised on or before `day` that no digest has carried yet (the partial index
+    `ix_alert_undigested` holds exactly these)."""
+    c = ALERT.c
+    rows = session.execute(
+        columns(
+            c.id,
+            c.authority,
+            c.channel,
+            c.recipient,
+            c.role,
+            c.team,
+            c.case_ref,
+            c.headline,
+            c.rule,
+            c.link,
+        ).where(c.mode == "digest", c.dispatch_id.is_(None), c.raised_on <= day)  # fmt: skip
+    ).all()  # grouped and ordered by the caller
+    return [DigestLine(*row) for row in rows]
+
+
+ALERT_NAMESPACE = uuid.UUID("2b8f3c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f")
+
+
+def alert_id(key: str) -> uuid.UUID:
+    """An alert's id is derived from its key, so the same alert raised twice is one row."""
+    return uuid.uuid5(ALERT_NAMESPACE, key)
 
 
 def digest_key(channel: str, recipient: str, authority: str, day: date) -> str:
     return f"digest:{channel}:{authority}/{recipient}:{day.isoformat()}"
 
 
-def create_digest(
-    session: Session,
-    *,
-    key: str,
-    authority: str,
-    channel: str,
-    recipient: str,
-    subject: str,
-    body: str,
-    alerts: Sequence[Alert],
-) -> bool:
-    """Claim `alerts` for one digest dispatch; False if that day's digest already exists (the
-    alerts then wait for the next one). Commits."""
-    if session.exec(select(Dispatch.id).where(Dispatch.key == key)).first() is not None:
-        return False
-    dispatch = Dispatch(
-        key=key,
-        authority=authority,
-        channel=channel,
-        recipient=recipient,
-        subject=subject,
-        body=body,
-    )
-    session.add(dispatch)
-    session.flush()
-    ids = [a.id for a in alerts]
-    for start in range(0, len(ids), _CHUNK):
-        session.execute(
-            update(Alert)
-            .where(col(Alert.id).in_(ids[start : start + _CHUNK]), col(Alert.dispatch_id).is_(None))
-            .values(dispatch_id=dispatch.id)
-        )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+def create_digests(
+    session: Session, digests: Sequence[tuple[dict[str, Any], Sequence[uuid.UUID]]]
+) -> int:
+    """Each (dispatch row, the ids of the alerts it carries), in one transaction. A digest whose
+    key exists (that day's was sent already) is skipped and its alerts wait for the next one;
+    an alert another digest has claimed is left to it. Commits; returns the digests created."""
+    created = insert_new(session, DISPATCH, [dispatch for dispatch, _ in digests])
+    claims = [
+        {"id": alert_id, "dispatch_id": dispatch["id"]}
+        for dispatch, alert_ids in digests
+        if dispatch["key"] in created
+        for alert_id in alert_ids
+    ]
+    update_by_id(session, ALERT, claims, only_if_null="dispatch_id")
+    session.commit()
+    return len(created)
+
+
+def new_dispatch(
+    *, key: str, authority: str, channel: str, recipient: str, subject: str, body: str
+) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "key": key,
+        "authority": authority,
+        "channel": channel,
+        "recipient": recipient,
+        "subject": subject,
+        "body": body,
+        "created_at": now,
+        "sent_at": None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+    }
 
 
 def pending_dispatches(session: Session, *, now: datetime, limit: int = 500) -> list[Dispatch]:
@@ -334,5 +346,21 @@ def staff_email(session: Session, authority: str, staff_id: str) -> str | None:
     return row.email if row is not None and row.active else None
 
 
-def active_staff(session: Session, authority: str) -> list[Staff]:
-    return list(session.exec(select(Staff).where(Staff.authority == authority, col(Staff.active))))
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What routing needs of a staff row (no name, no address)."""
+
+    staff_id: str
+    role: str
+    team: str | None
+    manager_id: str | None
+    active: bool = True
+
+
+def active_staff(session: Session, authority: str) -> list[Person]:
+    rows = session.execute(
+        columns(col(Staff.staff_id), col(Staff.role), col(Staff.team), col(Staff.manager_id)).where(
+            col(Staff.authority) == authority, col(Staff.active)
+        )
+    ).all()
+    return [Person(*row) for row in rows]

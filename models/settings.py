@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     # the scheduled monitor composes the day's digests from this hour (Europe/London) on
     digest_hour: int = 7
     # the monitor commits its marks and alerts this many items at a time
-    monitor_batch: int = 2000
+    monitor_batch: int = 5000
+    # messages sent at once: faster through a slow relay; a crash mid-send may then re-send up
+    # to this many (README, "Known limits")
+    monitor_send_threads: int = 1
 
     def resolved_database_url(self) -> str:
         if self.database_url:

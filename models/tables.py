@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -170,14 +170,25 @@ class Staff(SQLModel, table=True):
 class Alert(SQLModel, table=True):
     """One thing one recipient must be told, recorded before anything is sent.
 
-    `key` is (finding, level, recipient): the unique constraint is what makes "each level once"
-    hold across crashes and concurrent passes. The text carries no personal data.
+    `key` is (finding, level, recipient) and `id` is derived from it: the primary key is what
+    makes "each level once" hold across crashes and concurrent passes. The text carries no
+    personal data.
     """
 
-    __table_args__ = (Index("ix_alert_pending_digest", "mode", "dispatch_id"),)
+    __table_args__ = (
+        # the digest's query: alerts no digest has carried yet (a partial index, so claiming an
+        # alert takes it out instead of rewriting an entry)
+        Index(
+            "ix_alert_undigested",
+            "raised_on",
+            postgresql_where=text("mode = 'digest' AND dispatch_id IS NULL"),
+            sqlite_where=text("mode = 'digest' AND dispatch_id IS NULL"),
+        ),
+    )
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    key: str = Field(unique=True, max_length=240)
+    # uuid5 of `key`: the primary key is what makes an alert exist once (one index, 16 bytes)
+    id: uuid.UUID = Field(primary_key=True)
+    key: str = Field(max_length=240)  # (finding, rung, notice, channel:recipient), readable
     authority: str = Field(max_length=64)
     team: str | None = Field(default=None, max_length=64)
     case_ref: str = Field(max_length=32)
@@ -188,11 +199,13 @@ class Alert(SQLModel, table=True):
     role: str = Field(max_length=32)
     channel: str = Field(max_length=16)  # email / teams
     recipient: str = Field(max_length=140)  # "staff:<id>" or "team:<team>"
-    mode: str = Field(max_length=16)  # immediate / digest
+    mode: str = Field(max_length=16)  # immediate / digest / held (nobody to tell)
     due: date
     since: date | None = None  # overdue since (the first day after `due`) or drifting since
-    headline: str  # one line for a digest
-    body: str  # the whole alert, for an immediate message
+    headline: str  # one line: the case, what, since when
+    rule: str  # the policy version and the rule's citation
+    link: str = Field(max_length=300)  # the case's flow run in the Prefect UI
+    body: str  # the whole alert, for an immediate message ("" for digest lines)
     raised_on: date
     created_at: datetime = Field(default_factory=utcnow)
     dispatch_id: uuid.UUID | None = Field(default=None, foreign_key="dispatch.id")

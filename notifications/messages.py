@@ -114,6 +114,7 @@ class DigestLine:
     team: str | None
     case_ref: str
     headline: str
+    rule: str
     link: str
 
 
@@ -141,6 +142,7 @@ def digest(day: date, lines: Sequence[DigestLine], *, audience: str) -> tuple[st
         out.append(f"Team {team}:")
         for line in sorted(by_team[team], key=lambda x: (x.case_ref, x.headline)):
             out.append(f"- {line.headline}")
+            out.append(f"  rule: {line.rule}")
             out.append(f"  {line.link}")
         out.append("")
     return title, "\n".join(out).rstrip() + "\n"

@@ -16,25 +16,33 @@ benchmark and `cin monitor run` call it too).
 from __future__ import annotations
 
 import os
+import threading
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.alerts_store import (
+    DigestLine,
     DueItem,
     Mark,
+    Person,
     active_staff,
-    create_digest,
+    alert_id,
+    create_digests,
     digest_alerts,
     digest_key,
     due_items,
     mark_failed,
     mark_sent,
     monitor_lock,
+    new_dispatch,
     pending_dispatches,
     record_findings,
     staff_email,
@@ -42,7 +50,7 @@ from models.alerts_store import (
 from models.policy import PolicyBook, PolicyError, ResolvedPolicy
 from models.policy_schema import Channel, Role
 from models.staff import manager_with_role
-from models.tables import Alert, Staff
+from models.tables import Dispatch, utcnow
 from notifications import messages
 from notifications.ladder import (
     Decision,
@@ -53,7 +61,8 @@ from notifications.ladder import (
 )
 from notifications.transport import DeliveryFailed, Message, send, teams_url_for
 
-BATCH = 2000
+BATCH = 5000
+SEND_PAGE = 500
 MAX_BACKOFF = timedelta(hours=1)
 
 CrashHook = Callable[[str, int], None]
@@ -68,6 +77,9 @@ class MonitorConfig:
     digests: bool = True  # compose the day's digests in this pass
     deliver: bool = True  # send what is waiting
     batch: int = BATCH  # decisions committed per transaction
+    # messages sent at once (each on its own connection); a crash between a server accepting a
+    # message and the engine recording it re-sends it, so more threads widen that gap
+    send_threads: int = 1
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -88,6 +100,14 @@ class Raised:
 
 
 @dataclass
+class TeamOverdue:
+    overdue: int = 0
+    escalated_past_team_manager: int = 0
+    drift: int = 0
+    oldest_since: date | None = None
+
+
+@dataclass
 class PassReport:
     as_of: date
     due_items: int = 0
@@ -101,7 +121,7 @@ class PassReport:
     failed: int = 0
     sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, recipient)
     # overdue work by (authority, team): the table the flow publishes
-    overdue: dict[tuple[str, str], dict[str, object]] = field(default_factory=dict)
+    overdue: dict[tuple[str, str], TeamOverdue] = field(default_factory=dict)
 
     def escalations(self) -> list[Raised]:
         return [r for r in self.raised if r.level >= 1]
@@ -139,6 +159,7 @@ def run_pass(
         with Session(engine) as session:
             rows = due_items(session, as_of=as_of, horizon=horizon)
             directories = {slug: _directory(active_staff(session, slug)) for slug in views}
+        router = Router(directories, config.environ)
         report.due_items = len(rows)
         _tally_overdue(report, rows, as_of)
         decisions = [
@@ -153,11 +174,11 @@ def run_pass(
         report.decisions = len(decisions)
         for batch_no, start in enumerate(range(0, len(decisions), config.batch), start=1):
             batch = decisions[start : start + config.batch]
-            _raise(engine, batch, views, directories, as_of, config, report)
+            _raise(engine, batch, views, router, as_of, config, report)
             if crash is not None:
                 crash("monitor-batch", batch_no)
         if config.digests:
-            _compose_digests(engine, views, as_of, config, report)
+            _compose_digests(engine, views, as_of, report)
         if crash is not None:
             crash("monitor-before-send", 1)
         if config.deliver:
@@ -177,33 +198,22 @@ def _policies_on(policies: PolicyBook, day: date) -> dict[str, ResolvedPolicy]:
     return views
 
 
-def _directory(staff: Sequence[Staff]) -> dict[str, Staff]:
+def _directory(staff: Sequence[Person]) -> dict[str, Person]:
     return {s.staff_id: s for s in staff}
 
 
 def _tally_overdue(report: PassReport, rows: Sequence[DueItem], as_of: date) -> None:
-    table: dict[tuple[str, str], dict[str, object]] = {}
+    table: dict[tuple[str, str], TeamOverdue] = defaultdict(TeamOverdue)
     for row in rows:
-        overdue = row.source == "deadline" and row.due < as_of
-        drift = row.source == "drift"
-        if not (overdue or drift):
-            continue
-        entry = table.setdefault(
-            (row.authority, row.team or "unallocated"),
-            {"overdue": 0, "escalated_past_team_manager": 0, "drift": 0, "oldest_since": None},
-        )
-        if drift:
-            entry["drift"] = int(str(entry["drift"])) + 1
-            continue
-        entry["overdue"] = int(str(entry["overdue"])) + 1
-        if row.escalation_level >= 2:
-            entry["escalated_past_team_manager"] = (
-                int(str(entry["escalated_past_team_manager"])) + 1
-            )
-        since = overdue_since(row.due)
-        oldest = entry["oldest_since"]
-        if not isinstance(oldest, date) or since < oldest:
-            entry["oldest_since"] = since
+        if row.source == "drift":
+            table[(row.authority, row.team or "unallocated")].drift += 1
+        elif row.due < as_of:
+            entry = table[(row.authority, row.team or "unallocated")]
+            entry.overdue += 1
+            entry.escalated_past_team_manager += row.escalation_level >= 2
+            since = overdue_since(row.due)
+            if entry.oldest_since is None or since < entry.oldest_since:
+                entry.oldest_since = since
     report.overdue = dict(sorted(table.items()))
 
 
@@ -211,15 +221,17 @@ def _raise(
     engine: Engine,
     batch: Sequence[Decision],
     views: Mapping[str, ResolvedPolicy],
-    directories: Mapping[str, Mapping[str, Staff]],
+    router: Router,
     as_of: date,
     config: MonitorConfig,
     report: PassReport,
 ) -> None:
     marks: list[Mark] = []
-    alerts: list[Alert] = []
-    immediate: set[str] = set()
+    alerts: list[dict[str, Any]] = []
+    dispatches: list[dict[str, Any]] = []
     raised: list[tuple[str, Raised]] = []
+    rules: dict[tuple[str, str, str], str] = {}
+    now = utcnow()
     for decision in batch:
         item = decision.item
         policy = views[item.authority]
@@ -233,31 +245,54 @@ def _raise(
             )
         )
         urgent = item.kind in policy.urgent
+        link = messages.run_link(config.ui_url, item.flow_run_id)
         for notice in decision.notices:
-            for channel, recipient in _recipients(item, notice, policy, directories, config):
+            recipients = router.recipients(item, notice, policy)
+            if not recipients:
+                continue
+            headline = messages.subject(item, notice, urgent=urgent)
+            rule_key = (item.authority, item.kind, item.policy_ref)
+            if rule_key not in rules:
+                rules[rule_key] = messages.rule(item, policy)
+            rule = rules[rule_key]
+            body = messages.body(item, notice, policy, config.ui_url) if urgent else ""
+            for channel, recipient in recipients:
                 key = f"{item.finding}|{notice.level}|{notice.notice}|{channel}:{recipient}"
-                alert = Alert(
-                    key=key,
-                    authority=item.authority,
-                    team=item.team,
-                    case_ref=item.case_ref,
-                    finding=item.finding,
-                    kind=item.kind,
-                    notice=notice.notice,
-                    level=notice.level,
-                    role=notice.role.value,
-                    channel=channel,
-                    recipient=recipient,
-                    mode="immediate" if urgent else "digest",
-                    due=item.due,
-                    since=overdue_since(item.due) if notice.notice == "overdue" else None,
-                    headline=messages.subject(item, notice, urgent=urgent),
-                    body=messages.body(item, notice, policy, config.ui_url),
-                    raised_on=as_of,
+                held = channel == "none"
+                dispatch_id = None
+                if urgent and not held:
+                    dispatch = new_dispatch(
+                        key=f"alert:{key}", authority=item.authority, channel=channel,
+                        recipient=recipient, subject=headline, body=body,
+                    )  # fmt: skip
+                    dispatches.append(dispatch)
+                    dispatch_id = dispatch["id"]
+                alerts.append(
+                    {
+                        "id": alert_id(key),
+                        "key": key,
+                        "authority": item.authority,
+                        "team": item.team,
+                        "case_ref": item.case_ref,
+                        "finding": item.finding,
+                        "kind": item.kind,
+                        "notice": notice.notice,
+                        "level": notice.level,
+                        "role": notice.role.value,
+                        "channel": channel,
+                        "recipient": recipient,
+                        "mode": "held" if held else "immediate" if urgent else "digest",
+                        "due": item.due,
+                        "since": overdue_since(item.due) if notice.notice == "overdue" else None,
+                        "headline": headline,
+                        "rule": rule,
+                        "link": link,
+                        "body": body,
+                        "raised_on": as_of,
+                        "created_at": now,
+                        "dispatch_id": dispatch_id,
+                    }
                 )
-                alerts.append(alert)
-                if urgent:
-                    immediate.add(key)
                 raised.append(
                     (
                         key,
@@ -275,83 +310,84 @@ def _raise(
                         ),
                     )  # fmt: skip
                 )
-    with Session(engine, expire_on_commit=False) as session:
-        added, dispatches = record_findings(
-            session, marks=marks, alerts=alerts, immediate=immediate
-        )
+    with Session(engine) as session:
+        added = record_findings(session, marks=marks, alerts=alerts, dispatches=dispatches)
     # a rerun after a crash finds some alerts already there: report only what this pass added
     report.raised.extend(r for key, r in raised if key in added)
-    report.unrouted += sum(1 for a in alerts if a.channel == "none" and a.key in added)
-    report.immediate += dispatches
+    report.unrouted += sum(1 for a in alerts if a["mode"] == "held" and a["key"] in added)
+    report.immediate += sum(1 for a in alerts if a["dispatch_id"] and a["key"] in added)
     report.newly_overdue.extend(d.item for d in batch if d.mark_missed)
 
 
-def _recipients(
-    item: DueItem,
-    notice: Notice,
-    policy: ResolvedPolicy,
-    directories: Mapping[str, Mapping[str, Staff]],
-    config: MonitorConfig,
-) -> list[tuple[str, str]]:
-    """(channel, recipient) pairs for one notice: "staff:<id>", "team:<team>" or "nobody:<role>"."""
-    channels = policy.channels.get(notice.role, (Channel.EMAIL,))
-    out: list[tuple[str, str]] = []
-    for channel in channels:
-        if channel is Channel.EMAIL:
-            person = manager_with_role(
-                directories.get(item.authority, {}), item.worker_id, item.team, notice.role.value
+class Router:
+    """Who hears about an item at a rung: worked out once per (case's worker, team, role)."""
+
+    def __init__(
+        self, directories: Mapping[str, Mapping[str, Person]], environ: Mapping[str, str]
+    ) -> None:
+        self.directories = directories
+        self.environ = environ
+        self._people: dict[tuple[str, str | None, str | None, Role], str | None] = {}
+
+    def recipients(
+        self, item: DueItem, notice: Notice, policy: ResolvedPolicy
+    ) -> list[tuple[str, str]]:
+        """(channel, recipient): "staff:<id>", "team:<team>" or, for a rung with nobody to
+        tell, ("none", "nobody:<role>") (kept and shown by `cin monitor status`, never sent)."""
+        out: list[tuple[str, str]] = []
+        for channel in policy.channels.get(notice.role, (Channel.EMAIL,)):
+            if channel is Channel.EMAIL:
+                person = self._person(item, notice.role)
+                if person is not None:
+                    out.append((Channel.EMAIL.value, f"staff:{person}"))
+                elif notice.role is not Role.WORKER:
+                    out.append(("none", f"nobody:{notice.role.value}"))
+            elif item.team and teams_url_for(item.authority, item.team, self.environ):
+                out.append((Channel.TEAMS.value, f"team:{item.team}"))
+        return out
+
+    def _person(self, item: DueItem, role: Role) -> str | None:
+        key = (item.authority, item.worker_id, item.team, role)
+        if key not in self._people:
+            found = manager_with_role(
+                self.directories.get(item.authority, {}), item.worker_id, item.team, role.value
             )
-            if person is not None:
-                out.append((Channel.EMAIL.value, f"staff:{person.staff_id}"))
-            elif notice.role is not Role.WORKER:
-                # a rung with nobody to tell: kept, visible in `cin monitor status`, never sent
-                out.append(("none", f"nobody:{notice.role.value}"))
-        elif item.team and teams_url_for(item.authority, item.team, config.environ):
-            out.append((Channel.TEAMS.value, f"team:{item.team}"))
-    return out
+            self._people[key] = found.staff_id if found is not None else None
+        return self._people[key]
 
 
 def _compose_digests(
     engine: Engine,
     views: Mapping[str, ResolvedPolicy],
     day: date,
-    config: MonitorConfig,
     report: PassReport,
 ) -> None:
-    with Session(engine, expire_on_commit=False) as session:
+    with Session(engine) as session:
         waiting = digest_alerts(session, day=day)
-    groups: dict[tuple[str, str, str], list[Alert]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[DigestLine]] = defaultdict(list)
     for alert in waiting:
         view = views.get(alert.authority)
         if view is None or not view.calendar.is_working_day(day):
             continue  # digests go out on the authority's working days
         groups[(alert.authority, alert.channel, alert.recipient)].append(alert)
-    for (authority, channel, recipient), alerts in sorted(groups.items()):
+    digests: list[tuple[dict[str, Any], list[uuid.UUID]]] = []
+    for (authority, channel, recipient), alerts in groups.items():
         lines = [
-            messages.DigestLine(a.team, a.case_ref, a.headline.removeprefix("[CIN] "), _link(a))
+            messages.DigestLine(
+                a.team, a.case_ref, a.headline.removeprefix("[CIN] "), a.rule, a.link
+            )
             for a in alerts
         ]
         audience = "team" if recipient.startswith("team:") else alerts[0].role
         subject, body = messages.digest(day, lines, audience=audience)
-        with Session(engine, expire_on_commit=False) as session:
-            if create_digest(
-                session,
-                key=digest_key(channel, recipient, authority, day),
-                authority=authority,
-                channel=channel,
-                recipient=recipient,
-                subject=subject,
-                body=body,
-                alerts=alerts,
-            ):
-                report.digests += 1
-
-
-def _link(alert: Alert) -> str:
-    for line in alert.body.splitlines():
-        if line.startswith("Flow run: "):
-            return line.removeprefix("Flow run: ")
-    return ""
+        dispatch = new_dispatch(
+            key=digest_key(channel, recipient, authority, day), authority=authority,
+            channel=channel, recipient=recipient, subject=subject, body=body,
+        )  # fmt: skip
+        digests.append((dispatch, [a.id for a in alerts]))
+    if digests:
+        with Session(engine) as session:
+            report.digests += create_digests(session, digests)
 
 
 def deliver(
@@ -362,45 +398,69 @@ def deliver(
     report: PassReport | None = None,
     crash: CrashHook | None = None,
 ) -> tuple[int, int]:
-    """Send every dispatch due for an attempt at `now`; (sent, failed)."""
+    """Send every dispatch due for an attempt at `now`, `config.send_threads` at a time, page by
+    page; (sent, failed). A failure is not due again until its backoff has passed, so each page
+    brings new work and the loop ends."""
     sent = failed = 0
-    with Session(engine, expire_on_commit=False) as session:
-        pending = pending_dispatches(session, now=now)
-    for dispatch in pending:
+    lock = threading.Lock()
+
+    def attempt(dispatch: Dispatch) -> None:
+        nonlocal sent, failed
+        ok = _attempt(engine, dispatch, now=now, config=config)
+        with lock:
+            if ok:
+                sent += 1
+                if report is not None:
+                    report.sent_by[(dispatch.channel, dispatch.recipient)] += 1
+                if crash is not None:
+                    crash("monitor-sent", sent)
+            else:
+                failed += 1
+
+    while True:
         with Session(engine, expire_on_commit=False) as session:
-            address = _address(session, dispatch.authority, dispatch.recipient, config)
-        try:
-            if address is None:
-                raise DeliveryFailed(f"no address for {dispatch.recipient} in {dispatch.authority}")
-            send(
-                Message(
-                    channel=dispatch.channel,
-                    to=address,
-                    subject=dispatch.subject,
-                    body=dispatch.body,
-                    key=dispatch.key,
-                ),
-                smtp_url=config.smtp_url,
-            )
-        except DeliveryFailed as failure:
-            backoff = min(
-                timedelta(seconds=config.retry_seconds * 2**dispatch.attempts), MAX_BACKOFF
-            )
-            with Session(engine) as session:
-                mark_failed(session, dispatch.id, now=now, error=str(failure), backoff=backoff)
-            failed += 1
-            continue
-        with Session(engine) as session:
-            mark_sent(session, dispatch.id, now=now)
-        sent += 1
-        if report is not None:
-            report.sent_by[(dispatch.channel, dispatch.recipient)] += 1
-        if crash is not None:
-            crash("monitor-sent", sent)
+            page = pending_dispatches(session, now=now, limit=SEND_PAGE)
+        if not page:
+            break
+        if config.send_threads <= 1:
+            for dispatch in page:
+                attempt(dispatch)
+        else:
+            with ThreadPoolExecutor(config.send_threads, thread_name_prefix="cin-send") as pool:
+                list(pool.map(attempt, page))
+        if len(page) < SEND_PAGE:
+            break
     if report is not None:
         report.sent += sent
         report.failed += failed
     return sent, failed
+
+
+def _attempt(engine: Engine, dispatch: Dispatch, *, now: datetime, config: MonitorConfig) -> bool:
+    """Send one dispatch and record the outcome; True if it was sent."""
+    with Session(engine, expire_on_commit=False) as session:
+        address = _address(session, dispatch.authority, dispatch.recipient, config)
+    try:
+        if address is None:
+            raise DeliveryFailed(f"no address for {dispatch.recipient} in {dispatch.authority}")
+        send(
+            Message(
+                channel=dispatch.channel,
+                to=address,
+                subject=dispatch.subject,
+                body=dispatch.body,
+                key=dispatch.key,
+            ),
+            smtp_url=config.smtp_url,
+        )
+    except DeliveryFailed as failure:
+        backoff = min(timedelta(seconds=config.retry_seconds * 2**dispatch.attempts), MAX_BACKOFF)
+        with Session(engine) as session:
+            mark_failed(session, dispatch.id, now=now, error=str(failure), backoff=backoff)
+        return False
+    with Session(engine) as session:
+        mark_sent(session, dispatch.id, now=now)
+    return True
 
 
 def _address(session: Session, authority: str, recipient: str, config: MonitorConfig) -> str | None:

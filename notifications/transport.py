@@ -34,6 +34,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 import apprise
@@ -92,6 +93,13 @@ def teams_url_for(
     raw = environ.get(TEAMS_URLS_VARIABLE, "").strip()
     if not raw or not team:
         return None
+    url = _teams_table(raw).get(f"{authority}/{team}")
+    return url.strip() if url and url.strip() else None
+
+
+@lru_cache(maxsize=4)
+def _teams_table(raw: str) -> dict[str, str]:
+    """CIN_TEAMS_URLS parsed once per value (a pass asks for thousands of teams)."""
     try:
         table = json.loads(raw)
     except json.JSONDecodeError as error:
@@ -106,8 +114,7 @@ def teams_url_for(
             f"{TEAMS_URLS_VARIABLE} must be a JSON object mapping "
             '"authority/team" to an Apprise URL (a string)'
         )
-    url: str | None = table.get(f"{authority}/{team}")
-    return url.strip() if url and url.strip() else None
+    return table
 
 
 def _email_url(message: Message, smtp_url: str | None) -> str:

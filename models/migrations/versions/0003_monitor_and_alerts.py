@@ -90,19 +90,27 @@ def upgrade() -> None:
         sa.Column("due", sa.Date(), nullable=False),
         sa.Column("since", sa.Date(), nullable=True),
         sa.Column("headline", S(), nullable=False),
+        sa.Column("rule", S(), nullable=False),
+        sa.Column("link", S(length=300), nullable=False),
         sa.Column("body", S(), nullable=False),
         sa.Column("raised_on", sa.Date(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("dispatch_id", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(["dispatch_id"], ["dispatch.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("key"),
     )
-    op.create_index("ix_alert_pending_digest", "alert", ["mode", "dispatch_id"])
+    undigested = sa.text("mode = 'digest' AND dispatch_id IS NULL")
+    op.create_index(
+        "ix_alert_undigested",
+        "alert",
+        ["raised_on"],
+        postgresql_where=undigested,
+        sqlite_where=undigested,
+    )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_alert_pending_digest", "alert")
+    op.drop_index("ix_alert_undigested", "alert")
     op.drop_table("alert")
     op.drop_index("ix_dispatch_pending", "dispatch")
     op.drop_table("dispatch")

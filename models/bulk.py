@@ -1,0 +1,127 @@
+"""Set-at-a-time writes for the monitor: thousands of rows in one statement on PostgreSQL.
+
+On PostgreSQL the rows are COPYed into a temporary table (dropped at commit) and one statement
+inserts or updates from it: for 79,000 alerts, 0.9 s against 2.4 s through `unnest` of one array
+per column, and far less than a multi-row VALUES list of 20,000 placeholders costs to parse.
+SQLite (one council, the embedded default) takes the same calls as plain executemany.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.dialects import postgresql
+from sqlmodel import Session
+
+_CHUNK = 1000
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _stage(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> str:
+    """COPY `rows` into a new temporary table shaped like `table`'s `columns`; its name. It lives
+    in the session's transaction and is dropped when that commits."""
+    name = f"staged_{table.name}_{uuid.uuid4().hex[:12]}"
+    names = ", ".join(f'"{column}"' for column in columns)
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(
+            f'CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {names} FROM "{table.name}" '
+            "WITH NO DATA"
+        )
+        with cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in columns])
+    return name
+
+
+def insert_new(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]], *, key: str = "key"
+) -> set[Any]:
+    """Insert the rows whose `key` is not taken; the keys inserted. Part of the caller's
+    transaction (no commit)."""
+    if not rows:
+        return set()
+    columns = list(rows[0])
+    if _is_postgres(session):
+        staged = _stage(session, table, columns, rows)
+        names = ", ".join(f'"{name}"' for name in columns)
+        statement = text(
+            f'INSERT INTO "{table.name}" ({names}) SELECT {names} FROM {staged} '
+            f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{key}"'
+        )
+        return set(session.execute(statement).scalars())
+    taken: set[Any] = set()
+    keys = [row[key] for row in rows]
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        taken.update(session.execute(select(table.c[key]).where(table.c[key].in_(chunk))).scalars())
+    fresh = [dict(row) for row in rows if row[key] not in taken]
+    if fresh:
+        session.execute(insert(table), fresh)
+    return {row[key] for row in fresh}
+
+
+def update_by_id(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    only_if_null: str | None = None,
+) -> None:
+    """Set each row's other columns where `id` matches (and, with `only_if_null`, only where that
+    column is still null). Part of the caller's transaction."""
+    if not rows:
+        return
+    columns = [name for name in rows[0] if name != "id"]
+    guard = f' AND t."{only_if_null}" IS NULL' if only_if_null else ""
+    if _is_postgres(session):
+        staged = _stage(session, table, ["id", *columns], rows)
+        sets = ", ".join(f'"{name}" = v."{name}"' for name in columns)
+        session.execute(
+            text(
+                f'UPDATE "{table.name}" AS t SET {sets} FROM {staged} AS v WHERE t.id = v.id{guard}'
+            )
+        )
+        return
+    where = table.c.id == bindparam("b_id")
+    if only_if_null:
+        where = where & table.c[only_if_null].is_(None)
+    statement_ = (
+        update(table).where(where).values({name: bindparam(f"b_{name}") for name in columns})
+    )
+    params = [{f"b_{name}": row[name] for name in ("id", *columns)} for row in rows]
+    for start in range(0, len(params), _CHUNK):
+        session.execute(statement_, params[start : start + _CHUNK])
+
+
+def select_by_ids(
+    session: Session, table: Table, columns: Sequence[str], ids: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """`columns` of the rows of `table` whose id is in `ids` (an index lookup each: the cost
+    follows len(ids), not the table's size)."""
+    if not ids:
+        return []
+    names = ", ".join(f'"{name}"' for name in columns)
+    if _is_postgres(session):
+        id_type = table.c.id.type.compile(dialect=_PG)
+        statement = text(
+            f'SELECT {names} FROM "{table.name}" WHERE id = ANY(CAST(:ids AS {id_type}[]))'
+        )
+        return [tuple(row) for row in session.execute(statement, {"ids": list(ids)})]
+    out: list[tuple[Any, ...]] = []
+    wanted = [table.c[name] for name in columns]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        out.extend(
+            tuple(row) for row in session.execute(select(*wanted).where(table.c.id.in_(chunk)))
+        )
+    return out
