@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from cli.common import iso_date
+from cli.common import CliError, iso_date
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,8 +40,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run_monitor(args: argparse.Namespace) -> int:
     from flows.runtime import clock
+    from models.alerts_store import MonitorBusy
 
-    day = args.as_of or clock().today()
+    try:
+        return _run_monitor(args, clock().today())
+    except MonitorBusy as busy:
+        raise CliError(f"{busy}; try again when it has finished") from None
+
+
+def _run_monitor(args: argparse.Namespace, today: date) -> int:
+    day = args.as_of or today
     digests = not args.no_digests
     if args.without_prefect:
         from flows.monitor import one_pass

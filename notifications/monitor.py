@@ -397,10 +397,11 @@ def deliver(
     config: MonitorConfig,
     report: PassReport | None = None,
     crash: CrashHook | None = None,
+    limit: int | None = None,
 ) -> tuple[int, int]:
-    """Send every dispatch due for an attempt at `now`, `config.send_threads` at a time, page by
-    page; (sent, failed). A failure is not due again until its backoff has passed, so each page
-    brings new work and the loop ends."""
+    """Send every dispatch due for an attempt at `now` (at most `limit`), `config.send_threads`
+    at a time, page by page; (sent, failed). A failure is not due again until its backoff has
+    passed, so each page brings new work and the loop ends."""
     sent = failed = 0
     lock = threading.Lock()
 
@@ -417,18 +418,22 @@ def deliver(
             else:
                 failed += 1
 
-    while True:
+    left = limit
+    while left is None or left > 0:
+        size = SEND_PAGE if left is None else min(SEND_PAGE, left)
         with Session(engine, expire_on_commit=False) as session:
-            page = pending_dispatches(session, now=now, limit=SEND_PAGE)
+            page = pending_dispatches(session, now=now, limit=size)
         if not page:
             break
+        if left is not None:
+            left -= len(page)
         if config.send_threads <= 1:
             for dispatch in page:
                 attempt(dispatch)
         else:
             with ThreadPoolExecutor(config.send_threads, thread_name_prefix="cin-send") as pool:
                 list(pool.map(attempt, page))
-        if len(page) < SEND_PAGE:
+        if len(page) < size:
             break
     if report is not None:
         report.sent += sent

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from cli.main import main as cin
+from models.alerts_store import monitor_lock
 from models.policy import PolicyBook
 from models.tables import Alert, Deadline, Dispatch
 from notifications.local_smtp import LocalSmtpServer
@@ -160,3 +161,33 @@ def test_smtp_down_then_back_delivers_each_alert_once(
     assert_each_once(engine, smtp_server)
     with Session(engine) as session:
         assert {d.attempts for d in session.exec(select(Dispatch))} == {3}
+
+
+def test_a_second_pass_while_one_runs_is_refused_and_changes_nothing(
+    engine: Engine,
+    book: PolicyBook,
+    db_url: str,
+    smtp_server: LocalSmtpServer,
+    tmp_path: Path,
+) -> None:
+    overdue_caseload(engine, book)
+    with monitor_lock(engine):  # a pass in another process holds the lock
+        env = {
+            **os.environ,
+            "CIN_DATABASE_URL": db_url,
+            "CIN_DATA_DIR": str(tmp_path),
+            "CIN_SMTP_URL": smtp_server.url(),
+        }
+        env.pop("CIN_CRASH_AT", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "cli.main", "monitor", "run", "--as-of",
+             AS_OF.isoformat(), "--without-prefect"],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        "cin: error: another deadline monitor pass is running; try again when it has finished"
+    )
+    assert counts(engine) == (0, 0, 0) and not smtp_server.messages
+    assert cin_process(db_url, smtp_server, tmp_path) == 0  # and once it has finished, it runs
+    assert_each_once(engine, smtp_server)
