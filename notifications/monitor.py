@@ -15,12 +15,14 @@ benchmark and `cin monitor run` call it too).
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -150,7 +152,7 @@ def run_pass(
 ) -> PassReport:
     """One pass for `as_of` (the London date); `now` is the wall time for send retries."""
     report = PassReport(as_of=as_of)
-    with monitor_lock(engine):
+    with monitor_lock(engine), _collector_paused():
         views = _policies_on(policies, as_of)
         horizon = max(
             (soon_horizon(v, as_of, config.soon_working_days) for v in views.values()),
@@ -186,6 +188,20 @@ def run_pass(
             moment = max(now, datetime.now(UTC))
             deliver(engine, now=moment, config=config, report=report, crash=crash)
     return report
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector, off for the pass. A pass holds ~10 objects per due item
+    until it ends and makes no reference cycles; the collector rescanning them took more than
+    half of a pass over 400,000 cases (17.1 s against 8.0 s with 37,000 items overdue)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _policies_on(policies: PolicyBook, day: date) -> dict[str, ResolvedPolicy]:
