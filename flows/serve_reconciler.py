@@ -1,5 +1,5 @@
-"""Serve the scheduled deployments (started by `cin serve`): the reconciler every minute and the
-deadline monitor every 15 minutes (CIN_MONITOR_MINUTES)."""
+"""Serve the scheduled deployments (started by `cin serve`): the reconciler every minute
+(CIN_RECONCILER_MINUTES) and the deadline monitor every 15 minutes (CIN_MONITOR_MINUTES)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from flows.reconciler import reconcile
 if __name__ == "__main__":
     case_deployment_id()  # the case deployment must exist before any case run is created
     minutes = float(os.environ.get("CIN_MONITOR_MINUTES", "15"))
+    reconciler_minutes = float(os.environ.get("CIN_RECONCILER_MINUTES", "1"))
     reconciler = reconcile.to_deployment(
-        name="reconciler", interval=timedelta(minutes=1), tags=["cin"]
+        name="reconciler", interval=timedelta(minutes=reconciler_minutes), tags=["cin"]
     )
     monitor = deadline_monitor.to_deployment(
         name="deadline-monitor",
