@@ -26,13 +26,13 @@ from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from models.bulk import insert_new, select_by_ids, update_by_id
+from models.staff import Person
 from models.tables import Alert, Case, Deadline, Dispatch, Drift, Staff, utcnow
 
 OPEN_STATUSES = ("open", "missed")
 CASE = Case.__table__  # type: ignore[attr-defined]
 ALERT = Alert.__table__  # type: ignore[attr-defined]
 DISPATCH = Dispatch.__table__  # type: ignore[attr-defined]
-_CHUNK = 1000
 
 
 class MonitorBusy(RuntimeError):
@@ -344,17 +344,6 @@ def mark_failed(
 def staff_email(session: Session, authority: str, staff_id: str) -> str | None:
     row = session.get(Staff, (authority, staff_id))
     return row.email if row is not None and row.active else None
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    """What routing needs of a staff row (no name, no address)."""
-
-    staff_id: str
-    role: str
-    team: str | None
-    manager_id: str | None
-    active: bool = True
 
 
 def active_staff(session: Session, authority: str) -> list[Person]:

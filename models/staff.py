@@ -253,6 +253,17 @@ class StaffLike(Protocol):
     def active(self) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Person:
+    """What routing needs of a staff row (no name, no address). Fits `StaffLike`."""
+
+    staff_id: str
+    role: str
+    team: str | None
+    manager_id: str | None
+    active: bool = True
+
+
 S = TypeVar("S", bound=StaffLike)
 
 

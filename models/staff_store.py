@@ -189,16 +189,6 @@ def allocate(engine: Engine, *, case_ref: str, worker_id: str) -> Allocation:
         )
 
 
-def staff_directory(
-    session: Session, authority: str, *, include_inactive: bool = False
-) -> dict[str, Staff]:
-    """The authority's active staff by staff_id (everyone, with `include_inactive`)."""
-    query = select(Staff).where(Staff.authority == authority)
-    if not include_inactive:
-        query = query.where(col(Staff.active))
-    return {s.staff_id: s for s in session.exec(query.order_by(col(Staff.staff_id)))}
-
-
 def _lock_authority(session: Session, slug: str) -> Authority:
     row = session.exec(select(Authority).where(Authority.slug == slug).with_for_update()).first()
     if row is None:

@@ -34,7 +34,6 @@ from models.alerts_store import (
     DigestLine,
     DueItem,
     Mark,
-    Person,
     active_staff,
     alert_id,
     create_digests,
@@ -51,7 +50,7 @@ from models.alerts_store import (
 )
 from models.policy import PolicyBook, PolicyError, ResolvedPolicy
 from models.policy_schema import Channel, Role
-from models.staff import manager_with_role
+from models.staff import Person, manager_with_role
 from models.tables import Dispatch, utcnow
 from notifications import messages
 from notifications.ladder import (
@@ -266,7 +265,7 @@ def _raise(
             recipients = router.recipients(item, notice, policy)
             if not recipients:
                 continue
-            headline = messages.subject(item, notice, urgent=urgent)
+            headline = messages.headline(item, notice)
             rule_key = (item.authority, item.kind, item.policy_ref)
             if rule_key not in rules:
                 rules[rule_key] = messages.rule(item, policy)
@@ -279,7 +278,8 @@ def _raise(
                 if urgent and not held:
                     dispatch = new_dispatch(
                         key=f"alert:{key}", authority=item.authority, channel=channel,
-                        recipient=recipient, subject=headline, body=body,
+                        recipient=recipient, body=body,
+                        subject=messages.subject(item, notice, urgent=urgent),
                     )  # fmt: skip
                     dispatches.append(dispatch)
                     dispatch_id = dispatch["id"]
@@ -389,10 +389,7 @@ def _compose_digests(
     digests: list[tuple[dict[str, Any], list[uuid.UUID]]] = []
     for (authority, channel, recipient), alerts in groups.items():
         lines = [
-            messages.DigestLine(
-                a.team, a.case_ref, a.headline.removeprefix("[CIN] "), a.rule, a.link
-            )
-            for a in alerts
+            messages.DigestLine(a.team, a.case_ref, a.headline, a.rule, a.link) for a in alerts
         ]
         audience = "team" if recipient.startswith("team:") else alerts[0].role
         subject, body = messages.digest(day, lines, audience=audience)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from models.policy_schema import Role
-from models.staff import StaffFileError, StaffRow, manager_with_role, parse_staff_csv
+from models.staff import Person, StaffFileError, StaffRow, manager_with_role, parse_staff_csv
 
 HEADER = "staff_id,name,email,role,team,manager_id\n"
 GOOD = [
@@ -162,15 +160,6 @@ def test_unclosed_quotes_are_reported() -> None:
 
 
 # -- routing ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Person:
-    staff_id: str
-    role: str
-    team: str | None
-    manager_id: str | None
-    active: bool = True
 
 
 def directory(*people: Person) -> dict[str, Person]:
