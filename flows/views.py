@@ -5,7 +5,7 @@ Built from the case database only; carries case references and codes, never a ch
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.store import case_deadlines, case_events, load_case
+from notifications.ladder import overdue_since
 
 
 class LoggedEvent(BaseModel):
@@ -66,7 +67,7 @@ class CaseSnapshot(BaseModel):
             return f"{self.stage}: waiting for the next record; nothing due"
         first = min(pending, key=lambda d: (d.due, d.key))
         when = (
-            f"overdue since {(first.due + timedelta(days=1)).isoformat()} (due {first.due})"
+            f"overdue since {overdue_since(first.due).isoformat()} (due {first.due})"
             if first.due < today
             else f"due {first.due.isoformat()}"
         )
@@ -126,7 +127,7 @@ def timeline_markdown(snapshot: CaseSnapshot, today: date) -> str:
     if pending:
         lines += ["| deadline | due | status | why |", "|---|---|---|---|"]
         for d in sorted(pending, key=lambda d: (d.due, d.key)):
-            since = d.due + timedelta(days=1)
+            since = overdue_since(d.due)
             status = f"overdue since {since.isoformat()}" if d.due < today else d.status
             lines.append(f"| {d.key} | {d.due.isoformat()} | {status} | {d.explanation} |")
     else:
