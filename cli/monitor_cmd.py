@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -80,7 +79,11 @@ def run_status(args: argparse.Namespace) -> int:
         sent = session.exec(
             select(func.count()).select_from(Dispatch).where(col(Dispatch.sent_at).is_not(None))
         ).one()
-        unrouted = list(session.exec(select(Alert).where(Alert.channel == "none")))
+        unrouted = session.exec(
+            select(col(Alert.authority), col(Alert.team), col(Alert.role), func.count())
+            .where(Alert.mode == "held")
+            .group_by(col(Alert.authority), col(Alert.team), col(Alert.role))
+        ).all()
     failing = [d for d in dispatches if d.last_error]
     result: dict[str, Any] = {
         "sent": sent,
@@ -98,10 +101,8 @@ def run_status(args: argparse.Namespace) -> int:
             for d in sorted(failing, key=lambda d: d.key)
         ],
         "unrouted": [
-            {"authority": a, "team": t, "role": r, "alerts": n}
-            for (a, t, r), n in sorted(
-                Counter((x.authority, x.team or "unallocated", x.role) for x in unrouted).items()
-            )
+            {"authority": a, "team": t or "unallocated", "role": r, "alerts": n}
+            for a, t, r, n in sorted(unrouted, key=lambda row: (row[0], row[1] or "", row[2]))
         ],
     }
     if args.json:
