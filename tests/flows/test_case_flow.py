@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterKey,
     FlowRunFilter,
-    TaskRunFilter,
 )
 from prefect.client.schemas.objects import StateType
-from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, TaskRunSort
+from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 from sqlmodel import Session
 
 from flows.ingest import Ingest
 from flows.worker import work
 from models.store import load_case
+from tests.flows.prefect_reads import read_artifacts
 
 HISTORY = [
     ({"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"}, "assessment"),
@@ -88,7 +85,7 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
         assert sorted(handled) == sorted(
             f"{t} #{i}" for i, t in enumerate(["referral_received", *_history_types()], start=1)
         )
-    artifacts = asyncio.run(_artifacts(f"case-{case.case_ref.lower()}"))
+    artifacts = read_artifacts(f"case-{case.case_ref.lower()}")
     assert artifacts, "the case publishes a timeline artifact"
     # one version per wake-up of the run: the referral and each of the eight events
     assert len(artifacts) == len(HISTORY) + 1
@@ -112,16 +109,3 @@ _EVENT_TYPES = {
 
 def _history_types():
     return [event["type"] for event, _ in HISTORY]
-
-
-async def _artifacts(key):
-    # async client and explicit empty filters: this server (FastAPI 0.154) refuses the null
-    # sub-filters and paging fields that 3.8.8's sync client and Artifact.get send
-    async with get_client() as client:
-        return await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            flow_run_filter=FlowRunFilter(),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=50,
-        )

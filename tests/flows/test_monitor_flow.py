@@ -10,14 +10,7 @@ from datetime import date
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterKey,
-    FlowRunFilter,
-    TaskRunFilter,
-)
 from prefect.client.schemas.objects import StateType
-from prefect.client.schemas.sorting import ArtifactSort
 from sqlmodel import Session
 
 from flows.ingest import Ingest
@@ -27,6 +20,7 @@ from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from models.store import load_case
 from notifications.local_smtp import LocalSmtpServer
+from tests.flows.prefect_reads import read_artifacts
 from tests.notifications.caseload import ADDRESSES, ROSTER, STAFF_NAMES
 from tests.notifications.servers import TeamsReceiver
 
@@ -94,7 +88,7 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
         assert CHILD not in text and not any(name in text for name in STAFF_NAMES)
 
     # operations: the table artifact by authority and team
-    artifacts = asyncio.run(_artifacts(ARTIFACT_KEY))
+    artifacts = read_artifacts(ARTIFACT_KEY, limit=5)
     assert artifacts, "the monitor publishes its table"
     rows = json.loads(artifacts[0].data)
     assert [(r["authority"], r["team"], r["overdue"]) for r in rows] == [("redbridge", "east", 1)]
@@ -108,17 +102,6 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
     again = deadline_monitor(as_of=date(2025, 2, 25))
     assert again["alerts_raised"] == 0 and again["sent"] == 0
     assert len(smtp_server.messages) == 1 and len(teams_receiver.requests) == 1
-
-
-async def _artifacts(key: str):  # type: ignore[no-untyped-def]
-    async with get_client() as client:
-        return await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            flow_run_filter=FlowRunFilter(),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=5,
-        )
 
 
 async def _event_names(resource_id: str) -> list[str]:
