@@ -202,7 +202,7 @@ class Alert(SQLModel, table=True):
     mode: str = Field(max_length=16)  # immediate / digest / held (nobody to tell)
     due: date
     since: date | None = None  # overdue since (the first day after `due`) or drifting since
-    headline: str  # one line: the case, what, since when
+    headline: str  # one line: the case, what, since when (a digest's line)
     rule: str  # the policy version and the rule's citation
     link: str = Field(max_length=300)  # the case's flow run in the Prefect UI
     body: str  # the whole alert, for an immediate message ("" for digest lines)
