@@ -20,7 +20,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker.set_defaults(func=run_worker)
 
     serve = subparsers.add_parser(
-        "serve", help="run the engine for real use: the reconciler on its schedule and a worker"
+        "serve",
+        help="run the engine for real use: a worker, and the reconciler (every minute) and the "
+        "deadline monitor (every 15 minutes) on their schedules",
     )
     serve.add_argument("--threads", type=int, default=2)
     serve.set_defaults(func=run_serve)
@@ -50,8 +52,9 @@ def run_worker(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """The reconciler deployment is served by a Prefect runner in a child process (it needs the
-    main thread for its signal handlers); the worker runs here until interrupted."""
+    """The reconciler and deadline-monitor deployments are served by a Prefect runner in a child
+    process (it needs the main thread for its signal handlers); the worker runs here until
+    interrupted."""
     from flows.runtime import case_engine
     from flows.worker import work
 
