@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -353,3 +353,29 @@ def active_staff(session: Session, authority: str) -> list[Person]:
         )
     ).all()
     return [Person(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class HeldAlert:
+    id: uuid.UUID
+    authority: str
+    finding: str
+    level: int
+    role: str
+    notice: str
+
+
+def held_alerts(session: Session) -> list[HeldAlert]:
+    """Alerts kept because their rung had nobody to tell, not yet released or lapsed."""
+    c = ALERT.c
+    rows = session.execute(
+        columns(c.id, c.authority, c.finding, c.level, c.role, c.notice)
+        .where(c.mode == "held")
+        .order_by(c.finding, c.level)
+    ).all()
+    return [HeldAlert(*row) for row in rows]
+
+
+def set_alert_modes(session: Session, modes: Mapping[uuid.UUID, str]) -> None:
+    """Change held alerts' modes ("released", "lapsed"); the caller commits."""
+    update_by_id(session, ALERT, [{"id": key, "mode": mode} for key, mode in modes.items()])

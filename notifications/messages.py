@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.alerts_store import DueItem
-from models.case_view import overdue_since
+from models.case_view import case_artifact_key, overdue_since
 from models.policy import ResolvedPolicy
 from models.policy_schema import Role
 from notifications.ladder import DRIFT, DUE_SOON, DUE_TODAY, Notice, ladder
+from notifications.rules import rule_sentence
 
 WHAT: dict[str, str] = {
     "referral_decision": "referral decision",
@@ -47,32 +48,54 @@ def what(kind: str) -> str:
     return WHAT.get(kind, kind.replace("_", " "))
 
 
-def run_link(ui_url: str, flow_run_id: uuid.UUID | None) -> str:
-    base = ui_url.rstrip("/")
-    if flow_run_id is None:
-        return f"{base}/runs (the case run has not started yet)"
-    return f"{base}/runs/flow-run/{flow_run_id}"
+def case_link(ui_url: str, case_ref: str) -> str:
+    """The case's page in the Prefect UI, known from the case reference alone: the key page of
+    the case's timeline artifact (its latest version, with a link to the case's run). Every
+    message carries it, whether or not the case's run had started when the alert was raised."""
+    return f"{ui_url.rstrip('/')}/artifacts/key/{case_artifact_key(case_ref)}"
+
+
+def run_link(ui_url: str, flow_run_id: uuid.UUID) -> str:
+    return f"{ui_url.rstrip('/')}/runs/flow-run/{flow_run_id}"
 
 
 def working_days(count: int) -> str:
     return f"{count} working day{'' if count == 1 else 's'}"
 
 
-def state_words(item: DueItem, notice: Notice) -> str:
+def state_words(item: DueItem, notice: Notice, *, count: bool = True) -> str:
+    """Where the item stands; `count` adds the working days late (a digest's line says them in
+    its "you are told as ..." part instead)."""
     if notice.notice == DUE_SOON:
         return f"due soon, on {item.due.isoformat()}"
     if notice.notice == DUE_TODAY:
         return f"due today, {item.due.isoformat()}"
+    days = f"{working_days(notice.working_days)}; " if count else ""
     if notice.notice == DRIFT:
-        return f"drifting since {item.due.isoformat()} ({working_days(notice.working_days)})"
-    return (
-        f"overdue since {overdue_since(item.due).isoformat()} "
-        f"({working_days(notice.working_days)}; due {item.due.isoformat()})"
-    )
+        return f"drifting since {item.due.isoformat()}" + (f" ({days[:-2]})" if count else "")
+    return f"overdue since {overdue_since(item.due).isoformat()} ({days}due {item.due.isoformat()})"
+
+
+def told(notice: Notice) -> str:
+    """Why this recipient is told: the rung, and how late the work is."""
+    role = ROLE_WORDS[notice.role]
+    if notice.notice == DUE_SOON:
+        return f"you are told as the {role}: a reminder before it is due"
+    if notice.notice == DUE_TODAY:
+        return f"you are told as the {role}: a reminder on the day it is due"
+    if notice.notice == DRIFT:
+        return f"you are told as the {role}: drifting for {working_days(notice.working_days)}"
+    return f"you are told as the {role}: {working_days(notice.working_days)} overdue"
 
 
 def headline(item: DueItem, notice: Notice) -> str:
     return f"{item.case_ref}: {what(item.kind)} {state_words(item, notice)}"
+
+
+def digest_headline(item: DueItem, notice: Notice) -> str:
+    """A digest's line for one item: what is late, and why this recipient is told of it."""
+    state = state_words(item, notice, count=False)
+    return f"{item.case_ref}: {what(item.kind)} {state}; {told(notice)}"
 
 
 def subject(item: DueItem, notice: Notice, *, urgent: bool) -> str:
@@ -81,32 +104,32 @@ def subject(item: DueItem, notice: Notice, *, urgent: bool) -> str:
 
 
 def rule(item: DueItem, policy: ResolvedPolicy) -> str:
-    timescale = policy.timescales.get(item.kind)  # type: ignore[call-overload]
-    cited = f" ({timescale.cited})" if timescale is not None else ""
-    return f"{item.policy_ref}{cited}"
+    """The rule that applied, whose rule it is, and its citation last (notifications/rules.py)."""
+    return rule_sentence(item, policy, what(item.kind))
 
 
 def body(item: DueItem, notice: Notice, policy: ResolvedPolicy, ui_url: str) -> str:
     rungs = ladder(policy)
+    why = told(notice)
+    if notice.level >= 1:
+        why += f" (rung {notice.level} of {len(rungs)})"
+        if notice.level < len(rungs):
+            step = rungs[notice.level]
+            why += (
+                f"; next the {ROLE_WORDS[step.role]} at "
+                f"{working_days(max(1, step.after_working_days_overdue))} overdue"
+            )
     lines = [
         f"Case: {item.case_ref} ({item.authority}, team {item.team or 'unallocated'})",
         f"What: {what(item.kind)} [{item.key}]",
         f"State: {state_words(item, notice)}",
-        f"Rule: {rule(item, policy)}",
+        f"Why you: {why[0].upper()}{why[1:]}",
         f"Counted: {item.explanation}",
+        f"Rule: {rule(item, policy)}",
+        f"Open the case: {case_link(ui_url, item.case_ref)}",
     ]
-    if notice.level == 0:
-        lines.append(f"Told: the {ROLE_WORDS[notice.role]} (a reminder)")
-    else:
-        told = f"Told: the {ROLE_WORDS[notice.role]} (rung {notice.level} of {len(rungs)})"
-        if notice.level < len(rungs):
-            step = rungs[notice.level]
-            told += (
-                f"; next the {ROLE_WORDS[step.role]} after "
-                f"{working_days(max(1, step.after_working_days_overdue))} overdue"
-            )
-        lines.append(told)
-    lines.append(f"Flow run: {run_link(ui_url, item.flow_run_id)}")
+    if item.flow_run_id is not None:
+        lines.append(f"Its flow run: {run_link(ui_url, item.flow_run_id)}")
     return "\n".join(lines)
 
 
@@ -144,6 +167,6 @@ def digest(day: date, lines: Sequence[DigestLine], *, audience: str) -> tuple[st
         for line in sorted(by_team[team], key=lambda x: (x.case_ref, x.headline)):
             out.append(f"- {line.headline}")
             out.append(f"  rule: {line.rule}")
-            out.append(f"  {line.link}")
+            out.append(f"  open the case: {line.link}")
         out.append("")
     return title, "\n".join(out).rstrip() + "\n"

@@ -16,14 +16,12 @@ benchmark and `cin monitor run` call it too).
 from __future__ import annotations
 
 import gc
-import os
 import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,9 +31,7 @@ from sqlmodel import Session
 from models.alerts_store import (
     DigestLine,
     DueItem,
-    Mark,
     active_staff,
-    alert_id,
     create_digests,
     digest_alerts,
     digest_key,
@@ -45,99 +41,33 @@ from models.alerts_store import (
     monitor_lock,
     new_dispatch,
     pending_dispatches,
-    record_findings,
     staff_email,
 )
 from models.case_view import overdue_since
 from models.policy import PolicyBook, PolicyError, ResolvedPolicy
-from models.policy_schema import Channel, Role
-from models.staff import Person, manager_with_role
-from models.tables import Dispatch, utcnow
+from models.staff import Person
+from models.tables import Dispatch
 from notifications import messages
-from notifications.ladder import (
-    Decision,
-    Notice,
-    decide,
-    soon_horizon,
-)
+from notifications.ladder import decide, soon_horizon
+from notifications.raising import Router, raise_alerts, release_held
+from notifications.report import BATCH, MonitorConfig, PassReport, Raised, TeamOverdue
 from notifications.transport import DeliveryFailed, Message, send, teams_url_for
 
-BATCH = 5000
+__all__ = [
+    "BATCH",
+    "MonitorConfig",
+    "PassReport",
+    "Raised",
+    "Router",
+    "TeamOverdue",
+    "deliver",
+    "run_pass",
+]
+
 SEND_PAGE = 500
 MAX_BACKOFF = timedelta(hours=1)
 
 CrashHook = Callable[[str, int], None]
-
-
-@dataclass(frozen=True)
-class MonitorConfig:
-    ui_url: str
-    smtp_url: str | None
-    soon_working_days: int = 2
-    retry_seconds: float = 60.0
-    digests: bool = True  # compose the day's digests in this pass
-    deliver: bool = True  # send what is waiting
-    batch: int = BATCH  # decisions committed per transaction
-    # messages sent at once (each on its own connection); a crash between a server accepting a
-    # message and the engine recording it re-sends it, so more threads widen that gap
-    send_threads: int = 1
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-
-
-@dataclass(frozen=True, slots=True)
-class Raised:
-    """One alert raised, for the report, the Prefect events and the demo's summary."""
-
-    authority: str
-    team: str | None
-    case_ref: str
-    key: str
-    kind: str
-    notice: str
-    level: int
-    role: str
-    channel: str
-    due: date
-
-
-@dataclass
-class TeamOverdue:
-    overdue: int = 0
-    escalated_past_team_manager: int = 0
-    drift: int = 0
-    oldest_since: date | None = None
-
-
-@dataclass
-class PassReport:
-    as_of: date
-    due_items: int = 0
-    decisions: int = 0
-    raised: list[Raised] = field(default_factory=list)
-    newly_overdue: list[DueItem] = field(default_factory=list)
-    unrouted: int = 0
-    immediate: int = 0
-    digests: int = 0
-    sent: int = 0
-    failed: int = 0
-    sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, recipient)
-    # overdue work by (authority, team): the table the flow publishes
-    overdue: dict[tuple[str, str], TeamOverdue] = field(default_factory=dict)
-
-    def escalations(self) -> list[Raised]:
-        return [r for r in self.raised if r.level >= 1]
-
-    def summary(self) -> dict[str, int]:
-        return {
-            "due_items": self.due_items,
-            "alerts_raised": len(self.raised),
-            "newly_overdue": len(self.newly_overdue),
-            "escalations": len(self.escalations()),
-            "unrouted": self.unrouted,
-            "digests": self.digests,
-            "sent": self.sent,
-            "failed": self.failed,
-        }
 
 
 def run_pass(
@@ -175,9 +105,10 @@ def run_pass(
         report.decisions = len(decisions)
         for batch_no, start in enumerate(range(0, len(decisions), config.batch), start=1):
             batch = decisions[start : start + config.batch]
-            _raise(engine, batch, views, router, as_of, config, report)
+            raise_alerts(engine, batch, views, router, as_of, config, report)
             if crash is not None:
                 crash("monitor-batch", batch_no)
+        release_held(engine, rows, views, router, as_of, config, report)
         if config.digests:
             _compose_digests(engine, views, as_of, report)
         if crash is not None:
@@ -230,146 +161,6 @@ def _tally_overdue(report: PassReport, rows: Sequence[DueItem], as_of: date) -> 
             if entry.oldest_since is None or since < entry.oldest_since:
                 entry.oldest_since = since
     report.overdue = dict(sorted(table.items()))
-
-
-def _raise(
-    engine: Engine,
-    batch: Sequence[Decision],
-    views: Mapping[str, ResolvedPolicy],
-    router: Router,
-    as_of: date,
-    config: MonitorConfig,
-    report: PassReport,
-) -> None:
-    marks: list[Mark] = []
-    alerts: list[dict[str, Any]] = []
-    dispatches: list[dict[str, Any]] = []
-    raised: list[tuple[str, Raised]] = []
-    rules: dict[tuple[str, str, str], str] = {}
-    now = utcnow()
-    for decision in batch:
-        item = decision.item
-        policy = views[item.authority]
-        marks.append(
-            Mark(
-                source=item.source,
-                row_id=item.row_id,
-                status="missed" if decision.mark_missed or item.status == "missed" else None,
-                escalation_level=decision.escalation_level,
-                reminder_level=decision.reminder_level,
-            )
-        )
-        urgent = item.kind in policy.urgent
-        link = messages.run_link(config.ui_url, item.flow_run_id)
-        for notice in decision.notices:
-            recipients = router.recipients(item, notice, policy)
-            if not recipients:
-                continue
-            headline = messages.headline(item, notice)
-            rule_key = (item.authority, item.kind, item.policy_ref)
-            if rule_key not in rules:
-                rules[rule_key] = messages.rule(item, policy)
-            rule = rules[rule_key]
-            body = messages.body(item, notice, policy, config.ui_url) if urgent else ""
-            for channel, recipient in recipients:
-                key = f"{item.finding}|{notice.level}|{notice.notice}|{channel}:{recipient}"
-                held = channel == "none"
-                dispatch_id = None
-                if urgent and not held:
-                    dispatch = new_dispatch(
-                        key=f"alert:{key}", authority=item.authority, channel=channel,
-                        recipient=recipient, body=body,
-                        subject=messages.subject(item, notice, urgent=urgent),
-                    )  # fmt: skip
-                    dispatches.append(dispatch)
-                    dispatch_id = dispatch["id"]
-                alerts.append(
-                    {
-                        "id": alert_id(key),
-                        "key": key,
-                        "authority": item.authority,
-                        "team": item.team,
-                        "case_ref": item.case_ref,
-                        "finding": item.finding,
-                        "kind": item.kind,
-                        "notice": notice.notice,
-                        "level": notice.level,
-                        "role": notice.role.value,
-                        "channel": channel,
-                        "recipient": recipient,
-                        "mode": "held" if held else "immediate" if urgent else "digest",
-                        "due": item.due,
-                        "since": overdue_since(item.due) if notice.notice == "overdue" else None,
-                        "headline": headline,
-                        "rule": rule,
-                        "link": link,
-                        "body": body,
-                        "raised_on": as_of,
-                        "created_at": now,
-                        "dispatch_id": dispatch_id,
-                    }
-                )
-                raised.append(
-                    (
-                        key,
-                        Raised(
-                            item.authority,
-                            item.team,
-                            item.case_ref,
-                            item.key,
-                            item.kind,
-                            notice.notice,
-                            notice.level,
-                            notice.role.value,
-                            channel,
-                            item.due,
-                        ),
-                    )  # fmt: skip
-                )
-    with Session(engine) as session:
-        added = record_findings(session, marks=marks, alerts=alerts, dispatches=dispatches)
-    # a rerun after a crash finds some alerts already there: report only what this pass added
-    report.raised.extend(r for key, r in raised if key in added)
-    report.unrouted += sum(1 for a in alerts if a["mode"] == "held" and a["key"] in added)
-    report.immediate += sum(1 for a in alerts if a["dispatch_id"] and a["key"] in added)
-    report.newly_overdue.extend(d.item for d in batch if d.mark_missed)
-
-
-class Router:
-    """Who hears about an item at a rung: worked out once per (case's worker, team, role)."""
-
-    def __init__(
-        self, directories: Mapping[str, Mapping[str, Person]], environ: Mapping[str, str]
-    ) -> None:
-        self.directories = directories
-        self.environ = environ
-        self._people: dict[tuple[str, str | None, str | None, Role], str | None] = {}
-
-    def recipients(
-        self, item: DueItem, notice: Notice, policy: ResolvedPolicy
-    ) -> list[tuple[str, str]]:
-        """(channel, recipient): "staff:<id>", "team:<team>" or, for a rung with nobody to
-        tell, ("none", "nobody:<role>") (kept and shown by `cin monitor status`, never sent)."""
-        out: list[tuple[str, str]] = []
-        for channel in policy.channels.get(notice.role, (Channel.EMAIL,)):
-            if channel is Channel.EMAIL:
-                person = self._person(item, notice.role)
-                if person is not None:
-                    out.append((Channel.EMAIL.value, f"staff:{person}"))
-                elif notice.role is not Role.WORKER:
-                    out.append(("none", f"nobody:{notice.role.value}"))
-            elif item.team and teams_url_for(item.authority, item.team, self.environ):
-                out.append((Channel.TEAMS.value, f"team:{item.team}"))
-        return out
-
-    def _person(self, item: DueItem, role: Role) -> str | None:
-        key = (item.authority, item.worker_id, item.team, role)
-        if key not in self._people:
-            found = manager_with_role(
-                self.directories.get(item.authority, {}), item.worker_id, item.team, role.value
-            )
-            self._people[key] = found.staff_id if found is not None else None
-        return self._people[key]
 
 
 def _compose_digests(

@@ -113,8 +113,15 @@ def test_messages_carry_no_child_data_and_name_rule_and_link(book: PolicyBook) -
     notice = decision.notices[0]
     body = messages.body(decision.item, notice, policy, "http://ui.example")
     assert "RED-000001" in body and "overdue since 2025-05-03" in body
-    assert "003 s5" in body  # the policy rule's citation
-    assert "http://ui.example/runs" in body
+    # the rule in plain English, whose rule it is, its citation last with the document named
+    assert (
+        "Rule: the CIN plan review within 6 months of the previous review, London Borough of "
+        "Redbridge's policy (version 1). Source: Redbridge's Children in Need procedures "
+        "(2018), section 5" in body
+    )
+    assert "003" not in body and "engine default" not in body
+    assert "Why you: You are told as the team manager: 1 working day overdue (rung 1 of 3)" in body
+    assert "Open the case: http://ui.example/artifacts/key/case-red-000001" in body
     subject = messages.subject(decision.item, notice, urgent=False)
     assert subject == (
         "[CIN] RED-000001: CIN plan review overdue since 2025-05-03 (1 working day; due 2025-05-02)"
