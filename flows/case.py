@@ -18,7 +18,7 @@ from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import Pause
 from prefect.input import RunInput, keyset_from_paused_state
-from prefect.states import Suspended
+from prefect.states import Paused
 from prefect.utilities.engine import propose_state_sync
 from pydantic import Field
 
@@ -40,18 +40,22 @@ class EventArrived(RunInput):
     seq: int = Field(ge=1, description="sequence number of the newest accepted event")
 
 
-def suspend_for_next_event(key: str, message: str) -> EventArrived:
+def suspend_for_next_event(key: str, message: str, name: str = "Suspended") -> EventArrived:
     """Suspend this run (the process exits); returns at once if `key` has already fired.
 
     This is Prefect 3.8.8's `suspend_flow_run(wait_for_input=..., key=...)` with one difference:
-    the Suspended state carries a message, so the Prefect UI shows what the case waits for. Keep
+    the Suspended state carries a message, so the Prefect UI shows what the case waits for, and
+    a name: "Overdue" on the badge of a case with work past due (`CaseSnapshot.state_name`). Keep
     it in step with that function when upgrading Prefect.
     """
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
         raise RuntimeError("suspend_for_next_event must be called inside a flow run")
     flow_run_id = context.flow_run.id
-    proposed: State[Any] = Suspended(timeout_seconds=None, pause_key=key, message=message)
+    # prefect.states.Suspended with a name of our own
+    proposed: State[Any] = Paused(
+        name=name, reschedule=True, timeout_seconds=None, pause_key=key, message=message
+    )
     keyset = keyset_from_paused_state(proposed)
     proposed.state_details.run_input_keyset = keyset  # type: ignore[assignment]
     with get_client(sync_client=True) as client:
@@ -96,4 +100,6 @@ def case_flow(case_ref: str) -> str:
         key = suspension_key(snapshot.last_seq + 1, spurious_wakes)
         # Returns only if this key already fired (an event arrived while we were working):
         # then go round again and pick it up from the database.
-        suspend_for_next_event(key=key, message=snapshot.waiting_message(today))
+        suspend_for_next_event(
+            key=key, message=snapshot.waiting_message(today), name=snapshot.state_name(today)
+        )

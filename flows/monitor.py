@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
 
 from models.clock import LONDON
 from models.runtime import clock
@@ -21,8 +22,10 @@ from tasks.monitor_work import (
     ARTIFACT_KEY,
     monitor_pass,
     one_pass,
+    pass_name,
     publish,
     refresh_case_runs,
+    rename_this_run,
 )
 
 __all__ = ["ARTIFACT_KEY", "MONITOR_FLOW_NAME", "deadline_monitor", "one_pass"]
@@ -35,7 +38,15 @@ def digests_due_now() -> bool:
     return datetime.now(LONDON).hour >= get_settings().digest_hour
 
 
-@flow(name=MONITOR_FLOW_NAME, log_prints=False)
+def run_name() -> str:
+    """The run's name until it is renamed by what it did: `monitor 2025-06-02 07:00`."""
+    as_of = flow_run.get_parameters().get("as_of")
+    now = datetime.now(LONDON)
+    day = as_of.isoformat() if isinstance(as_of, date) else str(as_of or clock().today())
+    return f"monitor {day} {now:%H:%M}"
+
+
+@flow(name=MONITOR_FLOW_NAME, flow_run_name=run_name, log_prints=False)
 def deadline_monitor(as_of: date | None = None, digests: bool | None = None) -> dict[str, int]:
     """One monitor pass. `as_of` defaults to today (London; CIN_TODAY pins it); a given date
     composes that day's digests, the schedule composes them from the digest hour on."""
@@ -43,10 +54,7 @@ def deadline_monitor(as_of: date | None = None, digests: bool | None = None) -> 
     compose = digests if digests is not None else (as_of is not None or digests_due_now())
     report = monitor_pass(day, compose)
     publish(report)
-    woken = refresh_case_runs(report)
-    summary = {
-        **report.summary(),
-        "case_runs_woken": woken,
-    }
+    summary = {**report.summary(), "case_runs_labelled": refresh_case_runs(report)}
+    rename_this_run(pass_name(report, summary))
     get_run_logger().info("monitor %s: %s", day.isoformat(), summary)
     return summary

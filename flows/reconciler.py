@@ -8,16 +8,25 @@ by `cin worker` (or, with `cin serve --runner`, by a Prefect runner).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from engine.delivery import deliver_pending
+from models.clock import LONDON
 from models.runtime import case_engine
+from tasks.monitor_work import rename_this_run
 
 RECONCILER_FLOW_NAME = "cin-reconciler"
 
 
-@flow(name=RECONCILER_FLOW_NAME, log_prints=False)
+def run_name() -> str:
+    """The run's name until it is renamed by what it did."""
+    return f"reconcile {datetime.now(LONDON):%Y-%m-%d %H:%M}"
+
+
+@flow(name=RECONCILER_FLOW_NAME, flow_run_name=run_name, log_prints=False)
 def reconcile(limit: int = 500) -> dict[str, int]:
     report = deliver_pending(case_engine(), limit=limit)
     summary = {
@@ -28,6 +37,8 @@ def reconcile(limit: int = 500) -> dict[str, int]:
         "failed": report.failed,
     }
     get_run_logger().info("reconciled: %s", summary)
+    did = ", ".join(f"{n} {what}" for what, n in summary.items() if n) or "nothing to do"
+    rename_this_run(f"{run_name()}: {did}")
     create_markdown_artifact(
         key="cin-reconciler",
         markdown="| "

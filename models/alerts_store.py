@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, text, update
+from sqlalchemy import Engine, func, text, update
 from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
@@ -379,3 +379,21 @@ def held_alerts(session: Session) -> list[HeldAlert]:
 def set_alert_modes(session: Session, modes: Mapping[uuid.UUID, str]) -> None:
     """Change held alerts' modes ("released", "lapsed"); the caller commits."""
     update_by_id(session, ALERT, [{"id": key, "mode": mode} for key, mode in modes.items()])
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where the alert outbox stands overall, whatever this pass did."""
+
+    waiting: int  # messages not yet sent (failing ones included)
+    failing: int  # of those, the ones whose last attempt failed
+    held: int  # alerts kept because their rung has nobody to tell
+
+
+def outbox_standing(session: Session) -> Standing:
+    d, a = DISPATCH.c, ALERT.c
+    waiting, failing = session.execute(
+        columns(func.count(), func.count(d.last_error)).where(d.sent_at.is_(None))
+    ).one()
+    held = session.execute(columns(func.count()).where(a.mode == "held")).scalar_one()
+    return Standing(int(waiting), int(failing), int(held))

@@ -5,6 +5,7 @@ Built from the case database only; carries case references and codes, never a ch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +14,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.store import case_deadlines, case_events, load_case
+
+OVERDUE_TAG = "overdue"
+OVERDUE_STATE = "Overdue"
+SUSPENDED_STATE = "Suspended"  # Prefect's name; its run observers look for it
 
 
 def case_artifact_key(case_ref: str) -> str:
@@ -40,6 +45,7 @@ class DeadlineView(BaseModel):
     status: str
     met_on: date | None
     explanation: str
+    escalation_level: int = 0  # how far up the ladder the monitor has told (0 = nobody)
 
 
 class CaseSnapshot(BaseModel):
@@ -63,12 +69,30 @@ class CaseSnapshot(BaseModel):
     def open_deadlines(self) -> list[DeadlineView]:
         return [d for d in self.deadlines if d.status in ("open", "missed")]
 
-    def tags(self) -> list[str]:
-        return [
+    def overdue(self, today: date) -> list[DeadlineView]:
+        return [d for d in self.open_deadlines() if d.due < today]
+
+    def tags(self, today: date, rungs: Sequence[str] = ()) -> list[str]:
+        """The run's tags. An overdue case also carries `overdue` and, once the monitor has told
+        somebody, `rung:<role>` of the highest rung told (`rungs` names the case's ladder, rung
+        1 first), so the runs list can be filtered to overdue work and to how far it went."""
+        tags = [
             f"authority:{self.authority}",
             f"team:{self.team or 'unallocated'}",
             f"stage:{self.stage}",
         ]
+        late = self.overdue(today)
+        if late:
+            tags.append(OVERDUE_TAG)
+            level = max(d.escalation_level for d in late)
+            if level >= 1 and rungs:
+                tags.append(f"rung:{rungs[min(level, len(rungs)) - 1]}")
+        return tags
+
+    def state_name(self, today: date) -> str:
+        """The name of the run's Paused state, shown on its badge in the runs list: "Overdue"
+        while any open deadline is past due, else Prefect's own "Suspended"."""
+        return OVERDUE_STATE if self.overdue(today) else SUSPENDED_STATE
 
     def waiting_message(self, today: date) -> str:
         """The Suspended state's message: what the case waits for and when that is due."""
@@ -108,6 +132,7 @@ def load_snapshot(engine: Engine, case_ref: str) -> CaseSnapshot:
                 status=d.status,
                 met_on=d.met_on,
                 explanation=d.explanation,
+                escalation_level=d.escalation_level,
             )
             for d in case_deadlines(session, case.id)
         ]
@@ -123,6 +148,17 @@ def load_snapshot(engine: Engine, case_ref: str) -> CaseSnapshot:
         )
 
 
+def timeline_description(snapshot: CaseSnapshot, today: date) -> str:
+    """The artifact card's caption: which version this is, so the current one stands out among
+    the run's earlier ones."""
+    late = len(snapshot.overdue(today))
+    state = f"{late} overdue" if late else "nothing overdue"
+    return (
+        f"Case {snapshot.case_ref} after event {snapshot.last_seq}, as of {today.isoformat()}: "
+        f"stage {snapshot.stage}, {state}"
+    )
+
+
 def timeline_markdown(snapshot: CaseSnapshot, today: date) -> str:
     lines = [
         f"# Case {snapshot.case_ref}",
@@ -133,13 +169,17 @@ def timeline_markdown(snapshot: CaseSnapshot, today: date) -> str:
         "## Open deadlines",
         "",
     ]
-    pending = snapshot.open_deadlines()
+    pending = sorted(snapshot.open_deadlines(), key=lambda d: (d.due, d.key))
     if pending:
-        lines += ["| deadline | due | status | why |", "|---|---|---|---|"]
-        for d in sorted(pending, key=lambda d: (d.due, d.key)):
+        # "why" is a list under the table, not a column: a column of explanations pushed the
+        # table past the right edge of a 1600 px screen in the Prefect UI
+        lines += ["| deadline | due | status |", "|---|---|---|"]
+        for d in pending:
             since = overdue_since(d.due)
-            status = f"overdue since {since.isoformat()}" if d.due < today else d.status
-            lines.append(f"| {d.key} | {d.due.isoformat()} | {status} | {d.explanation} |")
+            status = f"**overdue since {since.isoformat()}**" if d.due < today else d.status
+            lines.append(f"| {d.key} | {d.due.isoformat()} | {status} |")
+        lines += ["", "How each date was counted:", ""]
+        lines += [f"- {d.key}: {d.explanation}" for d in pending]
     else:
         lines.append("None.")
     shown = (

@@ -156,6 +156,7 @@ def _tally_overdue(report: PassReport, rows: Sequence[DueItem], as_of: date) -> 
         elif row.due < as_of:
             entry = table[(row.authority, row.team or "unallocated")]
             entry.overdue += 1
+            report.overdue_cases[row.case_ref] = row.flow_run_id
             entry.escalated_past_team_manager += row.escalation_level >= 2
             since = overdue_since(row.due)
             if entry.oldest_since is None or since < entry.oldest_since:

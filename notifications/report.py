@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,14 @@ class PassReport:
     sent_by: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, recipient)
     # overdue work by (authority, team): the table the flow publishes
     overdue: dict[tuple[str, str], TeamOverdue] = field(default_factory=dict)
+    # every case with a deadline past due, and its flow run: what the runs list must show
+    overdue_cases: dict[str, uuid.UUID | None] = field(default_factory=dict)
+
+    def changed_cases(self) -> set[str]:
+        """Cases whose overdue work changed in this pass: newly overdue, or a rung told."""
+        return {i.case_ref for i in self.newly_overdue} | {
+            r.case_ref for r in self.raised if r.level >= 1
+        }
 
     def escalations(self) -> list[Raised]:
         return [r for r in self.raised if r.level >= 1]

@@ -17,9 +17,17 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from models.case_view import CaseSnapshot, LoggedEvent, timeline_markdown
-from models.runtime import case_engine
+from models.case_view import (
+    CaseSnapshot,
+    LoggedEvent,
+    case_artifact_key,
+    timeline_description,
+    timeline_markdown,
+)
+from models.policy import PolicyError
+from models.runtime import case_engine, policies
 from models.store import record_work
+from notifications.ladder import ladder
 
 # Which events ask something of the world beyond the case record, and what.
 STAGE_WORK: dict[tuple[str, str | None], str] = {
@@ -75,13 +83,22 @@ def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | Non
 def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
     """Keep the run's tags current and publish the timeline artifact (a new version per event)."""
     context = FlowRunContext.get()
-    tags = snapshot.tags()
+    tags = snapshot.tags(today, rung_roles(snapshot.authority, today))
     if context is not None and context.flow_run is not None:
         if set(context.flow_run.tags) != set(tags):
             with get_client(sync_client=True) as client:
                 client.update_flow_run(context.flow_run.id, tags=tags)
     create_markdown_artifact(
-        key=f"case-{snapshot.case_ref.lower()}",
+        key=case_artifact_key(snapshot.case_ref),
         markdown=timeline_markdown(snapshot, today),
-        description=f"Timeline and open deadlines of case {snapshot.case_ref}",
+        description=timeline_description(snapshot, today),
     )
+
+
+def rung_roles(authority: str, today: date) -> list[str]:
+    """The roles of the authority's escalation ladder, rung 1 first (for the `rung:` tag)."""
+    try:
+        policy = policies().authority(authority).on(today)
+    except PolicyError:
+        return []
+    return [step.role.value for step in ladder(policy)]

@@ -13,20 +13,18 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.objects import StateType
 from prefect.events import emit_event
-from prefect.exceptions import ObjectNotFound
-from prefect.flow_runs import resume_flow_run
-from sqlmodel import Session, col, select
+from prefect.runtime import flow_run
+from sqlmodel import Session
 
+from models.alerts_store import Standing, outbox_standing
 from models.clock import LONDON
 from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
-from models.tables import Case
 from notifications.monitor import MonitorConfig, PassReport, run_pass
+from tasks.case_labels import relabel_runs
 
 ARTIFACT_KEY = "overdue-by-team"
-WAKE_LIMIT = 1000  # case runs woken per pass to refresh their "overdue since" message
 # Prefect events of each kind per pass: a first pass over a national backlog would emit ~90,000
 EVENT_LIMIT = 5000
 _EVENT_NAMESPACE = uuid.UUID("6f1d2c4e-9b1a-4f57-8a51-3c2b7d0e9a11")
@@ -75,15 +73,12 @@ def publish(report: PassReport) -> None:
         }
         for (authority, team), entry in report.overdue.items()
     ]
+    with Session(case_engine()) as session:
+        standing = outbox_standing(session)
     create_table_artifact(
         key=ARTIFACT_KEY,
         table=rows or [{"authority": "-", "team": "-", "overdue": 0}],
-        description=(
-            f"Overdue work by authority and team on {report.as_of.isoformat()}: "
-            f"{sum(e.overdue for e in report.overdue.values())} deadlines past due; "
-            f"{len(report.raised)} alerts raised, {report.sent} messages sent, "
-            f"{report.failed} failed (retrying)"
-        ),
+        description=caption(report, standing),
     )
     overdue, escalated = report.newly_overdue, report.escalations()
     if len(overdue) > EVENT_LIMIT or len(escalated) > EVENT_LIMIT:
@@ -124,37 +119,57 @@ def publish(report: PassReport) -> None:
         )
 
 
-@task(name="refresh-case-runs", cache_policy=NO_CACHE, persist_result=False)
-def refresh_case_runs(report: PassReport, limit: int = WAKE_LIMIT) -> int:
-    """Wake the suspended run of each case whose deadline has just gone overdue, so its state
-    message says "overdue since ..." (the run recomputes it and suspends again on a fresh key; a
-    `cin worker` executes it). A resume is refused unless the run is still suspended, so this
-    never overwrites a delivery that woke the run first."""
-    refs = sorted({item.case_ref for item in report.newly_overdue if item.flow_run_id})
-    if not refs:
-        return 0
-    with Session(case_engine()) as session:
-        cases = session.exec(select(Case).where(col(Case.case_ref).in_(refs[:limit]))).all()
-    woken = 0
+@task(name="label-overdue-runs", cache_policy=NO_CACHE, persist_result=False)
+def refresh_case_runs(report: PassReport) -> int:
+    """Label every overdue case's run as overdue in the runs list (tags, state name and message),
+    and unlabel runs whose work was met since; returns the runs written to (tasks/case_labels)."""
     with get_client(sync_client=True) as client:
-        for case in cases:
-            if case.flow_run_id is None:
-                continue
-            run = client.read_flow_run(case.flow_run_id)
-            if run.state is None or run.state.type is not StateType.PAUSED:
-                continue  # working or already woken: it recomputes its message anyway
-            try:
-                resume_flow_run(case.flow_run_id, run_input={"seq": case.last_seq})
-            except (RuntimeError, ObjectNotFound):
-                continue  # an event's delivery woke it in between
-            woken += 1
-    if len(refs) > limit:
-        get_run_logger().warning(
-            "%d cases went overdue; woke the first %d, the rest show it at their next event",
-            len(refs),
-            limit,
+        return relabel_runs(
+            client, case_engine(), report.as_of, report.overdue_cases, report.changed_cases()
         )
-    return woken
+
+
+def rename_this_run(name: str) -> None:
+    """Name the current flow run by what it did (its name shows in the runs list)."""
+    run_id = flow_run.get_id()
+    if run_id is None:
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(uuid.UUID(str(run_id)), name=name[:200])
+
+
+def pass_name(report: PassReport, summary: dict[str, int]) -> str:
+    """`monitor 2025-06-02 07:00: 12 overdue, 5 alerts raised, 3 sent`."""
+    at = datetime.now(LONDON).strftime("%H:%M")
+    overdue = sum(e.overdue for e in report.overdue.values())
+    failed = f", {report.failed} failed" if report.failed else ""
+    labelled = summary.get("case_runs_labelled", 0)
+    return (
+        f"monitor {report.as_of.isoformat()} {at}: {overdue} overdue, "
+        f"{summary['alerts_raised']} alerts raised, {report.sent} sent{failed}, "
+        f"{labelled} run{'' if labelled == 1 else 's'} relabelled"
+    )
+
+
+def caption(report: PassReport, standing: Standing) -> str:
+    """What stands overall, then what this pass did: a pass with nothing new to say sent
+    nothing, which must not read as if nobody was ever told."""
+    overdue = sum(e.overdue for e in report.overdue.values())
+    teams = sum(1 for e in report.overdue.values() if e.overdue)
+    held = (
+        f"; {standing.held} alerts held: nobody holds the role yet (`cin monitor status`)"
+        if standing.held
+        else ""
+    )
+    failing = f" ({standing.failing} failing, retried)" if standing.failing else ""
+    return (
+        f"On {report.as_of.isoformat()}: {overdue} deadlines past due in {teams} teams; "
+        f"{standing.waiting} messages waiting to be sent{failing}{held}. This pass: "
+        f"{len(report.newly_overdue)} newly overdue, {len(report.raised)} new alerts "
+        f"({len(report.escalations())} to a manager), {report.sent} messages sent, "
+        f"{report.failed} failed. Managers already told are not told again (see their "
+        "digests and the alerts in `cin monitor status`)."
+    )
 
 
 def _resource(case_ref: str, authority: str, team: str | None) -> dict[str, str]:

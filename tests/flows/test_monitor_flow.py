@@ -10,14 +10,16 @@ from datetime import date
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.sorting import FlowRunSort
 from sqlmodel import Session
 
 from demo.local_smtp import LocalSmtpServer
 from demo.teams_receiver import TeamsReceiver
 from engine.ingest import Ingest
 from engine.worker import work
-from flows.monitor import ARTIFACT_KEY, deadline_monitor
+from flows.monitor import ARTIFACT_KEY, MONITOR_FLOW_NAME, deadline_monitor
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from models.store import load_case
@@ -64,22 +66,44 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
     summary = deadline_monitor(as_of=date(2025, 2, 25))
 
     assert summary["newly_overdue"] == 1 and summary["escalations"] == 2  # TM by email and Teams
-    assert summary["case_runs_woken"] == 1 and summary["failed"] == 0
-    work(ingest.engine, threads=1, until_idle=True)
+    assert summary["case_runs_labelled"] == 1 and summary["failed"] == 0
+    # by the end of the pass, without waking the run: its badge, message and tags say so
     with get_client(sync_client=True) as client:
         after = client.read_flow_run(run_id)
-    assert after.state.type is StateType.PAUSED
+        monitor_run = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[MONITOR_FLOW_NAME])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=1,
+        )[0]
+    assert after.state.type is StateType.PAUSED and after.state.name == "Overdue"
     assert after.state.message == (
         "plan_pending: waiting for cin_plan_meeting (cin_plan_meeting), overdue since "
         "2025-02-25 (due 2025-02-24) (+1 more open)"
     )
+    assert {"overdue", "rung:team_manager", "stage:plan_pending"} <= set(after.tags)
+    assert monitor_run.name.startswith("monitor 2025-02-25 ")
+    assert "1 overdue, 2 alerts raised, 2 sent, 1 run relabelled" in monitor_run.name
+    # the relabelled run still resumes: the next event is delivered and applied
+    ingest.record(accepted.case_ref, {"type": "cin_meeting_held", "on": "2025-02-25"})
+    work(ingest.engine, threads=1, until_idle=True)
+    with Session(ingest.engine) as session:
+        case = load_case(session, accepted.case_ref)
+    assert case.flow_seq == case.last_seq == 4
+    with get_client(sync_client=True) as client:
+        met = client.read_flow_run(run_id)
+    assert met.state.type is StateType.PAUSED and met.state.name == "Suspended"
+    assert "overdue" not in met.tags
 
     # managers: the east team manager, by email (the day's digest) and in the team's channel
     assert [m.envelope_to for m in smtp_server.messages] == [(ADDRESSES["TME"],)]
     digest = smtp_server.messages[0]
     assert digest.subject == "[CIN] Daily digest 2025-02-25: 1 item for your team"
     assert f"{accepted.case_ref}: CIN plan meeting overdue since 2025-02-25" in digest.body
-    assert f"/runs/flow-run/{run_id}" in digest.body
+    assert (
+        f"open the case: http://127.0.0.1:4200/artifacts/key/case-{accepted.case_ref.lower()}"
+        in (digest.body)
+    )
+    assert "you are told as the team manager: 1 working day overdue" in digest.body
     assert len(teams_receiver.requests) == 1
     assert teams_receiver.requests[0].workflow == "east"
     posted = json.dumps(teams_receiver.requests[0].body)
