@@ -116,8 +116,9 @@ def run_status(args: argparse.Namespace) -> int:
         )
     for u in result["unrouted"]:
         print(
-            f"  nobody to tell: {u['alerts']} alerts for the {u['role']} of "
-            f"{u['authority']}/{u['team']} (import staff: cin staff import)"
+            f"  held: {u['alerts']} alerts for the {u['role']} of {u['authority']}/{u['team']}, "
+            "nobody holds that role; told at the first monitor pass after someone takes the role "
+            "(cin staff import)"
         )
     return 0
 
