@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo stop bench clean
+.PHONY: test lint typecheck pytest browser demo stop bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -22,8 +22,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy calendars models cli flows tasks engine demo notifications
 
-pytest: $(STAMP)
+pytest: $(STAMP) browser
 	$(BIN)/pytest -q
+
+# the Prefect UI test (tests/browser) drives Debian's Chromium through Playwright; Playwright's
+# own browser download is not used (CI runs as root on a clean machine)
+browser:
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
 
 demo: $(STAMP)
 	$(BIN)/python -m demo.demo

@@ -95,18 +95,20 @@ class CaseSnapshot(BaseModel):
         return OVERDUE_STATE if self.overdue(today) else SUSPENDED_STATE
 
     def waiting_message(self, today: date) -> str:
-        """The Suspended state's message: what the case waits for and when that is due."""
+        """The Paused state's message: when the first open deadline is (or was) due, what the
+        case waits for, its stage. Whether it is overdue comes first: the Prefect UI cuts the
+        message short."""
         pending = self.open_deadlines()
         if not pending:
-            return f"{self.stage}: waiting for the next record; nothing due"
+            return f"nothing due: waiting for the next record · stage {self.stage}"
         first = min(pending, key=lambda d: (d.due, d.key))
         when = (
-            f"overdue since {overdue_since(first.due).isoformat()} (due {first.due})"
+            f"overdue since {overdue_since(first.due).isoformat()} (due {first.due.isoformat()})"
             if first.due < today
             else f"due {first.due.isoformat()}"
         )
-        more = f" (+{len(pending) - 1} more open)" if len(pending) > 1 else ""
-        return f"{self.stage}: waiting for {first.kind} ({first.key}), {when}{more}"
+        more = f" · +{len(pending) - 1} more open" if len(pending) > 1 else ""
+        return f"{when}: waiting for {first.key} · stage {self.stage}{more}"
 
 
 # The timeline shows this many recent events, so a run's work per wake-up does not grow with the
@@ -149,13 +151,20 @@ def load_snapshot(engine: Engine, case_ref: str) -> CaseSnapshot:
 
 
 def timeline_description(snapshot: CaseSnapshot, today: date) -> str:
-    """The artifact card's caption: which version this is, so the current one stands out among
-    the run's earlier ones."""
-    late = len(snapshot.overdue(today))
-    state = f"{late} overdue" if late else "nothing overdue"
+    """The artifact card's caption: which version this is (the event it follows), so the current
+    one stands out among the run's earlier ones; and what is due next, by date, so it does not go
+    stale while the run sleeps (the run's state says whether that date has passed)."""
+    pending = snapshot.open_deadlines()
+    if pending:
+        first = min(pending, key=lambda d: (d.due, d.key))
+        more = f" (+{len(pending) - 1} more)" if len(pending) > 1 else ""
+        waits = f"waits for {first.kind}, due {first.due.isoformat()}{more}"
+    else:
+        waits = "nothing due"
+    # the event number first: a card in the run's Artifacts tab shows only the start
     return (
-        f"Case {snapshot.case_ref} after event {snapshot.last_seq}, as of {today.isoformat()}: "
-        f"stage {snapshot.stage}, {state}"
+        f"Event {snapshot.last_seq} of {snapshot.case_ref} ({today.isoformat()}) · "
+        f"stage {snapshot.stage} · {waits}"
     )
 
 

@@ -49,7 +49,7 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
     run = read_run(run_id)
     assert run.name == accepted.case_ref
     assert run.state.name == "Suspended" and run.state.type is StateType.PAUSED
-    assert "referral: waiting for referral_decision" in run.state.message
+    assert ": waiting for referral_decision · stage referral" in run.state.message
     assert {"authority:redbridge", "team:east", "stage:referral"} <= set(run.tags)
 
     for event, stage in HISTORY:
@@ -60,7 +60,8 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
         assert f"stage:{stage}" in run.tags, (event, run.tags)
         if stage != "closed":
             assert run.state.type is StateType.PAUSED, (event, run.state)
-            assert run.state.message.startswith(f"{stage}: waiting for")
+            assert ": waiting for " in run.state.message, (event, run.state)
+            assert f" · stage {stage}" in run.state.message, (event, run.state)
 
     assert run.state.type is StateType.COMPLETED
     with Session(ingest.engine) as session:

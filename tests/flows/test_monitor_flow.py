@@ -57,8 +57,7 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
     with get_client(sync_client=True) as client:
         before = client.read_flow_run(run_id)
     assert before.state.message == (
-        "plan_pending: waiting for cin_plan_meeting (cin_plan_meeting), due 2025-02-24 "
-        "(+1 more open)"
+        "due 2025-02-24: waiting for cin_plan_meeting · stage plan_pending · +1 more open"
     )
 
     # the plan meeting (15 working days: due Mon 24 Feb) is not held; Tue 25 Feb it is overdue
@@ -77,8 +76,8 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
         )[0]
     assert after.state.type is StateType.PAUSED and after.state.name == "Overdue"
     assert after.state.message == (
-        "plan_pending: waiting for cin_plan_meeting (cin_plan_meeting), overdue since "
-        "2025-02-25 (due 2025-02-24) (+1 more open)"
+        "overdue since 2025-02-25 (due 2025-02-24): waiting for cin_plan_meeting · "
+        "stage plan_pending · +1 more open"
     )
     assert {"overdue", "rung:team_manager", "stage:plan_pending"} <= set(after.tags)
     assert monitor_run.name.startswith("monitor 2025-02-25 ")

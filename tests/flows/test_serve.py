@@ -70,8 +70,8 @@ def test_cin_serve_runs_the_reconciler_and_the_monitor_on_their_schedules(tmp_pa
         # the monitor found the decision overdue and woke the run, which says so
         wait_until(lambda: "overdue since 2025-03-05" in case_message(), 60, "the run's message")
         assert case_message() == (
-            "referral: waiting for referral_decision (referral_decision), overdue since "
-            "2025-03-05 (due 2025-03-04)"
+            "overdue since 2025-03-05 (due 2025-03-04): waiting for referral_decision · "
+            "stage referral"
         )
     finally:
         if serve.poll() is None:

@@ -1,0 +1,227 @@
+"""What operations staff see in the Prefect UI and what managers' links open, in a real browser:
+Debian's Chromium driven by Playwright against a real Prefect server (UI on) running a small
+caseload, with a real SMTP server taking the alerts.
+
+Screenshots are kept under `CIN_SCREENSHOTS` (default: `<pytest tmp>/screenshots`, printed)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from prefect.client.orchestration import get_client
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from sqlmodel import Session
+
+from demo.local_server import PrefectServer, free_port
+from demo.local_smtp import LocalSmtpServer
+from engine.ingest import Ingest
+from engine.worker import work
+from flows.monitor import deadline_monitor, one_pass
+from flows.reconciler import reconcile
+from models.staff import parse_staff_csv
+from models.staff_store import allocate, import_staff
+from models.store import load_case
+from tests.notifications.caseload import ROSTER
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+AS_OF = date(2025, 2, 25)  # a Tuesday: the plan meetings (due Mon 24 Feb) are one day overdue
+WIDTH = 1600
+
+
+@dataclass
+class Caseload:
+    ui: str
+    runs: dict[str, str]  # case reference -> flow run id
+    overdue: list[str]
+    on_time: list[str]
+    smtp: LocalSmtpServer
+    shots: Path
+
+
+def _record(ingest: Ingest, ref: str, kind: str, on: str, outcome: str | None = None) -> None:
+    event = {"type": kind, "on": on, **({"outcome": outcome} if outcome else {})}
+    ingest.record(ref, event)
+
+
+@pytest.fixture(scope="module")
+def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
+    root = tmp_path_factory.mktemp("ui")
+    shots = Path(os.environ.get("CIN_SCREENSHOTS", root / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = PrefectServer(root / "prefect", port, ui=True)
+    server.start()
+    smtp = LocalSmtpServer()
+    smtp.start()
+    ui = f"http://127.0.0.1:{port}"
+    env = {
+        "PREFECT_API_URL": server.api_url,
+        "CIN_DATA_DIR": str(root),
+        "CIN_UI_URL": ui,
+        "CIN_SMTP_URL": smtp.url(),
+        "CIN_TODAY": "2025-02-03",
+    }
+    with pytest.MonkeyPatch.context() as mp, temporary_settings({PREFECT_API_URL: server.api_url}):
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("CIN_DATABASE_URL", raising=False)
+        mp.delenv("CIN_TEAMS_URLS", raising=False)
+        try:
+            yield _play(ui, smtp, shots)
+        finally:
+            smtp.stop()
+            server.stop()
+    print(f"\nscreenshots: {shots}")  # noqa: T201 (where to look at them)
+
+
+def _play(ui: str, smtp: LocalSmtpServer, shots: Path) -> Caseload:
+    ingest = Ingest.from_settings()
+    import_staff(ingest.engine, authority="redbridge", rows=parse_staff_csv(ROSTER))
+
+    def refer(n: int) -> str:
+        team, worker = ("east", "W1") if n % 2 == 0 else ("west", "W2")
+        opened = ingest.refer(
+            authority="redbridge", child_ref=f"CHILD-UI-{n}", on=date(2025, 1, 6), team=team
+        )
+        allocate(ingest.engine, case_ref=opened.case_ref, worker_id=worker)
+        return opened.case_ref
+
+    # an undecided referral (urgent): its run suspends on 6 Jan, "due 2025-01-07"; a monitor
+    # pass without Prefect finds it overdue on 8 Jan, so its run still says "due" until the
+    # next pass with Prefect, which must label it though nothing about it is new
+    os.environ["CIN_TODAY"] = "2025-01-06"
+    undecided = refer(0)
+    work(ingest.engine, threads=1, until_idle=True)
+    one_pass(date(2025, 1, 8), digests=True)
+    os.environ["CIN_TODAY"] = "2025-02-03"
+    refs = [refer(n) for n in range(1, 5)]
+    # plans decided on 3 Feb, meeting due 24 Feb (15 WD): overdue on 25 Feb
+    for ref in refs[:3]:
+        _record(ingest, ref, "referral_decision", "2025-01-07", "assessment")
+        _record(ingest, ref, "assessment_completed", "2025-02-03", "cin_plan")
+    # in assessment, due 10 Mar: on time
+    _record(ingest, refs[3], "referral_decision", "2025-01-07", "assessment")
+    work(ingest.engine, threads=1, until_idle=True)
+    os.environ["CIN_TODAY"] = AS_OF.isoformat()
+    deadline_monitor(as_of=AS_OF)
+    reconcile()
+    with Session(ingest.engine) as session:
+        runs = {ref: str(load_case(session, ref).flow_run_id) for ref in [undecided, *refs]}
+    return Caseload(ui, runs, [*refs[:3], undecided], [refs[3]], smtp, shots)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _open(page: Page, url: str, shot: Path, ready: str) -> str:
+    page.goto(url)
+    page.get_by_text(ready).first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(shot), full_page=True)
+    return page.inner_text("body")
+
+
+def test_the_runs_list_shows_and_filters_overdue_cases(caseload: Caseload, page: Page) -> None:
+    text = _open(page, f"{caseload.ui}/runs", caseload.shots / "runs.png", caseload.overdue[0])
+    for ref in caseload.overdue + caseload.on_time:
+        assert ref in text
+    # one "Overdue" badge per overdue case run, and their tags
+    assert page.get_by_text("Overdue", exact=True).count() == len(caseload.overdue)
+    assert "rung:team_manager" in text
+    # the monitor and reconciler runs are named by what they did
+    assert re.search(r"monitor 2025-02-25 \d\d:\d\d: 4 overdue, \d+ alerts raised", text)
+    assert re.search(r"reconcile \d{4}-\d\d-\d\d \d\d:\d\d: ", text)
+
+    # filtered to the tag `overdue`: the overdue cases, and nothing else
+    filtered = _open(
+        page, f"{caseload.ui}/runs?tag=overdue", caseload.shots / "runs-overdue.png",
+        caseload.overdue[0],
+    )  # fmt: skip
+    assert all(ref in filtered for ref in caseload.overdue)
+    assert not any(ref in filtered for ref in caseload.on_time)
+    assert "cin-deadline-monitor" not in filtered
+
+
+def test_the_case_page_shows_stage_wait_and_timeline(caseload: Caseload, page: Page) -> None:
+    ref = caseload.overdue[0]
+    run = f"{caseload.ui}/runs/flow-run/{caseload.runs[ref]}"
+    text = _open(page, run, caseload.shots / "case-run.png", ref)
+    assert "Overdue" in text and "stage:plan_pending" in text
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(caseload.runs[ref]).state
+    assert state is not None and state.message is not None
+    assert state.message.startswith("overdue since 2025-02-25 (due 2025-02-24): waiting for")
+
+    page.get_by_text("Details", exact=True).first.click()
+    page.get_by_text("overdue since 2025-02-25 (due").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(caseload.shots / "case-details.png"), full_page=True)
+    page.get_by_text("Artifacts", exact=True).first.click()
+    page.get_by_text(f"of {ref} (").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(caseload.shots / "case-artifacts.png"), full_page=True)
+    cards = page.inner_text("body")
+    # each card says which event it follows: the current one is the highest
+    assert re.findall(rf"Event (\d+) of {ref}", cards)
+    page.get_by_text(f"of {ref} (").first.click()
+    page.get_by_text("Open deadlines").first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(caseload.shots / "case-timeline.png"), full_page=True)
+    timeline = page.inner_text("body")
+    assert "cin_plan_meeting" in timeline and "overdue since" in timeline
+    assert "How each date was counted" in timeline and "Timeline" in timeline
+    # readable on a 1600 px screen: nothing runs past the right edge
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+
+
+def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page) -> None:
+    messages = caseload.smtp.messages
+    assert messages, "the monitor sent alerts"
+    urgent = [m for m in messages if "URGENT" in m.subject]
+    assert urgent, "the undecided referral is urgent"
+    opened = 0
+    for number, message in enumerate(messages):
+        links = re.findall(rf"{re.escape(caseload.ui)}/\S+", message.body)
+        refs = re.findall(r"RED-\d{6}", message.body)
+        assert links and refs
+        for link in links:
+            text = _open(page, link, caseload.shots / f"mail-{number}-{opened}.png", "RED-")
+            ref = re.search(r"case-(red-\d{6})|flow-run/([0-9a-f-]{36})", link)
+            assert ref is not None
+            expected = (
+                ref.group(1).upper()
+                if ref.group(1)
+                else next(r for r, run in caseload.runs.items() if run == ref.group(2))
+            )
+            assert expected in refs and expected in text, f"{link} does not open {expected}"
+            opened += 1
+    assert opened >= len(messages)
+    # from the case page a link goes on to the run
+    first = re.findall(rf"{re.escape(caseload.ui)}/artifacts/key/\S+", messages[0].body)[0]
+    page.goto(first)
+    page.get_by_role("link", name=re.compile(r"RED-\d{6}")).first.click()
+    page.wait_for_url(re.compile(r"/runs/flow-run/"))
+    page.get_by_text("stage:").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(caseload.shots / "mail-link-to-run.png"), full_page=True)
