@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
 from cli.common import CliError, iso_date
 from models.lifecycle import EVENT_TYPES
+
+if TYPE_CHECKING:
+    from engine.ingest import Ingest
 
 OUTCOME_EVENTS = {
     "referral_decision": ("nfa", "early_help", "assessment", "strategy_discussion"),
@@ -85,10 +89,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     deadlines.set_defaults(func=run_deadlines)
 
 
-def run_refer(args: argparse.Namespace) -> int:
+def _ingest() -> tuple[Ingest, str | None]:
+    """The ingestion API, delivering at once only if Prefect answers: accepting an event never
+    waits on Prefect. The second value is the line to print when it did not answer."""
+    from cli.prefect_env import prefect_api_url, prefect_reachable
     from engine.ingest import Ingest
 
-    accepted = Ingest.from_settings().refer(
+    if prefect_reachable():
+        return Ingest.from_settings(), None
+    note = (
+        f"queued for delivery: Prefect did not answer at {prefect_api_url()}; `cin worker` or "
+        "`cin serve` delivers it once Prefect is up"
+    )
+    return Ingest.from_settings(deliver=False), note
+
+
+def run_refer(args: argparse.Namespace) -> int:
+    ingest, queued = _ingest()
+    accepted = ingest.refer(
         authority=args.authority,
         child_ref=args.child,
         on=args.date,
@@ -99,6 +117,8 @@ def run_refer(args: argparse.Namespace) -> int:
     )
     note = " (already recorded under this key)" if accepted.duplicate else ""
     print(f"referral accepted{note}; stage {accepted.stage}")
+    if queued and not accepted.duplicate:
+        print(queued, file=sys.stderr)
     print(accepted.case_ref)
     return 0
 
@@ -132,9 +152,9 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from engine.ingest import Ingest
-
-    accepted = Ingest.from_settings().record(args.case, event_record(args), key=args.key)
+    record = event_record(args)  # a bad command line is refused before anything else
+    ingest, queued = _ingest()
+    accepted = ingest.record(args.case, record, key=args.key)
     if accepted.duplicate:
         print(f"already recorded as event {accepted.seq} of {accepted.case_ref} (same key)")
     else:
@@ -143,6 +163,8 @@ def run_record(args: argparse.Namespace) -> int:
         )
         for change in accepted.changes:
             print(f"  {change.action.value:9} {change.key:24} due {change.due.isoformat()}")
+        if queued:
+            print(queued, file=sys.stderr)
     return 0
 
 

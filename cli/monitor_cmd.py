@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -19,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="one pass: raise the day's alerts, send the digests due that day and what is waiting",
     )
     run.add_argument(
-        "--as-of", type=iso_date, help="the day to judge (default: today in Europe/London)"
+        "--as-of",
+        type=iso_date,
+        metavar="DATE",
+        help="the day to judge, YYYY-MM-DD (default: today in Europe/London)",
     )
     run.add_argument(
         "--without-prefect",
@@ -48,9 +52,19 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def _run_monitor(args: argparse.Namespace, today: date) -> int:
+    from cli.prefect_env import prefect_api_url, prefect_reachable
+
     day = args.as_of or today
     digests = not args.no_digests
-    if args.without_prefect:
+    without = args.without_prefect
+    if not without and not prefect_reachable():
+        sys.stderr.write(
+            f"cin: Prefect did not answer at {prefect_api_url()}: carrying on without it "
+            "(alerts are raised and sent; no monitor run or relabelled case runs in the UI). "
+            "Start it with `cin serve`, or pass --without-prefect to skip this check.\n"
+        )
+        without = True
+    if without:
         from flows.monitor import one_pass
 
         report = one_pass(day, digests=digests)
@@ -63,6 +77,12 @@ def _run_monitor(args: argparse.Namespace, today: date) -> int:
         print(json.dumps({"as_of": day.isoformat(), **summary}))
     else:
         print(f"monitor {day.isoformat()}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    if summary["failed"] and not summary["sent"]:
+        sys.stderr.write(
+            f"cin: error: every message failed to send ({summary['failed']}); they are retried "
+            "with backoff: see `cin monitor status` for why\n"
+        )
+        return 1
     return 0
 
 

@@ -20,3 +20,18 @@ def use_project_prefect() -> None:
     home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect")))
     home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "false")
+
+
+def prefect_api_url() -> str:
+    return os.environ.get("PREFECT_API_URL") or get_settings().prefect_api_url
+
+
+def prefect_reachable(timeout: float = 1.0) -> bool:
+    """One quick look at the Prefect API's health, so a command whose Prefect work can wait
+    (delivery, relabelling runs) does not sit through the client's retries when it is down."""
+    import httpx
+
+    try:
+        return httpx.get(f"{prefect_api_url().rstrip('/')}/health", timeout=timeout).is_success
+    except httpx.HTTPError:
+        return False

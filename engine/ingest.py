@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from engine.delivery import deliver_case
 from models.lifecycle import parse_event
 from models.policy import PolicyBook
 from models.runtime import case_engine, policies
@@ -100,5 +99,8 @@ class Ingest:
 
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:
+            # imported here: accepting with deliver=False (Prefect down) never loads Prefect
+            from engine.delivery import deliver_case
+
             deliver_case(self.engine, accepted.case_ref)
         return accepted
