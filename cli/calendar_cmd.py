@@ -26,9 +26,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "line. With --batch, read rows start,n[,unit][,nation_or_authority] and write "
         "start,n,unit,where,due rows in the same order.",
     )
-    add.add_argument("date", nargs="?", type=iso_date, metavar="DATE")
-    add.add_argument("n", nargs="?", type=whole_number, metavar="N")
-    add.add_argument("--unit", choices=[u.value for u in Unit], default=Unit.WORKING_DAYS.value)
+    add.add_argument(
+        "date",
+        nargs="?",
+        type=iso_date,
+        metavar="DATE",
+        help="the event's date (day 0), YYYY-MM-DD",
+    )
+    add.add_argument(
+        "n", nargs="?", type=whole_number, metavar="N", help="how many units after DATE (0 or more)"
+    )
+    add.add_argument(
+        "--unit",
+        choices=[u.value for u in Unit],
+        default=Unit.WORKING_DAYS.value,
+        help="what N counts (default: %(default)s)",
+    )
     place = add.add_mutually_exclusive_group()
     place.add_argument("--nation", choices=[n.value for n in Nation])
     place.add_argument("--authority", metavar="SLUG", help="count under this authority's policy")
@@ -88,7 +101,8 @@ def run_add(args: argparse.Namespace) -> int:
     calendar, roll, label = places.calendar_on(place, args.date)
     count = calendar.count(args.date, args.n, unit, roll_forward=roll)
     if args.explain:
-        print(f"{args.n} {unit.value} from {args.date.isoformat()} under {label}")
+        noun = unit.value.replace("-", " ")
+        print(f"{args.n} {noun[:-1] if args.n == 1 else noun} from {args.date} under {label}")
         if count.counted_from != args.date:
             print(
                 f"  {args.date.isoformat()} is not a working day: counting from "

@@ -50,10 +50,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "event",
         choices=[t for t in EVENT_TYPES if t != "referral_received"],
         metavar="EVENT",
-        help="one of: " + ", ".join(EVENT_TYPES),
+        help="one of: " + ", ".join(t for t in EVENT_TYPES if t != "referral_received"),
     )
-    rec.add_argument("--date", required=True, type=iso_date)
-    rec.add_argument("--outcome")
+    rec.add_argument(
+        "--date", required=True, type=iso_date, metavar="DATE", help="when it happened, YYYY-MM-DD"
+    )
+    rec.add_argument(
+        "--outcome",
+        help="what was decided, for "
+        + "; ".join(f"{event}: {'|'.join(choices)}" for event, choices in OUTCOME_EVENTS.items()),
+    )
     rec.add_argument("--reason", help="closure reason RC1-RC9 (case_closed)")
     rec.add_argument("--visit-every", metavar="'N UNIT'", help="plan's visit frequency: '2 weeks'")
     rec.add_argument("--tm-chaired", action="store_true", help="review chaired by a team manager")

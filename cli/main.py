@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -37,13 +38,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_project_prefect()  # before any command imports Prefect
     try:
         status: int = args.func(args)
+        sys.stdout.flush()  # here, so a reader that left early is caught below
+    except BrokenPipeError:  # `cin ... | head` is fine: stop writing, quietly
+        _silence_stdout()
+        return 0
     except (CliError, ValueError, OSError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         sys.stderr.write(f"cin: error: {message}\n")
         return 1
-    except BrokenPipeError:  # `cin ... | head` is fine
-        return 0
     return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit does not print "Broken pipe"."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":
