@@ -117,11 +117,15 @@ def open_case(
             case, logged = earlier
             return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
         transition = apply(initial_state(), event, timeline)
+        # earlier cases of the child opened by a referral: a transfer in is not a referral, so
+        # a referral after one is not a re-referral (DfE: "within 12 months of a previous
+        # referral")
         previous = list(
             session.exec(
-                select(col(Case.referral_date)).where(
-                    Case.authority == authority, Case.child_ref == child_ref
-                )
+                select(col(Case.referral_date))
+                .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
+                .where(Case.authority == authority, Case.child_ref == child_ref)
+                .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
             )
         )
         case = Case(
