@@ -35,7 +35,7 @@ demo: $(STAMP)
 
 # the demo leaves its Prefect server running so the UI can be explored; this stops it
 stop:
-	-test -f data/prefect/server.pid && kill -TERM -$$(cat data/prefect/server.pid) && rm -f data/prefect/server.pid
+	-pid=$${CIN_DATA_DIR:-data}/prefect/server.pid; test -f $$pid && kill -TERM -$$(cat $$pid) && rm -f $$pid
 
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py

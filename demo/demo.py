@@ -30,7 +30,16 @@ from demo.local_server import PrefectServer
 from demo.local_smtp import LocalSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
+# the demo's home: CIN_DATA_DIR as for every command (default ./data): its case database, its
+# Prefect server's home, the rosters and every message sent
+DATA = Path(os.environ.get("CIN_DATA_DIR") or REPO / "data").resolve()
+
+
+def shown(path: Path) -> str:
+    """A path as the reader typed it: relative to the repository when it is inside it."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 PORT = 4200
 START = date(2025, 1, 6)
 DAYS = 364
@@ -62,7 +71,7 @@ def start_server() -> PrefectServer:
     if home.exists():
         shutil.rmtree(home)
     server = PrefectServer(home, PORT, ui=True)
-    print(f"starting a local Prefect server (SQLite under {home.relative_to(REPO)}) ...")
+    print(f"starting a local Prefect server (SQLite under {shown(home)}) ...")
     server.start(detach=True)
     for key, value in server.env().items():
         if key.startswith("PREFECT_"):
@@ -138,7 +147,7 @@ def play(started: float) -> None:
         for row in rows:
             if row.role.value == "worker" and row.team:
                 workers.setdefault(row.team, []).append(row.staff_id)
-    print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
+    print(f"staff rosters (synthetic) imported from {shown(rosters)}/*.csv")
     by_day: dict[int, list[CaseloadRecord]] = defaultdict(list)
     for record in records:
         by_day[(record.recorded_on - START).days].append(record)
@@ -211,15 +220,19 @@ def summarise(engine: Engine, accepted: int, refused: list[str], today: date) ->
     print(f"case runs behind their log: {len(behind)} (0 means every event was applied)")
     print(f"re-referrals detected: {sum(c.re_referral for c in cases)}")
     example = next((c for c in cases if c.stage == "cin_plan"), cases[0])
+    home = f"CIN_DATA_DIR={shown(DATA)}"
+    ui = f"http://127.0.0.1:{PORT}"
     print(
         f"""
-Where to look (Prefect UI, http://127.0.0.1:{PORT}):
+Where to look (Prefect UI, {ui}):
   Runs        one flow run per case, named after its reference ({example.case_ref}, ...);
-              filter by tag authority:redbridge, team:..., stage:cin_plan; a suspended run's
-              state message says what it waits for and when that is due (or overdue since).
-  Artifacts   case-{example.case_ref.lower()}: the case's timeline and open deadlines.
-  CLI         CIN_DATA_DIR=data CIN_TODAY={today} .venv/bin/cin case show {example.case_ref}
-              CIN_DATA_DIR=data .venv/bin/cin deadlines --overdue --as-of {today}
+              overdue cases show an "Overdue" badge and the tags overdue and rung:<role>:
+              {ui}/runs?tag=overdue lists only them; filter by authority:, team:, stage: too.
+              A suspended run's state message says when its next deadline is (or was) due.
+  Artifacts   {ui}/artifacts/key/case-{example.case_ref.lower()}: the case's timeline (the
+              page every alert about it links to).
+  CLI         {home} CIN_TODAY={today} .venv/bin/cin case show {example.case_ref}
+              {home} .venv/bin/cin deadlines --overdue --as-of {today}
 The Prefect server keeps running for exploring the UI; `make stop` stops it."""
     )
 
@@ -252,7 +265,7 @@ def summarise_alerts(engine: Engine) -> None:
     print(f"  with nobody to tell: {unrouted}")
     if mail:
         print(
-            f"  every message is a file under {mail[0].parent.relative_to(REPO)}/ "
+            f"  every message is a file under {shown(mail[0].parent)}/ "
             f"({len(mail)} files), e.g. {mail[-1].name}"
         )
 
@@ -262,7 +275,7 @@ def main() -> None:
     print("Deadlines under the seed authorities' policies, with their reasons:\n")
     for line in explain_examples():
         print(line)
-    DATA.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     os.environ["CIN_DATA_DIR"] = str(DATA)
     os.environ.pop("CIN_DATABASE_URL", None)
     for stale in DATA.glob("cin.db*"):
