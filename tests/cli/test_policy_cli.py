@@ -172,3 +172,13 @@ def test_show_defaults_to_today_from_the_clock(
     monkeypatch.setenv("CIN_TODAY", "2025-03-03")
     assert main(["policy", "show", "stockton-on-tees"]) == 0
     assert "in force on 2025-03-03: 2018-09-01 to open-ended" in capsys.readouterr().out
+
+
+def test_the_readme_diff_example_works(capsys: pytest.CaptureFixture[str]) -> None:
+    """README: `cin policy diff redbridge 1 2 --policy-dir policies/examples/...` on a clone."""
+    folder = (
+        Path(__file__).resolve().parents[2] / "policies/examples/redbridge-reviews-every-3-months"
+    )
+    assert main(["policy", "diff", "redbridge", "1", "2", "--policy-dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "timescales.review: 6 months" in out and "-> 3 months" in out
