@@ -40,7 +40,8 @@ def shown(path: Path) -> str:
     return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
-PORT = 4200
+# the demo's Prefect server and UI (CIN_DEMO_PORT to move it; the alerts' links follow)
+PORT = int(os.environ.get("CIN_DEMO_PORT") or 4200)
 START = date(2025, 1, 6)
 DAYS = 364
 CASES = 200
@@ -278,6 +279,7 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     os.environ["CIN_DATA_DIR"] = str(DATA)
     os.environ.pop("CIN_DATABASE_URL", None)
+    os.environ["CIN_UI_URL"] = f"http://127.0.0.1:{PORT}"
     for stale in DATA.glob("cin.db*"):
         stale.unlink()
     start_server()

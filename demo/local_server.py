@@ -51,6 +51,12 @@ class PrefectServer:
         }
         if self.database_url:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
+        else:
+            # On SQLite every write takes the one database lock. The late-runs service marks
+            # each case run "Late" while it waits for the worker's next round, a write racing the
+            # worker's own on the same run: all 28 "database is locked" tracebacks of a demo were
+            # those. The engine's worker and reconciler, not lateness, decide when a run goes.
+            env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
         return env
 
     def start(self, *, detach: bool = False, timeout: float = 120) -> None:

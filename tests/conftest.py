@@ -8,7 +8,9 @@ cannot be reached the test fails, naming the server tried; it never skips.
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +32,37 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
     "CIN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def quiet_exit() -> Iterator[None]:
+    """No logging traceback after pytest's summary. Prefect's background workers (API logs,
+    events) and servers log at interpreter exit through handlers that were bound to pytest's
+    capture streams, which pytest has closed by then ("ValueError: I/O operation on closed
+    file"). At the end of the session: drain those workers while the streams are open, then
+    rebind every handler still holding another stream to the real stderr."""
+    yield
+    if "prefect" in sys.modules:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        for worker in (APILogWorker, EventsWorker):
+            try:
+                worker.drain_all(timeout=5)
+            except Exception:  # best effort at exit: there is nobody to report to
+                pass
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if (
+                isinstance(handler, logging.StreamHandler)
+                and not isinstance(handler, logging.FileHandler)
+                and handler.stream not in (sys.__stderr__, sys.__stdout__)
+            ):
+                handler.setStream(sys.__stderr__)
+                console = getattr(handler, "console", None)  # Prefect's rich console handler
+                if console is not None:
+                    console.file = sys.__stderr__
 
 
 @pytest.fixture(scope="session")

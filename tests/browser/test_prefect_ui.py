@@ -165,6 +165,14 @@ def test_the_runs_list_shows_and_filters_overdue_cases(caseload: Caseload, page:
     assert not any(ref in filtered for ref in caseload.on_time)
     assert "cin-deadline-monitor" not in filtered
 
+    # the monitor's table: its caption says what stands overall, then what the pass did
+    table = _open(
+        page, f"{caseload.ui}/artifacts/key/overdue-by-team", caseload.shots / "overdue-table.png",
+        "deadlines past due",
+    )  # fmt: skip
+    assert re.search(r"On 2025-02-25: 4 deadlines past due in 2 teams; \d+ messages waiting", table)
+    assert "This pass: 3 newly overdue" in table
+
 
 def test_the_case_page_shows_stage_wait_and_timeline(caseload: Caseload, page: Page) -> None:
     ref = caseload.overdue[0]
