@@ -57,6 +57,7 @@ def quiet_exit() -> Iterator[None]:
             if (
                 isinstance(handler, logging.StreamHandler)
                 and not isinstance(handler, logging.FileHandler)
+                and not type(handler).__module__.startswith("_pytest")  # pytest's own
                 and handler.stream not in (sys.__stderr__, sys.__stdout__)
             ):
                 handler.setStream(sys.__stderr__)

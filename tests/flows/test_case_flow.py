@@ -48,7 +48,8 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
 
     run = read_run(run_id)
     assert run.name == accepted.case_ref
-    assert run.state.name == "Suspended" and run.state.type is StateType.PAUSED
+    # the real clock: the decision (due 2025-01-07) is long past, so the badge reads "Overdue"
+    assert run.state.name == "Overdue" and run.state.type is StateType.PAUSED
     assert ": waiting for referral_decision · stage referral" in run.state.message
     assert {"authority:redbridge", "team:east", "stage:referral"} <= set(run.tags)
 
