@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from prefect.client.orchestration import get_client
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import Session
 
@@ -80,6 +82,10 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
         try:
             yield _play(ui, smtp, shots)
         finally:
+            # Prefect keeps one events worker and one API-log worker per process, bound to the
+            # server they first reached: drain them, so later tests' servers get fresh ones
+            EventsWorker.drain_all(timeout=30)
+            APILogWorker.drain_all(timeout=30)
             smtp.stop()
             server.stop()
     print(f"\nscreenshots: {shots}")  # noqa: T201 (where to look at them)
