@@ -2,7 +2,8 @@
 Debian's Chromium driven by Playwright against a real Prefect server (UI on) running a small
 caseload, with a real SMTP server taking the alerts.
 
-Screenshots are kept under `CIN_SCREENSHOTS` (default: `<pytest tmp>/screenshots`, printed)."""
+Screenshots are kept under `CIN_SCREENSHOTS` (default: `<pytest tmp>/screenshots`); pytest's
+summary names the folder."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from flows.reconciler import reconcile
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from models.store import load_case
+from tests.browser.conftest import SHOTS
 from tests.notifications.caseload import ROSTER
 
 CHROMIUM = "/usr/bin/chromium"
@@ -61,6 +63,7 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
     root = tmp_path_factory.mktemp("ui")
     shots = Path(os.environ.get("CIN_SCREENSHOTS", root / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
+    SHOTS.append(shots)  # named in pytest's summary (tests/browser/conftest.py)
     port = free_port()
     server = PrefectServer(root / "prefect", port, ui=True)
     server.start()
@@ -88,7 +91,6 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
             APILogWorker.drain_all(timeout=30)
             smtp.stop()
             server.stop()
-    print(f"\nscreenshots: {shots}")  # noqa: T201 (where to look at them)
 
 
 def _play(ui: str, smtp: LocalSmtpServer, shots: Path) -> Caseload:
