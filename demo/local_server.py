@@ -54,8 +54,9 @@ class PrefectServer:
         else:
             # On SQLite every write takes the one database lock. The late-runs service marks
             # each case run "Late" while it waits for the worker's next round, a write racing the
-            # worker's own on the same run: all 28 "database is locked" tracebacks of a demo were
-            # those. The engine's worker and reconciler, not lateness, decide when a run goes.
+            # worker's own on the same run: 735 of a loaded demo's 741 "database is locked"
+            # errors were those (2 remain with it off). The engine's worker and reconciler, not
+            # lateness, decide when a run goes.
             env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
         return env
 
