@@ -67,8 +67,7 @@ _ALLOWED: dict[str, frozenset[Stage]] = {
     "visit_recorded": OPEN_STAGES,
     "step_down_panel": frozenset({_S.STEP_DOWN_PANEL}),
     "final_meeting_held": frozenset({_S.FINAL_MEETING}),
-    "s47_started": _PLAN
-    | {_S.ASSESSMENT, _S.PLAN_PENDING, _S.NO_CONSENT, _S.CHILD_PROTECTION},
+    "s47_started": _PLAN | {_S.ASSESSMENT, _S.PLAN_PENDING, _S.NO_CONSENT, _S.CHILD_PROTECTION},
     "s47_concluded": frozenset({_S.CHILD_PROTECTION}),
     "icpc_held": frozenset({_S.CHILD_PROTECTION}),
     "cp_review_held": frozenset({_S.CP_PLAN}),
