@@ -88,7 +88,7 @@ REDBRIDGE_TO_STEP_DOWN = [
         [("met_late", "review#2", "2025-10-07"), ("open", "review#3", "2026-04-14")],
     ),
     Step(
-        ReviewHeld(on=d("2026-03-02"), outcome="step_down_panel", chaired_by_team_manager=True),
+        ReviewHeld(on=d("2026-03-02"), outcome="step_down_panel", chair="team_manager"),
         S.STEP_DOWN_PANEL,
         [
             ("met", "review#3", "2026-04-14"),

@@ -116,7 +116,7 @@ def test_redcar_and_cleveland_inherits_every_clock(book: PolicyBook) -> None:
     assert due.source.startswith("national default: Working Together 2018")
     assert due.explanation == (
         "1 working day from referral on 2024-12-24 under redcar-and-cleveland v1 "
-        "(national default, national v1), skipping 25 Dec (Christmas Day), 26 Dec (Boxing Day)"
+        "(statutory, national v1), skipping 25 Dec (Christmas Day), 26 Dec (Boxing Day)"
     )
 
 

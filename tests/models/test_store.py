@@ -107,8 +107,7 @@ def test_open_case_writes_the_case_its_first_event_its_clocks_and_an_outbox_row(
         assert deadline.due == d("2025-01-07")  # Monday + 1 working day
         assert deadline.policy_ref == "redbridge v1"
         assert deadline.explanation == (
-            "1 working day from referral on 2025-01-06 under redbridge v1 "
-            "(national default, national v1)"
+            "1 working day from referral on 2025-01-06 under redbridge v1 (statutory, national v1)"
         )
         assert (deadline.opened_seq, deadline.closed_seq, deadline.met_on) == (1, None, None)
         assert deadline.escalation_level == 0

@@ -122,7 +122,7 @@ HISTORIES["redbridge: a plan decided over Christmas, reviewed past 12 months"] =
         ReviewHeld(on=d("2026-09-29"), outcome="continue"),
         # past 12 months (8 Jan 2027) but not chaired by a team manager: the TM review is owed
         ReviewHeld(on=d("2027-01-11"), outcome="continue"),
-        ReviewHeld(on=d("2027-02-01"), outcome="change", chaired_by_team_manager=True),
+        ReviewHeld(on=d("2027-02-01"), outcome="change", chair="team_manager"),
     ],
     "cin_plan",
     [
@@ -322,5 +322,5 @@ def test_an_explanation_says_why_a_deadline_falls_where_it_does(
         (row,) = session.exec(select(Deadline).where(Deadline.case_id == case.id))
     assert row.explanation == (
         "1 working day from referral on 2025-12-24 under redcar-and-cleveland v1 "
-        "(national default, national v1), skipping 25 Dec (Christmas Day), 26 Dec (Boxing Day)"
+        "(statutory, national v1), skipping 25 Dec (Christmas Day), 26 Dec (Boxing Day)"
     )
