@@ -82,6 +82,8 @@ def assessment_started(d: Draft, e: AssessmentStarted) -> None:
 
 
 def assessment_completed(d: Draft, e: AssessmentCompleted) -> None:
+    if d.state.stage is Stage.CHILD_PROTECTION and d.state.after_icpc is not Stage.ASSESSMENT:
+        d.refuse("expected an assessment under way when s47 enquiries began")
     started = d.state.assessment_started
     if started is not None and e.on < started:
         d.refuse(f"expected a completion on or after the assessment's start on {started}")
