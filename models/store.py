@@ -236,6 +236,11 @@ def _record_late(
     today: date | None,
 ) -> tuple[DeadlineChange, ...]:
     """Place `event` in date order, re-derive the case, and correct its rows in place."""
+    if event.on < case.referral_date:
+        raise EventRefused(
+            f"{event.type} on {event.on.isoformat()} refused: expected a date on or after the "
+            f"case opened on {case.referral_date.isoformat()}"
+        )
     seq = case.last_seq + 1
     history = [(row.seq, parse_event(row.payload)) for row in case_events(session, case.id)]
     try:
