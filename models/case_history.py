@@ -82,13 +82,25 @@ def mark_late(rows: dict[str, Deadline], live: dict[str, Deadline], today: date)
         ):
             row.explanation = before.explanation
             continue
-        row.explanation = f"{row.explanation} (recorded late on {today.isoformat()})".strip()
+        row.explanation = f"{row.explanation}{LATE_NOTE}{today.isoformat()})"
 
 
 def refuse_late(event: Event, refusal: EventRefused) -> EventRefused:
     return EventRefused(
         f"{event.type} on {event.on.isoformat()} is earlier than the case's latest event; placed "
         f"in date order the history would be illegal: {refusal.reason}"
+    )
+
+
+LATE_NOTE = " (recorded late on "
+
+
+def _late_note_of(old: object, new: object) -> bool:
+    return (
+        isinstance(old, str)
+        and isinstance(new, str)
+        and old.startswith(new)
+        and old[len(new) :].startswith(LATE_NOTE)
     )
 
 
@@ -203,6 +215,8 @@ def correct_rows(
             old, new = getattr(row, column), getattr(want, column)
             if column == "status" and (old, new) == ("missed", "open"):
                 continue  # the monitor marked it missed: the log says open, both hold
+            if column == "explanation" and _late_note_of(old, new):
+                continue  # when a late entry re-derived it is kept, like the monitor's marks
             if old != new:
                 setattr(row, column, new)
                 session.add(row)

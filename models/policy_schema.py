@@ -163,7 +163,10 @@ class PolicyVersion(_Strict):
         return self.starts <= day and (self.effective_to is None or day <= self.effective_to)
 
     def span(self) -> str:
-        return f"{self.effective_from.isoformat()} to {_end_text(self.effective_to)}"
+        start = self.effective_from.isoformat()
+        if self.assumed_from is not None:
+            start = f"{self.assumed_from.isoformat()} (assumed; document {start})"
+        return f"{start} to {_end_text(self.effective_to)}"
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyVersion:
