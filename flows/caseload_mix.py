@@ -75,7 +75,8 @@ PLAN_DAYS: Mapping[tuple[int, int], float] = {
 PLAN_END: Mapping[str, float] = {"close": 0.45, "step_down_panel": 0.45, "escalate": 0.10}
 CHANGE_OF_PLAN = 0.3  # a review that goes on changes the plan rather than continuing it
 CHANGE_SETS_VISITS = 0.5  # ... and the change sets a new visiting frequency
-TEAM_MANAGER_CHAIRS = 0.8  # the first review after 12 months gets a TM chair (003 L131); else a finding
+# the first review after 12 months: a team manager chairs (003 L131), else it is a finding
+TEAM_MANAGER_CHAIRS = 0.8
 PANEL_ACCEPTS = 0.8  # the step-down panel accepts (003 s8 describes it, without a rate)
 PANEL_REJECTED_EXTRA_DAYS = (60, 150)  # the plan runs on after a refused step-down
 
