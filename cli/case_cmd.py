@@ -98,7 +98,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_refer(args: argparse.Namespace) -> int:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
     accepted = Ingest.from_settings().refer(
         authority=args.authority,
@@ -150,7 +150,7 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
     accepted = Ingest.from_settings().record(args.case, event_record(args), key=args.key)
     if accepted.duplicate:
@@ -165,7 +165,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, clock
+    from models.runtime import case_engine, clock
     from models.store import case_deadlines, load_case
 
     today = clock().today()
@@ -223,7 +223,7 @@ def visits_text(state: dict[str, Any]) -> str | None:
 
 
 def run_allocate(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine
+    from models.runtime import case_engine
     from models.staff_store import allocate
 
     done = allocate(case_engine(), case_ref=args.case, worker_id=args.worker)
@@ -239,7 +239,7 @@ def run_allocate(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, policies
+    from models.runtime import case_engine, policies
     from models.store import rebuild
 
     result = rebuild(case_engine(), policies=policies(), case_ref=args.case)
@@ -252,7 +252,7 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, clock
+    from models.runtime import case_engine, clock
     from models.store import open_deadlines
 
     as_of: date = args.as_of or clock().today()
