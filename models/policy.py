@@ -31,6 +31,7 @@ from models.policy_schema import (
     PolicyVersion,
     Role,
     Timescale,
+    prefix_problems,
 )
 from models.timescales import Anchor, CountedDue, PolicyTimeline, PolicyView, TimescaleKind
 
@@ -288,6 +289,7 @@ def load_policy_dir(folder: Path) -> PolicyBook:
             loaded[path] = load_policy_file(path)
         except PolicyError as error:
             problems.extend(error.problems)
+    problems.extend(prefix_problems({str(path): policy for path, policy in loaded.items()}))
     national = loaded.pop(national_path, None)
     if national is not None:
         for path, policy in loaded.items():
