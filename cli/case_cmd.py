@@ -218,9 +218,11 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, clock
+    from flows.runtime import case_engine, clock, policies
     from models.store import open_deadlines
 
+    if args.authority is not None:
+        policies().authority(args.authority)  # an unknown authority is refused, not "0 deadlines"
     as_of: date = args.as_of or clock().today()
     with Session(case_engine()) as session:
         rows = open_deadlines(

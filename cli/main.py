@@ -14,7 +14,8 @@ from cli import (
     serve_cmd,
     staff_cmd,
 )
-from cli.common import CliError, Parser
+from cli.common import Parser
+from cli.errors import ENVIRONMENT, FAULT, classify, one_line, sensitive, write_log
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
@@ -33,16 +34,24 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    use_project_prefect()  # before any command imports Prefect
+    """Run one command; every failure is one line and an exit status (`cli.errors`)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(arguments)  # usage errors: one line, exit 2
     try:
-        status: int = args.func(args)
-    except (CliError, ValueError, OSError, KeyError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        sys.stderr.write(f"cin: error: {message}\n")
-        return 1
+        with sensitive(getattr(args, "child", None)):
+            use_project_prefect()  # before any command imports Prefect
+            status: int = args.func(args)
     except BrokenPipeError:  # `cin ... | head` is fine
         return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("cin: interrupted\n")
+        return 130
+    except Exception as error:
+        code, message = classify(error)
+        if code in (ENVIRONMENT, FAULT):
+            message = f"{message}; {write_log(error, arguments)}"
+        sys.stderr.write(f"cin: error: {one_line(message, 600)}\n")
+        return code
     return status
 
 

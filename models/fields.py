@@ -45,10 +45,12 @@ class FieldRule:
 
 def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     """`value` quoted for a message: escaped (no control codes) and cut to `limit` characters."""
-    text = value if isinstance(value, str) else str(value)
-    if len(text) <= limit:
-        return ascii(text)
-    return f"{ascii(text[:limit])}... ({len(text)} characters)"
+    if not isinstance(value, str):
+        text = ascii(value)
+        return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    if len(value) <= limit:
+        return ascii(value)
+    return f"{ascii(value[:limit])}... ({len(value)} characters)"
 
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")

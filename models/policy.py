@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from calendars import Closure, Count, Nation, Unit, WorkingCalendar, get_calendar
 from models.policy_diff import diff_versions
+from models.fields import shown
 from models.policy_loading import (
     PolicyError,
     load_policy_file,
@@ -270,7 +271,10 @@ class PolicyBook:
             return AuthorityPolicy(self.national, self.national)
         if slug not in self.authorities:
             raise PolicyError(
-                [f"unknown authority {slug!r}; known: {', '.join((*self.slugs(), NATIONAL))}"]
+                [
+                    f"unknown authority {shown(slug)}; expected one of "
+                    f"{', '.join((*self.slugs(), NATIONAL))}"
+                ]
             )
         return AuthorityPolicy(self.authorities[slug], self.national)
 
