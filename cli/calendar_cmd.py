@@ -234,8 +234,7 @@ def _bad_field(path: Path, line_no: int, fields: list[str]) -> str:
         parse_iso_date(fields[0].strip())
     except ValueError:
         return (
-            f"{path} line {line_no}: start: expected an ISO date YYYY-MM-DD; "
-            f"got {shown(fields[0])}"
+            f"{path} line {line_no}: start: expected an ISO date YYYY-MM-DD; got {shown(fields[0])}"
         )
     return (
         f"{path} line {line_no}: n: expected a whole number 0 to {MAX_WHOLE_NUMBER}; "

@@ -94,9 +94,13 @@ def scrub_argv(argv: Sequence[str]) -> list[str]:
 
 
 def log_path() -> Path:
-    from models.settings import get_settings
+    from models.settings import REPO_ROOT, get_settings
 
-    return get_settings().data_dir / "logs" / LOG_NAME
+    try:
+        data_dir = get_settings().data_dir
+    except Exception:  # the settings themselves are broken: the variable, else the default
+        data_dir = Path(os.environ.get("CIN_DATA_DIR") or REPO_ROOT / "data")
+    return data_dir / "logs" / LOG_NAME
 
 
 def write_log(error: BaseException, argv: Sequence[str], *, context: str = "") -> str:
@@ -150,15 +154,23 @@ def _environment_message(error: BaseException) -> str | None:
 
     if isinstance(error, OperationalError | InterfaceError | PoolTimeout):
         return _database_problem(str(getattr(error, "orig", error)))
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError) and error.title == "Settings":
+        first = error.errors()[0]
+        variable = "CIN_" + str(first["loc"][0]).upper() if first["loc"] else "a CIN_ setting"
+        return f"setting {variable}: {first['msg']} (see `cin config show`)"
     name = type(error).__module__.split(".")[0]
     if name in ("httpx", "httpcore") or type(error).__name__ == "PrefectHTTPStatusError":
-        from models.settings import get_settings
-
-        url = os.environ.get("PREFECT_API_URL") or get_settings().prefect_api_url
+        url = os.environ.get("PREFECT_API_URL", "(PREFECT_API_URL unset)")
         return f"the Prefect API at {url} cannot be reached ({type(error).__name__})"
     if type(error).__name__ == "DeliveryFailed":
         return f"alert delivery failed: {one_line(str(error))}"
-    if isinstance(error, OSError) and error.errno not in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
+    if isinstance(error, OSError) and error.errno not in (
+        errno.ENOENT,
+        errno.EISDIR,
+        errno.ENOTDIR,
+    ):
         where = f"{error.filename}: " if error.filename is not None else ""
         if error.errno == errno.ENOSPC:
             return f"{where}the disk is full"
@@ -187,7 +199,10 @@ def _database_problem(detail: str) -> str:
 
     from models.settings import get_settings
 
-    url = make_url(get_settings().resolved_database_url())
+    try:
+        url = make_url(get_settings().resolved_database_url())
+    except Exception:
+        return "the case database cannot be used"
     where = (
         url.database
         if url.drivername.startswith("sqlite")

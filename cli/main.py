@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from cli import (
     calendar_cmd,
     case_cmd,
+    config_cmd,
     import_cmd,
     monitor_cmd,
     policy_cmd,
@@ -19,7 +20,16 @@ from cli.errors import ENVIRONMENT, FAULT, classify, one_line, sensitive, write_
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd, staff_cmd, monitor_cmd)
+COMMANDS = (
+    calendar_cmd,
+    policy_cmd,
+    case_cmd,
+    import_cmd,
+    serve_cmd,
+    staff_cmd,
+    monitor_cmd,
+    config_cmd,
+)
 
 
 def build_parser() -> Parser:
@@ -47,12 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("cin: interrupted\n")
         return 130
     except Exception as error:
+        return report(error, arguments)
+    return status
+
+
+def report(error: Exception, arguments: list[str]) -> int:
+    """One line on stderr for `error`, the scrubbed traceback logged for 3 and 4; the status."""
+    try:
         code, message = classify(error)
         if code in (ENVIRONMENT, FAULT):
             message = f"{message}; {write_log(error, arguments)}"
-        sys.stderr.write(f"cin: error: {one_line(message, 600)}\n")
-        return code
-    return status
+        line = one_line(message, 600)
+    except Exception:  # the reporting itself failed: still one line, never a traceback
+        code, line = FAULT, f"internal error ({type(error).__name__})"
+    sys.stderr.write(f"cin: error: {line}\n")
+    return code
 
 
 if __name__ == "__main__":

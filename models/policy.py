@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calendars import Closure, Count, Nation, Unit, WorkingCalendar, get_calendar
-from models.policy_diff import diff_versions
 from models.fields import shown
+from models.policy_diff import diff_versions
 from models.policy_loading import (
     PolicyError,
     load_policy_file,
