@@ -12,7 +12,6 @@ from pathlib import Path
 
 from models.settings import get_settings
 
-
 # the variables `use_project_prefect` set from CIN_* settings (for `cin config show`)
 DERIVED: dict[str, str] = {}
 
