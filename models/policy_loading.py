@@ -100,7 +100,7 @@ def sibling_prefix_problems(path: Path, policy: PolicyFile) -> list[str]:
             others[str(sibling)] = load_policy_file(sibling)
         except PolicyError:
             continue  # reported when that file is validated
-    return [line for line in prefix_problems(others) if str(path) in line]
+    return [line for line in prefix_problems(others) if line.startswith(f"{path}: ")]
 
 
 def validate_policy_file(path: Path, *, today: date | None = None) -> PolicyFile:

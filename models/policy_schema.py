@@ -236,16 +236,18 @@ def prefix_from_slug(slug: str) -> str:
 
 
 def prefix_problems(policies: dict[str, PolicyFile]) -> list[str]:
-    """One line per case prefix two authorities would share (keyed by file name)."""
+    """A line for each file whose case prefix another authority shares (keyed by file name)."""
     owners: dict[str, list[str]] = {}
     for where, policy in sorted(policies.items()):
         if not policy.is_national:
             owners.setdefault(policy.prefix, []).append(where)
     return [
-        f"{files[1]}: case_prefix: {prefix!r} is already {files[0]}'s; expected a prefix no other "
-        f"authority uses (set case_prefix: in one of {', '.join(files)})"
+        f"{where}: case_prefix: {prefix!r} is also "
+        f"{', '.join(other for other in files if other != where)}'s; expected a prefix no other "
+        "authority uses (set case_prefix: in one of them)"
         for prefix, files in owners.items()
         if len(files) > 1
+        for where in files
     ]
 
 
