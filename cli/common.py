@@ -39,7 +39,7 @@ MAX_WHOLE_NUMBER = 100_000  # more than any count, timescale or job number means
 
 def whole_number(text: str) -> int:
     if not text.isascii() or not text.strip().isdigit() or len(text) > 12:
-        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more; got {shown(text)}")
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {shown(text)}")
     value = int(text)
     if value > MAX_WHOLE_NUMBER:
         raise argparse.ArgumentTypeError(f"expected at most {MAX_WHOLE_NUMBER}; got {value}")

@@ -184,6 +184,7 @@ def _environment_message(error: BaseException) -> str | None:
 
 _DATABASE_CAUSES = (
     (r"disk is full|no space left", "its disk is full"),
+    (r"disk i/o error", "a write to its disk failed (full, or failing)"),
     (r"readonly database|read-only|read only", "it is read-only"),
     (r"database is locked", "it is locked by another process"),
     (r"unable to open database file", "its file cannot be opened"),
