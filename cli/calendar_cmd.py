@@ -236,10 +236,10 @@ def _bad_field(path: Path, line_no: int, fields: list[str]) -> str:
         return (
             f"{path} line {line_no}: start: expected an ISO date YYYY-MM-DD; got {shown(fields[0])}"
         )
-    return (
-        f"{path} line {line_no}: n: expected a whole number 0 to {MAX_WHOLE_NUMBER}; "
-        f"got {shown(fields[1])}"
-    )
+    amount = fields[1].strip()
+    if amount.isascii() and amount.isdigit():
+        return f"{path} line {line_no}: n: expected at most {MAX_WHOLE_NUMBER}; got {shown(amount)}"
+    return f"{path} line {line_no}: n: expected a whole number; got {shown(fields[1])}"
 
 
 def _message(error: Exception) -> str:

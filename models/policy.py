@@ -271,10 +271,7 @@ class PolicyBook:
             return AuthorityPolicy(self.national, self.national)
         if slug not in self.authorities:
             raise PolicyError(
-                [
-                    f"unknown authority {shown(slug)}; expected one of "
-                    f"{', '.join((*self.slugs(), NATIONAL))}"
-                ]
+                [f"unknown authority {shown(slug)}; known: {', '.join((*self.slugs(), NATIONAL))}"]
             )
         return AuthorityPolicy(self.authorities[slug], self.national)
 
