@@ -25,13 +25,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from calendars.types import AnnualClosure, Closure, Nation, OneOffClosure, Unit
+from models.fields import POLICY_TEXT_MAX
 from models.timescales import ALLOWED_ANCHORS, Anchor, TimescaleKind
 
 NATIONAL = "national"  # the slug (and file stem) of the national default
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RULE_ERROR = "policy_rule"  # pydantic error type of the cross-field rules below
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=POLICY_TEXT_MAX)
+]
 # A case reference is PREFIX-000123; the prefix is unique across the policy folder (case refs are
 # unique), and an authority may set its own when the one made from its slug would collide.
 CASE_PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{1,7}$"
