@@ -102,7 +102,9 @@ def _deliver(ingest: Ingest) -> str:
             if not reached or report.delivered == before:
                 break
     except Exception as error:  # Prefect refusing: the events are accepted and durable
-        sys.stderr.write(f"delivery stopped: {type(error).__name__}: {error}\n")
+        from cli.errors import one_line
+
+        sys.stderr.write(f"delivery stopped: {type(error).__name__}: {one_line(str(error))}\n")
     with Session(ingest.engine) as session:
         pending = undelivered_cases(session)
     if pending:
