@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
 	touch $(STAMP)
 
 test: $(STAMP) lint typecheck pytest
@@ -20,13 +20,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy calendars models cli flows tasks notifications
+	$(BIN)/mypy calendars models cli flows tasks engine demo notifications
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m flows.demo
+	$(BIN)/python -m demo.demo
 
 # the demo leaves its Prefect server running so the UI can be explored; this stops it
 stop:

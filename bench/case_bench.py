@@ -26,7 +26,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from flows.local_server import PrefectServer, free_port  # noqa: E402
+from demo.local_server import PrefectServer, free_port  # noqa: E402
 
 PG = "host=127.0.0.1 user=postgres dbname=postgres"
 
@@ -67,8 +67,8 @@ def bare_cycle(samples: int) -> float:
 
 def one_case_latencies(ingest, events: int) -> list[float]:
     """Seconds from accept to the run suspended again, for each event of one long case."""
-    from flows.delivery import run_case_run
-    from flows.worker import scheduled_case_runs
+    from engine.delivery import run_case_run
+    from engine.worker import scheduled_case_runs
 
     def cycle(record) -> float:
         t0 = time.perf_counter()
@@ -106,7 +106,7 @@ def throughput(ingest, cases: int, events_per_case: int, threads: int) -> tuple[
     """Events/s with a feeder accepting events for many cases while a worker applies them."""
     from sqlmodel import Session, select
 
-    from flows.worker import work
+    from engine.worker import work
     from models.tables import Case
 
     refs = [
@@ -161,8 +161,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"cin-bench-{backend}-") as tmp:
         server = configure(backend, Path(tmp))
         try:
-            import flows.runtime as runtime
-            from flows.ingest import Ingest
+            import models.runtime as runtime
+            from engine.ingest import Ingest
 
             runtime._engine.cache_clear()
             ingest = Ingest.from_settings()

@@ -1,7 +1,7 @@
 """`cin import` throughput: onboarding a council's caseload from its recording system.
 
 The target (issue): 5,000 open cases onboarded in under 10 minutes. This generates the histories of
-`--cases` synthetic cases (`flows.caseload`), writes them as JSON lines, and times the real command,
+`--cases` synthetic cases (`demo.caseload`), writes them as JSON lines, and times the real command,
 `cin import FILE --no-deliver --no-progress`, in a fresh process against a fresh database: a SQLite
 file in a temporary folder, or with `--database-url` a PostgreSQL database this script creates and
 drops. The reference, from the same run, is the lifecycle alone folding the same events in memory:
@@ -30,7 +30,7 @@ from psycopg import sql
 from sqlalchemy import create_engine, func, make_url, select
 from sqlmodel import col
 
-from flows.caseload import CaseloadRecord, generate_caseload, mix_summary, to_jsonl
+from demo.caseload import CaseloadRecord, generate_caseload, mix_summary, to_jsonl
 from models.lifecycle import CaseState, apply, initial_state, parse_event
 from models.policy import PolicyBook, load_policy_dir
 from models.tables import Case

@@ -283,7 +283,7 @@ def profile_pass(engine: Engine, book: PolicyBook, as_of: date, config: MonitorC
 
 
 def deliver_rate(engine: Engine, config: MonitorConfig) -> None:
-    from notifications.local_smtp import LocalSmtpServer  # only with --deliver
+    from demo.local_smtp import LocalSmtpServer  # only with --deliver
 
     with LocalSmtpServer() as server:
         for threads in (1, 4):

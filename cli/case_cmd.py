@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_refer(args: argparse.Namespace) -> int:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
     accepted = Ingest.from_settings().refer(
         authority=args.authority,
@@ -132,7 +132,7 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
     accepted = Ingest.from_settings().record(args.case, event_record(args), key=args.key)
     if accepted.duplicate:
@@ -147,7 +147,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, clock
+    from models.runtime import case_engine, clock
     from models.store import case_deadlines, load_case
 
     today = clock().today()
@@ -189,7 +189,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_allocate(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine
+    from models.runtime import case_engine
     from models.staff_store import allocate
 
     done = allocate(case_engine(), case_ref=args.case, worker_id=args.worker)
@@ -205,7 +205,7 @@ def run_allocate(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, policies
+    from models.runtime import case_engine, policies
     from models.store import rebuild
 
     result = rebuild(case_engine(), policies=policies(), case_ref=args.case)
@@ -218,7 +218,7 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine, clock, policies
+    from models.runtime import case_engine, clock, policies
     from models.store import open_deadlines
 
     if args.authority is not None:

@@ -30,7 +30,7 @@ from cli.common import CliError, job_count
 from cli.import_lines import Tally, import_line
 
 if TYPE_CHECKING:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_import(args: argparse.Namespace) -> int:
     # cli.main has pointed Prefect at the project's server and made its home folder already
     from cli.import_jobs import run_jobs
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
     try:
         text = args.file.read_text(encoding="utf-8")
@@ -90,7 +90,7 @@ def _deliver(ingest: Ingest) -> str:
     """
     from sqlmodel import Session
 
-    from flows.delivery import DeliveryReport, deliver_case, out_of_step_cases, pending_cases
+    from engine.delivery import DeliveryReport, deliver_case, out_of_step_cases, pending_cases
     from models.caseload_lookup import undelivered_cases
 
     report = DeliveryReport()

@@ -23,7 +23,7 @@ from cli.common import CliError
 from cli.import_lines import Tally, import_line
 
 if TYPE_CHECKING:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
 NumberedLine = tuple[int, str]
 
@@ -95,7 +95,7 @@ def run_jobs(
 def _work(
     number: int, lines: list[NumberedLine], done: Synchronized[int], results: Queue[Any]
 ) -> None:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
 
     ingest = Ingest.from_settings(deliver=False)
     tally = Tally()

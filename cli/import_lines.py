@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
     from models.store import Accepted
 
 SHOWN_REFUSALS = 20

@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from flows.runtime import clock
     from models.alerts_store import MonitorBusy
+    from models.runtime import clock
 
     try:
         return _run_monitor(args, clock().today())
@@ -70,7 +70,7 @@ def run_status(args: argparse.Namespace) -> int:
     from sqlalchemy import func
     from sqlmodel import Session, col, select
 
-    from flows.runtime import case_engine
+    from models.runtime import case_engine
     from models.tables import Alert, Dispatch
 
     now = datetime.now(UTC)

@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_init(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from flows.runtime import case_engine, policies
+    from models.runtime import case_engine, policies
     from models.settings import get_settings
     from models.store import sync_authorities
 
@@ -44,8 +44,8 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from flows.runtime import case_engine
-    from flows.worker import work
+    from engine.worker import work
+    from models.runtime import case_engine
 
     work(case_engine(), threads=args.threads, poll_seconds=args.poll, until_idle=args.until_idle)
     return 0
@@ -55,10 +55,10 @@ def run_serve(args: argparse.Namespace) -> int:
     """The reconciler and deadline-monitor deployments are served by a Prefect runner in a child
     process (it needs the main thread for its signal handlers); the worker runs here until
     interrupted."""
-    from flows.runtime import case_engine
-    from flows.worker import work
+    from engine.worker import work
+    from models.runtime import case_engine
 
-    runner = subprocess.Popen([sys.executable, "-m", "flows.serve_reconciler"])
+    runner = subprocess.Popen([sys.executable, "-m", "engine.serve"])
     try:
         work(case_engine(), threads=args.threads)
     except KeyboardInterrupt:

@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _engine() -> Engine:
     """The case database, with a row for every authority that has a policy file."""
-    from flows.runtime import case_engine, policies
+    from models.runtime import case_engine, policies
     from models.store import sync_authorities
 
     engine = case_engine()

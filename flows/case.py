@@ -9,15 +9,61 @@ is down only delays the work, never the deadlines.
 
 from __future__ import annotations
 
-from prefect import flow
+from typing import Any, cast
 
-from flows.runtime import case_engine, clock, crash_point
-from flows.suspension import suspend_for_next_event
-from flows.views import load_snapshot
+from prefect import flow
+from prefect._flow_run_suspension import mark_flow_run_suspension_requested
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext
+from prefect.exceptions import Pause
+from prefect.input import RunInput, keyset_from_paused_state
+from prefect.states import Suspended
+from prefect.utilities.engine import propose_state_sync
+from pydantic import Field
+
+from models.case_view import load_snapshot
+from models.runtime import case_engine, clock, crash_point
 from models.store import mark_flow_handled
 from tasks.case_work import handle_event, publish_case_view
 
 CASE_FLOW_NAME = "cin-case"
+
+
+class EventArrived(RunInput):
+    """What a resume hands the case run: the newest accepted event's sequence number.
+
+    The run reads the events themselves from the case database, so a resume never carries (or
+    needs) any personal data.
+    """
+
+    seq: int = Field(ge=1, description="sequence number of the newest accepted event")
+
+
+def suspend_for_next_event(key: str, message: str) -> EventArrived:
+    """Suspend this run (the process exits); returns at once if `key` has already fired.
+
+    This is Prefect 3.8.8's `suspend_flow_run(wait_for_input=..., key=...)` with one difference:
+    the Suspended state carries a message, so the Prefect UI shows what the case waits for. Keep
+    it in step with that function when upgrading Prefect.
+    """
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        raise RuntimeError("suspend_for_next_event must be called inside a flow run")
+    flow_run_id = context.flow_run.id
+    proposed: State[Any] = Suspended(timeout_seconds=None, pause_key=key, message=message)
+    keyset = keyset_from_paused_state(proposed)
+    proposed.state_details.run_input_keyset = keyset  # type: ignore[assignment]
+    with get_client(sync_client=True) as client:
+        state = propose_state_sync(client=client, state=proposed, flow_run_id=flow_run_id)
+    if state.is_running():
+        # the orchestrator refused: this key was suspended on and resumed before
+        return cast(EventArrived, EventArrived.load(keyset))
+    if not state.is_paused():
+        raise RuntimeError(f"case run could not be suspended; the API answered {state}")
+    EventArrived.save(keyset)
+    mark_flow_run_suspension_requested(flow_run_id, state)
+    raise Pause(state=state)
 
 
 def suspension_key(next_seq: int, spurious_wakes: int = 0) -> str:

@@ -14,8 +14,8 @@ from datetime import date, datetime
 
 from prefect import flow, get_run_logger
 
-from flows.runtime import clock
 from models.clock import LONDON
+from models.runtime import clock
 from models.settings import get_settings
 from tasks.monitor_work import (
     ARTIFACT_KEY,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from flows.delivery import deliver_pending
-from flows.runtime import case_engine
+from engine.delivery import deliver_pending
+from models.runtime import case_engine
 
 RECONCILER_FLOW_NAME = "cin-reconciler"
 

@@ -75,10 +75,6 @@ def soon_horizon(policy: ResolvedPolicy, as_of: date, soon: int) -> date:
     return policy.calendar.add(as_of, soon + 1) - timedelta(days=1)
 
 
-def overdue_since(due: date) -> date:
-    return due + timedelta(days=1)
-
-
 def decide(item: DueItem, policy: ResolvedPolicy, as_of: date, soon: int) -> Decision | None:
     """What to do about `item` on `as_of` under `policy` (None: nothing, today)."""
     calendar = policy.calendar

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.alerts_store import DueItem
+from models.case_view import overdue_since
 from models.policy import ResolvedPolicy
 from models.policy_schema import Role
-from notifications.ladder import DRIFT, DUE_SOON, DUE_TODAY, Notice, ladder, overdue_since
+from notifications.ladder import DRIFT, DUE_SOON, DUE_TODAY, Notice, ladder
 
 WHAT: dict[str, str] = {
     "referral_decision": "referral decision",

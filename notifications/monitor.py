@@ -48,6 +48,7 @@ from models.alerts_store import (
     record_findings,
     staff_email,
 )
+from models.case_view import overdue_since
 from models.policy import PolicyBook, PolicyError, ResolvedPolicy
 from models.policy_schema import Channel, Role
 from models.staff import Person, manager_with_role
@@ -57,7 +58,6 @@ from notifications.ladder import (
     Decision,
     Notice,
     decide,
-    overdue_since,
     soon_horizon,
 )
 from notifications.transport import (

@@ -17,8 +17,8 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from flows.runtime import case_engine
-from flows.views import CaseSnapshot, LoggedEvent, timeline_markdown
+from models.case_view import CaseSnapshot, LoggedEvent, timeline_markdown
+from models.runtime import case_engine
 from models.store import record_work
 
 # Which events ask something of the world beyond the case record, and what.

@@ -19,8 +19,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from sqlmodel import Session, col, select
 
-from flows.runtime import case_engine, crash_point, policies
 from models.clock import LONDON
+from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
 from models.tables import Case
 from notifications.monitor import MonitorConfig, PassReport, run_pass

@@ -19,11 +19,11 @@ from psycopg import sql
 from sqlalchemy import Engine, make_url
 from sqlmodel import Session
 
+from demo.local_smtp import LocalSmtpServer
+from demo.teams_receiver import TeamsReceiver
 from models.database import get_engine, migrate
 from models.policy import PolicyBook, load_policy_dir
 from models.store import sync_authorities
-from notifications.local_smtp import LocalSmtpServer
-from tests.notifications.servers import TeamsReceiver
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The maintenance database that test databases are created from and dropped from.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.local_server import free_port
+from demo.local_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

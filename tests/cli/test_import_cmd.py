@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from cli.main import main
-from flows.caseload import generate_caseload, to_jsonl
-from flows.runtime import case_engine
+from demo.caseload import generate_caseload, to_jsonl
 from models.policy import PolicyBook
+from models.runtime import case_engine
 from models.tables import Case, CaseEvent
 
 
@@ -181,7 +181,7 @@ def test_only_the_first_twenty_refusals_are_printed(
 def test_prefect_down_leaves_delivery_to_the_reconciler(
     cin_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import flows.delivery
+    import engine.delivery
 
     tried: list[str] = []
 
@@ -189,7 +189,7 @@ def test_prefect_down_leaves_delivery_to_the_reconciler(
         tried.append(case_ref)
         return False  # as deliver_case answers when Prefect cannot be reached
 
-    monkeypatch.setattr(flows.delivery, "deliver_case", unreachable)
+    monkeypatch.setattr(engine.delivery, "deliver_case", unreachable)
     lines = [
         REFERRAL,
         DECISION,

@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from cli.main import main
-from flows.runtime import case_engine
+from models.runtime import case_engine
 from models.tables import Case, Staff
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Real processes for crash tests: `cin worker` (the Prefect server is flows.local_server)."""
+"""Real processes for crash tests: `cin worker` (the Prefect server is demo.local_server)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flows.local_server import PrefectServer, free_port, wait_until
+from demo.local_server import PrefectServer, free_port, wait_until
 
 __all__ = ["PrefectServer", "Worker", "free_port", "wait_until"]
 

@@ -12,8 +12,8 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
 from sqlmodel import Session
 
-from flows.ingest import Ingest
-from flows.worker import work
+from engine.ingest import Ingest
+from engine.worker import work
 from models.store import load_case
 from tests.flows.prefect_reads import read_artifacts
 

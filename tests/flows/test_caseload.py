@@ -9,8 +9,8 @@ from random import Random
 
 import pytest
 
-from flows.caseload import CaseloadRecord, generate_caseload, mix_summary, to_jsonl
-from flows.caseload_story import simulate_episode
+from demo.caseload import CaseloadRecord, generate_caseload, mix_summary, to_jsonl
+from demo.caseload_story import simulate_episode
 from models.lifecycle import (
     DeadlineAction,
     Stage,

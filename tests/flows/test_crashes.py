@@ -10,7 +10,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlmodel import Session, select
 
-from flows.ingest import Ingest
+from engine.ingest import Ingest
 from models.tables import Case, CaseEvent, CaseWork
 from tests.flows.processes import PrefectServer, Worker, free_port, wait_until
 

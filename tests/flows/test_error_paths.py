@@ -21,9 +21,9 @@ import httpx
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from flows.local_server import free_port
-from flows.runtime import case_engine
-from flows.worker import work
+from demo.local_server import free_port
+from engine.worker import work
+from models.runtime import case_engine
 from tests.cli.cli_harness import REPO, Outcome, cin, write_lines
 from tests.cli.test_import_db_error import refuse_child_in_trigger
 from tests.models.test_policy_bomb import alias_bomb

@@ -13,16 +13,16 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from sqlmodel import Session
 
-from flows.ingest import Ingest
+from demo.local_smtp import LocalSmtpServer
+from demo.teams_receiver import TeamsReceiver
+from engine.ingest import Ingest
+from engine.worker import work
 from flows.monitor import ARTIFACT_KEY, deadline_monitor
-from flows.worker import work
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from models.store import load_case
-from notifications.local_smtp import LocalSmtpServer
 from tests.flows.prefect_reads import read_artifacts
 from tests.notifications.caseload import ADDRESSES, ROSTER, STAFF_NAMES
-from tests.notifications.servers import TeamsReceiver
 
 CHILD = "CHILD-SECRET-FLOW"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from flows.local_server import PrefectServer, free_port, wait_until
+from demo.local_server import PrefectServer, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 

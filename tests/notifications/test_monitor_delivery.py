@@ -16,10 +16,10 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from cli.main import main as cin
+from demo.local_smtp import LocalSmtpServer
 from models.alerts_store import monitor_lock
 from models.policy import PolicyBook
 from models.tables import Alert, Deadline, Dispatch
-from notifications.local_smtp import LocalSmtpServer
 from notifications.monitor import MonitorConfig, deliver, run_pass
 from tests.notifications.caseload import (
     ADDRESSES,

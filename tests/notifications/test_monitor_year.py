@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from demo.local_smtp import LocalSmtpServer
+from demo.teams_receiver import TeamsReceiver
 from models.lifecycle import (
     AssessmentCompleted,
     CinMeetingHeld,
@@ -37,9 +39,7 @@ from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from models.store import open_case, record
 from models.tables import Alert, Case, CaseEvent, Deadline, Dispatch, Drift
-from notifications.local_smtp import LocalSmtpServer
 from notifications.monitor import MonitorConfig, run_pass
-from tests.notifications.servers import TeamsReceiver
 
 
 def d(text: str) -> date:

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from demo.local_smtp import LocalSmtpServer
 from models.policy import PolicyBook
 from models.tables import Dispatch
-from notifications.local_smtp import LocalSmtpServer
 from notifications.monitor import MonitorConfig, deliver, run_pass
 from notifications.transport import (
     SMTP_CONNECT_TIMEOUT_SECONDS,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from notifications.local_smtp import LocalSmtpServer
+from demo.local_smtp import LocalSmtpServer
+from demo.teams_receiver import SIGNATURE, TeamsReceiver
 from notifications.transport import DeliveryFailed, Message, send, teams_url_for
-from tests.notifications.servers import SIGNATURE, TeamsReceiver
 
 TO = "team.manager@redbridge.example"
 

@@ -26,7 +26,7 @@ from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from sqlalchemy import Engine
 
-from flows.delivery import (
+from engine.delivery import (
     case_deployment_id,
     deliver_pending,
     reschedule_if_running,

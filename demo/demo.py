@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
-from flows.explain_demo import explain_examples
-from flows.local_server import PrefectServer
-from notifications.local_smtp import LocalSmtpServer
+from demo.explain_demo import explain_examples
+from demo.local_server import PrefectServer
+from demo.local_smtp import LocalSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -105,10 +105,10 @@ def start_smtp() -> LocalSmtpServer:
 
 def play(started: float) -> None:
     # imported after the environment points at the demo's server and data folder
-    from flows.caseload import CaseloadRecord, generate_caseload, mix_summary
-    from flows.ingest import Ingest
+    from demo.caseload import CaseloadRecord, generate_caseload, mix_summary
+    from engine.ingest import Ingest
+    from engine.worker import work
     from flows.monitor import one_pass
-    from flows.worker import work
     from models.lifecycle import EventRefused
     from models.staff import parse_staff_csv
     from models.staff_store import allocate, import_staff

@@ -5,7 +5,7 @@ Built from the case database only; carries case references and codes, never a ch
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -13,7 +13,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.store import case_deadlines, case_events, load_case
-from notifications.ladder import overdue_since
+
+
+def overdue_since(due: date) -> date:
+    """A deadline due on D is overdue from D + 1: "within" includes the due date itself."""
+    return due + timedelta(days=1)
 
 
 class LoggedEvent(BaseModel):

@@ -45,8 +45,8 @@ from prefect.states import Scheduled
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
+from engine.executor import quiet_thread_settings, run_in_process
 from flows.case import case_flow
-from flows.executor import quiet_thread_settings, run_in_process
 from models.tables import Case, Outbox, utcnow
 
 log = logging.getLogger("cin.delivery")

@@ -15,7 +15,7 @@ from random import Random
 from typing import Any
 
 from calendars import WorkingCalendar
-from flows import caseload_mix as mix
+from demo import caseload_mix as mix
 from models.lifecycle import CaseState, Stage, apply, initial_state, parse_event
 from models.policy import AuthorityPolicy
 from models.timescales import TimescaleKind as K

@@ -6,7 +6,7 @@
 
 Pure: no Prefect, no database, no clock. Children are synthetic ("SYN-000123"), never named. Each
 case is written event by event against the real lifecycle and its authority's real policy
-(`flows.caseload_story`), with the mix of outcomes in `flows.caseload_mix` (sources cited there).
+(`demo.caseload_story`), with the mix of outcomes in `demo.caseload_mix` (sources cited there).
 A record carries the day the recording system sends it, which can be days or weeks after the event
 (a late record); a child's records are sent in order, so a late one holds back those after it.
 Nothing is sent after the horizon (`start + days`), so every event is dated on or before it.
@@ -22,8 +22,8 @@ from datetime import date, timedelta
 from random import Random
 from typing import Any
 
-from flows import caseload_mix as mix
-from flows.caseload_story import simulate_episode
+from demo import caseload_mix as mix
+from demo.caseload_story import simulate_episode
 from models.lifecycle import is_re_referral
 from models.policy import PolicyBook
 

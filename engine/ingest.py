@@ -1,6 +1,6 @@
 """The one Python API recording systems use: validate, accept in one transaction, then deliver.
 
-    from flows.ingest import Ingest
+    from engine.ingest import Ingest
     ingest = Ingest.from_settings()
     accepted = ingest.refer(authority="redbridge", child_ref="C-1", on=date(2025, 1, 6))
     ingest.record(accepted.case_ref, {"type": "referral_decision", "on": "2025-01-07",
@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from flows.delivery import deliver_case
-from flows.runtime import case_engine, policies
+from engine.delivery import deliver_case
 from models.lifecycle import parse_event
 from models.policy import PolicyBook
+from models.runtime import case_engine, policies
 from models.store import Accepted, open_case, record, sync_authorities
 
 
