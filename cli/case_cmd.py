@@ -121,7 +121,7 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError(f"{args.event} takes no --reason (only case_closed does)")
     if args.visit_every:
         amount, _, unit = args.visit_every.partition(" ")
-        if not amount.isdigit() or not unit:
+        if not (amount.isascii() and amount.isdigit()) or not unit:
             raise CliError(
                 f"--visit-every: expected 'N UNIT' like '2 weeks'; got {args.visit_every!r}"
             )
