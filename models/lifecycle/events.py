@@ -146,7 +146,8 @@ def parse_event(data: Mapping[str, Any]) -> Event:
         return EVENT_ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
         kind = data.get("type", "event")
-        name = kind if kind in EVENT_TYPES else shown(kind, 32)
+        plain = isinstance(kind, str) and kind.isascii() and kind.isidentifier() and len(kind) <= 32
+        name = kind if plain else shown(kind, 32)
         if kind not in EVENT_TYPES:
             problems = f"type: expected one of {', '.join(EVENT_TYPES)}"
         else:
