@@ -151,9 +151,9 @@ def parse_event(data: Mapping[str, Any]) -> Event:
         if kind not in EVENT_TYPES:
             problems = f"type: expected one of {', '.join(EVENT_TYPES)}"
         else:
-            # pydantic's messages name the expected values, never the input; locations are ours
+            # pydantic's messages name the expected values, never the input
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'][1:]) or 'record'}: {err['msg']}"
+                f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
                 for err in exc.errors()[:3]
             )
         raise EventRefused(f"{name} refused: {problems}") from None
