@@ -11,11 +11,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from calendars.types import Unit
+from models.fields import iso_date_text, shown
 from models.lifecycle.codes import ClosureReasonCode, PrimaryNeedCode, ReferralSourceCode
 from models.lifecycle.errors import EventRefused
+
+# `on` is a date or YYYY-MM-DD text; never 20250106, a week date or a number of seconds
+IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
 
 
 class VisitFrequency(BaseModel):
@@ -36,7 +40,7 @@ ReviewChair = Literal["team_manager", "senior_practitioner", "social_worker", "o
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    on: date
+    on: IsoDate
 
 
 class ReferralReceived(_Event):
@@ -184,12 +188,18 @@ def parse_event(data: Mapping[str, Any]) -> Event:
     try:
         return EVENT_ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
-        name = data.get("type", "event")
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise EventRefused(f"{name} refused: {problems}") from exc
+        kind = data.get("type", "event")
+        plain = isinstance(kind, str) and kind.isascii() and kind.isidentifier() and len(kind) <= 32
+        name = kind if plain else shown(kind, 32)
+        if kind not in EVENT_TYPES:
+            problems = f"type: expected one of {', '.join(EVENT_TYPES)}"
+        else:
+            # pydantic's messages name the expected values, never the input
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+                for err in exc.errors()[:3]
+            )
+        raise EventRefused(f"{name} refused: {problems}") from None
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:
