@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 
 from models.alerts_store import DueItem
-from models.policy import ANCHOR_WORDS, ResolvedPolicy, ResolvedTimescale, quantity
+from models.policy import (
+    ANCHOR_WORDS,
+    ENGINE_DEFAULT,
+    STATUTORY,
+    ResolvedPolicy,
+    ResolvedTimescale,
+    quantity,
+)
 from models.timescales import TimescaleKind
 
 # The seed documents (../shared/seeds/README.md), by the number the policy files cite them by.
@@ -38,6 +45,10 @@ def cite(source: str) -> str:
     """A policy file's citation with document numbers, sections and chapters spelled out."""
     text = _ENGINE_DEFAULT.sub("", source.strip())
     text = text.replace("the only seed rule", "the only published rule")
+    text = text.replace(
+        "the one seed that sets one is", "the only council document that sets one is"
+    )
+    text = re.sub(r"\bL(\d+)\b", r"line \1", text)
     text = text.replace("any seed", "any council's published document")
     text = text.replace("Working Together 2018", "Working Together to Safeguard Children (2018)")
     text = _DOC.sub(lambda m: DOCUMENTS[m.group(1)], text)
@@ -46,7 +57,10 @@ def cite(source: str) -> str:
 
 
 def is_engine_default(timescale: ResolvedTimescale) -> bool:
-    return _ENGINE_DEFAULT.match(timescale.source) is not None
+    return (
+        timescale.provenance == ENGINE_DEFAULT
+        or _ENGINE_DEFAULT.match(timescale.source) is not None
+    )
 
 
 def whose(timescale: ResolvedTimescale, policy: ResolvedPolicy, policy_ref: str) -> str:
@@ -57,7 +71,7 @@ def whose(timescale: ResolvedTimescale, policy: ResolvedPolicy, policy_ref: str)
             "this system's default: neither the case's plan, nor "
             f"{policy.name}'s policy, nor the statutory guidance sets one"
         )
-    if timescale.inherited:
+    if timescale.provenance == STATUTORY or timescale.inherited:
         return f"the statutory rule (national guidance; {policy.name} sets no rule of its own)"
     version = policy_ref.rpartition(" v")[2]
     return f"{policy.name}'s policy (version {version or policy.version})"
