@@ -16,7 +16,8 @@ from models.settings import get_settings
 def use_project_prefect() -> None:
     """Must run before Prefect is first imported: Prefect reads its settings once, at import."""
     settings = get_settings()
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # children's records
     os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
     home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect")))
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "false")
