@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
@@ -150,4 +150,4 @@ def work(
     asyncio.run(serve_worker(worker, stop or threading.Event(), poll_seconds, until_idle))
 
 
-__all__: list[Any] = ["CaseWorker", "work"]
+__all__ = ["CaseWorker", "work"]
