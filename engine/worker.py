@@ -105,13 +105,16 @@ async def serve_worker(
     worker: CaseWorker, stop: threading.Event, poll_seconds: float, until_idle: bool
 ) -> None:
     engine = worker.engine
-    await anyio.to_thread.run_sync(case_deployment_id, engine)
-    async with worker:
+    registered = False
+    async with worker:  # a Prefect server that is down at start is waited for, not fatal
         last_sync = last_housekeeping = time.monotonic()
         first = True
         while not stop.is_set():
             now = time.monotonic()
             try:
+                if not registered:
+                    await anyio.to_thread.run_sync(case_deployment_id, engine)
+                    registered = True
                 if now - last_sync > worker.heartbeat_interval_seconds or not _synced(worker):
                     await worker.sync_with_backend()
                     last_sync = now

@@ -31,7 +31,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
-from prefect.exceptions import ObjectNotFound
+from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelled, Scheduled
@@ -130,6 +130,14 @@ def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | 
                 try:
                     resume_flow_run(run.id, run_input={"seq": case.last_seq})
                     report.resumed += 1
+                except (NotPausedError, PrefectHTTPStatusError) as raced:
+                    if isinstance(raced, PrefectHTTPStatusError) and (
+                        raced.response.status_code != 409
+                    ):
+                        raise
+                    # another delivery woke it first; if the run misses this event, the case
+                    # stays out of step and the next pass wakes it again
+                    return None
                 except RuntimeError as refusal:
                     # Refused, e.g. "Run input schema not found": the server went down between
                     # the run's suspension and saving its input schema. The run reads its
