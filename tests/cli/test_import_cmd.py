@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,8 @@ def test_prefect_down_leaves_delivery_to_the_reconciler(
         return False  # as deliver_case answers when Prefect cannot be reached
 
     monkeypatch.setattr(engine.delivery, "deliver_case", unreachable)
+    # the case deployment was registered before Prefect went down
+    monkeypatch.setattr(engine.delivery, "case_deployment_id", lambda engine: uuid.uuid4())
     lines = [
         REFERRAL,
         DECISION,
