@@ -25,7 +25,7 @@ from engine.delivery import case_deployment_id, deliver_case
 from engine.executor import prepare_thread
 from models.lifecycle import parse_event
 from models.policy import PolicyBook
-from models.runtime import case_engine, policies
+from models.runtime import case_engine, clock, policies
 from models.store import Accepted, open_case, record, sync_authorities
 
 log = logging.getLogger("cin.ingest")
@@ -67,6 +67,7 @@ class Ingest:
                 event=event,
                 key=key,
                 team=team,
+                today=clock().today(),
             )
         )
 
@@ -89,6 +90,7 @@ class Ingest:
                 event=parse_event(event),
                 key=key,
                 team=team,
+                today=clock().today(),
             )
         )
 
@@ -99,6 +101,7 @@ class Ingest:
             case_ref=case_ref,
             event=parse_event(event),
             key=key,
+            today=clock().today(),  # an event dated after today is refused
         )
         return self._delivered(accepted)
 

@@ -1,7 +1,7 @@
 """engine instance: the id that namespaces what this case database puts on a Prefect server
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0004
 """
 
 import uuid
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0006"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
