@@ -30,7 +30,7 @@ demo: $(STAMP)
 
 # the demo leaves its Prefect server running so the UI can be explored; this stops it
 stop:
-	-test -f data/prefect/server.pid && kill -TERM -$$(cat data/prefect/server.pid) && rm -f data/prefect/server.pid
+	-test -f data/demo-prefect/server.pid && kill -TERM -$$(cat data/demo-prefect/server.pid) && rm -f data/demo-prefect/server.pid
 
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py

@@ -232,3 +232,12 @@ class Dispatch(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = None
+
+
+class EngineInstance(SQLModel, table=True):
+    """One row: this case database's id on Prefect servers (models/instance.py)."""
+
+    __tablename__ = "engine_instance"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)
