@@ -1,0 +1,293 @@
+"""The measures as SQL over the event log, the case rows and the deadline rows: set-at-a-time.
+
+Every query is grouped by authority, so one report and the comparison of every council are the
+same statements. Date arithmetic is a join on the temporary `report_day` table (days.py), which is
+what lets one text run unchanged on SQLite and PostgreSQL. Only reading a JSON field differs.
+
+Bind parameters: `:auth` (the authorities, expanding), `:s` and `:e` (the period, inclusive),
+`:d` (the "on a date" day, the period's end).
+
+A case is one episode. It closed on the date of its last event when its stage is `closed` (the
+lifecycle accepts nothing after a closure), so closures are read from the log, not from the
+closure reason, which another lifecycle revision may spell differently.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Date, TextClause, bindparam, text
+
+# Full calendar months from day a to day b (days.py).
+MONTHS = "(b.mi - a.mi - CASE WHEN b.dom < a.dom THEN 1 ELSE 0 END)"
+
+
+def json_field(dialect: str, column: str, field: str) -> str:
+    if dialect == "postgresql":
+        return f"({column} ->> '{field}')"
+    return f"json_extract({column}, '$.{field}')"
+
+
+def _q(sql: str) -> TextClause:
+    # typed dates: SQLite keeps dates as ISO text, PostgreSQL as dates; the type converts for both
+    dates = [bindparam(name, type_=Date) for name in ("s", "e", "d") if f":{name}" in sql]
+    return text(sql).bindparams(bindparam("auth", expanding=True), *dates)
+
+
+def referrals_by_quarter() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, d.fq, COUNT(*) AS n
+        FROM case_event ev
+        JOIN "case" c ON c.id = ev.case_id
+        JOIN report_day d ON d.authority = c.authority AND d.day = ev.occurred_on
+        WHERE c.authority IN :auth AND ev.event_type = 'referral_received'
+          AND ev.occurred_on BETWEEN :s AND :e
+        GROUP BY c.authority, d.fq
+        """
+    )
+
+
+def referrals_and_re_referrals() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS referrals,
+               SUM(CASE WHEN c.re_referral THEN 1 ELSE 0 END) AS re_referrals
+        FROM "case" c
+        JOIN case_event ev ON ev.case_id = c.id AND ev.seq = 1
+        WHERE c.authority IN :auth AND ev.event_type = 'referral_received'
+          AND c.referral_date BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def re_referral_intervals() -> TextClause:
+    """Each re-referral in the period against the child's latest earlier referral."""
+    return _q(
+        f"""
+        WITH prev AS (
+            SELECT c.id, c.authority, c.referral_date AS this_day,
+                   MAX(p.referral_date) AS prev_day
+            FROM "case" c
+            JOIN case_event ev ON ev.case_id = c.id AND ev.seq = 1
+            JOIN "case" p ON p.authority = c.authority AND p.child_ref = c.child_ref
+                         AND p.referral_date < c.referral_date
+            WHERE c.authority IN :auth AND c.re_referral
+              AND ev.event_type = 'referral_received'
+              AND c.referral_date BETWEEN :s AND :e
+            GROUP BY c.id, c.authority, c.referral_date
+        )
+        SELECT prev.authority,
+               CASE WHEN {MONTHS} < 1 THEN 'under_1_month'
+                    WHEN {MONTHS} < 3 THEN '1_to_3_months'
+                    WHEN {MONTHS} < 6 THEN '3_to_6_months'
+                    ELSE '6_to_12_months' END AS band,
+               COUNT(*) AS n
+        FROM prev
+        JOIN report_day a ON a.authority = prev.authority AND a.day = prev.prev_day
+        JOIN report_day b ON b.authority = prev.authority AND b.day = prev.this_day
+        GROUP BY prev.authority, band
+        """
+    )
+
+
+def referral_decisions(dialect: str) -> TextClause:
+    outcome = json_field(dialect, "ev.payload", "outcome")
+    return _q(
+        f"""
+        SELECT c.authority, COUNT(*) AS decided,
+               SUM(CASE WHEN {outcome} IN ('nfa', 'early_help') THEN 1 ELSE 0 END) AS nfa
+        FROM case_event ev
+        JOIN "case" c ON c.id = ev.case_id
+        WHERE c.authority IN :auth AND ev.event_type = 'referral_decision'
+          AND c.referral_date BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def assessments_45wd() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS completed,
+               SUM(CASE WHEN b.wd - a.wd <= 45 THEN 1 ELSE 0 END) AS within
+        FROM case_event ev
+        JOIN "case" c ON c.id = ev.case_id
+        JOIN report_day a ON a.authority = c.authority AND a.day = c.referral_date
+        JOIN report_day b ON b.authority = c.authority AND b.day = ev.occurred_on
+        WHERE c.authority IN :auth AND ev.event_type = 'assessment_completed'
+          AND ev.occurred_on BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def assessments_local_target() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS answered,
+               SUM(CASE WHEN dl.status = 'met' THEN 1 ELSE 0 END) AS on_time
+        FROM deadline dl
+        JOIN "case" c ON c.id = dl.case_id
+        WHERE c.authority IN :auth AND dl.kind = 'assessment_completed'
+          AND dl.status IN ('met', 'met_late') AND dl.met_on BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def _closed_cte(dialect: str) -> str:
+    outcome = json_field(dialect, "ev.payload", "outcome")
+    reason = json_field(dialect, "ev.payload", "reason")
+    return f"""
+        closed AS (
+            SELECT c.id, c.authority, c.referral_date AS opened, ev.occurred_on AS closed_on,
+                   CASE WHEN (ev.event_type = 'referral_decision' AND {outcome} = 'early_help')
+                          OR (ev.event_type = 'assessment_completed' AND {outcome} = 'step_down')
+                          OR ev.event_type = 'final_meeting_held'
+                          OR (ev.event_type = 'case_closed' AND {reason} = 'RC9')
+                        THEN 1 ELSE 0 END AS early_help
+            FROM "case" c
+            JOIN case_event ev ON ev.case_id = c.id AND ev.seq = c.last_seq
+            WHERE c.authority IN :auth AND c.stage = 'closed'
+              AND ev.occurred_on BETWEEN :s AND :e
+        )"""
+
+
+def closures(dialect: str) -> TextClause:
+    """Closures in the period by full months open, and how many went to early help."""
+    return _q(
+        f"""
+        WITH {_closed_cte(dialect)}
+        SELECT closed.authority,
+               CASE WHEN {MONTHS} < 3 THEN 'under_3_months'
+                    WHEN {MONTHS} < 6 THEN '3_to_6_months'
+                    WHEN {MONTHS} < 9 THEN '6_to_9_months'
+                    WHEN {MONTHS} < 12 THEN '9_to_12_months'
+                    ELSE '12_months_and_over' END AS band,
+               COUNT(*) AS n, SUM(closed.early_help) AS early_help
+        FROM closed
+        JOIN report_day a ON a.authority = closed.authority AND a.day = closed.opened
+        JOIN report_day b ON b.authority = closed.authority AND b.day = closed.closed_on
+        GROUP BY closed.authority, band
+        """
+    )
+
+
+def plan_durations(dialect: str) -> TextClause:
+    """CIN plans that ended in the period: from the first CIN meeting to the case's closure."""
+    return _q(
+        f"""
+        WITH {_closed_cte(dialect)},
+        plans AS (
+            SELECT closed.authority, closed.closed_on, MIN(m.occurred_on) AS started
+            FROM closed
+            JOIN case_event m ON m.case_id = closed.id AND m.event_type = 'cin_meeting_held'
+            GROUP BY closed.id, closed.authority, closed.closed_on
+        ),
+        days AS (
+            SELECT plans.authority, b.dn - a.dn AS days,
+                   ROW_NUMBER() OVER (PARTITION BY plans.authority ORDER BY b.dn - a.dn) AS rn,
+                   COUNT(*) OVER (PARTITION BY plans.authority) AS n
+            FROM plans
+            JOIN report_day a ON a.authority = plans.authority AND a.day = plans.started
+            JOIN report_day b ON b.authority = plans.authority AND b.day = plans.closed_on
+        )
+        SELECT authority, MAX(n) AS plans, MIN(days) AS shortest, MAX(days) AS longest,
+               SUM(days) AS total,
+               SUM(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days ELSE 0 END) AS mid_sum,
+               SUM(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN 1 ELSE 0 END) AS mid_n
+        FROM days
+        GROUP BY authority
+        """
+    )
+
+
+_NOT_CLOSED_BY_D = """NOT EXISTS (
+            SELECT 1 FROM case_event x
+            WHERE x.case_id = c.id AND x.seq = c.last_seq AND c.stage = 'closed'
+              AND x.occurred_on <= :d)"""
+
+
+def open_on_date(dialect: str) -> TextClause:
+    """On day d: cases open, CIN plans in force, CP plans in force."""
+    outcome = json_field(dialect, "e.payload", "outcome")
+    return _q(
+        f"""
+        SELECT c.authority, COUNT(*) AS open_cases,
+               SUM(CASE WHEN cin.case_id IS NOT NULL AND cp.case_id IS NULL THEN 1 ELSE 0 END)
+                   AS cin_plans,
+               SUM(CASE WHEN cp.case_id IS NOT NULL THEN 1 ELSE 0 END) AS cp_plans
+        FROM "case" c
+        LEFT JOIN (SELECT DISTINCT e.case_id FROM case_event e
+                   WHERE e.event_type = 'cin_meeting_held' AND e.occurred_on <= :d) cin
+               ON cin.case_id = c.id
+        LEFT JOIN (SELECT DISTINCT e.case_id FROM case_event e
+                   WHERE e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
+                     AND e.occurred_on <= :d) cp
+               ON cp.case_id = c.id
+        WHERE c.authority IN :auth AND c.referral_date <= :d AND {_NOT_CLOSED_BY_D}
+        GROUP BY c.authority
+        """
+    )
+
+
+def cp_plans_started(dialect: str) -> TextClause:
+    """CP plans started in the period, and those for a child who had one before (any case)."""
+    outcome = json_field(dialect, "e.payload", "outcome")
+    earlier = json_field(dialect, "p.payload", "outcome")
+    return _q(
+        f"""
+        SELECT c.authority, COUNT(*) AS started,
+               SUM(CASE WHEN EXISTS (
+                   SELECT 1 FROM case_event p JOIN "case" pc ON pc.id = p.case_id
+                   WHERE pc.authority = c.authority AND pc.child_ref = c.child_ref
+                     AND p.event_type = 'icpc_held' AND {earlier} = 'cp_plan'
+                     AND p.occurred_on < e.occurred_on
+               ) THEN 1 ELSE 0 END) AS repeats
+        FROM case_event e
+        JOIN "case" c ON c.id = e.case_id
+        WHERE c.authority IN :auth AND e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
+          AND e.occurred_on BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def caseload() -> TextClause:
+    """Open cases allocated to a worker, and the workers holding them: as allocated now."""
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS cases, COUNT(DISTINCT c.worker_id) AS workers
+        FROM "case" c
+        WHERE c.authority IN :auth AND c.stage <> 'closed' AND c.worker_id IS NOT NULL
+        GROUP BY c.authority
+        """
+    )
+
+
+def overdue_on_date() -> TextClause:
+    """Deadlines overdue on day d: opened by an event dated on or before d, due before d, and
+    not met or cancelled by an event dated on or before d."""
+    return _q(
+        """
+        SELECT c.authority, dl.kind, COUNT(*) AS n
+        FROM deadline dl
+        JOIN "case" c ON c.id = dl.case_id
+        JOIN case_event o ON o.case_id = dl.case_id AND o.seq = dl.opened_seq
+        LEFT JOIN case_event x ON x.case_id = dl.case_id AND x.seq = dl.closed_seq
+        WHERE c.authority IN :auth AND o.occurred_on <= :d AND dl.due < :d
+          AND (x.occurred_on IS NULL OR x.occurred_on > :d)
+        GROUP BY c.authority, dl.kind
+        """
+    )
+
+
+def date_span() -> TextClause:
+    """The earliest and latest dates any measure joins to the day table."""
+    return _q(
+        """
+        SELECT MIN(c.referral_date), MAX(ev.occurred_on)
+        FROM "case" c JOIN case_event ev ON ev.case_id = c.id
+        WHERE c.authority IN :auth
+        """
+    )
