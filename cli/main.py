@@ -11,6 +11,7 @@ from cli import (
     import_cmd,
     monitor_cmd,
     policy_cmd,
+    report_cmd,
     serve_cmd,
     staff_cmd,
 )
@@ -18,7 +19,16 @@ from cli.common import CliError, Parser
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd, staff_cmd, monitor_cmd)
+COMMANDS = (
+    calendar_cmd,
+    policy_cmd,
+    case_cmd,
+    import_cmd,
+    serve_cmd,
+    staff_cmd,
+    monitor_cmd,
+    report_cmd,
+)
 
 
 def build_parser() -> Parser:
@@ -37,12 +47,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     use_project_prefect()  # before any command imports Prefect
     try:
         status: int = args.func(args)
+    except BrokenPipeError:  # `cin ... | head` is fine (caught before OSError, its parent)
+        return 0
     except (CliError, ValueError, OSError, KeyError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         sys.stderr.write(f"cin: error: {message}\n")
         return 1
-    except BrokenPipeError:  # `cin ... | head` is fine
-        return 0
     return status
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlmodel import col, select
 
 from models.policy import PolicyBook
 from models.report.measures import council_reports, seeds_beside
@@ -36,7 +37,8 @@ def comparison(engine: Engine, book: PolicyBook, start: date, end: date) -> dict
     """Every authority in the database that has a policy file, side by side."""
     with engine.connect() as conn:
         try:
-            slugs = [s for s in conn.execute(select(Authority.slug)).scalars() if s in book.slugs()]
+            stored = conn.execute(select(col(Authority.slug))).scalars()
+            slugs = [slug for slug in stored if slug in book.slugs()]
             reports = council_reports(conn, book, sorted(slugs), start, end) if slugs else {}
         finally:
             conn.rollback()

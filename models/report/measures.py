@@ -181,9 +181,7 @@ def _finish(r: dict[str, Any]) -> dict[str, Any]:
         {"quarter": label, "referrals": n} for label, n in r.pop("_quarters").items()
     ]
     r["nfa_after_referral_pct"] = pct(r["nfa_after_referral"], r["referrals_decided"])
-    r["assessments_within_45wd_pct"] = pct(
-        r["assessments_within_45wd"], r["assessments_completed"]
-    )
+    r["assessments_within_45wd_pct"] = pct(r["assessments_within_45wd"], r["assessments_completed"])
     r["assessments_within_local_target_pct"] = pct(
         r["assessments_within_local_target"], r["assessments_against_local_target"]
     )

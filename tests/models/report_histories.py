@@ -1,5 +1,5 @@
-"""Hand-built histories for the report tests: Redbridge, financial year 2024-25, every date chosen so
-each measure can be counted by hand (the counts are in test_report_measures.py).
+"""Hand-built histories for the report tests: Redbridge, financial year 2024-25, every date
+chosen so each measure can be counted by hand (the counts are in test_report_measures.py).
 
     A  child-a  2023-11-15 referral, NFA next day (before the period)
     B  child-a  2024-04-10 re-referral (A + 4 full months: straddles the period start), assessment
@@ -56,6 +56,10 @@ def _referral(on: str) -> ReferralReceived:
     return ReferralReceived(on=d(on), source="2A")
 
 
+def _decision(on: str, outcome: str) -> ReferralDecision:
+    return ReferralDecision(on=d(on), outcome=outcome)  # type: ignore[arg-type]
+
+
 def _assessed(referral: str, completed: str, outcome: str) -> list[Event]:
     after = d(referral).toordinal() + 1
     return [
@@ -74,7 +78,7 @@ def _cp(referral: str, discussion: str, icpc: str) -> list[Event]:
 
 
 HISTORIES: dict[str, tuple[str, list[Event]]] = {
-    "A": ("child-a", [_referral("2023-11-15"), ReferralDecision(on=d("2023-11-16"), outcome="nfa")]),
+    "A": ("child-a", [_referral("2023-11-15"), _decision("2023-11-16", "nfa")]),
     "B": (
         "child-a",
         [
@@ -85,7 +89,7 @@ HISTORIES: dict[str, tuple[str, list[Event]]] = {
     ),
     "C": ("child-c", _assessed("2024-12-02", "2025-02-06", "step_down")),
     "D": ("child-d", _assessed("2024-12-02", "2025-02-07", "nfa")),
-    "E": ("child-e", [_referral("2024-06-05"), ReferralDecision(on=d("2024-06-05"), outcome="nfa")]),
+    "E": ("child-e", [_referral("2024-06-05"), _decision("2024-06-05", "nfa")]),
     "F": (
         "child-f",
         [_referral("2024-07-01"), ReferralDecision(on=d("2024-07-02"), outcome="early_help")],
@@ -107,7 +111,10 @@ HISTORIES: dict[str, tuple[str, list[Event]]] = {
     "J": ("child-j", _assessed("2024-03-25", "2024-04-15", "nfa")),
     "K1": (
         "child-k",
-        [*_cp("2023-05-01", "2023-05-02", "2023-05-20"), CaseClosed(on=d("2023-12-01"), reason="RC7")],
+        [
+            *_cp("2023-05-01", "2023-05-02", "2023-05-20"),
+            CaseClosed(on=d("2023-12-01"), reason="RC7"),
+        ],
     ),
     "K2": ("child-k", _cp("2024-10-01", "2024-10-02", "2024-10-15")),
     "L": (
@@ -138,9 +145,7 @@ def build(engine: Engine, book: PolicyBook, authority: str = "redbridge") -> dic
     ordered = sorted(HISTORIES.items(), key=lambda item: item[1][1][0].on)
     for name, (child, events) in ordered:
         first, *rest = events
-        opened = open_case(
-            engine, policies=book, authority=authority, child_ref=child, event=first
-        )
+        opened = open_case(engine, policies=book, authority=authority, child_ref=child, event=first)
         for event in rest:
             record(engine, policies=book, case_ref=opened.case_ref, event=event)
         refs[name] = opened.case_ref

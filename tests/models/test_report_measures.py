@@ -1,4 +1,5 @@
-"""Every measure of `cin report`, counted by hand over report_histories.py, on SQLite and PostgreSQL."""
+"""Every measure of `cin report`, counted by hand over report_histories.py, on SQLite and on
+PostgreSQL."""
 
 from __future__ import annotations
 
