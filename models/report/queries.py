@@ -7,9 +7,10 @@ what lets one text run unchanged on SQLite and PostgreSQL. Only reading a JSON f
 Bind parameters: `:auth` (the authorities, expanding), `:s` and `:e` (the period, inclusive),
 `:d` (the "on a date" day, the period's end).
 
-A case is one episode. It closed on the date of its last event when its stage is `closed` (the
-lifecycle accepts nothing after a closure), so closures are read from the log, not from the
-closure reason, which another lifecycle revision may spell differently.
+A case is one episode. It closed on the date of its latest event when its stage is `closed` (by
+date, not sequence: a late entry recorded after the closure but dated before it does not move the
+closure), so closures are read from the log, not from the closure reason, which another
+lifecycle revision may spell differently.
 """
 
 from __future__ import annotations
@@ -136,20 +137,28 @@ def assessments_local_target() -> TextClause:
 
 
 def _closed_cte(dialect: str) -> str:
+    """Closed cases whose closure (their latest event) falls in the period.
+
+    A closure to early help is told by the event that made it, whichever reason code it carries:
+    each of these events only ever closes a case, so the case has one exactly when it closed that
+    way (README, "Reports").
+    """
     outcome = json_field(dialect, "ev.payload", "outcome")
     reason = json_field(dialect, "ev.payload", "reason")
     return f"""
         closed AS (
-            SELECT c.id, c.authority, c.referral_date AS opened, ev.occurred_on AS closed_on,
-                   CASE WHEN (ev.event_type = 'referral_decision' AND {outcome} = 'early_help')
-                          OR (ev.event_type = 'assessment_completed' AND {outcome} = 'step_down')
-                          OR ev.event_type = 'final_meeting_held'
-                          OR (ev.event_type = 'case_closed' AND {reason} = 'RC9')
-                        THEN 1 ELSE 0 END AS early_help
+            SELECT c.id, c.authority, c.referral_date AS opened, MAX(ev.occurred_on) AS closed_on,
+                   MAX(CASE WHEN (ev.event_type = 'referral_decision' AND {outcome} = 'early_help')
+                              OR (ev.event_type = 'assessment_completed'
+                                  AND {outcome} = 'step_down')
+                              OR ev.event_type = 'final_meeting_held'
+                              OR (ev.event_type = 'case_closed' AND {reason} = 'RC9')
+                            THEN 1 ELSE 0 END) AS early_help
             FROM "case" c
-            JOIN case_event ev ON ev.case_id = c.id AND ev.seq = c.last_seq
+            JOIN case_event ev ON ev.case_id = c.id
             WHERE c.authority IN :auth AND c.stage = 'closed'
-              AND ev.occurred_on BETWEEN :s AND :e
+            GROUP BY c.id, c.authority, c.referral_date
+            HAVING MAX(ev.occurred_on) BETWEEN :s AND :e
         )"""
 
 
@@ -202,12 +211,6 @@ def plan_durations(dialect: str) -> TextClause:
     )
 
 
-_NOT_CLOSED_BY_D = """NOT EXISTS (
-            SELECT 1 FROM case_event x
-            WHERE x.case_id = c.id AND x.seq = c.last_seq AND c.stage = 'closed'
-              AND x.occurred_on <= :d)"""
-
-
 def open_on_date(dialect: str) -> TextClause:
     """On day d: cases open, CIN plans in force, CP plans in force."""
     outcome = json_field(dialect, "e.payload", "outcome")
@@ -225,7 +228,13 @@ def open_on_date(dialect: str) -> TextClause:
                    WHERE e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
                      AND e.occurred_on <= :d) cp
                ON cp.case_id = c.id
-        WHERE c.authority IN :auth AND c.referral_date <= :d AND {_NOT_CLOSED_BY_D}
+        LEFT JOIN (SELECT e.case_id, MAX(e.occurred_on) AS closed_on
+                   FROM case_event e JOIN "case" cc ON cc.id = e.case_id
+                   WHERE cc.authority IN :auth AND cc.stage = 'closed'
+                   GROUP BY e.case_id) shut
+               ON shut.case_id = c.id
+        WHERE c.authority IN :auth AND c.referral_date <= :d
+          AND (shut.closed_on IS NULL OR shut.closed_on > :d)
         GROUP BY c.authority
         """
     )
