@@ -6,6 +6,7 @@ the first of each day computes and publishes; the rest get the cached result.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from models.lifecycle import add_calendar_months
 from models.report import comparison
 from models.report.flat import HEADLINE, seeds_text, value_of
 from models.runtime import case_engine, policies
+from models.settings import get_settings
 
 REPORT_ARTIFACT_KEY = "council-report"
 
@@ -41,10 +43,17 @@ def _cell(value: Any) -> str:
 
 
 def _day_key(_context: object, parameters: dict[str, Any]) -> str:
-    return f"cin-council-report-{parameters['as_of']}"
+    """Once per case database and day: the results store is shared by every database and run."""
+    database = hashlib.sha256(get_settings().resolved_database_url().encode()).hexdigest()[:16]
+    return f"cin-council-report-{database}-{parameters['as_of']}"
 
 
-@task(name="publish-council-report", cache_key_fn=_day_key, persist_result=True)
+@task(
+    name="publish-council-report",
+    cache_key_fn=_day_key,
+    cache_expiration=timedelta(days=2),
+    persist_result=True,
+)
 def publish_council_report(as_of: date) -> int:
     """Publish the headline table for `as_of` (once: later calls that day are cache hits)."""
     rows, period = headline_table(as_of)
