@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Connection, Row, text
 
 from models.policy import PolicyBook
 from models.report import queries as q
@@ -63,11 +63,16 @@ def council_reports(
         raise ValueError(f"--to: expected a date on or after --from {start}; got {end}")
     auth = list(authorities)
     params: dict[str, Any] = {"auth": auth, "s": start, "e": end, "d": end}
-    first, last = conn.execute(q.date_span(), {"auth": auth}).one()
-    first = min(_as_date(first) or start, start)
-    last = max(_as_date(last) or end, end)
-    create_day_table(conn, book, auth, first, last)
+    first = min(_as_date(conn.execute(q.first_referral(), {"auth": auth}).scalar()) or start, start)
+    create_day_table(conn, book, auth, first, end)
     dialect = conn.dialect.name
+    conn.execute(text("DROP TABLE IF EXISTS report_event"))
+    uuid_type = "UUID" if dialect == "postgresql" else "CHAR(32)"
+    conn.execute(text(q.EVENT_TABLE.format(uuid=uuid_type)))
+    conn.execute(q.fill_event_table(dialect), {"auth": auth})
+    if dialect == "postgresql":  # temporary tables are never analysed by autovacuum
+        conn.execute(text("ANALYZE report_event"))
+        conn.execute(text("ANALYZE report_day"))
 
     def rows(query: Any) -> list[Row[Any]]:
         return list(conn.execute(query, params))
@@ -80,7 +85,7 @@ def council_reports(
         out[a]["re_referrals_12m"] = int(re_referrals or 0)
     for a, band, n in rows(q.re_referral_intervals()):
         out[a]["re_referrals_by_interval"][band] = int(n)
-    for a, decided, nfa in rows(q.referral_decisions(dialect)):
+    for a, decided, nfa in rows(q.referral_decisions()):
         out[a]["referrals_decided"] = int(decided)
         out[a]["nfa_after_referral"] = int(nfa or 0)
     for a, completed, within in rows(q.assessments_45wd()):
@@ -89,7 +94,7 @@ def council_reports(
     for a, answered, on_time in rows(q.assessments_local_target()):
         out[a]["assessments_against_local_target"] = int(answered)
         out[a]["assessments_within_local_target"] = int(on_time or 0)
-    for a, band, n, early in rows(q.closures(dialect)):
+    for a, band, n, early in rows(q.closures()):
         report = out[a]
         closure_band, episode_bands = _SQL_BANDS[band]
         report["closures_by_duration"][closure_band] += int(n)
@@ -97,7 +102,7 @@ def council_reports(
             report["episodes_ended"][episode_band] += int(n)
         report["closures_total"] += int(n)
         report["closures_to_early_help"] += int(early or 0)
-    for a, plans, shortest, longest, total, mid_sum, mid_n in rows(q.plan_durations(dialect)):
+    for a, plans, shortest, longest, total, mid_sum, mid_n in rows(q.plan_durations()):
         out[a]["cin_plan_duration"] = {
             "plans": int(plans),
             "median_days": round(float(mid_sum) / int(mid_n), 1),
@@ -105,11 +110,11 @@ def council_reports(
             "shortest_days": int(shortest),
             "longest_days": int(longest),
         }
-    for a, open_cases, cin, cp in rows(q.open_on_date(dialect)):
+    for a, open_cases, cin, cp in rows(q.open_on_date()):
         out[a]["open_cases_on_date"] = int(open_cases)
         out[a]["open_cin_plans_on_date"] = int(cin or 0)
         out[a]["open_cp_plans_on_date"] = int(cp or 0)
-    for a, started, repeats in rows(q.cp_plans_started(dialect)):
+    for a, started, repeats in rows(q.cp_plans_started()):
         out[a]["cp_plans_started"] = int(started)
         out[a]["repeat_cp_plans"] = int(repeats or 0)
     for a, cases, workers in rows(q.caseload()):

@@ -1,8 +1,10 @@
 """The measures as SQL over the event log, the case rows and the deadline rows: set-at-a-time.
 
 Every query is grouped by authority, so one report and the comparison of every council are the
-same statements. Date arithmetic is a join on the temporary `report_day` table (days.py), which is
-what lets one text run unchanged on SQLite and PostgreSQL. Only reading a JSON field differs.
+same statements. They read two temporary tables filled first: `report_event`, the authorities'
+events without visits and with their outcome and reason read out of the JSON once (the only text
+that differs between SQLite and PostgreSQL), and `report_day` (days.py), on which date arithmetic
+is a join. That is what lets one text run unchanged on both databases.
 
 Bind parameters: `:auth` (the authorities, expanding), `:s` and `:e` (the period, inclusive),
 `:d` (the "on a date" day, the period's end).
@@ -37,7 +39,7 @@ def referrals_by_quarter() -> TextClause:
     return _q(
         """
         SELECT c.authority, d.fq, COUNT(*) AS n
-        FROM case_event ev
+        FROM report_event ev
         JOIN "case" c ON c.id = ev.case_id
         JOIN report_day d ON d.authority = c.authority AND d.day = ev.occurred_on
         WHERE c.authority IN :auth AND ev.event_type = 'referral_received'
@@ -53,7 +55,7 @@ def referrals_and_re_referrals() -> TextClause:
         SELECT c.authority, COUNT(*) AS referrals,
                SUM(CASE WHEN c.re_referral THEN 1 ELSE 0 END) AS re_referrals
         FROM "case" c
-        JOIN case_event ev ON ev.case_id = c.id AND ev.seq = 1
+        JOIN report_event ev ON ev.case_id = c.id AND ev.seq = 1
         WHERE c.authority IN :auth AND ev.event_type = 'referral_received'
           AND c.referral_date BETWEEN :s AND :e
         GROUP BY c.authority
@@ -69,7 +71,7 @@ def re_referral_intervals() -> TextClause:
             SELECT c.id, c.authority, c.referral_date AS this_day,
                    MAX(p.referral_date) AS prev_day
             FROM "case" c
-            JOIN case_event ev ON ev.case_id = c.id AND ev.seq = 1
+            JOIN report_event ev ON ev.case_id = c.id AND ev.seq = 1
             JOIN "case" p ON p.authority = c.authority AND p.child_ref = c.child_ref
                          AND p.referral_date < c.referral_date
             WHERE c.authority IN :auth AND c.re_referral
@@ -91,13 +93,13 @@ def re_referral_intervals() -> TextClause:
     )
 
 
-def referral_decisions(dialect: str) -> TextClause:
-    outcome = json_field(dialect, "ev.payload", "outcome")
+def referral_decisions() -> TextClause:
+    outcome = "ev.outcome"
     return _q(
         f"""
         SELECT c.authority, COUNT(*) AS decided,
                SUM(CASE WHEN {outcome} IN ('nfa', 'early_help') THEN 1 ELSE 0 END) AS nfa
-        FROM case_event ev
+        FROM report_event ev
         JOIN "case" c ON c.id = ev.case_id
         WHERE c.authority IN :auth AND ev.event_type = 'referral_decision'
           AND c.referral_date BETWEEN :s AND :e
@@ -111,7 +113,7 @@ def assessments_45wd() -> TextClause:
         """
         SELECT c.authority, COUNT(*) AS completed,
                SUM(CASE WHEN b.wd - a.wd <= 45 THEN 1 ELSE 0 END) AS within
-        FROM case_event ev
+        FROM report_event ev
         JOIN "case" c ON c.id = ev.case_id
         JOIN report_day a ON a.authority = c.authority AND a.day = c.referral_date
         JOIN report_day b ON b.authority = c.authority AND b.day = ev.occurred_on
@@ -136,15 +138,15 @@ def assessments_local_target() -> TextClause:
     )
 
 
-def _closed_cte(dialect: str) -> str:
+def _closed_cte() -> str:
     """Closed cases whose closure (their latest event) falls in the period.
 
     A closure to early help is told by the event that made it, whichever reason code it carries:
     each of these events only ever closes a case, so the case has one exactly when it closed that
     way (README, "Reports").
     """
-    outcome = json_field(dialect, "ev.payload", "outcome")
-    reason = json_field(dialect, "ev.payload", "reason")
+    outcome = "ev.outcome"
+    reason = "ev.reason"
     return f"""
         closed AS (
             SELECT c.id, c.authority, c.referral_date AS opened, MAX(ev.occurred_on) AS closed_on,
@@ -153,20 +155,22 @@ def _closed_cte(dialect: str) -> str:
                                   AND {outcome} = 'step_down')
                               OR ev.event_type = 'final_meeting_held'
                               OR (ev.event_type = 'case_closed' AND {reason} = 'RC9')
-                            THEN 1 ELSE 0 END) AS early_help
+                            THEN 1 ELSE 0 END) AS early_help,
+                   MIN(CASE WHEN ev.event_type = 'cin_meeting_held' THEN ev.occurred_on END)
+                       AS plan_start
             FROM "case" c
-            JOIN case_event ev ON ev.case_id = c.id
+            JOIN report_event ev ON ev.case_id = c.id
             WHERE c.authority IN :auth AND c.stage = 'closed'
             GROUP BY c.id, c.authority, c.referral_date
             HAVING MAX(ev.occurred_on) BETWEEN :s AND :e
         )"""
 
 
-def closures(dialect: str) -> TextClause:
+def closures() -> TextClause:
     """Closures in the period by full months open, and how many went to early help."""
     return _q(
         f"""
-        WITH {_closed_cte(dialect)}
+        WITH {_closed_cte()}
         SELECT closed.authority,
                CASE WHEN {MONTHS} < 3 THEN 'under_3_months'
                     WHEN {MONTHS} < 6 THEN '3_to_6_months'
@@ -182,16 +186,14 @@ def closures(dialect: str) -> TextClause:
     )
 
 
-def plan_durations(dialect: str) -> TextClause:
+def plan_durations() -> TextClause:
     """CIN plans that ended in the period: from the first CIN meeting to the case's closure."""
     return _q(
         f"""
-        WITH {_closed_cte(dialect)},
+        WITH {_closed_cte()},
         plans AS (
-            SELECT closed.authority, closed.closed_on, MIN(m.occurred_on) AS started
-            FROM closed
-            JOIN case_event m ON m.case_id = closed.id AND m.event_type = 'cin_meeting_held'
-            GROUP BY closed.id, closed.authority, closed.closed_on
+            SELECT authority, closed_on, plan_start AS started FROM closed
+            WHERE plan_start IS NOT NULL
         ),
         days AS (
             SELECT plans.authority, b.dn - a.dn AS days,
@@ -211,53 +213,56 @@ def plan_durations(dialect: str) -> TextClause:
     )
 
 
-def open_on_date(dialect: str) -> TextClause:
-    """On day d: cases open, CIN plans in force, CP plans in force."""
-    outcome = json_field(dialect, "e.payload", "outcome")
+def open_on_date() -> TextClause:
+    """On day d: cases open, CIN plans in force, CP plans in force; one pass over the events."""
+    outcome = "e.outcome"
     return _q(
         f"""
+        WITH flags AS (
+            SELECT e.case_id,
+                   MAX(CASE WHEN e.event_type = 'cin_meeting_held' AND e.occurred_on <= :d
+                            THEN 1 ELSE 0 END) AS cin,
+                   MAX(CASE WHEN e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
+                                 AND e.occurred_on <= :d
+                            THEN 1 ELSE 0 END) AS cp,
+                   MAX(e.occurred_on) AS latest
+            FROM report_event e
+            JOIN "case" c ON c.id = e.case_id
+            WHERE c.authority IN :auth AND c.referral_date <= :d
+            GROUP BY e.case_id
+        )
         SELECT c.authority, COUNT(*) AS open_cases,
-               SUM(CASE WHEN cin.case_id IS NOT NULL AND cp.case_id IS NULL THEN 1 ELSE 0 END)
-                   AS cin_plans,
-               SUM(CASE WHEN cp.case_id IS NOT NULL THEN 1 ELSE 0 END) AS cp_plans
-        FROM "case" c
-        LEFT JOIN (SELECT DISTINCT e.case_id FROM case_event e
-                   WHERE e.event_type = 'cin_meeting_held' AND e.occurred_on <= :d) cin
-               ON cin.case_id = c.id
-        LEFT JOIN (SELECT DISTINCT e.case_id FROM case_event e
-                   WHERE e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
-                     AND e.occurred_on <= :d) cp
-               ON cp.case_id = c.id
-        LEFT JOIN (SELECT e.case_id, MAX(e.occurred_on) AS closed_on
-                   FROM case_event e JOIN "case" cc ON cc.id = e.case_id
-                   WHERE cc.authority IN :auth AND cc.stage = 'closed'
-                   GROUP BY e.case_id) shut
-               ON shut.case_id = c.id
-        WHERE c.authority IN :auth AND c.referral_date <= :d
-          AND (shut.closed_on IS NULL OR shut.closed_on > :d)
+               SUM(CASE WHEN flags.cin = 1 AND flags.cp = 0 THEN 1 ELSE 0 END) AS cin_plans,
+               SUM(flags.cp) AS cp_plans
+        FROM flags
+        JOIN "case" c ON c.id = flags.case_id
+        WHERE NOT (c.stage = 'closed' AND flags.latest <= :d)
         GROUP BY c.authority
         """
     )
 
 
-def cp_plans_started(dialect: str) -> TextClause:
-    """CP plans started in the period, and those for a child who had one before (any case)."""
-    outcome = json_field(dialect, "e.payload", "outcome")
-    earlier = json_field(dialect, "p.payload", "outcome")
+def cp_plans_started() -> TextClause:
+    """CP plans started in the period, and those for a child whose first CP plan (in any of the
+    authority's cases) was earlier: a repeat."""
     return _q(
-        f"""
-        SELECT c.authority, COUNT(*) AS started,
-               SUM(CASE WHEN EXISTS (
-                   SELECT 1 FROM case_event p JOIN "case" pc ON pc.id = p.case_id
-                   WHERE pc.authority = c.authority AND pc.child_ref = c.child_ref
-                     AND p.event_type = 'icpc_held' AND {earlier} = 'cp_plan'
-                     AND p.occurred_on < e.occurred_on
-               ) THEN 1 ELSE 0 END) AS repeats
-        FROM case_event e
-        JOIN "case" c ON c.id = e.case_id
-        WHERE c.authority IN :auth AND e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
-          AND e.occurred_on BETWEEN :s AND :e
-        GROUP BY c.authority
+        """
+        WITH cp AS (
+            SELECT c.authority, c.child_ref, e.occurred_on
+            FROM report_event e
+            JOIN "case" c ON c.id = e.case_id
+            WHERE c.authority IN :auth AND e.event_type = 'icpc_held' AND e.outcome = 'cp_plan'
+        ),
+        firsts AS (
+            SELECT authority, child_ref, MIN(occurred_on) AS first_on
+            FROM cp GROUP BY authority, child_ref
+        )
+        SELECT cp.authority, COUNT(*) AS started,
+               SUM(CASE WHEN cp.occurred_on > firsts.first_on THEN 1 ELSE 0 END) AS repeats
+        FROM cp
+        JOIN firsts ON firsts.authority = cp.authority AND firsts.child_ref = cp.child_ref
+        WHERE cp.occurred_on BETWEEN :s AND :e
+        GROUP BY cp.authority
         """
     )
 
@@ -291,12 +296,34 @@ def overdue_on_date() -> TextClause:
     )
 
 
-def date_span() -> TextClause:
-    """The earliest and latest dates any measure joins to the day table."""
+def first_referral() -> TextClause:
+    """The earliest day any measure joins to the day table (every other day joined is between a
+    case's referral and the period's end)."""
+    return _q('SELECT MIN(c.referral_date) FROM "case" c WHERE c.authority IN :auth')
+
+
+EVENT_TABLE = """
+    CREATE TEMPORARY TABLE report_event (
+        case_id {uuid} NOT NULL,
+        seq INTEGER NOT NULL,
+        event_type VARCHAR(32) NOT NULL,
+        occurred_on DATE NOT NULL,
+        outcome VARCHAR(32),
+        reason VARCHAR(8)
+    )"""
+
+
+def fill_event_table(dialect: str) -> TextClause:
+    """The authorities' events with their outcome and reason read out of the JSON once, leaving
+    out visits: no measure counts them and they are most of the log (and never close a case)."""
+    outcome = json_field(dialect, "e.payload", "outcome")
+    reason = json_field(dialect, "e.payload", "reason")
     return _q(
-        """
-        SELECT MIN(c.referral_date), MAX(ev.occurred_on)
-        FROM "case" c JOIN case_event ev ON ev.case_id = c.id
-        WHERE c.authority IN :auth
+        f"""
+        INSERT INTO report_event (case_id, seq, event_type, occurred_on, outcome, reason)
+        SELECT e.case_id, e.seq, e.event_type, e.occurred_on, {outcome}, {reason}
+        FROM case_event e
+        JOIN "case" c ON c.id = e.case_id
+        WHERE c.authority IN :auth AND e.event_type <> 'visit_recorded'
         """
     )
