@@ -66,13 +66,14 @@ def council_reports(
     first = min(_as_date(conn.execute(q.first_referral(), {"auth": auth}).scalar()) or start, start)
     create_day_table(conn, book, auth, first, end)
     dialect = conn.dialect.name
-    conn.execute(text("DROP TABLE IF EXISTS report_event"))
     uuid_type = "UUID" if dialect == "postgresql" else "CHAR(32)"
-    conn.execute(text(q.EVENT_TABLE.format(uuid=uuid_type)))
+    for table, create in (("report_event", q.EVENT_TABLE), ("report_closed", q.CLOSED_TABLE)):
+        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        conn.execute(text(create.format(uuid=uuid_type)))
     conn.execute(q.fill_event_table(dialect), {"auth": auth})
-    if dialect == "postgresql":  # temporary tables are never analysed by autovacuum
-        conn.execute(text("ANALYZE report_event"))
-        conn.execute(text("ANALYZE report_day"))
+    _analyse(conn, "report_event")
+    conn.execute(q.fill_closed_table(), params)
+    _analyse(conn, "report_closed", "report_day")
 
     def rows(query: Any) -> list[Row[Any]]:
         return list(conn.execute(query, params))
@@ -123,6 +124,14 @@ def council_reports(
     for a, kind, n in rows(q.overdue_on_date()):
         out[a]["overdue_deadlines_by_kind"][kind] = int(n)
     return {slug: _finish(report) for slug, report in out.items()}
+
+
+def _analyse(conn: Connection, *tables: str) -> None:
+    """PostgreSQL's autovacuum never analyses temporary tables; without statistics the planner
+    guesses their size and can choose a nested loop over thousands of rows."""
+    if conn.dialect.name == "postgresql":
+        for table in tables:
+            conn.execute(text(f"ANALYZE {table}"))
 
 
 def _as_date(value: Any) -> date | None:

@@ -32,7 +32,8 @@ def json_field(dialect: str, column: str, field: str) -> str:
 def _q(sql: str) -> TextClause:
     # typed dates: SQLite keeps dates as ISO text, PostgreSQL as dates; the type converts for both
     dates = [bindparam(name, type_=Date) for name in ("s", "e", "d") if f":{name}" in sql]
-    return text(sql).bindparams(bindparam("auth", expanding=True), *dates)
+    authorities = [bindparam("auth", expanding=True)] if ":auth" in sql else []
+    return text(sql).bindparams(*authorities, *dates)
 
 
 def referrals_by_quarter() -> TextClause:
@@ -138,39 +139,49 @@ def assessments_local_target() -> TextClause:
     )
 
 
-def _closed_cte() -> str:
-    """Closed cases whose closure (their latest event) falls in the period.
+CLOSED_TABLE = """
+    CREATE TEMPORARY TABLE report_closed (
+        id {uuid} NOT NULL,
+        authority VARCHAR(64) NOT NULL,
+        opened DATE NOT NULL,
+        closed_on DATE NOT NULL,
+        early_help INTEGER NOT NULL,
+        plan_start DATE
+    )"""
+
+
+def fill_closed_table() -> TextClause:
+    """Closed cases whose closure (their latest event) falls in the period, kept in a temporary
+    table (analysed) that the closure and plan measures read.
 
     A closure to early help is told by the event that made it, whichever reason code it carries:
     each of these events only ever closes a case, so the case has one exactly when it closed that
     way (README, "Reports").
     """
-    outcome = "ev.outcome"
-    reason = "ev.reason"
-    return f"""
-        closed AS (
-            SELECT c.id, c.authority, c.referral_date AS opened, MAX(ev.occurred_on) AS closed_on,
-                   MAX(CASE WHEN (ev.event_type = 'referral_decision' AND {outcome} = 'early_help')
-                              OR (ev.event_type = 'assessment_completed'
-                                  AND {outcome} = 'step_down')
-                              OR ev.event_type = 'final_meeting_held'
-                              OR (ev.event_type = 'case_closed' AND {reason} = 'RC9')
-                            THEN 1 ELSE 0 END) AS early_help,
-                   MIN(CASE WHEN ev.event_type = 'cin_meeting_held' THEN ev.occurred_on END)
-                       AS plan_start
-            FROM "case" c
-            JOIN report_event ev ON ev.case_id = c.id
-            WHERE c.authority IN :auth AND c.stage = 'closed'
-            GROUP BY c.id, c.authority, c.referral_date
-            HAVING MAX(ev.occurred_on) BETWEEN :s AND :e
-        )"""
+    return _q(
+        """
+        INSERT INTO report_closed (id, authority, opened, closed_on, early_help, plan_start)
+        SELECT c.id, c.authority, c.referral_date, MAX(ev.occurred_on),
+               MAX(CASE WHEN (ev.event_type = 'referral_decision' AND ev.outcome = 'early_help')
+                          OR (ev.event_type = 'assessment_completed'
+                              AND ev.outcome = 'step_down')
+                          OR ev.event_type = 'final_meeting_held'
+                          OR (ev.event_type = 'case_closed' AND ev.reason = 'RC9')
+                        THEN 1 ELSE 0 END),
+               MIN(CASE WHEN ev.event_type = 'cin_meeting_held' THEN ev.occurred_on END)
+        FROM "case" c
+        JOIN report_event ev ON ev.case_id = c.id
+        WHERE c.authority IN :auth AND c.stage = 'closed'
+        GROUP BY c.id, c.authority, c.referral_date
+        HAVING MAX(ev.occurred_on) BETWEEN :s AND :e
+        """
+    )
 
 
 def closures() -> TextClause:
     """Closures in the period by full months open, and how many went to early help."""
     return _q(
         f"""
-        WITH {_closed_cte()}
         SELECT closed.authority,
                CASE WHEN {MONTHS} < 3 THEN 'under_3_months'
                     WHEN {MONTHS} < 6 THEN '3_to_6_months'
@@ -178,7 +189,7 @@ def closures() -> TextClause:
                     WHEN {MONTHS} < 12 THEN '9_to_12_months'
                     ELSE '12_months_and_over' END AS band,
                COUNT(*) AS n, SUM(closed.early_help) AS early_help
-        FROM closed
+        FROM report_closed closed
         JOIN report_day a ON a.authority = closed.authority AND a.day = closed.opened
         JOIN report_day b ON b.authority = closed.authority AND b.day = closed.closed_on
         GROUP BY closed.authority, band
@@ -189,10 +200,9 @@ def closures() -> TextClause:
 def plan_durations() -> TextClause:
     """CIN plans that ended in the period: from the first CIN meeting to the case's closure."""
     return _q(
-        f"""
-        WITH {_closed_cte()},
-        plans AS (
-            SELECT authority, closed_on, plan_start AS started FROM closed
+        """
+        WITH plans AS (
+            SELECT authority, closed_on, plan_start AS started FROM report_closed
             WHERE plan_start IS NOT NULL
         ),
         days AS (
