@@ -17,7 +17,9 @@ lifecycle revision may spell differently.
 
 from __future__ import annotations
 
-from sqlalchemy import Date, TextClause, bindparam, text
+from typing import Any
+
+from sqlalchemy import BindParameter, Date, TextClause, bindparam, text
 
 # Full calendar months from day a to day b (days.py).
 MONTHS = "(b.mi - a.mi - CASE WHEN b.dom < a.dom THEN 1 ELSE 0 END)"
@@ -32,7 +34,9 @@ def json_field(dialect: str, column: str, field: str) -> str:
 def _q(sql: str) -> TextClause:
     # typed dates: SQLite keeps dates as ISO text, PostgreSQL as dates; the type converts for both
     dates = [bindparam(name, type_=Date) for name in ("s", "e", "d") if f":{name}" in sql]
-    authorities = [bindparam("auth", expanding=True)] if ":auth" in sql else []
+    authorities: list[BindParameter[Any]] = (
+        [bindparam("auth", expanding=True)] if ":auth" in sql else []
+    )
     return text(sql).bindparams(*authorities, *dates)
 
 
