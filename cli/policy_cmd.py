@@ -16,11 +16,13 @@ from models.clock import clock_from
 from models.policy import (
     PolicyBook,
     PolicyError,
+    PolicyFile,
     ResolvedPolicy,
     diff_versions,
     load_policy_dir,
     validate_policy_file,
 )
+from models.policy_schema import ENGINE_DEFAULTS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit 1 if any file fails.",
     )
     validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument(
+        "--no-cases",
+        action="store_true",
+        help="do not replay the case database's open cases under the files",
+    )
+    add_policy_dir_option(validate)
     validate.set_defaults(func=run_validate)
 
     show = commands.add_parser("show", help="the version in force and every timescale")
@@ -67,9 +75,12 @@ def version_number(text: str) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     failed = False
+    today = clock_from(os.environ.get("CIN_TODAY")).today()
     for path in _policy_paths(args.paths):
         try:
-            policy = validate_policy_file(path)
+            policy = validate_policy_file(path, today=today)
+            if not args.no_cases:
+                open_case_check(path, policy, args.policy_dir or default_policy_dir())
         except PolicyError as error:
             failed = True
             sys.stderr.writelines(f"{problem}\n" for problem in error.problems)
@@ -77,6 +88,55 @@ def run_validate(args: argparse.Namespace) -> int:
         count = len(policy.versions)
         print(f"ok {path} ({policy.authority}, {count} version{'s' * (count != 1)})")
     return 1 if failed else 0
+
+
+def open_case_check(path: Path, policy: PolicyFile, installed_dir: Path) -> None:
+    """Replay the open cases `policy` governs under it; PolicyError naming any that would fail.
+
+    Only an existing case database is read (validating never creates one), and nothing is
+    written. The installed folder supplies every other authority's file and the national one."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from models.database import get_engine
+    from models.rebuild_check import SHOWN_CASES, unrebuildable_cases
+    from models.settings import get_settings
+
+    url = get_settings().resolved_database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return
+    try:
+        installed = load_policy_dir(installed_dir)
+    except PolicyError:
+        return  # the installed folder's own problems are reported when it is validated
+    if policy.is_national:
+        candidate = PolicyBook(policy, installed.authorities, installed.engine)
+        authorities = installed.slugs()
+    elif policy.authority == ENGINE_DEFAULTS:
+        candidate = PolicyBook(installed.national, installed.authorities, policy)
+        authorities = installed.slugs()
+    else:
+        candidate = PolicyBook(
+            installed.national,
+            {**installed.authorities, policy.authority: policy},
+            installed.engine,
+        )
+        authorities = (policy.authority,)
+    try:
+        with Session(get_engine(url)) as session:
+            found = unrebuildable_cases(session, policies=candidate, authorities=authorities)
+    except SQLAlchemyError:
+        print(f"note: {path}: open cases not checked (the case database cannot be read)")
+        return
+    if found:
+        shown = "; ".join(f"{f.case_ref} event {f.seq}: {f.reason}" for f in found[:SHOWN_CASES])
+        more = f" and {len(found) - SHOWN_CASES} more" if len(found) > SHOWN_CASES else ""
+        raise PolicyError(
+            [
+                f"{path}: would leave {len(found)} open case(s) un-rebuildable (expected every "
+                f"open case to replay under it): {shown}{more}"
+            ]
+        )
 
 
 def _policy_paths(paths: list[Path]) -> list[Path]:
@@ -114,24 +174,34 @@ def _book(args: argparse.Namespace) -> PolicyBook:
 
 
 def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
+    """Every line says where it comes from: statutory, local (with its citation) or engine
+    default (with its reason)."""
     end = policy.effective_to.isoformat() if policy.effective_to else "open-ended"
     lines = [
         f"{policy.policy_ref}: {policy.name} ({policy.nation.value})",
         f"in force on {day.isoformat()}: {policy.effective_from.isoformat()} to {end}",
         f"source: {policy.source}",
+    ]
+    if policy.assumed_from is not None:
+        lines.append(
+            f"assumed to apply from {policy.assumed_from.isoformat()}, before the document's "
+            "date: deadlines counted then say so"
+        )
+    lines += [
         "non-working start: "
         + ("rolled to the next working day" if policy.roll_non_working_start else "counted as is"),
         f"closure days: {', '.join(_closure_text(policy)) or 'none'}",
         "timescales:",
     ]
-    rows = [("kind", "amount", "counts from", "set by", "source")]
+    rows = [("kind", "amount", "counts from", "provenance", "set by", "source")]
     rows += [
         (
             ts.kind.value,
             f"{ts.amount} {ts.unit.value}",
             ts.counts_from.value,
-            f"{ts.defined_by} (inherited)" if ts.inherited else ts.defined_by,
-            ts.cited,
+            ts.provenance,
+            ts.defined_by,
+            ts.source,
         )
         for ts in policy.timescales.values()
     ]
@@ -139,6 +209,8 @@ def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
     for row in rows:
         cells = "".join(cell.ljust(width + 2) for cell, width in zip(row, widths, strict=False))
         lines.append(f"  {cells}{row[-1]}")
+    if policy.no_clock:
+        lines.append(f"no clock: {', '.join(k.value for k in policy.no_clock)}")
     ladder = ", ".join(
         f"{s.role.value} after {s.after_working_days_overdue}" for s in policy.escalation
     )
@@ -149,6 +221,9 @@ def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
     )
     lines.append(f"channels: {channels or 'none'}")
     lines.append(f"urgent: {', '.join(sorted(k.value for k in policy.urgent)) or 'none'}")
+    lines.append(f"drift: {policy.continue_streak} reviews in a row deciding 'continue'")
+    lines.append("settings:")
+    lines += [f"  {name}: {label}" for name, label in policy.labels.items()]
     return lines
 
 
@@ -178,7 +253,8 @@ def policy_as_json(policy: ResolvedPolicy, day: date) -> dict[str, object]:
                 "amount": ts.amount,
                 "unit": ts.unit.value,
                 "counts_from": ts.counts_from.value,
-                "source": ts.cited,
+                "source": ts.source,
+                "provenance": ts.provenance,
                 "inherited": ts.inherited,
                 "defined_by": ts.defined_by,
             }
@@ -190,4 +266,11 @@ def policy_as_json(policy: ResolvedPolicy, day: date) -> dict[str, object]:
         ],
         "channels": {r.value: [c.value for c in ways] for r, ways in policy.channels.items()},
         "urgent": sorted(k.value for k in policy.urgent),
+        "no_clock": [k.value for k in policy.no_clock],
+        "assumed_from": policy.assumed_from.isoformat() if policy.assumed_from else None,
+        "continue_streak": policy.continue_streak,
+        "settings": {
+            name: {"provenance": label.provenance, "reason": label.reason}
+            for name, label in policy.labels.items()
+        },
     }

@@ -73,7 +73,8 @@ def with_settings(
     version = timeline.policy.in_force(today)
     assert version is not None
     timescales = dict(version.timescales)
-    inherited = list(version.national_default_applies)
+    statutory = list(version.national_default_applies)
+    engine = list(version.engine_default_applies)
     for setting in settings:
         current = resolved.timescales.get(setting.kind)
         if current is None:
@@ -86,17 +87,24 @@ def with_settings(
             counts_from=current.counts_from,
             source=f"what if: {setting.describe()} (was {current.amount} {current.unit.value})",
         )
-        if setting.kind in inherited:
-            inherited.remove(setting.kind)
+        for inherited in (statutory, engine):
+            if setting.kind in inherited:
+                inherited.remove(setting.kind)
     changed = version.model_copy(
-        update={"timescales": timescales, "national_default_applies": tuple(inherited)}
+        update={
+            "timescales": timescales,
+            "national_default_applies": tuple(statutory),
+            "engine_default_applies": tuple(engine),
+        }
     )
     versions = tuple(changed if v is version else v for v in timeline.policy.versions)
-    return AuthorityPolicy(timeline.policy.model_copy(update={"versions": versions}), book.national)
+    return AuthorityPolicy(
+        timeline.policy.model_copy(update={"versions": versions}), book.national, book.engine
+    )
 
 
 def from_draft(book: PolicyBook, slug: str, path: Path) -> AuthorityPolicy:
     draft = validate_policy_file(path)  # PolicyError naming file and field
     if draft.authority != slug:
         raise PolicyError([f"{path}: authority: expected {slug!r}; got {draft.authority!r}"])
-    return AuthorityPolicy(draft, book.national)
+    return AuthorityPolicy(draft, book.national, book.engine)

@@ -11,11 +11,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
 from calendars.types import Unit
+from models.fields import iso_date_text, shown
 from models.lifecycle.codes import ClosureReasonCode, PrimaryNeedCode, ReferralSourceCode
 from models.lifecycle.errors import EventRefused
+
+# `on` is a date or YYYY-MM-DD text; never 20250106, a week date or a number of seconds
+IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
 
 
 class VisitFrequency(BaseModel):
@@ -30,10 +34,13 @@ class VisitFrequency(BaseModel):
         return f"every {self.amount} {self.unit.value}"
 
 
+ReviewChair = Literal["team_manager", "senior_practitioner", "social_worker", "other"]
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    on: date
+    on: IsoDate
 
 
 class ReferralReceived(_Event):
@@ -52,13 +59,31 @@ class AssessmentStarted(_Event):
 
 
 class AssessmentCompleted(_Event):
+    """`consent` is the family's answer to section 17 support when the outcome is a CIN plan:
+    support is voluntary (Warwickshire 002 L136 "Parents must consent to receive a children in need
+    service"; Redbridge 003 L120), so a refusal opens no plan clocks."""
+
     type: Literal["assessment_completed"] = "assessment_completed"
     outcome: Literal["nfa", "step_down", "cin_plan", "escalate"]
+    consent: bool = True
 
 
 class CinMeetingHeld(_Event):
     type: Literal["cin_meeting_held"] = "cin_meeting_held"
     visit_frequency: VisitFrequency | None = None
+
+
+class SupportStarted(_Event):
+    """CIN support began (Warwickshire 002 s4.4.2): meets "CIN support initiated" without a CIN
+    meeting."""
+
+    type: Literal["support_started"] = "support_started"
+
+
+class ConsentWithdrawn(_Event):
+    """The family withdrew consent to section 17 support: the plan's clocks stop (002 L136)."""
+
+    type: Literal["consent_withdrawn"] = "consent_withdrawn"
 
 
 class PlanDistributed(_Event):
@@ -69,7 +94,9 @@ class ReviewHeld(_Event):
     type: Literal["review_held"] = "review_held"
     outcome: Literal["continue", "change", "step_down_panel", "escalate", "close"]
     visit_frequency: VisitFrequency | None = None
-    chaired_by_team_manager: bool = False
+    # who chaired it: after 12 months the next review is chaired by a team manager or senior
+    # practitioner (Redbridge 003 L131); None = not recorded
+    chair: ReviewChair | None = None
 
 
 class VisitRecorded(_Event):
@@ -86,9 +113,25 @@ class FinalMeetingHeld(_Event):
 
 
 class S47Started(_Event):
-    """A strategy discussion decided on section 47 enquiries; `on` is the strategy discussion."""
+    """A strategy discussion decided on section 47 enquiries; `on` is the strategy discussion,
+    from which the ICPC is counted on every route (Working Together 2023)."""
 
     type: Literal["s47_started"] = "s47_started"
+
+
+class S47Concluded(_Event):
+    """Section 47 enquiries concluded; `icpc_not_required` cancels the ICPC clock (Working
+    Together 2023: enquiries may conclude that no conference is needed)."""
+
+    type: Literal["s47_concluded"] = "s47_concluded"
+    outcome: Literal["icpc_required", "icpc_not_required"]
+
+
+class CpReviewHeld(_Event):
+    """A child protection review conference: the plan continues, ends to a CIN plan, or ends."""
+
+    type: Literal["cp_review_held"] = "cp_review_held"
+    outcome: Literal["continue", "cin_plan", "close"]
 
 
 class IcpcHeld(_Event):
@@ -117,6 +160,8 @@ Event = Annotated[
     | ReferralDecision
     | AssessmentStarted
     | AssessmentCompleted
+    | SupportStarted
+    | ConsentWithdrawn
     | CinMeetingHeld
     | PlanDistributed
     | ReviewHeld
@@ -124,7 +169,9 @@ Event = Annotated[
     | StepDownPanel
     | FinalMeetingHeld
     | S47Started
+    | S47Concluded
     | IcpcHeld
+    | CpReviewHeld
     | TransferIn
     | TransferOut
     | CaseClosed,
@@ -141,12 +188,18 @@ def parse_event(data: Mapping[str, Any]) -> Event:
     try:
         return EVENT_ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
-        name = data.get("type", "event")
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise EventRefused(f"{name} refused: {problems}") from exc
+        kind = data.get("type", "event")
+        plain = isinstance(kind, str) and kind.isascii() and kind.isidentifier() and len(kind) <= 32
+        name = kind if plain else shown(kind, 32)
+        if kind not in EVENT_TYPES:
+            problems = f"type: expected one of {', '.join(EVENT_TYPES)}"
+        else:
+            # pydantic's messages name the expected values, never the input
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+                for err in exc.errors()[:3]
+            )
+        raise EventRefused(f"{name} refused: {problems}") from None
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

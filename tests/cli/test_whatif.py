@@ -2,8 +2,8 @@
 databases.
 
 Today is 31 March 2025. The open deadlines then (report_histories.py): G's and K2's first CP
-reviews (20 Dec, 15 Jan), H's assessment (24 Mar), I's first review (5 Aug 2024), I's visit#2
-(12 Aug 2024) and I's team-manager review (24 Jun 2025): 6, of which 5 are overdue.
+reviews (20 Dec, 15 Jan), H's assessment (24 Mar) and I's first review (5 Aug 2024): 4, all
+overdue (Redbridge sets no visit clock, 003 L202; I's plan set no frequency).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ def test_the_policy_unchanged_moves_nothing(
     histories: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     same = whatif(capsys, "--draft", str(REPO_ROOT / "policies" / "redbridge.yaml"))
-    assert (same["open_cases"], same["open_deadlines"]) == (4, 6)
+    assert (same["open_cases"], same["open_deadlines"]) == (4, 4)
     assert (same["moved"], same["appeared"], same["vanished"], same["refused"]) == (0, 0, 0, 0)
-    assert same["overdue_today"] == {"now": 5, "then": 5}
+    assert same["overdue_today"] == {"now": 4, "then": 4}
     assert same["now"] == same["then"]
     # the same amount written differently is no change either
     restated = whatif(capsys, "--set", "first_review=42 days")
@@ -65,7 +65,7 @@ def test_a_known_change_moves_the_hand_counted_deadlines(
     assert (moved["moved"], moved["moved_earlier"], moved["moved_later"]) == (2, 2, 0)
     assert moved["moved_by_kind"] == {"assessment_completed": 1, "first_review": 1}
     assert moved["shift_days"] == {"min": -35, "median": -24.5, "max": -14}
-    assert moved["overdue_today"] == {"now": 5, "then": 5}
+    assert moved["overdue_today"] == {"now": 4, "then": 4}
     assert moved["by_team"]["cin-east"]["moved"] == 2
 
 
@@ -76,7 +76,7 @@ def test_a_longer_clock_leaves_less_overdue_per_team(
     # K2 15 Oct 2024 -> 15 Apr 2025 (no longer overdue). K2 is unallocated: no team.
     longer = whatif(capsys, "--set", "first_cp_review=6 months")
     assert longer["moved"] == 2 and longer["moved_later"] == 2
-    assert longer["overdue_today"] == {"now": 5, "then": 4}
+    assert longer["overdue_today"] == {"now": 4, "then": 3}
     no_team = longer["by_team"]["(no team)"]
     assert no_team["overdue_today"] == {"now": 1, "then": 0}
     # K2's review was escalated to all three rungs in week 0 now; then it is due on 15 Apr,

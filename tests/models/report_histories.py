@@ -13,7 +13,7 @@ chosen so each measure can be counted by hand (the counts are in test_report_mea
     H  child-c  2025-01-20 re-referral (C + 1 full month), in assessment, overdue on 31 Mar
     I  child-i  2024-05-01 referral, assessment 2024-06-10 -> plan, meeting 2024-06-24 (open plan)
     J  child-j  2024-03-25 referral (before the period), assessment 2024-04-15 over Easter -> NFA
-    K1 child-k  2023-05-01 referral, CP plan 2023-05-20, closed 2023-12-01
+    K1 child-k  2023-05-01 referral, CP plan 2023-05-20, a CP review closes it 2023-12-01
     K2 child-k  2024-10-01 referral (17 months on: not a re-referral), CP plan 2024-10-15: a repeat
     L  child-l  2024-04-02 referral, plan 2024-05-07, panel, final meeting 2024-07-22 (76 days)
 
@@ -28,8 +28,8 @@ from sqlalchemy import Engine
 
 from models.lifecycle import (
     AssessmentCompleted,
-    CaseClosed,
     CinMeetingHeld,
+    CpReviewHeld,
     Event,
     FinalMeetingHeld,
     IcpcHeld,
@@ -37,6 +37,7 @@ from models.lifecycle import (
     ReferralDecision,
     ReferralReceived,
     ReviewHeld,
+    S47Started,
     StepDownPanel,
     VisitRecorded,
 )
@@ -73,6 +74,7 @@ def _cp(referral: str, discussion: str, icpc: str) -> list[Event]:
     return [
         _referral(referral),
         ReferralDecision(on=d(discussion), outcome="strategy_discussion"),
+        S47Started(on=d(discussion)),  # the strategy discussion: the ICPC counts from it
         IcpcHeld(on=d(icpc), outcome="cp_plan"),
     ]
 
@@ -113,7 +115,7 @@ HISTORIES: dict[str, tuple[str, list[Event]]] = {
         "child-k",
         [
             *_cp("2023-05-01", "2023-05-02", "2023-05-20"),
-            CaseClosed(on=d("2023-12-01"), reason="RC7"),
+            CpReviewHeld(on=d("2023-12-01"), outcome="close"),
         ],
     ),
     "K2": ("child-k", _cp("2024-10-01", "2024-10-02", "2024-10-15")),

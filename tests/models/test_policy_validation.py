@@ -34,7 +34,15 @@ BROKEN = {
     ),
     "negative amount": (
         _one_version(timescales={"review": timescale(amount=-1)}),
-        f"{REVIEW}.amount: expected 0 or more; got -1",
+        f"{REVIEW}.amount: expected 1 or more; got -1",
+    ),
+    "zero amount (a next-day decision would be late)": (
+        _one_version(timescales={"review": timescale(amount=0)}),
+        f"{REVIEW}.amount: expected 1 or more; got 0",
+    ),
+    "amount past a year (every due date past the calendar's end)": (
+        _one_version(timescales={"review": timescale(amount=10000)}),
+        f"{REVIEW}.amount: expected 1 to 12 months",
     ),
     "unknown key": (
         _one_version(timescales={"review": {**timescale(), "every": 2}}),
@@ -65,7 +73,7 @@ BROKEN = {
     "clock neither set nor inherited": (
         _one_version(national_default_applies=["icpc"]),
         "versions[0].timescales: expected every clock set here or listed in "
-        "national_default_applies; missing referral_decision,",
+        "national_default_applies, engine_default_applies or no_clock; missing referral_decision,",
     ),
     "clock both set and inherited": (
         _one_version(national_default_applies=[k.value for k in TimescaleKind]),
@@ -103,8 +111,8 @@ BROKEN = {
     ),
     "null source": (_one_version(source=None), "versions[0].source: expected a valid string"),
     "missing field": (
-        authority("testshire", {k: v for k, v in version().items() if k != "escalation"}),
-        "versions[0].escalation: required but missing",
+        authority("testshire", {k: v for k, v in version().items() if k != "source"}),
+        "versions[0].source: required but missing",
     ),
 }
 
@@ -148,8 +156,8 @@ def test_the_file_name_must_be_the_slug(tmp_path: Path) -> None:
 def test_national_rules_are_checked_across_files(tmp_path: Path) -> None:
     national = load_policy_file(REAL_POLICIES / "national.yaml")
     inheriting = national.versions[0].model_dump(by_alias=True, mode="json")
-    inheriting["national_default_applies"] = ["review"]
-    del inheriting["timescales"]["review"]
+    inheriting["national_default_applies"] = ["icpc"]
+    del inheriting["timescales"]["icpc"]
     (tmp_path / "a").mkdir()
     write_policy(tmp_path / "a", authority("national", inheriting))
     with pytest.raises(

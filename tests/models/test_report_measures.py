@@ -90,15 +90,15 @@ EXPECTED: dict[str, Any] = {
     "allocated_open_cases": 3,
     "allocated_workers": 2,
     "caseload_per_allocated_worker": 1.5,
-    # G's and K2's first CP reviews (20 Dec, 15 Jan), H's assessment (24 Mar), I's first review
-    # (5 Aug) and I's second visit (12 Aug: 4 weeks after the 15 Jul visit, national default)
+    # G's and K2's first CP reviews (20 Dec, 15 Jan), H's assessment (24 Mar) and I's first
+    # review (5 Aug); I's plan set no visiting frequency and Redbridge sets none (003 L202), so no
+    # visit is owed
     "overdue_deadlines_by_kind": {
         "assessment_completed": 1,
         "first_cp_review": 2,
         "first_review": 1,
-        "visit": 1,
     },
-    "overdue_deadlines_total": 5,
+    "overdue_deadlines_total": 4,
     # Redbridge's policy gives no child population: no rates
     "child_population": None,
     "referrals_per_10k": None,
