@@ -12,6 +12,7 @@ from cli import (
     import_cmd,
     monitor_cmd,
     policy_cmd,
+    report_cmd,
     serve_cmd,
     staff_cmd,
 )
@@ -29,6 +30,7 @@ COMMANDS = (
     staff_cmd,
     monitor_cmd,
     config_cmd,
+    report_cmd,
 )
 
 

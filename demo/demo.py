@@ -192,6 +192,13 @@ def play(started: float) -> None:
     deadline_monitor(as_of=today)  # a monitor run in the UI: its table artifact and events
     summarise(ingest.engine, accepted, refused, today)
     summarise_alerts(ingest.engine)
+    from demo.report_view import beside_the_seeds
+
+    print()  # the simulated year's figures beside the seeds' (cin report --compare)
+    for line in beside_the_seeds(
+        ingest.engine, ingest.policies, START, today, DATA / "report.html"
+    ):
+        print(line)
 
 
 def summarise(engine: Engine, accepted: int, refused: list[str], today: date) -> None:
