@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from cli import (
     calendar_cmd,
     case_cmd,
+    census_cmd,
+    child_cmd,
     import_cmd,
     monitor_cmd,
     policy_cmd,
@@ -18,7 +20,17 @@ from cli.common import CliError, Parser
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (calendar_cmd, policy_cmd, case_cmd, import_cmd, serve_cmd, staff_cmd, monitor_cmd)
+COMMANDS = (
+    calendar_cmd,
+    policy_cmd,
+    case_cmd,
+    import_cmd,
+    serve_cmd,
+    staff_cmd,
+    monitor_cmd,
+    child_cmd,
+    census_cmd,
+)
 
 
 def build_parser() -> Parser:

@@ -11,10 +11,16 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from calendars.types import Unit
-from models.lifecycle.codes import ClosureReasonCode, PrimaryNeedCode, ReferralSourceCode
+from models.lifecycle.codes import (
+    AssessmentFactorCode,
+    CategoryOfAbuseCode,
+    ClosureReasonCode,
+    PrimaryNeedCode,
+    ReferralSourceCode,
+)
 from models.lifecycle.errors import EventRefused
 
 
@@ -52,8 +58,15 @@ class AssessmentStarted(_Event):
 
 
 class AssessmentCompleted(_Event):
+    """`on` is the day the outcome was decided. For the census return: `authorised` is the
+    AssessmentAuthorisationDate (the completion date when not given) and `factors` the factors
+    identified (CODES.md). A mistaken mix, such as 21 beside other factors, is accepted as the
+    worker recorded it and reported by `cin census check` with the event to correct."""
+
     type: Literal["assessment_completed"] = "assessment_completed"
     outcome: Literal["nfa", "step_down", "cin_plan", "escalate"]
+    authorised: date | None = None
+    factors: tuple[AssessmentFactorCode, ...] = ()
 
 
 class CinMeetingHeld(_Event):
@@ -92,8 +105,19 @@ class S47Started(_Event):
 
 
 class IcpcHeld(_Event):
+    """`category` is the plan's initial category of abuse (the census InitialCategoryOfAbuse),
+    refused when no plan is made. A plan recorded without one is accepted (older logs must still
+    rebuild); `cin census export` and `check` name this event as the one to correct."""
+
     type: Literal["icpc_held"] = "icpc_held"
     outcome: Literal["cp_plan", "no_plan"]
+    category: CategoryOfAbuseCode | None = None
+
+    @model_validator(mode="after")
+    def _category_with_plan(self) -> IcpcHeld:
+        if self.outcome == "no_plan" and self.category is not None:
+            raise ValueError("category is the plan's: expected none when no plan is made")
+        return self
 
 
 class TransferIn(_Event):
