@@ -163,6 +163,8 @@ class PolicyFile(_Strict):
     authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
     name: Text
     nation: Nation
+    # the DfE's three-digit LA number, the census return's LEA (DfE "LA codes"); None = not set
+    dfe_la_code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] | None = None
     versions: tuple[PolicyVersion, ...] = Field(min_length=1)
 
     @property

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # messages sent at once: faster through a slow relay; a crash mid-send may then re-send up
     # to this many (README, "Known limits")
     monitor_send_threads: int = 1
+    # the Python of the DfE census rules' own venv (`make .venv-census`: they need numpy < 2)
+    census_python: Path = REPO_ROOT / ".venv-census" / "bin" / "python"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

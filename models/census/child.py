@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from models.census.codes import DisabilityCode, EthnicityCode, SexCode, UpnUnknownCode
 
-# DfE "Unique pupil numbers (UPNs): guidance" (UPN_Guide_1.2): 13 characters, a check letter then
-# 11 digits and a digit or letter; the check letter is sum(weight i * value of character i, i = 2..13)
-# mod 23 read through this alphabet (no I, O or S).
+# DfE "Unique pupil numbers (UPNs): guidance" (UPN_Guide_1.2): 13 characters, a check letter
+# then 11 digits and a digit or letter; the check letter is the sum over characters 2-13 of
+# weight i * value, mod 23, read through this alphabet (no I, O or S).
 _CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _UPN_SHAPE = re.compile(r"[A-Za-z]\d{11}[0-9A-Za-z]")
 
@@ -62,7 +62,9 @@ class ChildDetails(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> ChildDetails:
         if (self.birth_date is None) == (self.expected_birth_date is None):
-            raise ValueError("expected a date of birth (dob) or an expected date of birth, not both")
+            raise ValueError(
+                "expected a date of birth (dob) or an expected date of birth, not both"
+            )
         if self.expected_birth_date is not None and self.sex != "U":
             raise ValueError("an unborn child's sex is U (CODES.md)")
         if (self.upn is None) == (self.upn_unknown is None):
@@ -98,7 +100,9 @@ def parse_child(data: dict[str, Any]) -> ChildDetails:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else ""
             if field in _CODE_LISTS:
-                problems.append(f"{field}: expected one of {_CODE_LISTS[field]}; got {err['input']!r}")
+                problems.append(
+                    f"{field}: expected one of {_CODE_LISTS[field]}; got {err['input']!r}"
+                )
             elif field in _DATES:
                 problems.append(f"{field}: expected a date YYYY-MM-DD")
             elif field in ("upn", "former_upn"):

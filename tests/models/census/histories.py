@@ -1,0 +1,74 @@
+"""Hand-built histories for the census tests, recorded through the real accept path."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from models.census.child import parse_child
+from models.census.child_store import set_child
+from models.lifecycle import parse_event
+from models.policy import PolicyBook
+from models.store import open_case, record
+
+AUTHORITY = "redbridge"  # DfE LA 317
+
+
+@dataclass(frozen=True)
+class Story:
+    child_ref: str
+    child: dict[str, Any] | None
+    episodes: Sequence[Sequence[dict[str, Any]]]  # each: the events of one case, opening first
+
+
+def ev(kind: str, on: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, "on": on, **fields}
+
+
+def child(dob: str = "2015-06-01", *, sex: str = "F", **more: Any) -> dict[str, Any]:
+    details: dict[str, Any] = {"sex": sex, "ethnicity": "WBRI", "disabilities": ["NONE"]}
+    if "expected_birth_date" not in more:
+        details["birth_date"] = dob
+    if "upn_unknown" not in more and "upn" not in more:
+        details["upn"] = upn_for(1)
+    return {**details, **more}
+
+
+def upn_for(n: int) -> str:
+    """A valid UPN (right check letter) for LA 317, year 15, serial n."""
+    from models.census.child import upn_check_letter
+
+    body = f"31715{n:06d}1"
+    draft = "A" + body
+    return upn_check_letter(draft) + body
+
+
+def record_story(engine: Engine, book: PolicyBook, story: Story) -> list[str]:
+    """Record every episode of the story; returns the case references in order."""
+    refs = []
+    if story.child is not None:
+        with Session(engine) as session:
+            set_child(
+                session,
+                authority=AUTHORITY,
+                child_ref=story.child_ref,
+                details=parse_child(story.child),
+            )
+            session.commit()
+    for events in story.episodes:
+        first, *rest = events
+        opened = open_case(
+            engine,
+            policies=book,
+            authority=AUTHORITY,
+            child_ref=story.child_ref,
+            event=parse_event(first),
+        )
+        for event in rest:
+            record(engine, policies=book, case_ref=opened.case_ref, event=parse_event(event))
+        refs.append(opened.case_ref)
+    return refs
