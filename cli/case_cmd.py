@@ -53,6 +53,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rec.add_argument("--reason", help="closure reason RC1-RC9 (case_closed)")
     rec.add_argument("--visit-every", metavar="'N UNIT'", help="plan's visit frequency: '2 weeks'")
     rec.add_argument("--tm-chaired", action="store_true", help="review chaired by a team manager")
+    rec.add_argument(
+        "--factors",
+        metavar="CODES",
+        help="assessment_completed: factors identified, comma-separated (3B,4B; CODES.md)",
+    )
+    rec.add_argument(
+        "--authorised",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="assessment_completed: the day the assessment was authorised (default: --date)",
+    )
+    rec.add_argument(
+        "--category",
+        metavar="NEG|PHY|SAB|EMO|MUL",
+        help="icpc_held cp_plan: the plan's category of abuse",
+    )
     rec.add_argument("--key", help="idempotency key: the same key twice is one event")
     rec.set_defaults(func=run_record)
 
@@ -128,7 +144,32 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
         record["visit_frequency"] = {"amount": int(amount), "unit": unit}
     if args.tm_chaired:
         record["chaired_by_team_manager"] = True
+    record.update(census_fields(args))
     return record
+
+
+# the census fields (issue 10) and the events that take them
+CENSUS_FIELDS = {
+    "factors": ("assessment_completed",),
+    "authorised": ("assessment_completed",),
+    "category": ("icpc_held", "cp_review_held"),
+}
+
+
+def census_fields(args: argparse.Namespace) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, events in CENSUS_FIELDS.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if args.event not in events:
+            raise CliError(f"{args.event} takes no --{name} (only {' and '.join(events)})")
+        if name == "factors":
+            value = [code.strip() for code in value.split(",") if code.strip()]
+        elif name == "authorised":
+            value = value.isoformat()
+        fields[name] = value
+    return fields
 
 
 def run_record(args: argparse.Namespace) -> int:

@@ -15,7 +15,8 @@ from sqlmodel import Session, col
 
 from models.census.dfe_rules import RuleFailure, run_dfe_rules
 from models.census.export import export_return
-from models.census.rowmap import RowMap
+from models.census.own_rules import own_rule_failures
+from models.census.rowmap import RowMap, focus_column
 from models.census.year import CensusYear
 from models.policy import PolicyBook
 from models.tables import Case, CaseEvent
@@ -92,6 +93,10 @@ def check_return(
         for problem in xsd_problems(path):
             report.findings.append(Finding(None, "XSD", "Error", "-", problem, "-"))
         failures = run_dfe_rules(path, year=year.year, python=census_python)
+        seen = {(f.code, f.table, f.column, f.row) for f in failures}
+        failures += [
+            f for f in own_rule_failures(path) if (f.code, f.table, f.column, f.row) not in seen
+        ]
     report.findings.extend(_traced(engine, failures, rows))
     return report
 
@@ -104,7 +109,7 @@ def _traced(engine: Engine, failures: list[RuleFailure], rows: RowMap) -> list[F
             if failure.table is not None and failure.row is not None
             else None
         )
-        column = failure.column or "-"
+        column = focus_column(failure.code, failure.table or "", failure.column or "-")
         if source is None:
             located.append(Finding(None, failure.code, failure.level, column, failure.message, "-"))
             continue

@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from models.census.episodes import Episode
 
 CHILD_DETAILS = "the child's details (cin child set)"
+CHILD_TABLES = ("ChildIdentifiers", "ChildCharacteristics", "Disabilities")
+# Rules whose validator reports a stand-in column: the column that holds what to correct.
+# 2990 "activity recorded against a case marked RC8/RC9": on the episode, the closure reason.
+RULE_COLUMNS = {("2990", "CINdetails"): "ReasonForClosure"}
+
+
+def focus_column(code: str, table: str, column: str) -> str:
+    return RULE_COLUMNS.get((code, table), column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +31,8 @@ class RowSource:
     events: dict[str, int | None]  # column -> the sequence number of the event that gave it
 
     def what_to_correct(self, column: str) -> str:
+        if column == "LAchildID" and not self.events:
+            return "the child's reference in the recording system (LAchildID)"
         seq = self.events.get(column)
         if "*" in self.events and seq is None:
             seq = self.events["*"]

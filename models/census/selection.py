@@ -24,15 +24,19 @@ def in_year(episode: Episode, year: CensusYear) -> bool:
 
 
 def for_year(episode: Episode, year: CensusYear) -> Episode:
-    """The episode with only the parts the year's return holds."""
+    """The episode with only the parts the year's return holds. An ICPC is recorded once (DfE
+    rule 2884): in its Section47 block when that is in the return, else on the episode."""
+    s47s = [s for s in episode.s47s if s.outstanding or year.within(s.start) or year.within(s.icpc)]
+    icpc = episode.initial_cpc
+    if not year.within(icpc) or any(s.icpc == icpc for s in s47s):
+        icpc = None
     return replace(
         episode,
-        initial_cpc=episode.initial_cpc if year.within(episode.initial_cpc) else None,
+        initial_cpc=icpc,
+        initial_cpc_seq=episode.initial_cpc_seq if icpc else None,
         assessments=[a for a in episode.assessments if year.still_running(a.authorised)],
         plans=[p for p in episode.plans if year.still_running(p.end)],
-        s47s=[
-            s for s in episode.s47s if s.outstanding or year.within(s.start) or year.within(s.icpc)
-        ],
+        s47s=s47s,
         cp_plans=[_reviews_in(cp, year) for cp in episode.cp_plans if year.still_running(cp.end)],
     )
 
