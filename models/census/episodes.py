@@ -170,6 +170,9 @@ def fold_episode(
         _STEPS.get(entry.type, _ignore)(fold, entry)
     if fold is None:
         return None
+    if fold.to_assess is not None and fold.open_assessment() is None:
+        # decided on, not yet started by an event of its own: running from the decision
+        fold.episode.assessments.append(Assessment(*fold.to_assess))
     _close(fold, state, year, last_seq)
     return fold.episode
 
@@ -204,6 +207,7 @@ def _referral_decision(fold: _Fold, e: LogEntry) -> None:
 
 
 def _assessment_started(fold: _Fold, e: LogEntry) -> None:
+    fold.to_assess = None
     if fold.open_assessment() is None:
         fold.episode.assessments.append(Assessment(e.on, e.seq))
 
