@@ -21,7 +21,6 @@ from lxml import etree
 from models.census.episodes import Episode
 from models.census.rowmap import RowMap
 from models.census.year import CensusYear
-from models.tables import Child
 
 SOFTWARE_CODE = "cin-engine"
 RELEASE = "0.1.0"
@@ -36,10 +35,27 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildRecord:
+    """The child's identifiers and characteristics (the `child` table's row, as the return
+    needs it)."""
+
+    child_ref: str
+    upn: str | None
+    former_upn: str | None
+    upn_unknown: str | None
+    birth_date: date | None
+    expected_birth_date: date | None
+    death_date: date | None
+    sex: str
+    ethnicity: str
+    disabilities: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class ChildReturn:
     """One child's block: details, and the episodes of the year (already selected)."""
 
-    details: Child
+    details: ChildRecord
     episodes: list[Episode]
 
 
