@@ -24,6 +24,7 @@ from typing import Any
 
 from demo import caseload_mix as mix
 from demo.caseload_story import simulate_episode
+from demo.census_demo import with_census_fields
 from models.lifecycle import is_re_referral
 from models.policy import PolicyBook
 
@@ -115,6 +116,7 @@ def _child_records(
             if sent > horizon:
                 break
             key = f"syn{seed}-{case_key}-{seq:03d}"
+            event = with_census_fields(event, key)  # factors, abuse category (issue 10)
             records.append(CaseloadRecord(sent, authority, child_ref, team, case_key, event, key))
         closed_on = episode.state.closed_on
         rate = mix.RE_REFERRAL.get(authority, mix.RE_REFERRAL_DEFAULT)

@@ -92,9 +92,11 @@ def children_for_year(
         year,
         authority,
     ).order_by(col(CaseEvent.seq))
-    with Session(engine) as case_session, Session(engine) as event_session:
-        logs = groupby(event_session.execute(events), key=itemgetter(0))
-        case_rows = case_session.execute(cases)
+    # one connection, two cursors read in step (server-side ones on PostgreSQL; SQLite would
+    # lock a second connection out, as every transaction here begins IMMEDIATE)
+    with Session(engine) as session:
+        logs = groupby(session.execute(events), key=itemgetter(0))
+        case_rows = session.execute(cases)
         for _child_ref, rows in groupby(case_rows, key=itemgetter(0)):
             per_case = []
             for row in rows:
