@@ -18,7 +18,10 @@ OUTCOME_EVENTS = {
     "review_held": ("continue", "change", "step_down_panel", "escalate", "close"),
     "step_down_panel": ("accepted", "rejected"),
     "icpc_held": ("cp_plan", "no_plan"),
+    "s47_concluded": ("icpc_required", "icpc_not_required"),
+    "cp_review_held": ("continue", "cin_plan", "close"),
 }
+CHAIRS = ("team_manager", "senior_practitioner", "social_worker", "other")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,7 +55,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rec.add_argument("--outcome")
     rec.add_argument("--reason", help="closure reason RC1-RC9 (case_closed)")
     rec.add_argument("--visit-every", metavar="'N UNIT'", help="plan's visit frequency: '2 weeks'")
-    rec.add_argument("--tm-chaired", action="store_true", help="review chaired by a team manager")
+    rec.add_argument(
+        "--chair",
+        choices=CHAIRS,
+        help="review_held: who chaired it (after 12 months, a team manager or senior practitioner)",
+    )
+    rec.add_argument(
+        "--no-consent",
+        action="store_true",
+        help="assessment_completed cin_plan: the family did not consent (no plan clocks open)",
+    )
     rec.add_argument(
         "--factors",
         metavar="CODES",
@@ -67,7 +79,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rec.add_argument(
         "--category",
         metavar="NEG|PHY|SAB|EMO|MUL",
-        help="icpc_held cp_plan: the plan's category of abuse",
+        help="icpc_held cp_plan / cp_review_held: the plan's category of abuse",
     )
     rec.add_argument("--key", help="idempotency key: the same key twice is one event")
     rec.set_defaults(func=run_record)
@@ -142,8 +154,14 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
                 f"--visit-every: expected 'N UNIT' like '2 weeks'; got {args.visit_every!r}"
             )
         record["visit_frequency"] = {"amount": int(amount), "unit": unit}
-    if args.tm_chaired:
-        record["chaired_by_team_manager"] = True
+    if args.chair:
+        if args.event != "review_held":
+            raise CliError(f"{args.event} takes no --chair (only review_held does)")
+        record["chair"] = args.chair
+    if args.no_consent:
+        if args.event != "assessment_completed":
+            raise CliError(f"{args.event} takes no --no-consent (only assessment_completed does)")
+        record["consent"] = False
     record.update(census_fields(args))
     return record
 
@@ -216,6 +234,7 @@ def run_show(args: argparse.Namespace) -> int:
         "referral_date": case.referral_date.isoformat(),
         "re_referral": case.re_referral,
         "events": case.last_seq,
+        "visits": visits_text(case.state),
         "deadlines": rows,
     }
     if args.json:
@@ -223,10 +242,25 @@ def run_show(args: argparse.Namespace) -> int:
         return 0
     rerun = " (re-referral)" if case.re_referral else ""
     print(f"{case.case_ref}  {case.authority}  stage {case.stage}{rerun}  events {case.last_seq}")
+    if view["visits"]:
+        print(f"  visits: {view['visits']}")
     for d in rows:
         late = "  OVERDUE" if d["overdue"] else ""
         print(f"  {d['key']:24} due {d['due']}  {d['status']:9}{late}  {d['explanation']}")
     return 0
+
+
+def visits_text(state: dict[str, Any]) -> str | None:
+    """What the plan says about visits (003 L202: no minimum; the plan sets the frequency)."""
+    if state.get("plan_start") is None or state.get("stage") == "closed":
+        return None
+    frequency = state.get("visit_frequency")
+    if frequency:
+        return f"every {frequency['amount']} {frequency['unit']} (set by the plan)"
+    has_clock = any(d.get("kind") == "visit" for d in state.get("deadlines", []))
+    if has_clock:
+        return "the authority's default frequency"
+    return "no visit clock: the plan sets no visiting frequency"
 
 
 def run_allocate(args: argparse.Namespace) -> int:

@@ -111,24 +111,34 @@ def _book(args: argparse.Namespace) -> PolicyBook:
 
 
 def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
+    """Every line says where it comes from: statutory, local (with its citation) or engine
+    default (with its reason)."""
     end = policy.effective_to.isoformat() if policy.effective_to else "open-ended"
     lines = [
         f"{policy.policy_ref}: {policy.name} ({policy.nation.value})",
         f"in force on {day.isoformat()}: {policy.effective_from.isoformat()} to {end}",
         f"source: {policy.source}",
+    ]
+    if policy.assumed_from is not None:
+        lines.append(
+            f"assumed to apply from {policy.assumed_from.isoformat()}, before the document's "
+            "date: deadlines counted then say so"
+        )
+    lines += [
         "non-working start: "
         + ("rolled to the next working day" if policy.roll_non_working_start else "counted as is"),
         f"closure days: {', '.join(_closure_text(policy)) or 'none'}",
         "timescales:",
     ]
-    rows = [("kind", "amount", "counts from", "set by", "source")]
+    rows = [("kind", "amount", "counts from", "provenance", "set by", "source")]
     rows += [
         (
             ts.kind.value,
             f"{ts.amount} {ts.unit.value}",
             ts.counts_from.value,
-            f"{ts.defined_by} (inherited)" if ts.inherited else ts.defined_by,
-            ts.cited,
+            ts.provenance,
+            ts.defined_by,
+            ts.source,
         )
         for ts in policy.timescales.values()
     ]
@@ -136,6 +146,8 @@ def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
     for row in rows:
         cells = "".join(cell.ljust(width + 2) for cell, width in zip(row, widths, strict=False))
         lines.append(f"  {cells}{row[-1]}")
+    if policy.no_clock:
+        lines.append(f"no clock: {', '.join(k.value for k in policy.no_clock)}")
     ladder = ", ".join(
         f"{s.role.value} after {s.after_working_days_overdue}" for s in policy.escalation
     )
@@ -146,6 +158,9 @@ def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
     )
     lines.append(f"channels: {channels or 'none'}")
     lines.append(f"urgent: {', '.join(sorted(k.value for k in policy.urgent)) or 'none'}")
+    lines.append(f"drift: {policy.continue_streak} reviews in a row deciding 'continue'")
+    lines.append("settings:")
+    lines += [f"  {name}: {label}" for name, label in policy.labels.items()]
     return lines
 
 
@@ -175,7 +190,8 @@ def policy_as_json(policy: ResolvedPolicy, day: date) -> dict[str, object]:
                 "amount": ts.amount,
                 "unit": ts.unit.value,
                 "counts_from": ts.counts_from.value,
-                "source": ts.cited,
+                "source": ts.source,
+                "provenance": ts.provenance,
                 "inherited": ts.inherited,
                 "defined_by": ts.defined_by,
             }
@@ -187,4 +203,11 @@ def policy_as_json(policy: ResolvedPolicy, day: date) -> dict[str, object]:
         ],
         "channels": {r.value: [c.value for c in ways] for r, ways in policy.channels.items()},
         "urgent": sorted(k.value for k in policy.urgent),
+        "no_clock": [k.value for k in policy.no_clock],
+        "assumed_from": policy.assumed_from.isoformat() if policy.assumed_from else None,
+        "continue_streak": policy.continue_streak,
+        "settings": {
+            name: {"provenance": label.provenance, "reason": label.reason}
+            for name, label in policy.labels.items()
+        },
     }

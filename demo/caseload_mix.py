@@ -75,7 +75,8 @@ PLAN_DAYS: Mapping[tuple[int, int], float] = {
 PLAN_END: Mapping[str, float] = {"close": 0.45, "step_down_panel": 0.45, "escalate": 0.10}
 CHANGE_OF_PLAN = 0.3  # a review that goes on changes the plan rather than continuing it
 CHANGE_SETS_VISITS = 0.5  # ... and the change sets a new visiting frequency
-TEAM_MANAGER_CHAIRS = 0.8  # a review due a team manager's chair gets one (003 s5); else met late
+# the first review after 12 months: a team manager chairs (003 L131), else it is a finding
+TEAM_MANAGER_CHAIRS = 0.8
 PANEL_ACCEPTS = 0.8  # the step-down panel accepts (003 s8 describes it, without a rate)
 PANEL_REJECTED_EXTRA_DAYS = (60, 150)  # the plan runs on after a refused step-down
 
@@ -84,7 +85,8 @@ PANEL_REJECTED_EXTRA_DAYS = (60, 150)  # the plan runs on after a refused step-d
 PLAN_TRANSFER_OUT = 0.04
 PLAN_S47 = 0.03
 PLAN_OTHER_CLOSURE = 0.03
-OTHER_CLOSURE_REASON: Mapping[str, float] = {"RC3": 0.4, "RC4": 0.3, "RC6": 0.2, "RC7": 0.1}
+# Reasons that end a plan by themselves (003 L146: otherwise a review decides, which closes RC7)
+OTHER_CLOSURE_REASON: Mapping[str, float] = {"RC3": 0.45, "RC4": 0.3, "RC6": 0.25}
 PLAN_NEVER_DISTRIBUTED = 0.04  # copies never recorded: the clock stays missed
 
 # -- timeliness (how often work is late, and by how much; days) ---------------------------------

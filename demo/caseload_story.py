@@ -161,6 +161,10 @@ class _Story:
         self.emit("assessment_completed", on, outcome=mix.pick(rng, mix.ASSESSMENT_OUTCOME))
 
     def icpc(self) -> None:
+        if self.state.awaiting_strategy:
+            # an escalation: the strategy discussion starts the ICPC's clock (Working Together)
+            self.emit("s47_started", self.later(0, 3))
+            return
         key, due = self.due_of(K.ICPC) or ("icpc", self.later(10, 20))
         on = self.around(key, due, "icpc", early=8)
         plan = self.rng.random() < mix.ICPC_CP_PLAN
@@ -170,6 +174,11 @@ class _Story:
             self.next_cp_visit = self.later(*mix.CP_VISIT_DAYS)
 
     def cp_plan(self) -> None:
+        review = self.due_of(K.FIRST_CP_REVIEW, K.CP_REVIEW)
+        review_on = None if review is None else self.around(*review, "icpc", early=10)
+        if review_on is not None and review_on < min(self.next_cp_visit, self.cp_end):
+            self.emit("cp_review_held", review_on, outcome="continue")
+            return
         if self.next_cp_visit < self.cp_end:
             self.emit("visit_recorded", max(self.next_cp_visit, self.day))
             self.next_cp_visit = self.later(*mix.CP_VISIT_DAYS)
@@ -178,6 +187,9 @@ class _Story:
         on = self.working(self.cp_end, back=False)
         if end == "transfer_out":
             self.emit("transfer_out", on)
+        elif end == "RC7":
+            # a CP plan ends at a review conference that decides so
+            self.emit("cp_review_held", on, outcome="close")
         else:
             self.emit("case_closed", on, reason=end)
 
@@ -248,9 +260,11 @@ class _Story:
     def review(self, on: date) -> None:
         rng = self.rng
         fields: dict[str, Any] = {}
-        tm = self.due_of(K.TEAM_MANAGER_REVIEW)
-        if tm is not None and on >= tm[1] and rng.random() < mix.TEAM_MANAGER_CHAIRS:
-            fields["chaired_by_team_manager"] = True
+        rule_from = self.state.chair_rule_from
+        if rule_from is not None and on >= rule_from and rng.random() < mix.TEAM_MANAGER_CHAIRS:
+            fields["chair"] = "team_manager"
+        else:
+            fields["chair"] = "social_worker"
         if on >= self.plan_end:
             outcome = mix.pick(rng, mix.PLAN_END)
         elif rng.random() < mix.CHANGE_OF_PLAN:
@@ -260,6 +274,9 @@ class _Story:
         else:
             outcome = "continue"
         self.emit("review_held", on, outcome=outcome, **fields)
+        copies = self.due_of(K.PLAN_DISTRIBUTED)  # 003 L122: copies after every plan meeting
+        if copies is not None and rng.random() >= mix.PLAN_NEVER_DISTRIBUTED:
+            self.distribution = self.around(*copies, "distribution", early=(copies[1] - on).days)
 
     def shock_happens(self, on: date) -> None:
         assert self.shock is not None

@@ -23,7 +23,7 @@ from sqlmodel import Session
 from engine.delivery import deliver_case
 from models.lifecycle import parse_event
 from models.policy import PolicyBook
-from models.runtime import case_engine, policies
+from models.runtime import case_engine, clock, policies
 from models.store import Accepted, open_case, record, sync_authorities
 
 
@@ -63,6 +63,7 @@ class Ingest:
                 event=event,
                 key=key,
                 team=team,
+                today=clock().today(),
             )
         )
 
@@ -85,6 +86,7 @@ class Ingest:
                 event=parse_event(event),
                 key=key,
                 team=team,
+                today=clock().today(),
             )
         )
 
@@ -95,6 +97,7 @@ class Ingest:
             case_ref=case_ref,
             event=parse_event(event),
             key=key,
+            today=clock().today(),  # an event dated after today is refused
         )
         return self._delivered(accepted)
 

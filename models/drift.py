@@ -1,12 +1,16 @@
 """Drift a deadline cannot show, read from the case state (pure: no clock, no database).
 
 Most drift is a deadline gone past due, and the monitor finds it in the deadline rows: a review
-overdue, a visit overdue against the plan's frequency (or the policy default), a plan open 12
-months without a team-manager-chaired review (`team_manager_review`), a case left waiting on the
-step-down panel (`step_down_panel`). What is left is a plan that keeps being reviewed and never
-changes: Redbridge's reviews must say whether the plan is working and what will change (003 s5),
-and the seeds' audits found plans "not sufficiently explicit about what needed to change". Three
-reviews in a row deciding "continue" is that finding.
+overdue, a visit overdue against the plan's frequency, a case left waiting on the step-down panel
+(`step_down_panel`). What is left:
+
+- a plan that keeps being reviewed and never changes: Redbridge's reviews must say whether the
+  plan is working and what will change (003 s5), and the seeds' audits found plans "not
+  sufficiently explicit about what needed to change". N reviews in a row deciding "continue" is
+  that finding (N = 3, an engine default: `engine-defaults.yaml`, drift);
+- the first review after a plan's 12 months chaired by someone other than a team manager or
+  senior practitioner (Redbridge 003 L131): a finding for the team manager only
+  (`REVIEW_CHAIR_KIND`), never an escalation, and nothing at all before that review is held.
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from datetime import date
 
 from models.lifecycle.state import PLAN_STAGES, CaseState
 
-CONTINUE_STREAK = 3
+CONTINUE_STREAK = 3  # engine default (engine-defaults.yaml drift.continues_in_a_row)
 CONTINUE_STREAK_KIND = "plan_unchanged"
+REVIEW_CHAIR_KIND = "review_chair"
+TEAM_MANAGER_ONLY: frozenset[str] = frozenset({REVIEW_CHAIR_KIND})
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,13 +34,30 @@ class DriftFinding:
     explanation: str
 
 
-def drift_findings(state: CaseState) -> tuple[DriftFinding, ...]:
+def drift_findings(state: CaseState, streak_at: int = CONTINUE_STREAK) -> tuple[DriftFinding, ...]:
     """The drift the case shows now; `since` is right when a finding first appears."""
-    streak = state.consecutive_continues
-    if streak < CONTINUE_STREAK or state.stage not in PLAN_STAGES or state.last_review is None:
+    if state.stage not in PLAN_STAGES or state.last_review is None:
         return ()
-    completed_by = state.reviews_held - streak + CONTINUE_STREAK
+    findings: list[DriftFinding] = []
+    if state.chair_finding is not None:
+        findings.append(
+            DriftFinding(
+                key=f"chair#{state.reviews_held}",
+                kind=REVIEW_CHAIR_KIND,
+                since=state.chair_finding,
+                explanation=(
+                    f"the review on {state.chair_finding.isoformat()} was the first after the "
+                    "plan's 12 months and was not chaired by a team manager or senior "
+                    "practitioner (003 L131)"
+                ),
+            )
+        )
+    streak = state.consecutive_continues
+    if streak < streak_at:
+        return tuple(findings)
+    completed_by = state.reviews_held - streak + streak_at
     return (
+        *findings,
         DriftFinding(
             key=f"continues#{completed_by}",
             kind=CONTINUE_STREAK_KIND,

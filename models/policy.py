@@ -10,7 +10,7 @@ counts a manager can check by hand (DESIGN.md, "Policies" and "What each clock c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,11 +19,13 @@ from calendars import Closure, Count, Nation, Unit, WorkingCalendar, get_calenda
 from models.policy_diff import diff_versions
 from models.policy_loading import (
     PolicyError,
+    engine_problems,
     load_policy_file,
     national_problems,
     validate_policy_file,
 )
 from models.policy_schema import (
+    ENGINE_DEFAULTS,
     NATIONAL,
     Channel,
     EscalationStep,
@@ -77,21 +79,38 @@ def quantity(amount: int, unit: Unit) -> str:
     return f"{amount} {singular if amount == 1 else plural}"
 
 
+STATUTORY = "statutory"  # Working Together, from national.yaml
+LOCAL = "local"  # the authority's own document, with its seed citation
+ENGINE_DEFAULT = "engine default"  # engine-defaults.yaml: no document sets it
+
+
 @dataclass(frozen=True, slots=True)
 class ResolvedTimescale:
-    """One clock as it applies: the authority's own rule, or the national one it inherits."""
+    """One clock as it applies: the authority's own rule, or the one it inherits."""
 
     kind: TimescaleKind
     amount: int
     unit: Unit
     counts_from: Anchor
-    source: str  # the citation as the defining file wrote it
+    source: str  # the citation (or, for an engine default, the reason) as its file wrote it
     inherited: bool
-    defined_by: str  # "redbridge v1", or "national v1" when inherited
+    defined_by: str  # "redbridge v1", or "national v1" / "engine-defaults v1" when inherited
+    provenance: str = LOCAL  # statutory, local or engine default
 
     @property
     def cited(self) -> str:
-        return f"national default: {self.source}" if self.inherited else self.source
+        return f"{self.provenance}: {self.source}"
+
+
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """A setting with where it comes from: "engine default: <reason>" or "local: <source>"."""
+
+    provenance: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.provenance}: {self.reason}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +133,25 @@ class ResolvedPolicy:
     escalation: tuple[EscalationStep, ...]
     channels: Mapping[Role, tuple[Channel, ...]]
     urgent: frozenset[TimescaleKind]
+    continue_streak: int = 3
+    # where the ladder, channels, urgent kinds and drift rule come from
+    labels: Mapping[str, Labelled] = field(default_factory=dict)
+    no_clock: tuple[TimescaleKind, ...] = ()
+    assumed_from: date | None = None  # the rules are assumed to apply before effective_from
+    day: date | None = None  # the day resolved (an assumed day says so in explanations)
 
     @property
     def policy_ref(self) -> str:
         return f"{self.authority} v{self.version}"
 
     @property
-    def visit_default(self) -> ResolvedTimescale:
-        """How often to visit where the plan sets no frequency."""
-        return self.timescales[TimescaleKind.VISIT]
+    def assumed(self) -> bool:
+        return self.day is not None and self.day < self.effective_from
+
+    @property
+    def visit_default(self) -> ResolvedTimescale | None:
+        """How often to visit where the plan sets no frequency: only where a council opts in."""
+        return self.timescales.get(TimescaleKind.VISIT)
 
     @property
     def calendar(self) -> WorkingCalendar:
@@ -134,7 +163,7 @@ class ResolvedPolicy:
     def count(self, kind: TimescaleKind, start: date) -> CountedDue:
         timescale = self.timescales[kind]
         counted = self._count(start, timescale.amount, timescale.unit)
-        note = f" (national default, {timescale.defined_by})" if timescale.inherited else ""
+        note = f" ({timescale.provenance}, {timescale.defined_by})" if timescale.inherited else ""
         explanation = self._explain(counted, ANCHOR_WORDS[timescale.counts_from], note)
         return CountedDue(counted.due, explanation, self.policy_ref, timescale.cited)
 
@@ -166,7 +195,16 @@ class ResolvedPolicy:
             text += f", skipping {skipped}"
         if counted.clamped:
             text += " (clamped to month end)"
+        if counted.start < self.effective_from:
+            text += (
+                f"; assumed: {self.policy_ref} dates from {self.effective_from.isoformat()} and "
+                f"is assumed to apply from {_iso(self.assumed_from)}"
+            )
         return text
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day else "its start"
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +213,7 @@ class AuthorityPolicy:
 
     policy: PolicyFile
     national: PolicyFile
+    engine: PolicyFile
 
     @property
     def slug(self) -> str:
@@ -207,21 +246,38 @@ class AuthorityPolicy:
             raise PolicyError(
                 [f"{self.slug}: no policy version in force on {day.isoformat()} ({spans})"]
             )
+        own = (
+            STATUTORY
+            if self.policy.is_national
+            else ENGINE_DEFAULT
+            if self.policy.authority == ENGINE_DEFAULTS
+            else LOCAL
+        )
         timescales = {
-            kind: _resolved(kind, timescale, self.slug, version.version, inherited=False)
+            kind: _resolved(
+                kind, timescale, self.slug, version.version, provenance=own, inherited=False
+            )
             for kind, timescale in version.timescales.items()
         }
-        if version.national_default_applies:
-            national = self.national.in_force(day)
-            if national is None:
-                raise PolicyError(
-                    [f"{NATIONAL}: no version in force on {day.isoformat()} for {self.slug}"]
-                )
-            for kind in version.national_default_applies:
-                if kind in national.timescales:
+        for inherited_from, kinds, label in (
+            (self.national, version.national_default_applies, STATUTORY),
+            (self.engine, version.engine_default_applies, ENGINE_DEFAULT),
+        ):
+            if not kinds:
+                continue
+            beneath = _in_force(inherited_from, day, self.slug)
+            for kind in kinds:
+                if kind in beneath.timescales:
                     timescales[kind] = _resolved(
-                        kind, national.timescales[kind], NATIONAL, national.version, inherited=True
+                        kind,
+                        beneath.timescales[kind],
+                        inherited_from.authority,
+                        beneath.version,
+                        provenance=label,
+                        inherited=True,
                     )
+        engine = _in_force(self.engine, day, self.slug)
+        labels, settings = _settings(version, engine, own)
         return ResolvedPolicy(
             authority=self.slug,
             name=self.policy.name,
@@ -233,14 +289,54 @@ class AuthorityPolicy:
             roll_non_working_start=version.roll_non_working_start,
             closures=version.closure_days.to_calendar(),
             timescales={kind: timescales[kind] for kind in TimescaleKind if kind in timescales},
-            escalation=version.escalation,
-            channels=dict(version.channels),
-            urgent=frozenset(version.urgent),
+            escalation=settings.escalation or (),
+            channels=dict(settings.channels or {}),
+            urgent=frozenset(settings.urgent or ()),
+            continue_streak=settings.drift.continues_in_a_row if settings.drift else 3,
+            labels=labels,
+            no_clock=version.no_clock,
+            assumed_from=version.assumed_from,
+            day=day,
         )
 
 
+def _in_force(policy: PolicyFile, day: date, slug: str) -> PolicyVersion:
+    found = policy.in_force(day)
+    if found is None:
+        raise PolicyError(
+            [f"{policy.authority}: no version in force on {day.isoformat()} for {slug}"]
+        )
+    return found
+
+
+def _settings(
+    version: PolicyVersion, engine: PolicyVersion, own: str
+) -> tuple[dict[str, Labelled], PolicyVersion]:
+    """The ladder, channels, urgent kinds and drift rule: the version's own, else the engine's."""
+    labels: dict[str, Labelled] = {}
+    chosen: dict[str, object] = {}
+    for name in ("escalation", "channels", "urgent", "drift"):
+        value = getattr(version, name)
+        if value is None:
+            chosen[name] = getattr(engine, name)
+            reason = engine.reasons.get(name, "no document sets one")
+            if name == "drift" and engine.drift is not None:
+                reason = engine.drift.reason
+            labels[name] = Labelled(ENGINE_DEFAULT, reason)
+        else:
+            chosen[name] = value
+            labels[name] = Labelled(own, version.source)
+    return labels, version.model_copy(update=chosen)
+
+
 def _resolved(
-    kind: TimescaleKind, timescale: Timescale, slug: str, number: int, *, inherited: bool
+    kind: TimescaleKind,
+    timescale: Timescale,
+    slug: str,
+    number: int,
+    *,
+    provenance: str,
+    inherited: bool,
 ) -> ResolvedTimescale:
     return ResolvedTimescale(
         kind=kind,
@@ -250,6 +346,7 @@ def _resolved(
         source=timescale.source,
         inherited=inherited,
         defined_by=f"{slug} v{number}",
+        provenance=provenance,
     )
 
 
@@ -259,6 +356,7 @@ class PolicyBook:
 
     national: PolicyFile
     authorities: Mapping[str, PolicyFile]
+    engine: PolicyFile
 
     def slugs(self) -> tuple[str, ...]:
         """The authorities, sorted; the national default is not one of them."""
@@ -266,21 +364,29 @@ class PolicyBook:
 
     def authority(self, slug: str) -> AuthorityPolicy:
         if slug == NATIONAL:
-            return AuthorityPolicy(self.national, self.national)
+            return AuthorityPolicy(self.national, self.national, self.engine)
+        if slug == ENGINE_DEFAULTS:
+            return AuthorityPolicy(self.engine, self.national, self.engine)
         if slug not in self.authorities:
             raise PolicyError(
                 [f"unknown authority {slug!r}; known: {', '.join((*self.slugs(), NATIONAL))}"]
             )
-        return AuthorityPolicy(self.authorities[slug], self.national)
+        return AuthorityPolicy(self.authorities[slug], self.national, self.engine)
 
 
 def load_policy_dir(folder: Path) -> PolicyBook:
-    """All `*.yaml` in `folder`; `national.yaml` is the default. Every problem in one error."""
+    """All `*.yaml` in `folder`: `national.yaml` holds the statutory rules, `engine-defaults.yaml`
+    the engine's own defaults, every other file one authority. Every problem in one error."""
     if not folder.is_dir():
         raise PolicyError([f"{folder}: expected a folder of policy files"])
     national_path = folder / f"{NATIONAL}.yaml"
-    if not national_path.exists():
-        raise PolicyError([f"{folder}: no {NATIONAL}.yaml, the default every authority inherits"])
+    engine_path = folder / f"{ENGINE_DEFAULTS}.yaml"
+    for path, what in (
+        (national_path, "the statutory rules every authority inherits"),
+        (engine_path, "the engine's own defaults"),
+    ):
+        if not path.exists():
+            raise PolicyError([f"{folder}: no {path.name}, {what}"])
     problems: list[str] = []
     loaded: dict[Path, PolicyFile] = {}
     for path in sorted(folder.glob("*.yaml")):
@@ -289,12 +395,17 @@ def load_policy_dir(folder: Path) -> PolicyBook:
         except PolicyError as error:
             problems.extend(error.problems)
     national = loaded.pop(national_path, None)
-    if national is not None:
+    engine = loaded.pop(engine_path, None)
+    if engine is not None:
+        problems.extend(engine_problems(engine, engine_path))
+    if national is not None and engine is not None:
         for path, policy in loaded.items():
             problems.extend(national_problems(policy, national, path))
-    if problems or national is None:
+            problems.extend(national_problems(policy, engine, path, engine=True))
+    if problems or national is None or engine is None:
         raise PolicyError(problems)
-    return PolicyBook(national, {policy.authority: policy for policy in loaded.values()})
+    authorities = {policy.authority: policy for policy in loaded.values()}
+    return PolicyBook(national, authorities, engine)
 
 
 if TYPE_CHECKING:

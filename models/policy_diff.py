@@ -33,19 +33,33 @@ def settings_of(version: PolicyVersion) -> dict[str, str]:
         if kind in version.timescales:
             settings[f"timescales.{kind.value}"] = version.timescales[kind].describe()
         elif kind in version.national_default_applies:
-            settings[f"timescales.{kind.value}"] = "national default"
+            settings[f"timescales.{kind.value}"] = "statutory (national)"
+        elif kind in version.engine_default_applies:
+            settings[f"timescales.{kind.value}"] = "engine default"
+        elif kind in version.no_clock:
+            settings[f"timescales.{kind.value}"] = "no clock"
     settings["closure_days.one_off"] = _listed(
         f"{c.day.isoformat()} ({c.name})" for c in version.closure_days.one_off
     )
     settings["closure_days.annual"] = _listed(
         f"{c.start} to {c.end} ({c.name})" for c in version.closure_days.annual
     )
-    settings["escalation"] = _listed(
-        f"{s.role.value} after {s.after_working_days_overdue}" for s in version.escalation
+    settings["escalation"] = (
+        "engine default"
+        if version.escalation is None
+        else _listed(
+            f"{s.role.value} after {s.after_working_days_overdue}" for s in version.escalation
+        )
     )
-    for role, channels in version.channels.items():
+    if version.channels is None:
+        settings["channels"] = "engine default"
+    for role, channels in (version.channels or {}).items():
         settings[f"channels.{role.value}"] = _listed(c.value for c in channels)
-    settings["urgent"] = _listed(sorted(k.value for k in version.urgent))
+    settings["urgent"] = (
+        "engine default"
+        if version.urgent is None
+        else _listed(sorted(k.value for k in version.urgent))
+    )
     return settings
 
 

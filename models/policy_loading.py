@@ -16,7 +16,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from models.policy_schema import NATIONAL, RULE_ERROR, PolicyFile, PolicyVersion
+from models.policy_schema import (
+    ENGINE_DEFAULTS,
+    NATIONAL,
+    RULE_ERROR,
+    PolicyFile,
+    PolicyVersion,
+)
 
 
 class PolicyError(ValueError):
@@ -50,13 +56,29 @@ def load_policy_file(path: Path) -> PolicyFile:
     return policy
 
 
-def national_problems(policy: PolicyFile, national: PolicyFile, path: Path) -> list[str]:
-    """What stops `policy` inheriting from `national`: another nation, or days it leaves bare."""
+def engine_problems(engine: PolicyFile, path: Path) -> list[str]:
+    """The engine's defaults must set what authorities fall back on: a ladder and its channels."""
+    problems = []
+    for i, version in enumerate(engine.versions):
+        for name in ("escalation", "channels", "urgent", "drift"):
+            if getattr(version, name) is None:
+                problems.append(f"{path}: versions[{i}].{name}: required in the engine defaults")
+            elif name != "drift" and name not in version.reasons:
+                problems.append(f"{path}: versions[{i}].reasons.{name}: expected the reason")
+    return problems
+
+
+def national_problems(
+    policy: PolicyFile, national: PolicyFile, path: Path, *, engine: bool = False
+) -> list[str]:
+    """What stops `policy` inheriting from `national` (or, with `engine`, from the engine's
+    defaults): another nation, or days it leaves bare."""
     problems: list[str] = []
+    field = "engine_default_applies" if engine else "national_default_applies"
     for i, version in enumerate(policy.versions):
-        if not version.national_default_applies or policy.is_national:
+        if not getattr(version, field) or policy.is_national:
             continue
-        if policy.nation != national.nation:
+        if not engine and policy.nation != national.nation:
             problems.append(
                 f"{path}: nation: national.yaml holds {national.nation.value}'s defaults; "
                 f"{policy.nation.value} inherits nothing from it, so versions[{i}] may not "
@@ -66,38 +88,45 @@ def national_problems(policy: PolicyFile, national: PolicyFile, path: Path) -> l
         gap = _first_uncovered_day(version, national)
         if gap is not None:
             problems.append(
-                f"{path}: versions[{i}].national_default_applies: national.yaml has no "
+                f"{path}: versions[{i}].{field}: {national.authority}.yaml has no "
                 f"version in force on {gap.isoformat()}; expected one across {version.span()}"
             )
     return problems
 
 
 def validate_policy_file(path: Path) -> PolicyFile:
-    """One file, plus its fit with the `national.yaml` beside it (what `cin policy validate` runs).
-
-    A broken national file is reported when it is itself validated, not against every authority.
+    """One file, plus its fit with the `national.yaml` and `engine-defaults.yaml` beside it (what
+    `cin policy validate` runs). A broken base file is reported when it is itself validated.
     """
     policy = load_policy_file(path)
-    national_path = path.with_name(f"{NATIONAL}.yaml")
-    inherits = any(v.national_default_applies for v in policy.versions)
-    if policy.is_national or not inherits:
+    if policy.authority == ENGINE_DEFAULTS:
+        problems = engine_problems(policy, path)
+        if problems:
+            raise PolicyError(problems)
         return policy
-    if not national_path.exists():
-        raise PolicyError(
-            [f"{path}: national_default_applies: expected {national_path} beside it; not found"]
-        )
-    try:
-        national = load_policy_file(national_path)
-    except PolicyError:
+    if policy.is_national:
         return policy
-    problems = national_problems(policy, national, path)
+    problems = []
+    for base, engine in ((NATIONAL, False), (ENGINE_DEFAULTS, True)):
+        field = "engine_default_applies" if engine else "national_default_applies"
+        if not any(getattr(v, field) for v in policy.versions):
+            continue
+        base_path = path.with_name(f"{base}.yaml")
+        if not base_path.exists():
+            problems.append(f"{path}: {field}: expected {base_path} beside it; not found")
+            continue
+        try:
+            base_file = load_policy_file(base_path)
+        except PolicyError:
+            continue
+        problems += national_problems(policy, base_file, path, engine=engine)
     if problems:
         raise PolicyError(problems)
     return policy
 
 
 def _first_uncovered_day(version: PolicyVersion, national: PolicyFile) -> date | None:
-    day = version.effective_from
+    day = version.starts
     while version.effective_to is None or day <= version.effective_to:
         covering = national.in_force(day)
         if covering is None:

@@ -27,7 +27,8 @@ from pydantic_core import PydanticCustomError
 from calendars.types import AnnualClosure, Closure, Nation, OneOffClosure, Unit
 from models.timescales import ALLOWED_ANCHORS, Anchor, TimescaleKind
 
-NATIONAL = "national"  # the slug (and file stem) of the national default
+NATIONAL = "national"  # the slug (and file stem) of the statutory national rules
+ENGINE_DEFAULTS = "engine-defaults"  # the engine's own defaults: no document sets them
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RULE_ERROR = "policy_rule"  # pydantic error type of the cross-field rules below
 
@@ -122,26 +123,50 @@ class EscalationStep(_Strict):
     after_working_days_overdue: WholeNumber
 
 
+class DriftRule(_Strict):
+    continues_in_a_row: Annotated[StrictInt, Field(ge=2)]
+    reason: Text
+
+
 class PolicyVersion(_Strict):
+    """One version. Each clock is set here (`timescales`: local, with its seed citation), taken
+    from the statutory national rules (`national_default_applies`), taken from the engine's own
+    defaults (`engine_default_applies`), or has no clock (`no_clock`). The escalation ladder,
+    channels, urgent kinds and drift rule left out are the engine's defaults.
+    """
+
     version: Annotated[StrictInt, Field(ge=1)]
     effective_from: date
     effective_to: date | None = None  # inclusive; None = open-ended
+    # the document's rules are assumed to have applied from this earlier day (history imports)
+    assumed_from: date | None = None
     source: Text
     roll_non_working_start: StrictBool
     closure_days: ClosureDays = ClosureDays()
     timescales: dict[TimescaleKind, Timescale]
     national_default_applies: tuple[TimescaleKind, ...] = ()
-    escalation: tuple[EscalationStep, ...] = Field(min_length=1)
-    channels: dict[Role, tuple[Channel, ...]]
-    urgent: tuple[TimescaleKind, ...] = ()
+    engine_default_applies: tuple[TimescaleKind, ...] = ()
+    no_clock: tuple[TimescaleKind, ...] = ()
+    escalation: tuple[EscalationStep, ...] | None = None  # None: the engine default
+    channels: dict[Role, tuple[Channel, ...]] | None = None
+    urgent: tuple[TimescaleKind, ...] | None = None
+    drift: DriftRule | None = None
+    # engine-defaults.yaml only: why the engine chose its escalation, channels and urgent kinds
+    reasons: dict[str, Text] = {}
+
+    @property
+    def starts(self) -> date:
+        """The first day the version counts: its document's date, or the assumed earlier one."""
+        return self.assumed_from or self.effective_from
 
     def covers(self, day: date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
+        return self.starts <= day and (self.effective_to is None or day <= self.effective_to)
 
     def span(self) -> str:
-        return f"{self.effective_from.isoformat()} to {_end_text(self.effective_to)}"
+        start = self.effective_from.isoformat()
+        if self.assumed_from is not None:
+            start = f"{self.assumed_from.isoformat()} (assumed; document {start})"
+        return f"{start} to {_end_text(self.effective_to)}"
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyVersion:
@@ -151,10 +176,22 @@ class PolicyVersion(_Strict):
                 f"effective_to: expected on or after effective_from "
                 f"{self.effective_from.isoformat()}; got {self.effective_to.isoformat()}"
             )
+        if self.assumed_from is not None and self.assumed_from > self.effective_from:
+            problems.append(
+                f"assumed_from: expected on or before effective_from "
+                f"{self.effective_from.isoformat()}; got {self.assumed_from.isoformat()}"
+            )
         problems += _anchor_problems(self.timescales)
-        problems += _coverage_problems(self.timescales, self.national_default_applies)
-        problems += _duplicates("urgent", self.urgent)
-        problems += _escalation_problems(self.escalation, self.channels)
+        problems += _coverage_problems(
+            self.timescales,
+            {
+                "national_default_applies": self.national_default_applies,
+                "engine_default_applies": self.engine_default_applies,
+                "no_clock": self.no_clock,
+            },
+        )
+        problems += _duplicates("urgent", self.urgent or ())
+        problems += _escalation_problems(self.escalation or (), self.channels or {})
         _refuse(problems)
         return self
 
@@ -184,6 +221,12 @@ class PolicyFile(_Strict):
                     "file (it is the default); set these timescales instead"
                 )
         by_date = sorted(enumerate(self.versions), key=lambda iv: iv[1].effective_from)
+        for i, version in by_date[1:]:
+            if version.assumed_from is not None:
+                problems.append(
+                    f"versions[{i}].assumed_from: expected only on the earliest version "
+                    "(a later one follows a real document)"
+                )
         for (_, earlier), (i, later) in zip(by_date, by_date[1:], strict=False):
             if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
                 problems.append(
@@ -218,21 +261,30 @@ def _anchor_problems(timescales: dict[TimescaleKind, Timescale]) -> list[str]:
 
 
 def _coverage_problems(
-    timescales: dict[TimescaleKind, Timescale], inherited: tuple[TimescaleKind, ...]
+    timescales: dict[TimescaleKind, Timescale], lists: dict[str, tuple[TimescaleKind, ...]]
 ) -> list[str]:
-    # nothing is silently defaulted: the file says, kind by kind, what it leaves to the nation
-    problems = _duplicates("national_default_applies", inherited)
-    both = [kind.value for kind in TimescaleKind if kind in timescales and kind in inherited]
-    if both:
+    # nothing is silently defaulted: the file says, kind by kind, where each clock comes from
+    problems: list[str] = []
+    for field, kinds in lists.items():
+        problems += _duplicates(field, kinds)
+        both = [kind.value for kind in TimescaleKind if kind in timescales and kind in kinds]
+        if both:
+            problems.append(
+                f"{field}: {', '.join(both)} also set in timescales; "
+                "expected each clock either set or inherited, not both"
+            )
+    named = list(timescales) + [kind for kinds in lists.values() for kind in kinds]
+    twice = sorted({k.value for k in named if named.count(k) > 1 and k not in timescales})
+    if twice:
         problems.append(
-            f"national_default_applies: {', '.join(both)} also set in timescales; "
-            "expected each clock either set or inherited, not both"
+            f"national_default_applies: {', '.join(twice)} listed in more than one of "
+            "national_default_applies, engine_default_applies and no_clock; expected one"
         )
-    neither = [k.value for k in TimescaleKind if k not in timescales and k not in inherited]
+    neither = [k.value for k in TimescaleKind if k not in named]
     if neither:
         problems.append(
-            f"timescales: expected every clock set here or listed in national_default_applies; "
-            f"missing {', '.join(neither)}"
+            "timescales: expected every clock set here or listed in national_default_applies, "
+            f"engine_default_applies or no_clock; missing {', '.join(neither)}"
         )
     return problems
 

@@ -11,13 +11,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.drift import drift_findings
+from models.case_history import (
+    apply_changes,
+    continue_streak,
+    correct,
+    derive,
+    live_deadlines,
+    mark_late,
+    refuse_late,
+    sync_drift,
+)
 from models.lifecycle import (
     CaseState,
     DeadlineChange,
@@ -31,7 +40,7 @@ from models.lifecycle import (
     state_from_dict,
     state_to_dict,
 )
-from models.policy import PolicyBook
+from models.policy import AuthorityPolicy, PolicyBook
 from models.tables import (
     Authority,
     Case,
@@ -97,12 +106,18 @@ def open_case(
     event: Event,
     key: str | None = None,
     team: str | None = None,
+    today: date | None = None,
 ) -> Accepted:
-    """Start a case with its first event (a referral or a transfer in)."""
+    """Start a case with its first event (a referral or a transfer in).
+
+    Refused: a child who already has an open case in this authority (the message names that
+    case), an event dated after `today`, and an idempotency key already used for another event.
+    """
     if event.type not in OPENING_EVENTS:
         raise EventRefused(
             f"{event.type} refused: a new case starts with referral_received or transfer_in"
         )
+    _refuse_future(event, today)
     timeline = policies.authority(authority)  # an unknown authority is refused before any write
     key = key or f"open:{uuid.uuid4()}"
     with Session(engine, expire_on_commit=False) as session:
@@ -115,7 +130,18 @@ def open_case(
         ).first()
         if earlier is not None:
             case, logged = earlier
+            _same_event(logged, event, key)
             return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
+        still_open = session.exec(
+            select(col(Case.case_ref)).where(
+                Case.authority == authority, Case.child_ref == child_ref, Case.stage != "closed"
+            )
+        ).first()
+        if still_open is not None:
+            raise EventRefused(
+                f"{event.type} refused: the child already has an open case, {still_open}; "
+                "record this on it, or close it first"
+            )
         transition = apply(initial_state(), event, timeline)
         previous = list(
             session.exec(
@@ -138,7 +164,7 @@ def open_case(
         session.add(counter)
         session.add(case)
         session.flush()
-        _log(session, case, event, key, transition.state, transition.changes)
+        _log(session, case, event, key, transition.state, transition.changes, timeline)
         session.commit()
         return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
 
@@ -150,8 +176,13 @@ def record(
     case_ref: str,
     event: Event,
     key: str | None = None,
+    today: date | None = None,
 ) -> Accepted:
-    """Append one event to an open case, if its lifecycle allows it from the current stage."""
+    """Append one event to an open case, if its lifecycle allows it.
+
+    An event dated before the case's latest event is a late entry: it takes its place in date
+    order and the case is re-derived from its log (`models.case_history`).
+    """
     key = key or f"record:{uuid.uuid4()}"
     with Session(engine, expire_on_commit=False) as session:
         case = _lock_case(session, case_ref)
@@ -159,14 +190,82 @@ def record(
             select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.idempotency_key == key)
         ).first()
         if logged is not None:
+            _same_event(logged, event, key)
             return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
         if event.type in OPENING_EVENTS:
             raise EventRefused(f"{event.type} refused: case {case_ref} is already open")
+        _refuse_future(event, today)
         timeline = policies.authority(case.authority)
-        transition = apply(state_from_dict(case.state), event, timeline)
-        _log(session, case, event, key, transition.state, transition.changes)
+        latest = session.exec(
+            select(func.max(CaseEvent.occurred_on)).where(CaseEvent.case_id == case.id)
+        ).one()
+        if latest is not None and event.on < latest:
+            changes = _record_late(session, case, event, key, timeline, today)
+        else:
+            transition = apply(state_from_dict(case.state), event, timeline)
+            _log(session, case, event, key, transition.state, transition.changes, timeline)
+            changes = transition.changes
         session.commit()
-        return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
+        return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
+
+
+def _refuse_future(event: Event, today: date | None) -> None:
+    if today is not None and event.on > today:
+        raise EventRefused(
+            f"{event.type} refused: on: expected a date on or before today "
+            f"({today.isoformat()}); got {event.on.isoformat()}"
+        )
+
+
+def _same_event(logged: CaseEvent, event: Event, key: str) -> None:
+    """The same key with a different event is a mistake in the sender, not a duplicate."""
+    if logged.payload != event_to_dict(event):
+        raise EventRefused(
+            f"{event.type} refused: idempotency key {key!r} was already used by event "
+            f"{logged.seq} ({logged.event_type} on {logged.occurred_on.isoformat()}); "
+            "expected the same event, or a new key"
+        )
+
+
+def _record_late(
+    session: Session,
+    case: Case,
+    event: Event,
+    key: str,
+    timeline: AuthorityPolicy,
+    today: date | None,
+) -> tuple[DeadlineChange, ...]:
+    """Place `event` in date order, re-derive the case, and correct its rows in place."""
+    if event.on < case.referral_date:
+        raise EventRefused(
+            f"{event.type} on {event.on.isoformat()} refused: expected a date on or after the "
+            f"case opened on {case.referral_date.isoformat()}"
+        )
+    seq = case.last_seq + 1
+    history = [(row.seq, parse_event(row.payload)) for row in case_events(session, case.id)]
+    try:
+        derived = derive([*history, (seq, event)], timeline, case.id)
+    except EventRefused as refusal:
+        raise refuse_late(event, refusal) from None
+    mark_late(derived.deadlines, live_deadlines(session, case.id), today or event.on)
+    case.last_seq = seq
+    case.stage = str(derived.state.stage)
+    case.state = state_to_dict(derived.state)
+    case.updated_at = utcnow()
+    session.add(case)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            seq=seq,
+            idempotency_key=key,
+            event_type=event.type,
+            occurred_on=event.on,
+            payload=event_to_dict(event),
+        )
+    )
+    correct(session, case.id, derived)
+    session.add(Outbox(case_id=case.id, seq=seq))
+    return ()
 
 
 def _log(
@@ -176,6 +275,7 @@ def _log(
     key: str,
     state: CaseState,
     changes: tuple[DeadlineChange, ...],
+    timeline: AuthorityPolicy,
 ) -> None:
     case.last_seq += 1
     case.stage = str(state.stage)
@@ -192,93 +292,23 @@ def _log(
             payload=event_to_dict(event),
         )
     )
-    apply_deadline_changes(session, case_id=case.id, seq=case.last_seq, changes=changes)
-    rows = {
-        d.key: d
-        for d in session.exec(select(Drift).where(Drift.case_id == case.id, Drift.status == "open"))
-    }
-    for row in _sync_drift(rows, case_id=case.id, seq=case.last_seq, state=state):
-        session.add(row)
-    session.add(Outbox(case_id=case.id, seq=case.last_seq))
-
-
-def _sync_drift(
-    rows: dict[str, Drift], *, case_id: uuid.UUID, seq: int, state: CaseState
-) -> list[Drift]:
-    """Open the drift the state now shows and resolve what it no longer shows (in `rows`)."""
-    touched: list[Drift] = []
-    found = {f.key: f for f in drift_findings(state)}
-    for key, row in rows.items():
-        if row.status == "open" and key not in found:
-            row.status = "resolved"
-            row.closed_seq = seq
-            touched.append(row)
-    for key, finding in found.items():
-        existing = rows.get(key)
-        if existing is None or existing.status != "open":
-            row = Drift(
-                case_id=case_id,
-                key=key,
-                kind=finding.kind,
-                since=finding.since,
-                explanation=finding.explanation,
-                opened_seq=seq,
-            )
-            rows[key] = row
-            touched.append(row)
-        elif existing.explanation != finding.explanation:
-            existing.explanation = finding.explanation
-            touched.append(existing)
-    return touched
-
-
-def apply_deadline_changes(
-    session: Session, *, case_id: uuid.UUID, seq: int, changes: tuple[DeadlineChange, ...]
-) -> None:
-    if not changes:
-        return
     keys = [c.key for c in changes]
     rows = {
         d.key: d
         for d in session.exec(
-            select(Deadline).where(Deadline.case_id == case_id, col(Deadline.key).in_(keys))
+            select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
         )
     }
-    for row in _apply_changes(rows, case_id=case_id, seq=seq, changes=changes):
+    for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
         session.add(row)
-
-
-def _apply_changes(
-    rows: dict[str, Deadline],
-    *,
-    case_id: uuid.UUID,
-    seq: int,
-    changes: tuple[DeadlineChange, ...],
-) -> list[Deadline]:
-    """Apply one event's deadline changes to `rows` (by key, in place); the rows it touched."""
-    touched: list[Deadline] = []
-    for change in changes:
-        row = rows.get(change.key)
-        if change.action == "open":
-            assert change.due is not None and change.kind is not None
-            row = Deadline(
-                case_id=case_id,
-                key=change.key,
-                kind=change.kind.value,
-                due=change.due,
-                policy_ref=change.policy_ref or "",
-                explanation=change.explanation or "",
-                opened_seq=seq,
-            )
-            rows[change.key] = row
-        elif row is None:
-            raise RuntimeError(f"deadline {change.key} is not open on this case")
-        else:
-            row.status = change.action.value
-            row.met_on = change.on if change.action in ("met", "met_late") else None
-            row.closed_seq = seq
-        touched.append(row)
-    return touched
+    drift = {
+        d.key: d
+        for d in session.exec(select(Drift).where(Drift.case_id == case.id, Drift.status == "open"))
+    }
+    streak = continue_streak(timeline, state)
+    for found in sync_drift(drift, case_id=case.id, seq=case.last_seq, state=state, streak=streak):
+        session.add(found)
+    session.add(Outbox(case_id=case.id, seq=case.last_seq))
 
 
 def _lock_case(session: Session, case_ref: str) -> Case:
@@ -352,7 +382,8 @@ def count_cases(session: Session) -> int:
 
 
 def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str, Any]:
-    """Replay the log into a fresh state and deadlines; report whether the live copy agreed.
+    """Replay the log (in date order) into a fresh state and deadlines; report whether the live
+    copy agreed.
 
     Where it did not, the log wins. Deadline rows are corrected in place rather than replaced: a
     row the log still derives keeps its id and its escalation level (the monitor's record of who
@@ -361,21 +392,14 @@ def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str,
     with Session(engine, expire_on_commit=False) as session:
         case = _lock_case(session, case_ref)
         timeline = policies.authority(case.authority)
-        state = initial_state()
-        derived: dict[str, Deadline] = {}
-        drift: dict[str, Drift] = {}
-        for logged in case_events(session, case.id):
-            transition = apply(state, parse_event(logged.payload), timeline)
-            _apply_changes(derived, case_id=case.id, seq=logged.seq, changes=transition.changes)
-            state = transition.state
-            _sync_drift(drift, case_id=case.id, seq=logged.seq, state=state)
-        deadlines_matched = _correct_deadlines(session, case.id, derived)
-        deadlines_matched &= _correct_drift(session, case.id, drift)
-        rebuilt = state_to_dict(state)
-        state_matched = case.state == rebuilt and case.stage == str(state.stage)
+        history = [(row.seq, parse_event(row.payload)) for row in case_events(session, case.id)]
+        derived = derive(history, timeline, case.id)
+        deadlines_matched = correct(session, case.id, derived)
+        rebuilt = state_to_dict(derived.state)
+        state_matched = case.state == rebuilt and case.stage == str(derived.state.stage)
         if not state_matched:
             case.state = rebuilt
-            case.stage = str(state.stage)
+            case.stage = str(derived.state.stage)
             case.updated_at = utcnow()
             session.add(case)
         session.commit()
@@ -386,60 +410,6 @@ def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str,
             "state_matched": state_matched,
             "deadlines_matched": deadlines_matched,
         }
-
-
-# What a deadline row derives from the log; its id and escalation level are not re-derived.
-_DERIVED_COLUMNS = (
-    "kind",
-    "due",
-    "status",
-    "policy_ref",
-    "explanation",
-    "met_on",
-    "opened_seq",
-    "closed_seq",
-)
-
-
-_DRIFT_COLUMNS = ("kind", "since", "status", "explanation", "opened_seq", "closed_seq")
-
-Row = TypeVar("Row", Deadline, Drift)
-
-
-def _correct_deadlines(session: Session, case_id: uuid.UUID, derived: dict[str, Deadline]) -> bool:
-    """Bring the case's deadline rows in line with `derived`; True if they already were."""
-    live = {row.key: row for row in case_deadlines(session, case_id)}
-    return _correct_rows(session, live, derived, _DERIVED_COLUMNS)
-
-
-def _correct_drift(session: Session, case_id: uuid.UUID, derived: dict[str, Drift]) -> bool:
-    """As `_correct_deadlines`, for drift rows (escalation levels kept)."""
-    live = {row.key: row for row in session.exec(select(Drift).where(Drift.case_id == case_id))}
-    return _correct_rows(session, live, derived, _DRIFT_COLUMNS)
-
-
-def _correct_rows(
-    session: Session, live: dict[str, Row], derived: dict[str, Row], columns: tuple[str, ...]
-) -> bool:
-    matched = True
-    for key in sorted(live.keys() - derived.keys()):
-        session.delete(live[key])
-        matched = False
-    for key, want in derived.items():
-        row = live.get(key)
-        if row is None:
-            session.add(want)
-            matched = False
-            continue
-        for column in columns:
-            old, new = getattr(row, column), getattr(want, column)
-            if column == "status" and (old, new) == ("missed", "open"):
-                continue  # the monitor marked it missed: the log says open, both hold
-            if old != new:
-                setattr(row, column, new)
-                session.add(row)
-                matched = False
-    return matched
 
 
 def mark_flow_handled(engine: Engine, *, case_ref: str, seq: int) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from models.alerts_store import DueItem
+from models.drift import TEAM_MANAGER_ONLY
 from models.policy import ResolvedPolicy
 from models.policy_schema import EscalationStep, Role
 
@@ -103,6 +104,9 @@ def _remind(item: DueItem, notice: str, level: int) -> Decision:
 
 def _climb(item: DueItem, policy: ResolvedPolicy, days: int, notice: str) -> Decision | None:
     rungs = ladder(policy)
+    if item.kind in TEAM_MANAGER_ONLY:
+        # a finding for the team manager (003 L131), never an escalation past them
+        rungs = tuple(step for step in rungs if step.role is Role.TEAM_MANAGER)
     reached = sum(1 for step in rungs if days >= max(1, step.after_working_days_overdue))
     notices = tuple(
         Notice(level, rungs[level - 1].role, notice, days)

@@ -26,6 +26,7 @@ WHAT: dict[str, str] = {
     "first_review": "first CIN plan review",
     "review": "CIN plan review",
     "team_manager_review": "team-manager-chaired review (plan open 12 months)",
+    "review_chair": "review after 12 months not chaired by a team manager or senior practitioner",
     "visit": "visit",
     "step_down_panel": "step-down panel decision",
     "icpc": "initial child protection conference",

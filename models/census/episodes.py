@@ -1,6 +1,7 @@
 """One case's log folded into its census episode (a `CINdetails` block), as at the reference date.
 
-Pure: no database, no clock. Every date comes from an event in the log, and every part keeps the
+Pure: no database, no clock. The log is read in date order (ties in the order recorded), as the
+lifecycle replays it. Every date comes from an event in the log, and every part keeps the
 sequence number of the event that gave it, so a failed DfE rule can name the event to correct.
 Events dated after the reference date are not in the return; the closure (date and reason) is the
 lifecycle's (the case state's `closed_on`, `closure_reason`), kept when it falls by that date.
@@ -156,10 +157,12 @@ def fold_episode(
     """The case's episode as at the reference date; None if the case opened after it."""
     fold: _Fold | None = None
     last_seq = 0
-    for entry in log:
+    # in date order, ties in the order recorded: as the lifecycle replays a log with late entries
+    # (models/case_history.py)
+    for entry in sorted(log, key=lambda e: (e.on, e.seq)):
         if entry.on > year.reference_date:
             continue
-        last_seq = max(last_seq, entry.seq)
+        last_seq = entry.seq
         if fold is None:
             if entry.type not in ("referral_received", "transfer_in"):
                 continue

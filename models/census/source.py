@@ -91,7 +91,7 @@ def children_for_year(
         ).join(CaseEvent, col(CaseEvent.case_id) == col(Case.id)),
         year,
         authority,
-    ).order_by(col(CaseEvent.seq))
+    ).order_by(col(CaseEvent.occurred_on), col(CaseEvent.seq))
     # one connection, two cursors read in step (server-side ones on PostgreSQL; SQLite would
     # lock a second connection out, as every transaction here begins IMMEDIATE)
     with Session(engine) as session:

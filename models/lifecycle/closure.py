@@ -1,10 +1,24 @@
-"""Ending a case: a transfer out (RC5) or a closure with the census reason the worker records."""
+"""Ending a case: a transfer out (RC5) or a closure with the census reason the worker records.
+
+003 L146: "A CiN Plan should not be ended unless a review has been completed and a decision made
+that the Plan has achieved its objectives/is no longer required". So while a plan is in force (a
+CIN plan, or a CP plan, which ends at a review conference) `case_closed` is refused except for the
+reasons that end a plan by themselves: RC1-RC6 (adopted, died, child arrangements or special
+guardianship order, transferred to another authority or to adult social care). A review's
+decision (`review_held` close, `cp_review_held` close) or the step-down's final meeting closes it
+with RC7. RC8 and RC9 mean "closed after assessment"; the DfE's census rejects them on an episode
+with a plan, so they are refused there.
+"""
 
 from __future__ import annotations
 
 from models.lifecycle.codes import CLOSED_NO_FURTHER_ACTION, CLOSED_TRANSFERRED_OUT
 from models.lifecycle.draft import Draft
 from models.lifecycle.events import CaseClosed, TransferOut
+from models.lifecycle.plan import plan_in_force
+from models.lifecycle.state import Stage
+
+ENDS_A_PLAN_BY_ITSELF = frozenset({"RC1", "RC2", "RC3", "RC4", "RC5", "RC6"})
 
 
 def transfer_out(d: Draft, e: TransferOut) -> None:
@@ -12,12 +26,23 @@ def transfer_out(d: Draft, e: TransferOut) -> None:
 
 
 def case_closed(d: Draft, e: CaseClosed) -> None:
-    if e.reason == CLOSED_NO_FURTHER_ACTION and (
-        d.state.plan_start is not None or d.state.s47_started is not None
-    ):
+    state = d.state
+    in_force = plan_in_force(state.stage, state.after_icpc) or state.stage is Stage.CP_PLAN
+    if in_force and e.reason not in ENDS_A_PLAN_BY_ITSELF:
+        d.refuse(
+            f"a plan is in force: it ends at a review that decides so (003 L146: review_held or "
+            f"cp_review_held with outcome close); case_closed expected RC1-RC6, got {e.reason}"
+        )
+    had_plan = state.plan_start is not None or state.cp_plan_start is not None
+    if had_plan and e.reason in ("RC8", "RC9"):
+        d.refuse(
+            f"{e.reason} means closed after assessment; the census rejects it on an episode "
+            "with a plan: expected RC7 (services ceased) or RC1-RC6"
+        )
+    if e.reason == CLOSED_NO_FURTHER_ACTION and state.s47_started is not None:
         # Accepted (the worker's record stands) but flagged: the census return will fail.
         d.note(
             "RC8 means closed after assessment with no further action; the census refuses it "
-            "on an episode with a CIN plan or s47 enquiries"
+            "on an episode with s47 enquiries"
         )
     d.close(e.reason)

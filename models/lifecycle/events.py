@@ -36,6 +36,9 @@ class VisitFrequency(BaseModel):
         return f"every {self.amount} {self.unit.value}"
 
 
+ReviewChair = Literal["team_manager", "senior_practitioner", "social_worker", "other"]
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -58,13 +61,18 @@ class AssessmentStarted(_Event):
 
 
 class AssessmentCompleted(_Event):
-    """`on` is the day the outcome was decided. For the census return: `authorised` is the
-    AssessmentAuthorisationDate (the completion date when not given) and `factors` the factors
-    identified (CODES.md). A mistaken mix, such as 21 beside other factors, is accepted as the
-    worker recorded it and reported by `cin census check` with the event to correct."""
+    """`consent` is the family's answer to section 17 support when the outcome is a CIN plan:
+    support is voluntary (Warwickshire 002 L136 "Parents must consent to receive a children in need
+    service"; Redbridge 003 L120), so a refusal opens no plan clocks.
+
+    For the census return: `authorised` is the AssessmentAuthorisationDate (the day of the event
+    when not given) and `factors` the factors identified (CODES.md). A mistaken mix, such as 21
+    beside other factors, is accepted as the worker recorded it and reported by
+    `cin census check` with the event to correct."""
 
     type: Literal["assessment_completed"] = "assessment_completed"
     outcome: Literal["nfa", "step_down", "cin_plan", "escalate"]
+    consent: bool = True
     authorised: date | None = None
     factors: tuple[AssessmentFactorCode, ...] = ()
 
@@ -72,6 +80,19 @@ class AssessmentCompleted(_Event):
 class CinMeetingHeld(_Event):
     type: Literal["cin_meeting_held"] = "cin_meeting_held"
     visit_frequency: VisitFrequency | None = None
+
+
+class SupportStarted(_Event):
+    """CIN support began (Warwickshire 002 s4.4.2): meets "CIN support initiated" without a CIN
+    meeting."""
+
+    type: Literal["support_started"] = "support_started"
+
+
+class ConsentWithdrawn(_Event):
+    """The family withdrew consent to section 17 support: the plan's clocks stop (002 L136)."""
+
+    type: Literal["consent_withdrawn"] = "consent_withdrawn"
 
 
 class PlanDistributed(_Event):
@@ -82,7 +103,9 @@ class ReviewHeld(_Event):
     type: Literal["review_held"] = "review_held"
     outcome: Literal["continue", "change", "step_down_panel", "escalate", "close"]
     visit_frequency: VisitFrequency | None = None
-    chaired_by_team_manager: bool = False
+    # who chaired it: after 12 months the next review is chaired by a team manager or senior
+    # practitioner (Redbridge 003 L131); None = not recorded
+    chair: ReviewChair | None = None
 
 
 class VisitRecorded(_Event):
@@ -99,9 +122,28 @@ class FinalMeetingHeld(_Event):
 
 
 class S47Started(_Event):
-    """A strategy discussion decided on section 47 enquiries; `on` is the strategy discussion."""
+    """A strategy discussion decided on section 47 enquiries; `on` is the strategy discussion,
+    from which the ICPC is counted on every route (Working Together 2023)."""
 
     type: Literal["s47_started"] = "s47_started"
+
+
+class S47Concluded(_Event):
+    """Section 47 enquiries concluded; `icpc_not_required` cancels the ICPC clock (Working
+    Together 2023: enquiries may conclude that no conference is needed)."""
+
+    type: Literal["s47_concluded"] = "s47_concluded"
+    outcome: Literal["icpc_required", "icpc_not_required"]
+
+
+class CpReviewHeld(_Event):
+    """A child protection review conference: the plan continues, ends to a CIN plan, or ends."""
+
+    type: Literal["cp_review_held"] = "cp_review_held"
+    outcome: Literal["continue", "cin_plan", "close"]
+    # the plan's category of abuse from this review on (the census LatestCategoryOfAbuse);
+    # None = unchanged
+    category: CategoryOfAbuseCode | None = None
 
 
 class IcpcHeld(_Event):
@@ -141,6 +183,8 @@ Event = Annotated[
     | ReferralDecision
     | AssessmentStarted
     | AssessmentCompleted
+    | SupportStarted
+    | ConsentWithdrawn
     | CinMeetingHeld
     | PlanDistributed
     | ReviewHeld
@@ -148,7 +192,9 @@ Event = Annotated[
     | StepDownPanel
     | FinalMeetingHeld
     | S47Started
+    | S47Concluded
     | IcpcHeld
+    | CpReviewHeld
     | TransferIn
     | TransferOut
     | CaseClosed,

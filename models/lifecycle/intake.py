@@ -1,9 +1,11 @@
 """The front door: referral or transfer in, the referral decision, the assessment.
 
 Clock starts (DESIGN.md, "What each clock counts from"): the decision and the assessment count from
-the referral; "CIN support initiated" (Warwickshire 002 s4.4.2) from the initial home visit; the CIN
-meeting from the decision that a plan is needed; "plan in place" (Redbridge 003 s5) from the
-referral, opened once a plan is decided; the transfer-in meeting (003 s7) from residence.
+the referral; "CIN support initiated" (Warwickshire 002 s4.4.2) from the initial home visit, met
+when support starts; the CIN meeting from the decision that a plan is needed, made with the
+family's consent (002 L136); "plan in place" (Redbridge 003 s5) from the referral, opened once a
+plan is decided; the transfer-in meeting (003 s7) from residence. An escalation waits for the
+strategy discussion (`s47_started`), which starts the ICPC's clock on every route.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from models.lifecycle.events import (
     AssessmentStarted,
     ReferralDecision,
     ReferralReceived,
+    SupportStarted,
     TransferIn,
 )
+from models.lifecycle.plan import open_plan_decision_clocks
+from models.lifecycle.protection import escalate
 from models.lifecycle.state import Stage
 from models.timescales import TimescaleKind as K
 
@@ -66,9 +71,7 @@ def referral_decision(d: Draft, e: ReferralDecision) -> None:
     else:
         # Working Together: s47 enquiries are carried out through the child and family
         # assessment, so its clock runs beside the ICPC's; an ICPC without a plan returns to it.
-        d.move_to(Stage.CHILD_PROTECTION)
-        d.state = replace(d.state, s47_started=e.on, after_icpc=Stage.ASSESSMENT)
-        d.open(K.ICPC, e.on)
+        escalate(d, back_to=Stage.ASSESSMENT)
         d.open(K.ASSESSMENT_COMPLETED, referral)
 
 
@@ -79,29 +82,56 @@ def assessment_started(d: Draft, e: AssessmentStarted) -> None:
 
 
 def assessment_completed(d: Draft, e: AssessmentCompleted) -> None:
+    if d.state.stage is Stage.CHILD_PROTECTION and d.state.after_icpc is not Stage.ASSESSMENT:
+        d.refuse("expected an assessment under way when s47 enquiries began")
     started = d.state.assessment_started
     if started is not None and e.on < started:
         d.refuse(f"expected a completion on or after the assessment's start on {started}")
     assessment = d.find(K.ASSESSMENT_COMPLETED)
     if assessment is not None:
         d.answer(assessment)
-    if e.outcome == "nfa":
+    if d.state.stage is Stage.CHILD_PROTECTION:
+        _completed_during_enquiries(d, e)
+    elif e.outcome == "nfa":
         d.close(CLOSED_NO_FURTHER_ACTION)
     elif e.outcome == "step_down":
         d.close(CLOSED_TO_EARLY_HELP)
+    elif e.outcome == "cin_plan" and not e.consent:
+        refuse_consent(d)
     elif e.outcome == "cin_plan":
         d.move_to(Stage.PLAN_PENDING)
         open_plan_decision_clocks(d)
     else:
-        d.move_to(Stage.CHILD_PROTECTION)
-        d.state = replace(d.state, s47_started=e.on, after_icpc=Stage.PLAN_PENDING)
-        d.open(K.ICPC, e.on)
+        escalate(d, back_to=Stage.PLAN_PENDING)
 
 
-def open_plan_decision_clocks(d: Draft) -> None:
-    """A CIN plan was decided today: the CIN meeting is owed, and the plan by 3 months open."""
-    referral = d.state.referral_date
-    assert referral is not None
-    d.open(K.CIN_PLAN_MEETING, d.on)
-    if d.find(K.PLAN_IN_PLACE) is None:
-        d.open(K.PLAN_IN_PLACE, referral)
+def _completed_during_enquiries(d: Draft, e: AssessmentCompleted) -> None:
+    """The assessment ends while s47 enquiries run: the ICPC decides what follows."""
+    if e.outcome in ("nfa", "step_down"):
+        d.refuse(
+            "s47 enquiries are running: expected outcome cin_plan or escalate (the ICPC or "
+            "s47_concluded decides what follows)"
+        )
+    if e.outcome == "cin_plan" and not e.consent:
+        d.state = replace(d.state, after_icpc=Stage.NO_CONSENT, consent_refused=e.on)
+        d.cancel_kinds(K.CIN_SUPPORT_INITIATED)
+        return
+    d.state = replace(d.state, after_icpc=Stage.PLAN_PENDING)
+
+
+def refuse_consent(d: Draft) -> None:
+    """002 L136 / 003 L120: no consent, no section 17 plan; the case closes or steps down."""
+    d.cancel_kinds(K.CIN_SUPPORT_INITIATED)
+    d.move_to(Stage.NO_CONSENT)
+    d.state = replace(d.state, consent_refused=d.on)
+    d.note("the family did not consent to child in need support: no plan clocks open")
+
+
+def support_started(d: Draft, e: SupportStarted) -> None:
+    support = d.find(K.CIN_SUPPORT_INITIATED)
+    if support is None:
+        d.note("no CIN support clock was running; recorded for the timeline")
+        return
+    if e.on < support.start:
+        d.refuse(f"expected a date on or after the initial home visit on {support.start}")
+    d.answer(support)

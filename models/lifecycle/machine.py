@@ -7,19 +7,31 @@ transfer_out (-> closed, RC5) and case_closed (-> closed, with its reason).
     referral         referral_decision: nfa -> closed (RC8) | early_help -> closed (RC9)
                                       | assessment -> assessment
                                       | strategy_discussion -> child_protection
-    assessment       assessment_started (stays);
+    assessment       assessment_started (stays); support_started (stays);
                      assessment_completed: nfa -> closed (RC8) | step_down -> closed (RC9)
-                                         | cin_plan -> plan_pending | escalate -> child_protection
-    plan_pending     cin_meeting_held -> cin_plan
+                                         | cin_plan, consent -> plan_pending
+                                         | cin_plan, no consent -> no_consent
+                                         | escalate -> child_protection
+    plan_pending     cin_meeting_held -> cin_plan; consent_withdrawn -> no_consent
     cin_plan         plan_distributed (stays);
                      review_held: continue | change (stay) | close -> closed (RC7)
                                 | step_down_panel -> step_down_panel | escalate -> child_protection
     step_down_panel  step_down_panel: accepted -> final_meeting | rejected -> cin_plan
-    final_meeting    final_meeting_held -> closed (RC9)
-    assessment, plan_pending, cin_plan, step_down_panel, final_meeting
-                     s47_started -> child_protection
-    child_protection icpc_held: cp_plan -> cp_plan | no_plan -> the stage s47 started from
-                     (an assessment that escalated returns to plan_pending)
+    final_meeting    final_meeting_held -> closed (RC7)
+    cin_plan, step_down_panel, final_meeting
+                     review_held continue | change (stay), consent_withdrawn -> no_consent
+    assessment, plan_pending, cin_plan, step_down_panel, final_meeting, no_consent
+                     s47_started -> child_protection (the strategy discussion: ICPC in 15 WD)
+    child_protection s47_started (after an escalation: the strategy discussion);
+                     s47_concluded: icpc_required (stays) | icpc_not_required -> where it came from
+                     icpc_held: cp_plan -> cp_plan | no_plan -> the stage s47 started from
+                     (an assessment that escalated returns to plan_pending); while enquiries run
+                     the previous stage's events that answer its clocks stay legal:
+                     assessment_completed, support_started, cin_meeting_held, review_held,
+                     plan_distributed
+    cp_plan          cp_review_held: continue (stays) | cin_plan -> plan_pending
+                                   | close -> closed (RC7)
+    no_consent       (the family refused or withdrew consent) case_closed, transfer_out
 
 Refused: anything before the first referral or transfer in, anything after closure, anything
 dated before the referral, an event the stage does not expect, and a stage change dated before
@@ -39,24 +51,26 @@ from models.lifecycle.transition import Transition
 from models.timescales import PolicyTimeline
 
 _S = Stage
+_PLAN = frozenset({_S.CIN_PLAN, _S.STEP_DOWN_PANEL, _S.FINAL_MEETING})
 _ALLOWED: dict[str, frozenset[Stage]] = {
     "referral_received": frozenset({_S.NEW}),
     "transfer_in": frozenset({_S.NEW}),
     "referral_decision": frozenset({_S.REFERRAL}),
     "assessment_started": frozenset({_S.ASSESSMENT}),
-    "assessment_completed": frozenset({_S.ASSESSMENT}),
-    "cin_meeting_held": frozenset({_S.PLAN_PENDING}),
-    "plan_distributed": frozenset(
-        {_S.CIN_PLAN, _S.STEP_DOWN_PANEL, _S.FINAL_MEETING, _S.CHILD_PROTECTION}
-    ),
-    "review_held": frozenset({_S.CIN_PLAN}),
+    # during s47 enquiries begun from the assessment, it still completes (the handler checks)
+    "assessment_completed": frozenset({_S.ASSESSMENT, _S.CHILD_PROTECTION}),
+    "support_started": frozenset({_S.ASSESSMENT, _S.PLAN_PENDING, _S.CHILD_PROTECTION}),
+    "consent_withdrawn": frozenset({_S.PLAN_PENDING}) | _PLAN,
+    "cin_meeting_held": frozenset({_S.PLAN_PENDING, _S.CHILD_PROTECTION}),
+    "plan_distributed": _PLAN | {_S.CHILD_PROTECTION},
+    "review_held": _PLAN | {_S.CHILD_PROTECTION},
     "visit_recorded": OPEN_STAGES,
     "step_down_panel": frozenset({_S.STEP_DOWN_PANEL}),
     "final_meeting_held": frozenset({_S.FINAL_MEETING}),
-    "s47_started": frozenset(
-        {_S.ASSESSMENT, _S.PLAN_PENDING, _S.CIN_PLAN, _S.STEP_DOWN_PANEL, _S.FINAL_MEETING}
-    ),
+    "s47_started": _PLAN | {_S.ASSESSMENT, _S.PLAN_PENDING, _S.NO_CONSENT, _S.CHILD_PROTECTION},
+    "s47_concluded": frozenset({_S.CHILD_PROTECTION}),
     "icpc_held": frozenset({_S.CHILD_PROTECTION}),
+    "cp_review_held": frozenset({_S.CP_PLAN}),
     "transfer_out": OPEN_STAGES,
     "case_closed": OPEN_STAGES,
 }
@@ -67,6 +81,8 @@ _HANDLERS: dict[str, Callable[[Draft, Any], None]] = {
     "referral_decision": intake.referral_decision,
     "assessment_started": intake.assessment_started,
     "assessment_completed": intake.assessment_completed,
+    "support_started": intake.support_started,
+    "consent_withdrawn": plan.consent_withdrawn,
     "cin_meeting_held": plan.cin_meeting_held,
     "plan_distributed": plan.plan_distributed,
     "review_held": reviews.review_held,
@@ -74,7 +90,9 @@ _HANDLERS: dict[str, Callable[[Draft, Any], None]] = {
     "step_down_panel": plan.step_down_panel,
     "final_meeting_held": plan.final_meeting_held,
     "s47_started": protection.s47_started,
+    "s47_concluded": protection.s47_concluded,
     "icpc_held": protection.icpc_held,
+    "cp_review_held": protection.cp_review_held,
     "transfer_out": closure.transfer_out,
     "case_closed": closure.case_closed,
 }

@@ -1,8 +1,12 @@
 """The CIN plan (Redbridge 003 s3-s4, s8, s10): the CIN meeting, plan copies, visits, step-down.
 
-Clock starts: plan copies from the CIN meeting; the first review and the team-manager review from
-the plan start (the meeting that agreed the plan); each visit from the previous visit, or the plan
-start, at the plan's frequency where it sets one, else the policy's default.
+Clock starts: plan copies from each meeting of the planning and review group (003 L122: the CIN
+meeting and every review); the first review from the plan start (the meeting that agreed the plan);
+each visit from the previous visit, or the plan start, at the frequency the plan sets. With no
+frequency there is no visit clock (003 L202: "no specific minimum requirements for visiting"),
+unless the authority's own document sets a default. The 12-month chair rule (003 L131) is not a
+clock: the plan start fixes the day from which the next review must be chaired by a team manager
+or senior practitioner (`reviews.py`).
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from models.lifecycle.codes import CLOSED_TO_EARLY_HELP
+from models.lifecycle.codes import CLOSED_SERVICES_CEASED
 from models.lifecycle.draft import Draft
 from models.lifecycle.events import (
     CinMeetingHeld,
+    ConsentWithdrawn,
     FinalMeetingHeld,
     PlanDistributed,
     StepDownPanel,
@@ -23,7 +28,7 @@ from models.lifecycle.state import PLAN_STAGES, Stage
 from models.timescales import TimescaleKind as K
 
 # The clocks a CIN meeting answers: the meeting itself (after an assessment or a transfer in),
-# "plan in place" and Warwickshire's "CIN support initiated".
+# "plan in place" and Warwickshire's "CIN support initiated" (support starts at the meeting).
 _ANSWERED_BY_CIN_MEETING = (
     K.CIN_PLAN_MEETING,
     K.TRANSFER_IN_MEETING,
@@ -33,23 +38,64 @@ _ANSWERED_BY_CIN_MEETING = (
 
 
 def cin_meeting_held(d: Draft, e: CinMeetingHeld) -> None:
+    if d.state.stage is Stage.CHILD_PROTECTION and d.state.after_icpc is not Stage.PLAN_PENDING:
+        d.refuse("expected a CIN plan decided before s47 enquiries began")
     for kind in _ANSWERED_BY_CIN_MEETING:
         deadline = d.find(kind)
         if deadline is not None:
             d.answer(deadline)
-    d.state = replace(d.state, plan_start=e.on, visit_frequency=e.visit_frequency)
-    d.move_to(Stage.CIN_PLAN)
-    d.open(K.PLAN_DISTRIBUTED, e.on)
+    d.state = replace(
+        d.state,
+        plan_start=e.on,
+        visit_frequency=e.visit_frequency,
+        last_review=None,
+        chair_finding=None,
+        chair_rule_from=_chair_rule_from(d, e.on),
+    )
+    if d.state.stage is Stage.CHILD_PROTECTION:
+        d.state = replace(d.state, after_icpc=Stage.CIN_PLAN)  # the ICPC still decides
+    else:
+        d.move_to(Stage.CIN_PLAN)
+    open_plan_copies(d)
     if d.open(K.FIRST_REVIEW, e.on) is None and d.open(K.REVIEW, e.on) is not None:
         d.note("no first-review timescale: the first review is counted at the review cycle")
-    d.open(K.TEAM_MANAGER_REVIEW, e.on)
     open_next_visit(d, e.on, counted_from="plan start")
+
+
+def _chair_rule_from(d: Draft, plan_start: date) -> date | None:
+    view = d.policy_on(plan_start)
+    if not view.has(K.TEAM_MANAGER_REVIEW):
+        return None
+    return view.count(K.TEAM_MANAGER_REVIEW, plan_start).due
+
+
+def open_plan_copies(d: Draft) -> None:
+    """003 L122: copies within 10 WD of each meeting; a newer meeting's copies supersede."""
+    earlier = d.find(K.PLAN_DISTRIBUTED)
+    if earlier is not None:
+        d.cancel(earlier.key)
+        d.note(f"{earlier.key} superseded by the copies of this meeting")
+    d.open(K.PLAN_DISTRIBUTED, d.on)
+
+
+def open_plan_decision_clocks(d: Draft) -> None:
+    """A CIN plan was decided today: the CIN meeting is owed, and the plan by 3 months open."""
+    referral = d.state.referral_date
+    assert referral is not None
+    d.open(K.CIN_PLAN_MEETING, d.on)
+    if d.find(K.PLAN_IN_PLACE) is None:
+        d.open(K.PLAN_IN_PLACE, referral)
+
+
+def plan_in_force(stage: Stage, after_icpc: Stage | None) -> bool:
+    return stage in PLAN_STAGES or (
+        stage is Stage.CHILD_PROTECTION and after_icpc is Stage.CIN_PLAN
+    )
 
 
 def plan_distributed(d: Draft, e: PlanDistributed) -> None:
     plan_start = d.state.plan_start
-    in_force = d.state.stage in PLAN_STAGES or d.state.after_icpc is Stage.CIN_PLAN
-    if plan_start is None or not in_force:
+    if plan_start is None or not plan_in_force(d.state.stage, d.state.after_icpc):
         d.refuse("expected a CIN plan in force (cin_meeting_held first)")
     if e.on < plan_start:
         d.refuse(f"expected a date on or after the CIN meeting on {plan_start}")
@@ -83,8 +129,20 @@ def visit_recorded(d: Draft, e: VisitRecorded) -> None:
 
 
 def open_next_visit(d: Draft, start: date, *, counted_from: str) -> None:
-    """The next visit at the plan's frequency, else the policy's default."""
-    d.open(K.VISIT, start, frequency=d.state.visit_frequency, counted_from=counted_from)
+    """The next visit at the plan's frequency; with none, only an authority's own default."""
+    frequency = d.state.visit_frequency
+    if frequency is None and not d.policy_on(start).has(K.VISIT):
+        d.note("no visit clock: the plan sets no visiting frequency (003 L202: no minimum)")
+        return
+    d.open(K.VISIT, start, frequency=frequency, counted_from=counted_from)
+
+
+def consent_withdrawn(d: Draft, e: ConsentWithdrawn) -> None:
+    """002 L136: support is voluntary; the plan's clocks stop and the case closes or steps down."""
+    d.cancel_all()
+    d.move_to(Stage.NO_CONSENT)
+    d.state = replace(d.state, consent_refused=e.on)
+    d.note("the family withdrew consent: the plan's clocks stop")
 
 
 def step_down_panel(d: Draft, e: StepDownPanel) -> None:
@@ -100,4 +158,5 @@ def step_down_panel(d: Draft, e: StepDownPanel) -> None:
 
 
 def final_meeting_held(d: Draft, e: FinalMeetingHeld) -> None:
-    d.close(CLOSED_TO_EARLY_HELP)
+    # The census code for a plan's services ceasing; RC9 means closed after an assessment.
+    d.close(CLOSED_SERVICES_CEASED)

@@ -1,18 +1,24 @@
 """Escalation to child protection (Working Together 2023): s47 enquiries, the ICPC, the CP plan.
 
-The ICPC is due 15 working days from the strategy discussion; the first CP review 3 months from
-the ICPC. While enquiries run, the clocks of the stage the case came from keep running (a CIN plan
-stays in force, an assessment continues); an ICPC that makes no plan returns the case there, and
-one that makes a plan replaces everything with the CP plan's clocks.
+Every route (a referral decision, an assessment or a review that escalates, or s47 enquiries
+started directly) waits for the strategy discussion, recorded as `s47_started`; the ICPC is due
+15 working days from that discussion. Enquiries can conclude that no conference is needed
+(`s47_concluded`, icpc_not_required), which cancels the ICPC clock. While enquiries run, the
+clocks of the stage the case came from keep running and the events that answer them stay legal
+(an assessment completes, a CIN meeting or a review is held); an ICPC without a plan returns the
+case there, one with a plan replaces everything with the CP plan's clocks: the first CP review 3
+months from the ICPC, later ones at most 6 months apart (`cp_review_held`). A CP review can end
+the plan, back to a CIN plan (a CIN meeting owed) or to closure (RC7).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from models.lifecycle.codes import CLOSED_SERVICES_CEASED
 from models.lifecycle.draft import Draft
-from models.lifecycle.events import IcpcHeld, S47Started
-from models.lifecycle.intake import open_plan_decision_clocks
+from models.lifecycle.events import CpReviewHeld, IcpcHeld, S47Concluded, S47Started
+from models.lifecycle.plan import open_plan_decision_clocks
 from models.lifecycle.state import Stage
 from models.timescales import TimescaleKind as K
 
@@ -23,32 +29,87 @@ _RETURNS_TO: dict[Stage, Stage] = {
     Stage.CIN_PLAN: Stage.CIN_PLAN,
     Stage.STEP_DOWN_PANEL: Stage.CIN_PLAN,  # the step-down request lapses
     Stage.FINAL_MEETING: Stage.CIN_PLAN,
+    Stage.NO_CONSENT: Stage.NO_CONSENT,
 }
 
 
-def s47_started(d: Draft, e: S47Started) -> None:
-    back_to = _RETURNS_TO[d.state.stage]
+def escalate(d: Draft, *, back_to: Stage) -> None:
+    """Move to child protection; the strategy discussion (`s47_started`) starts the ICPC clock."""
     d.cancel_kinds(K.STEP_DOWN_PANEL)
-    if d.state.stage is not back_to:
-        d.note("s47 enquiries supersede the step-down; without a CP plan the CIN plan resumes")
     d.move_to(Stage.CHILD_PROTECTION)
-    d.state = replace(d.state, s47_started=e.on, after_icpc=back_to)
+    d.state = replace(d.state, awaiting_strategy=True, after_icpc=back_to)
+    d.note("escalated: the ICPC is counted from the strategy discussion (s47_started)")
+
+
+def s47_started(d: Draft, e: S47Started) -> None:
+    if d.state.stage is Stage.CHILD_PROTECTION:
+        since = d.state.stage_since
+        if not d.state.awaiting_strategy:
+            d.refuse(f"s47 enquiries already started on {d.state.s47_started}")
+        if since is not None and e.on < since:
+            d.refuse(f"expected a strategy discussion on or after the escalation on {since}")
+    else:
+        back_to = _RETURNS_TO[d.state.stage]
+        if d.state.stage is not back_to:
+            d.note("s47 enquiries supersede the step-down; without a CP plan the CIN plan resumes")
+        escalate(d, back_to=back_to)
+    d.state = replace(d.state, s47_started=e.on, awaiting_strategy=False)
     d.open(K.ICPC, e.on)
 
 
+def _enquiries_under_way(d: Draft) -> None:
+    if d.state.awaiting_strategy:
+        d.refuse("expected the strategy discussion first (s47_started)")
+
+
+def s47_concluded(d: Draft, e: S47Concluded) -> None:
+    _enquiries_under_way(d)
+    if e.outcome == "icpc_required":
+        d.note("s47 enquiries concluded: an ICPC is required; its clock runs on")
+        return
+    d.cancel_kinds(K.ICPC)
+    d.note("s47 enquiries concluded with no ICPC required: the ICPC clock is cancelled")
+    _return_from_enquiries(d)
+
+
 def icpc_held(d: Draft, e: IcpcHeld) -> None:
+    _enquiries_under_way(d)
     icpc = d.find(K.ICPC)
     if icpc is not None:
         d.answer(icpc)
     if e.outcome == "cp_plan":
         d.cancel_all()
         d.move_to(Stage.CP_PLAN)
-        d.state = replace(d.state, cp_plan_start=e.on, after_icpc=None)
+        d.state = replace(d.state, cp_plan_start=e.on, after_icpc=None, last_cp_review=None)
         d.open(K.FIRST_CP_REVIEW, e.on)
         return
+    _return_from_enquiries(d)
+
+
+def _return_from_enquiries(d: Draft) -> None:
     back_to = d.state.after_icpc or Stage.PLAN_PENDING
     d.move_to(back_to)
     d.state = replace(d.state, after_icpc=None)
     if back_to is Stage.PLAN_PENDING and d.find(K.CIN_PLAN_MEETING, K.TRANSFER_IN_MEETING) is None:
         # After an assessment that escalated: no CP plan, so the decision is a CIN plan.
         open_plan_decision_clocks(d)
+
+
+def cp_review_held(d: Draft, e: CpReviewHeld) -> None:
+    floor = d.state.last_cp_review or d.state.cp_plan_start
+    if floor is not None and e.on < floor:
+        d.refuse(f"expected a review on or after {floor} (the ICPC or the last CP review)")
+    due = d.find(K.FIRST_CP_REVIEW, K.CP_REVIEW)
+    if due is not None:
+        d.answer(due)
+    d.state = replace(d.state, last_cp_review=e.on)
+    if e.outcome == "close":
+        d.close(CLOSED_SERVICES_CEASED)
+    elif e.outcome == "cin_plan":
+        # The CP plan ends and a CIN plan follows: its meeting is owed from this decision.
+        d.cancel_all()
+        d.move_to(Stage.PLAN_PENDING)
+        d.note("the child protection plan ended: a CIN plan follows")
+        d.open(K.CIN_PLAN_MEETING, e.on)
+    else:
+        d.open(K.CP_REVIEW, e.on)

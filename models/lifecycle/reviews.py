@@ -1,15 +1,18 @@
 """CIN plan reviews (Redbridge 003 s5-s6): each answers the review due and starts the next.
 
 - The first review is due 6 weeks from the plan start, each later one from the previous review.
-- "If a Plan has been in place for 12 months the next review must be chaired by a Team Manager":
-  the team-manager clock falls due 12 months from the plan start and is answered by a review
-  chaired by a team manager held on or after that day. It is met if that review is the first
-  review held since the plan reached 12 months, met late if an earlier one was not so chaired.
-  A team-manager-chaired review before 12 months does not answer it.
-- Outcomes: continue / change keep the plan; step_down_panel asks the panel (the plan and its
-  clocks run on until the final meeting); escalate starts s47 enquiries (the plan stays in force
-  until the ICPC decides); close ends the case at once with RC7 (003 s6: a plan ends only at a
-  review that decided its objectives are met; other reasons are recorded with case_closed).
+- Every review is a meeting of the planning and review group: plan copies are owed within 10
+  working days of it (003 L122), not just after the first meeting.
+- "If a Plan has been in place for 12 months the next review must be chaired by a Team Manager or
+  Senior Practitioner" (003 L131) is a rule about the chair, not a date: nothing is due and
+  nothing escalates because the plan reached 12 months. The first review held after that day
+  records its chair; any other chair (or none recorded) is a finding for the team manager, which
+  lasts until the next review.
+- Reviews stay legal while the plan is in force: waiting on the step-down panel, the final meeting
+  or an ICPC, a review continues or changes the plan (issue 8: no clock that no event can meet).
+- Outcomes in the plan stage: step_down_panel asks the panel; escalate waits for the strategy
+  discussion (the plan stays in force until the ICPC decides); close ends the case with RC7, the
+  only way a plan ends (003 L146) apart from reasons that end it by themselves (RC1-RC6).
 """
 
 from __future__ import annotations
@@ -19,24 +22,34 @@ from dataclasses import replace
 from models.lifecycle.codes import CLOSED_SERVICES_CEASED
 from models.lifecycle.draft import Draft
 from models.lifecycle.events import ReviewHeld
-from models.lifecycle.plan import open_next_visit
+from models.lifecycle.plan import open_next_visit, open_plan_copies
+from models.lifecycle.protection import escalate
 from models.lifecycle.state import Stage
 from models.timescales import TimescaleKind as K
+
+_CHAIRS = ("team_manager", "senior_practitioner")
 
 
 def review_held(d: Draft, e: ReviewHeld) -> None:
     plan_start = d.state.plan_start
-    assert plan_start is not None  # reviews are accepted only while a plan is in force
+    if plan_start is None or (
+        d.state.stage is Stage.CHILD_PROTECTION and d.state.after_icpc is not Stage.CIN_PLAN
+    ):
+        d.refuse("expected a CIN plan in force (cin_meeting_held first)")
     floor = max(plan_start, d.state.last_review or plan_start)
     if e.on < floor:
         d.refuse(f"expected a review on or after {floor} (the plan start or the last review)")
+    if d.state.stage is not Stage.CIN_PLAN and e.outcome not in ("continue", "change"):
+        d.refuse(
+            f"the case is at {d.state.stage.value}: a review here can continue or change the plan"
+        )
 
     due = d.find(K.FIRST_REVIEW, K.REVIEW)
     if due is None:
         d.note("no review was due; counted as a review all the same")
     else:
         d.answer(due)
-    _team_manager_review(d, e)
+    _check_chair(d, e)
 
     continues = d.state.consecutive_continues + 1 if e.outcome == "continue" else 0
     d.state = replace(
@@ -50,29 +63,28 @@ def review_held(d: Draft, e: ReviewHeld) -> None:
         return
     if e.visit_frequency is not None and e.visit_frequency != d.state.visit_frequency:
         _change_visit_frequency(d, e)
+    open_plan_copies(d)
     d.open(K.REVIEW, e.on)
     if e.outcome == "step_down_panel":
         d.move_to(Stage.STEP_DOWN_PANEL)
         d.open(K.STEP_DOWN_PANEL, e.on)
     elif e.outcome == "escalate":
-        d.move_to(Stage.CHILD_PROTECTION)
-        d.state = replace(d.state, s47_started=e.on, after_icpc=Stage.CIN_PLAN)
-        d.open(K.ICPC, e.on)
+        escalate(d, back_to=Stage.CIN_PLAN)
 
 
-def _team_manager_review(d: Draft, e: ReviewHeld) -> None:
-    tm = d.find(K.TEAM_MANAGER_REVIEW)
-    if tm is None:
-        return
-    if e.on < tm.due:
-        if e.chaired_by_team_manager:
-            d.note(f"chaired by a team manager before 12 months: {tm.key} is still owed")
-        return
-    if e.chaired_by_team_manager:
-        d.answer(tm, late=d.state.tm_review_passed_over)
-    else:
-        d.state = replace(d.state, tm_review_passed_over=True)
-        d.note(f"the plan is 12 months old: {tm.key} needs a review chaired by a team manager")
+def _check_chair(d: Draft, e: ReviewHeld) -> None:
+    """003 L131: the first review on or after the plan's 12-month day is chaired by a TM or SP."""
+    rule_from, last = d.state.chair_rule_from, d.state.last_review
+    first_after = rule_from is not None and e.on >= rule_from and (last is None or last < rule_from)
+    finding = None
+    if first_after and e.chair not in _CHAIRS:
+        finding = e.on
+        chair = e.chair or "not recorded"
+        d.note(
+            f"the plan was 12 months old on {rule_from}: this review's chair ({chair}) is not a "
+            "team manager or senior practitioner (003 L131)"
+        )
+    d.state = replace(d.state, chair_finding=finding)
 
 
 def _change_visit_frequency(d: Draft, e: ReviewHeld) -> None:

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from models.lifecycle.state import CaseState
 
-STATE_SCHEMA_VERSION = 1
+STATE_SCHEMA_VERSION = 2  # 2: issue 8 (consent, chair, strategy discussion)
 _ADAPTER: TypeAdapter[CaseState] = TypeAdapter(CaseState)
 
 

@@ -26,6 +26,7 @@ class Stage(StrEnum):
     STEP_DOWN_PANEL = "step_down_panel"  # a review asked the step-down panel; plan still in force
     FINAL_MEETING = "final_meeting"  # the panel accepted: awaiting the final CIN meeting
     CHILD_PROTECTION = "child_protection"  # strategy discussion / s47 enquiries: awaiting ICPC
+    NO_CONSENT = "no_consent"  # a plan was needed but the family refused or withdrew consent
     CP_PLAN = "cp_plan"  # the ICPC made a child protection plan
     CLOSED = "closed"
 
@@ -60,15 +61,19 @@ class CaseState:
     assessment_started: date | None = None
     initial_home_visit: date | None = None  # Warwickshire: starts "CIN support initiated"
     s47_started: date | None = None  # the latest strategy discussion
+    awaiting_strategy: bool = False  # escalated: the strategy discussion (s47_started) is next
     after_icpc: Stage | None = None  # child protection: where an ICPC with no plan returns to
     plan_start: date | None = None  # the CIN meeting that agreed the plan
     visit_frequency: VisitFrequency | None = None  # set by the plan; None = policy default
     last_review: date | None = None
     reviews_held: int = 0
     consecutive_continues: int = 0  # reviews in a row that decided "continue": drift
-    tm_review_passed_over: bool = False  # a review after 12 months was not chaired by a TM
+    chair_rule_from: date | None = None  # the plan is 12 months old (003 L131), where it applies
+    chair_finding: date | None = None  # the first review after 12 months had another chair
     last_visit: date | None = None
     cp_plan_start: date | None = None
+    last_cp_review: date | None = None
+    consent_refused: date | None = None  # refused at the plan decision, or withdrawn later
     closed_on: date | None = None
     closure_reason: ClosureReasonCode | None = None
     deadlines: tuple[OpenDeadline, ...] = ()  # sorted by key

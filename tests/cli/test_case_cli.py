@@ -121,3 +121,28 @@ def test_unknown_case_and_authority_are_one_line_errors(cin):
     )
     assert unknown.returncode == 1
     assert "atlantis" in unknown.stderr and len(unknown.stderr.strip().splitlines()) == 1
+
+
+def test_case_show_says_when_the_plan_sets_no_visits_and_refuses_a_second_case(cin):
+    """Issue 8 point 6 (003 L202: "no specific minimum requirements for visiting") and point 11."""
+    case_ref = cin("case", "refer", "--authority", "redbridge", "--child", "C-8",
+                   "--date", "2025-01-06").stdout.splitlines()[-1]  # fmt: skip
+    for argv in (
+        ("referral_decision", "--date", "2025-01-07", "--outcome", "assessment"),
+        ("assessment_completed", "--date", "2025-02-10", "--outcome", "cin_plan"),
+        ("cin_meeting_held", "--date", "2025-02-24"),
+    ):
+        done = cin("case", "record", case_ref, *argv)
+        assert done.returncode == 0, done.stderr
+    show = cin("case", "show", case_ref)
+    assert "  visits: no visit clock: the plan sets no visiting frequency" in show.stdout
+    assert json.loads(cin("case", "show", case_ref, "--json").stdout)["visits"] == (
+        "no visit clock: the plan sets no visiting frequency"
+    )
+    second = cin("case", "refer", "--authority", "redbridge", "--child", "C-8",
+                 "--date", "2025-03-03")  # fmt: skip
+    assert second.returncode == 1
+    assert f"already has an open case, {case_ref}" in second.stderr
+    assert "C-8" not in second.stderr
+    future = cin("case", "record", case_ref, "visit_recorded", "--date", "2099-01-01")
+    assert future.returncode == 1 and "expected a date on or before today" in future.stderr

@@ -21,7 +21,14 @@ from tests.models.policy_factories import (
 )
 
 REPO = REAL_POLICIES.parent
-SLUGS = ("national", "redbridge", "redcar-and-cleveland", "stockton-on-tees", "warwickshire")
+SLUGS = (
+    "engine-defaults",
+    "national",
+    "redbridge",
+    "redcar-and-cleveland",
+    "stockton-on-tees",
+    "warwickshire",
+)
 
 
 def test_validate_passes_every_real_policy_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,11 +71,21 @@ def test_show_lists_every_timescale_with_its_source(capsys: pytest.CaptureFixtur
     assert "in force on 2024-01-01: 2018-08-01 to open-ended" in out
     review = next(line for line in out.splitlines() if line.strip().startswith("review "))
     assert review.split() == (
-        "review 6 months previous_review redbridge v1 003 s5: thereafter at a minimum frequency "
-        "of 6 months".split()
+        "review 6 months previous_review local redbridge v1 003 s5: thereafter at a minimum "
+        "frequency of 6 months".split()
     )
-    visit = next(line for line in out.splitlines() if line.strip().startswith("visit "))
-    assert "national v1 (inherited)" in visit and "national default: engine default" in visit
+    # issue 8 point 9: every clock is statutory, local or engine default
+    lines = out.splitlines()
+    table = lines[
+        lines.index("timescales:") + 2 : lines.index("no clock: visit, cin_support_initiated")
+    ]
+    assert table and all(
+        any(f"  {label}  " in line for label in ("statutory", "local", "engine default"))
+        for line in table
+    )
+    panel = next(line for line in table if line.strip().startswith("step_down_panel "))
+    assert "engine default  engine-defaults v1" in panel
+    assert "  escalation: engine default: no seed sets an escalation ladder" in out
 
 
 def test_show_json_marks_what_is_inherited(capsys: pytest.CaptureFixture[str]) -> None:
@@ -76,14 +93,24 @@ def test_show_json_marks_what_is_inherited(capsys: pytest.CaptureFixture[str]) -
     shown = json.loads(capsys.readouterr().out)
     assert (shown["authority"], shown["version"], shown["nation"]) == ("warwickshire", 1, "england")
     assessment = shown["timescales"]["assessment_completed"]
+    # issue 8 point 1: 002 sets no assessment timescale; the statutory 45 WD applies
     assert assessment == {
-        "amount": 20,
+        "amount": 45,
         "unit": "working-days",
         "counts_from": "referral",
-        "source": "002 s4.4.2: local target of 20 working days (national maximum 45)",
-        "inherited": False,
-        "defined_by": "warwickshire v1",
+        "source": "Working Together 2018 ch.1: assessment completed within 45 working days of "
+        "the point of referral",
+        "provenance": "statutory",
+        "inherited": True,
+        "defined_by": "national v1",
     }
+    support = shown["timescales"]["cin_support_initiated"]
+    assert (support["amount"], support["counts_from"], support["provenance"]) == (
+        20,
+        "initial_home_visit",
+        "local",
+    )
+    assert shown["no_clock"] == ["visit", "team_manager_review"]
     assert shown["timescales"]["icpc"]["inherited"] is True
     assert shown["escalation"][0] == {"role": "team_manager", "after_working_days_overdue": 0}
 

@@ -2,7 +2,8 @@
 
 Working days are weekdays; "N working days after" is the N-th weekday after day 0 (the event's
 day); months are the same date N months on, clamped to the month's end. The amounts are
-Redbridge's (003) over the national default (Working Together), as the real policies say.
+Redbridge's (003) over the statutory rules (Working Together) and the engine's step-down panel
+wait, as the real policies say; no authority sets a visit default (003 L202), so none here.
 """
 
 from __future__ import annotations
@@ -23,11 +24,10 @@ NATIONAL: dict[TimescaleKind, Amount] = {
     K.ICPC: (15, Unit.WORKING_DAYS),
     K.FIRST_CP_REVIEW: (3, Unit.MONTHS),
     K.CP_REVIEW: (6, Unit.MONTHS),
-    K.VISIT: (4, Unit.WEEKS),
-    K.STEP_DOWN_PANEL: (10, Unit.WORKING_DAYS),
 }
 REDBRIDGE: dict[TimescaleKind, Amount] = {
     **NATIONAL,
+    K.STEP_DOWN_PANEL: (10, Unit.WORKING_DAYS),  # engine default
     K.CIN_PLAN_MEETING: (15, Unit.WORKING_DAYS),
     K.PLAN_DISTRIBUTED: (10, Unit.WORKING_DAYS),
     K.PLAN_IN_PLACE: (3, Unit.MONTHS),
@@ -38,7 +38,6 @@ REDBRIDGE: dict[TimescaleKind, Amount] = {
 }
 WARWICKSHIRE: dict[TimescaleKind, Amount] = {
     **NATIONAL,
-    K.ASSESSMENT_COMPLETED: (20, Unit.WORKING_DAYS),
     K.CIN_SUPPORT_INITIATED: (20, Unit.WORKING_DAYS),
 }
 

@@ -11,6 +11,8 @@ import yaml
 from models.timescales import TimescaleKind
 
 REAL_POLICIES = Path(__file__).resolve().parents[2] / "policies"
+STATUTORY = ("referral_decision", "assessment_completed", "icpc", "first_cp_review", "cp_review")
+NO_CLOCK = ("cin_support_initiated", "team_manager_review")
 
 
 def timescale(
@@ -37,9 +39,15 @@ def version(
         "roll_non_working_start": False,
         "closure_days": {"one_off": [], "annual": []},
         "timescales": {"review": timescale()},
-        "national_default_applies": [
-            k.value for k in TimescaleKind if k is not TimescaleKind.REVIEW
+        "national_default_applies": list(STATUTORY),
+        "engine_default_applies": [
+            k.value
+            for k in TimescaleKind
+            if k.value not in STATUTORY
+            and k.value not in NO_CLOCK
+            and k is not TimescaleKind.REVIEW
         ],
+        "no_clock": list(NO_CLOCK),
         "escalation": [
             {"role": "team_manager", "after_working_days_overdue": 0},
             {"role": "service_manager", "after_working_days_overdue": 5},
@@ -72,7 +80,8 @@ def policy_folder(tmp_path: Path, *policies: dict[str, Any]) -> Path:
     """A folder holding the real national default and the given authority files."""
     folder = tmp_path / "policies"
     folder.mkdir()
-    shutil.copy(REAL_POLICIES / "national.yaml", folder / "national.yaml")
+    for name in ("national.yaml", "engine-defaults.yaml"):
+        shutil.copy(REAL_POLICIES / name, folder / name)
     for data in policies:
         write_policy(folder, data)
     return folder

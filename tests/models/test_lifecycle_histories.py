@@ -56,15 +56,14 @@ REDBRIDGE_TO_STEP_DOWN = [
         ],
     ),
     Step(
-        CinMeetingHeld(on=d("2025-02-24")),
+        CinMeetingHeld(on=d("2025-02-24"), visit_frequency=VisitFrequency(amount=4, unit="weeks")),
         S.CIN_PLAN,
         [
             ("met", "cin_plan_meeting", "2025-03-03"),
             ("met", "plan_in_place", "2025-04-06"),
             ("open", "plan_distributed", "2025-03-10"),  # 10 WD
             ("open", "review#1", "2025-04-07"),  # 6 weeks from the plan start
-            ("open", "team_manager_review", "2026-02-24"),  # 12 months from the plan start
-            ("open", "visit#1", "2025-03-24"),  # policy default: 4 weeks
+            ("open", "visit#1", "2025-03-24"),  # the plan's own frequency: 4 weeks
         ],
     ),
     Step(
@@ -80,19 +79,39 @@ REDBRIDGE_TO_STEP_DOWN = [
     Step(
         ReviewHeld(on=d("2025-04-07"), outcome="continue"),
         S.CIN_PLAN,
-        [("met", "review#1", "2025-04-07"), ("open", "review#2", "2025-10-07")],
+        [
+            ("met", "review#1", "2025-04-07"),
+            ("open", "plan_distributed#2", "2025-04-21"),  # 003 L122: after every meeting
+            ("open", "review#2", "2025-10-07"),
+        ],
+    ),
+    Step(
+        PlanDistributed(on=d("2025-04-15")),
+        S.CIN_PLAN,
+        [("met", "plan_distributed#2", "2025-04-21")],
     ),
     Step(
         ReviewHeld(on=d("2025-10-14"), outcome="change"),
         S.CIN_PLAN,
-        [("met_late", "review#2", "2025-10-07"), ("open", "review#3", "2026-04-14")],
+        [
+            ("met_late", "review#2", "2025-10-07"),
+            ("open", "plan_distributed#3", "2025-10-28"),
+            ("open", "review#3", "2026-04-14"),
+        ],
     ),
     Step(
-        ReviewHeld(on=d("2026-03-02"), outcome="step_down_panel", chaired_by_team_manager=True),
+        PlanDistributed(on=d("2025-10-20")),
+        S.CIN_PLAN,
+        [("met", "plan_distributed#3", "2025-10-28")],
+    ),
+    Step(
+        # the first review after the plan's 12 months (2026-02-24), chaired as 003 L131 asks:
+        # nothing was due for it, and nothing is met
+        ReviewHeld(on=d("2026-03-02"), outcome="step_down_panel", chair="team_manager"),
         S.STEP_DOWN_PANEL,
         [
             ("met", "review#3", "2026-04-14"),
-            ("met", "team_manager_review", "2026-02-24"),  # the first review after 12 months
+            ("open", "plan_distributed#4", "2026-03-16"),
             ("open", "review#4", "2026-09-02"),
             ("open", "step_down_panel", "2026-03-16"),  # 10 WD
         ],
@@ -111,11 +130,16 @@ def test_redbridge_referral_to_step_down_and_closure() -> None:
         Step(
             FinalMeetingHeld(on=d("2026-03-20")),
             S.CLOSED,
-            [("cancelled", "review#4", "2026-09-02"), ("cancelled", "visit#2", "2025-04-17")],
+            [
+                ("cancelled", "plan_distributed#4", "2026-03-16"),
+                ("cancelled", "review#4", "2026-09-02"),
+                ("cancelled", "visit#2", "2025-04-17"),
+            ],
         ),
     ]
     state = run(redbridge(), steps)
-    assert state.closure_reason == "RC9"
+    # a plan stepped down through the panel: the census code for services ceasing, not RC9
+    assert state.closure_reason == "RC7"
     assert state.closed_on == d("2026-03-20")
     assert state.deadlines == ()
     assert state.reviews_held == 3
@@ -146,13 +170,19 @@ def test_step_down_rejected_returns_to_the_plan_with_reviews_running() -> None:
         Step(
             ReviewHeld(on=d("2026-09-01"), outcome="continue"),
             S.CIN_PLAN,
-            [("met", "review#4", "2026-09-02"), ("open", "review#5", "2027-03-01")],
+            [
+                ("met", "review#4", "2026-09-02"),
+                ("cancelled", "plan_distributed#4", "2026-03-16"),
+                ("open", "plan_distributed#5", "2026-09-15"),
+                ("open", "review#5", "2027-03-01"),
+            ],
         ),
         Step(
             ReviewHeld(on=d("2027-03-01"), outcome="close"),
             S.CLOSED,
             [
                 ("met", "review#5", "2027-03-01"),
+                ("cancelled", "plan_distributed#5", "2026-09-15"),
                 ("cancelled", "visit#2", "2025-04-17"),
             ],
         ),
@@ -177,7 +207,6 @@ def test_transfer_in_meeting_within_20_working_days_of_residence_then_transfer_o
                 ("met_late", "transfer_in_meeting", "2025-05-29"),
                 ("open", "plan_distributed", "2025-06-16"),
                 ("open", "review#1", "2025-07-14"),
-                ("open", "team_manager_review", "2026-06-02"),
                 ("open", "visit#1", "2025-06-16"),  # the plan's own frequency
             ],
         ),
@@ -187,7 +216,6 @@ def test_transfer_in_meeting_within_20_working_days_of_residence_then_transfer_o
             [
                 ("cancelled", "plan_distributed", "2025-06-16"),
                 ("cancelled", "review#1", "2025-07-14"),
-                ("cancelled", "team_manager_review", "2026-06-02"),
                 ("cancelled", "visit#1", "2025-06-16"),
             ],
         ),
@@ -209,9 +237,16 @@ def test_review_escalates_to_s47_then_cp_plan_cancels_the_cin_plan() -> None:
             S.CHILD_PROTECTION,
             [
                 ("met", "review#1", "2025-04-07"),
+                ("cancelled", "plan_distributed", "2025-03-10"),  # superseded by this meeting's
+                ("open", "plan_distributed#2", "2025-04-17"),
                 ("open", "review#2", "2025-10-03"),  # the plan stays in force until the ICPC
-                ("open", "icpc", "2025-04-24"),  # 15 WD from the strategy discussion
             ],
+        ),
+        Step(
+            # the strategy discussion, four days after the review: the ICPC counts from it
+            S47Started(on=d("2025-04-07")),
+            S.CHILD_PROTECTION,
+            [("open", "icpc", "2025-04-28")],  # 15 WD from 7 April
         ),
         Step(
             VisitRecorded(on=d("2025-04-10")),
@@ -222,10 +257,9 @@ def test_review_escalates_to_s47_then_cp_plan_cancels_the_cin_plan() -> None:
             IcpcHeld(on=d("2025-04-24"), outcome="cp_plan"),
             S.CP_PLAN,
             [
-                ("met", "icpc", "2025-04-24"),
-                ("cancelled", "plan_distributed", "2025-03-10"),
+                ("met", "icpc", "2025-04-28"),
+                ("cancelled", "plan_distributed#2", "2025-04-17"),
                 ("cancelled", "review#2", "2025-10-03"),
-                ("cancelled", "team_manager_review", "2026-02-24"),
                 ("cancelled", "visit#2", "2025-05-08"),
                 ("open", "cp_review#1", "2025-07-24"),  # 3 months from the ICPC
             ],
@@ -250,12 +284,7 @@ def test_s47_with_no_cp_plan_returns_to_the_cin_plan_with_its_clocks() -> None:
         ),
     ]
     state = run(redbridge(), steps)
-    assert {dl.key for dl in state.deadlines} == {
-        "plan_distributed",
-        "review#1",
-        "team_manager_review",
-        "visit#1",
-    }
+    assert {dl.key for dl in state.deadlines} == {"plan_distributed", "review#1", "visit#1"}
 
 
 def test_strategy_discussion_at_referral_runs_the_assessment_beside_the_icpc() -> None:
@@ -266,10 +295,10 @@ def test_strategy_discussion_at_referral_runs_the_assessment_beside_the_icpc() -
             S.CHILD_PROTECTION,
             [
                 ("met", "referral_decision", "2025-01-07"),
-                ("open", "icpc", "2025-01-27"),
                 ("open", "assessment_completed", "2025-03-10"),
             ],
         ),
+        Step(S47Started(on=d("2025-01-06")), S.CHILD_PROTECTION, [("open", "icpc", "2025-01-27")]),
         Step(
             IcpcHeld(on=d("2025-01-24"), outcome="no_plan"),
             S.ASSESSMENT,
@@ -292,8 +321,9 @@ def test_assessment_escalates_and_an_icpc_without_a_plan_decides_a_cin_plan() ->
         Step(
             AssessmentCompleted(on=d("2025-02-03"), outcome="escalate"),
             S.CHILD_PROTECTION,
-            [("met", "assessment_completed", "2025-03-10"), ("open", "icpc", "2025-02-24")],
+            [("met", "assessment_completed", "2025-03-10")],
         ),
+        Step(S47Started(on=d("2025-02-03")), S.CHILD_PROTECTION, [("open", "icpc", "2025-02-24")]),
         Step(
             IcpcHeld(on=d("2025-02-20"), outcome="no_plan"),
             S.PLAN_PENDING,

@@ -38,7 +38,7 @@ REFERRAL = ReferralReceived(on=d("2025-01-06"), source="1A")
 ASSESSING = [REFERRAL, ReferralDecision(on=d("2025-01-07"), outcome="assessment")]
 PLAN_PENDING = [*ASSESSING, AssessmentCompleted(on=d("2025-02-10"), outcome="cin_plan")]
 IN_PLAN = [*PLAN_PENDING, CinMeetingHeld(on=d("2025-02-24"))]
-CLOSED = [*IN_PLAN, CaseClosed(on=d("2025-06-02"), reason="RC7")]
+CLOSED = [*IN_PLAN, ReviewHeld(on=d("2025-06-02"), outcome="close")]  # 003 L146: RC7
 
 
 def state_after(events: list[Event]) -> CaseState:
@@ -114,7 +114,7 @@ def test_an_event_dated_before_the_referral(event: Event) -> None:
             [*IN_PLAN, ReviewHeld(on=d("2025-04-01"), outcome="step_down_panel")],
             StepDownPanel(on=d("2025-03-31"), outcome="rejected"),
         ),
-        (IN_PLAN, CaseClosed(on=d("2025-02-20"), reason="RC7")),
+        (IN_PLAN, CaseClosed(on=d("2025-02-20"), reason="RC1")),
         (IN_PLAN, S47Started(on=d("2025-02-21"))),
     ],
     ids=["assessment", "cin_meeting", "icpc", "panel", "closure", "s47"],
@@ -147,7 +147,7 @@ def test_a_late_record_that_keeps_the_stage_is_accepted() -> None:
         (
             [*ASSESSING, S47Started(on=d("2025-01-08"))],
             S47Started(on=d("2025-01-09")),
-            "expected one of",
+            "s47 enquiries already started on 2025-01-08",
         ),
         (
             [*ASSESSING, S47Started(on=d("2025-01-08"))],

@@ -1,10 +1,11 @@
 """Random case histories (dates never go backwards) against the naive reference model.
 
-Invariants after every step: the stage and the open clocks agree with the reference; a closed
-case has no open clocks; every clock is due on or after its start; at most one clock of a kind
-runs at a time; the deadline changes turn the old open set into the new one; a refused event
-changes nothing; rebuilding from the accepted events equals the live state; the state
-round-trips through JSON.
+Invariants after every step: the stage, the open clocks and the chair finding agree with the
+reference; a closed case has no open clocks; every clock is due on or after its start; at most
+one clock of a kind runs at a time; the deadline changes turn the old open set into the new one; a
+refused event changes nothing; rebuilding from the accepted events equals the live state; the
+state round-trips through JSON; and (issue 8, point 5) every open deadline has at least one event,
+legal now, that meets it: no clock runs that nothing could answer.
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ CHOICES: dict[str, dict[str, list[Any]]] = {
     "referral_decision": {
         "outcome": ["nfa", "early_help", "assessment", "assessment", "strategy_discussion"]
     },
-    "assessment_completed": {"outcome": ["nfa", "step_down", "cin_plan", "cin_plan", "escalate"]},
+    "assessment_completed": {
+        "outcome": ["nfa", "step_down", "cin_plan", "cin_plan", "escalate"],
+        "consent": [True, True, True, False],
+    },
     "review_held": {
         "outcome": ["continue"] * 3 + ["change"] * 2 + ["step_down_panel", "escalate", "close"],
-        "chaired_by_team_manager": [False, True],
+        "chair": [None, "team_manager", "senior_practitioner", "social_worker", "other"],
     },
     "step_down_panel": {"outcome": ["accepted", "rejected"]},
     "icpc_held": {"outcome": ["cp_plan", "no_plan"]},
+    "s47_concluded": {"outcome": ["icpc_required", "icpc_not_required"]},
+    "cp_review_held": {"outcome": ["continue", "continue", "cin_plan", "close"]},
     "case_closed": {"reason": list(CLOSURE_REASONS)},
 }
 # What a practitioner would plausibly record next, by the reference's stage.
@@ -59,13 +65,19 @@ LIKELY: dict[str, list[str]] = {
     "new": ["referral_received", "referral_received", "transfer_in"],
     "referral": ["referral_decision"],
     "assessment": ["assessment_started", "assessment_completed", "visit_recorded"] * 2
-    + ["s47_started"],
-    "plan_pending": ["cin_meeting_held", "cin_meeting_held", "visit_recorded", "s47_started"],
-    "cin_plan": ["review_held"] * 4 + ["visit_recorded"] * 3 + ["plan_distributed", "s47_started"],
-    "step_down_panel": ["step_down_panel", "visit_recorded", "s47_started"],
-    "final_meeting": ["final_meeting_held", "visit_recorded", "s47_started"],
-    "child_protection": ["icpc_held", "plan_distributed", "visit_recorded"],
-    "cp_plan": ["visit_recorded"],
+    + ["s47_started", "support_started"],
+    "plan_pending": ["cin_meeting_held", "cin_meeting_held", "visit_recorded", "s47_started"]
+    + ["support_started", "consent_withdrawn"],
+    "cin_plan": ["review_held"] * 4
+    + ["visit_recorded"] * 3
+    + ["plan_distributed", "s47_started", "consent_withdrawn"],
+    "step_down_panel": ["step_down_panel", "visit_recorded", "s47_started", "review_held"],
+    "final_meeting": ["final_meeting_held", "visit_recorded", "s47_started", "review_held"],
+    "child_protection": ["s47_started", "icpc_held", "icpc_held", "s47_concluded"]
+    + ["plan_distributed", "visit_recorded", "review_held", "assessment_completed"]
+    + ["cin_meeting_held", "support_started"],
+    "cp_plan": ["visit_recorded", "cp_review_held", "cp_review_held"],
+    "no_consent": ["case_closed", "s47_started", "visit_recorded"],
     "closed": list(EVENT_TYPES),
 }
 # The start of a usual history: the machine begins after the first 0-5 of these.
@@ -82,6 +94,20 @@ frequencies = st.none() | st.builds(
 )
 
 
+def _candidates() -> list[dict[str, Any]]:
+    """One record per event type and outcome (chairs and codes left at their first choice)."""
+    records: list[dict[str, Any]] = []
+    for event_type in EVENT_TYPES:
+        choices = CHOICES.get(event_type, {})
+        outcomes = dict.fromkeys(choices.get("outcome", [None]))
+        for outcome in outcomes:
+            record: dict[str, Any] = {"type": event_type}
+            for name, options in choices.items():
+                record[name] = outcome if name == "outcome" else options[0]
+            records.append(record)
+    return records
+
+
 def record_of(event_type: str, data: st.DataObject) -> dict[str, Any]:
     """A JSON record of `event_type` with every choice drawn (what `parse_event` reads)."""
     record: dict[str, Any] = {"type": event_type}
@@ -91,6 +117,9 @@ def record_of(event_type: str, data: st.DataObject) -> dict[str, Any]:
         frequency = data.draw(frequencies, label="visit_frequency")
         record["visit_frequency"] = None if frequency is None else frequency.model_dump(mode="json")
     return record
+
+
+CANDIDATES = _candidates()
 
 
 class LifecycleMachine(RuleBasedStateMachine):
@@ -146,10 +175,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert (before - {c.key for c in ended}) | opened == after
         assert all(c.on == event.on for c in transition.changes)
         for change in ended:
-            if (
-                change.action.value in ("met", "met_late")
-                and change.kind is not K.TEAM_MANAGER_REVIEW
-            ):
+            if change.action.value in ("met", "met_late"):
                 assert (change.action.value == "met") is (event.on <= change.due)
         self.ever_opened |= opened
 
@@ -194,6 +220,28 @@ class LifecycleMachine(RuleBasedStateMachine):
         kinds = [d.kind.value for d in self.state.deadlines]
         assert len(kinds) == len(set(kinds)), "one clock of a kind at a time"
         assert set(kinds) == self.reference.open
+
+    @invariant()
+    def the_chair_finding_agrees(self) -> None:
+        """003 L131: only the first review after 12 months with another chair is a finding."""
+        assert self.state.chair_finding == self.reference.chair_finding
+        assert not any(d.kind is K.TEAM_MANAGER_REVIEW for d in self.state.deadlines)
+
+    @invariant()
+    def every_open_deadline_can_be_met_now(self) -> None:
+        """Issue 8 point 5: for each open clock some event, legal today, meets it."""
+        if not self.state.deadlines:
+            return
+        meetable: set[str] = set()
+        for record in CANDIDATES:
+            event = parse_event({**record, "on": self.today.isoformat()})
+            try:
+                transition = apply(self.state, event, self.policy)
+            except EventRefused:
+                continue
+            meetable |= {c.key for c in transition.changes if c.action.value in ("met", "met_late")}
+        stuck = [d.key for d in self.state.deadlines if d.key not in meetable]
+        assert not stuck, f"no legal event meets {stuck} at {self.state.stage.value}"
 
     @invariant()
     def a_closed_case_owes_nothing(self) -> None:

@@ -40,14 +40,13 @@ def book() -> PolicyBook:
 
 # (authority, kind, amount, unit, counts from, the start of its cited source)
 SEED_TIMESCALES = [
-    ("warwickshire", K.ASSESSMENT_COMPLETED, 20, WD, Anchor.REFERRAL, "002 s4.4.2"),
     ("warwickshire", K.CIN_SUPPORT_INITIATED, 20, WD, Anchor.INITIAL_HOME_VISIT, "002 s4.4.2"),
     ("redbridge", K.CIN_PLAN_MEETING, 15, WD, Anchor.PLAN_DECISION, "003 s3"),
-    ("redbridge", K.PLAN_DISTRIBUTED, 10, WD, Anchor.CIN_MEETING, "003 s4"),
+    ("redbridge", K.PLAN_DISTRIBUTED, 10, WD, Anchor.CIN_MEETING, "003 L122"),
     ("redbridge", K.PLAN_IN_PLACE, 3, MONTHS, Anchor.REFERRAL, "003 s5"),
     ("redbridge", K.FIRST_REVIEW, 6, WEEKS, Anchor.PLAN_START, "003 s5"),
     ("redbridge", K.REVIEW, 6, MONTHS, Anchor.PREVIOUS_REVIEW, "003 s5"),
-    ("redbridge", K.TEAM_MANAGER_REVIEW, 12, MONTHS, Anchor.PLAN_START, "003 s5"),
+    ("redbridge", K.TEAM_MANAGER_REVIEW, 12, MONTHS, Anchor.PLAN_START, "003 L131"),
     ("redbridge", K.TRANSFER_IN_MEETING, 20, WD, Anchor.RESIDENT, "003 s7"),
     ("stockton-on-tees", K.FIRST_REVIEW, 6, WEEKS, Anchor.PLAN_START, "001 s6.2"),
     ("stockton-on-tees", K.REVIEW, 6, WEEKS, Anchor.PREVIOUS_REVIEW, "001 s6.2"),
@@ -87,52 +86,78 @@ def test_authorities_take_effect_on_their_documents_dates_in_england(
     assert policy.versions[0].closure_days.one_off == ()  # no invented closure days
 
 
-def test_every_clock_resolves_with_a_source_and_engine_defaults_say_so(book: PolicyBook) -> None:
-    for slug in (*book.slugs(), "national"):
+STATUTORY = {K.REFERRAL_DECISION, K.ASSESSMENT_COMPLETED, K.ICPC, K.FIRST_CP_REVIEW, K.CP_REVIEW}
+
+
+def test_every_clock_says_where_it_comes_from(book: PolicyBook) -> None:
+    """Issue 8 point 9: statutory (national.yaml), local (the council's seed) or engine default."""
+    for slug in book.slugs():
         resolved = book.authority(slug).on(date(2024, 6, 1))
-        assert set(resolved.timescales) == set(TimescaleKind)
-        assert all(ts.source.strip() for ts in resolved.timescales.values())
+        assert set(resolved.timescales) | set(resolved.no_clock) == set(TimescaleKind)
+        for kind, ts in resolved.timescales.items():
+            assert ts.source.strip()
+            if kind in STATUTORY:
+                assert (ts.provenance, ts.defined_by) == ("statutory", "national v1")
+            elif ts.provenance == "local":
+                assert ts.source[:3] in ("000", "001", "002", "003"), ts.source
+            else:
+                assert (ts.provenance, ts.defined_by) == ("engine default", "engine-defaults v1")
+        # no seed sets an escalation ladder, channels, urgent kinds or a drift rule
+        assert {str(label).split(":")[0] for label in resolved.labels.values()} == {
+            "engine default"
+        }
     national = book.authority("national").on(date(2024, 6, 1)).timescales
-    for kind in (K.REVIEW, K.VISIT, K.STEP_DOWN_PANEL, K.CIN_PLAN_MEETING):
-        assert national[kind].source.startswith("engine default")
-    assert national[K.VISIT].source.count("004") == 1
+    assert set(national) == STATUTORY
+    assert all(ts.provenance == "statutory" for ts in national.values())
 
 
-def test_redbridge_leaves_visits_to_the_national_default_and_says_so(book: PolicyBook) -> None:
-    redbridge = book.authority("redbridge")
-    assert K.VISIT in redbridge.versions[0].national_default_applies
-    visit = redbridge.on(date(2024, 6, 1)).visit_default
-    assert visit.inherited and visit.defined_by == "national v1"
-    assert (visit.amount, visit.unit) == (4, WEEKS)
+def test_no_council_has_a_visit_default(book: PolicyBook) -> None:
+    """003 L202: "There are no specific minimum requirements for visiting"; 001's six-weekly
+    evaluation is a review rule. A visit default applies only where a council opts in."""
+    for slug in book.slugs():
+        policy = book.authority(slug)
+        assert K.VISIT in policy.versions[0].no_clock
+        assert policy.on(date(2024, 6, 1)).visit_default is None
+    engine = book.authority("engine-defaults").on(date(2024, 6, 1))
+    assert engine.timescales[K.VISIT].source.startswith("only where a council opts in")
 
 
-def test_redcar_and_cleveland_inherits_every_clock(book: PolicyBook) -> None:
+def test_redcar_and_cleveland_takes_statutory_and_engine_defaults(book: PolicyBook) -> None:
     redcar = book.authority("redcar-and-cleveland")
     assert redcar.versions[0].timescales == {}
-    assert set(redcar.versions[0].national_default_applies) == set(TimescaleKind)
+    assert set(redcar.versions[0].national_default_applies) == STATUTORY
     due = redcar.on(date(2024, 12, 20)).count(K.REFERRAL_DECISION, date(2024, 12, 24))
     assert due.due == date(2024, 12, 27)
     assert due.policy_ref == "redcar-and-cleveland v1"
-    assert due.source.startswith("national default: Working Together 2018")
+    assert due.source.startswith("statutory: Working Together 2018")
     assert due.explanation == (
         "1 working day from referral on 2024-12-24 under redcar-and-cleveland v1 "
-        "(national default, national v1), skipping 25 Dec (Christmas Day), 26 Dec (Boxing Day)"
+        "(statutory, national v1), skipping 25 Dec (Christmas Day), 26 Dec (Boxing Day)"
     )
 
 
-def test_warwickshire_referral_before_christmas_explains_the_skipped_holidays(
-    book: PolicyBook,
-) -> None:
+def test_warwickshire_assessment_is_the_national_45_working_days(book: PolicyBook) -> None:
+    """002 sets no assessment timescale: its 20 WD (4.4.2) run from the initial home visit."""
+    view = book.authority("warwickshire").on(date(2024, 12, 20))
+    # Fri 20 Dec is day 0; 25, 26 Dec and 1 Jan skipped: 23,24,27,30,31 Dec (5), 2,3 Jan (7),
+    # 6 Jan-14 Feb six weeks (37), 17-21 Feb (42), 24, 25, 26 Feb (45)
+    due = view.count(K.ASSESSMENT_COMPLETED, date(2024, 12, 20))
+    assert due.due == date(2025, 2, 26)
+    assert due.source.startswith("statutory: Working Together 2018")
+    assert "(statutory, national v1)" in due.explanation
+
+
+def test_warwickshire_cin_support_explains_the_skipped_holidays(book: PolicyBook) -> None:
     # Fri 20 Dec is day 0; 25, 26 Dec and 1 Jan are skipped; the 20th working day is Wed 22 Jan
     view = book.authority("warwickshire").on(date(2024, 12, 20))
-    due = view.count(K.ASSESSMENT_COMPLETED, date(2024, 12, 20))
+    due = view.count(K.CIN_SUPPORT_INITIATED, date(2024, 12, 20))
     assert due.due == date(2025, 1, 22)
     assert due.explanation == (
-        "20 working days from referral on 2024-12-20 under warwickshire v1, skipping "
+        "20 working days from initial home visit on 2024-12-20 under warwickshire v1, skipping "
         "25 Dec (Christmas Day), 26 Dec (Boxing Day), 1 Jan (New Year's Day)"
     )
     assert due.policy_ref == "warwickshire v1"
-    assert due.source.startswith("002 s4.4.2")
+    assert due.source.startswith("local: 002 s4.4.2")
 
 
 def test_months_clamp_to_month_end_and_say_so(book: PolicyBook) -> None:
@@ -158,6 +183,8 @@ def test_no_named_skipped_days_means_no_skipping_clause(book: PolicyBook) -> Non
 )
 def test_counts_agree_with_the_calendar(book: PolicyBook, slug: str, kind: K, start: date) -> None:
     view = book.authority(slug).on(start)
+    if kind not in view.timescales:
+        return  # no clock: nothing to count
     timescale = view.timescales[kind]
     due = view.count(kind, start)
     assert due.due == get_calendar(view.nation).add(start, timescale.amount, timescale.unit)

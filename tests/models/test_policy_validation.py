@@ -61,7 +61,7 @@ BROKEN = {
     "clock neither set nor inherited": (
         _one_version(national_default_applies=["icpc"]),
         "versions[0].timescales: expected every clock set here or listed in "
-        "national_default_applies; missing referral_decision,",
+        "national_default_applies, engine_default_applies or no_clock; missing referral_decision,",
     ),
     "clock both set and inherited": (
         _one_version(national_default_applies=[k.value for k in TimescaleKind]),
@@ -99,8 +99,8 @@ BROKEN = {
     ),
     "null source": (_one_version(source=None), "versions[0].source: expected a valid string"),
     "missing field": (
-        authority("testshire", {k: v for k, v in version().items() if k != "escalation"}),
-        "versions[0].escalation: required but missing",
+        authority("testshire", {k: v for k, v in version().items() if k != "source"}),
+        "versions[0].source: required but missing",
     ),
 }
 
@@ -144,8 +144,8 @@ def test_the_file_name_must_be_the_slug(tmp_path: Path) -> None:
 def test_national_rules_are_checked_across_files(tmp_path: Path) -> None:
     national = load_policy_file(REAL_POLICIES / "national.yaml")
     inheriting = national.versions[0].model_dump(by_alias=True, mode="json")
-    inheriting["national_default_applies"] = ["review"]
-    del inheriting["timescales"]["review"]
+    inheriting["national_default_applies"] = ["icpc"]
+    del inheriting["timescales"]["icpc"]
     (tmp_path / "a").mkdir()
     write_policy(tmp_path / "a", authority("national", inheriting))
     with pytest.raises(

@@ -127,3 +127,15 @@ def test_every_policy_ladder_starts_with_the_team_manager(book: PolicyBook, slug
 
     rungs = ladder(book.authority(slug).on(d("2025-06-02")))
     assert rungs[0].role is Role.TEAM_MANAGER
+
+
+def test_a_review_chair_finding_goes_to_the_team_manager_only(book: PolicyBook) -> None:
+    """Issue 8 point 3, 003 L131: the first review after 12 months chaired by someone else is a
+    finding for the team manager; it never climbs to the service manager or head of service."""
+    finding = item(
+        "2026-03-02", source="drift", key="chair#3", kind="review_chair", explanation="..."
+    )
+    told = walk(book, finding, "2026-03-02", "2026-04-30")
+    assert told == [("2026-03-03", "drift", 1)]  # the first working day after, rung 1 only
+    unchanged = item("2026-03-02", source="drift", key="continues#5", kind="plan_unchanged")
+    assert [level for _, _, level in walk(book, unchanged, "2026-03-02", "2026-04-30")] == [1, 2, 3]

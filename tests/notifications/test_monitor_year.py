@@ -114,7 +114,7 @@ STOCKTON: list[Event] = [
     VisitRecorded(on=d("2026-03-13")),
     ReviewHeld(on=d("2026-03-27"), outcome="continue"),
     VisitRecorded(on=d("2026-04-10")),
-    ReviewHeld(on=d("2026-05-01"), outcome="continue", chaired_by_team_manager=True),
+    ReviewHeld(on=d("2026-05-01"), outcome="continue", chair="team_manager"),
 ]
 
 

@@ -91,6 +91,35 @@ YEAR_2026: list[Story] = [
             ]
         ],
     ),
+    # s47 enquiries that concluded no ICPC was required; the plan then went ahead
+    Story(
+        "ICPCNOTREQUIRED",
+        child("2015-10-10", upn=upn_for(4)),
+        [
+            [
+                referred("2025-07-01", source="3A"),
+                *assessed("2025-07-02", "2025-08-04", "cin_plan", "4B", "2B"),
+                ev("s47_started", "2025-08-06"),
+                ev("s47_concluded", "2025-08-15", outcome="icpc_not_required"),
+                ev("cin_meeting_held", "2025-08-20"),
+            ]
+        ],
+    ),
+    # a child protection plan that ended back to a CIN plan
+    Story(
+        "CPTOCIN",
+        child("2013-12-12", sex="M", upn=upn_for(5)),
+        [
+            [
+                *planned("2025-04-22", "2025-04-23", "2025-05-21", "2025-06-02"),
+                ev("s47_started", "2025-06-16"),
+                ev("icpc_held", "2025-06-30", outcome="cp_plan", category="NEG"),
+                ev("cp_review_held", "2025-09-29", outcome="continue", category="EMO"),
+                ev("cp_review_held", "2026-01-12", outcome="cin_plan"),
+                ev("cin_meeting_held", "2026-01-26"),
+            ]
+        ],
+    ),
     # opened before the year: its plan started in 2024 and runs on
     Story(
         "LONGRUNNING",

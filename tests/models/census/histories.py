@@ -72,3 +72,33 @@ def record_story(engine: Engine, book: PolicyBook, story: Story) -> list[str]:
             record(engine, policies=book, case_ref=opened.case_ref, event=parse_event(event))
         refs.append(opened.case_ref)
     return refs
+
+
+def plant_legacy_closure(engine: Engine, case_ref: str, on: str, reason: str) -> int:
+    """Append a closure the lifecycle now refuses (e.g. RC8 after a plan), as a log migrated from
+    a council's previous system would hold it: the event row and the closed state, written
+    directly. Returns its sequence number. Only the census tests plant such history."""
+    from datetime import date
+
+    from sqlmodel import select
+
+    from models.tables import Case, CaseEvent
+
+    with Session(engine) as session:
+        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+        seq = case.last_seq + 1
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                seq=seq,
+                idempotency_key=f"legacy-{seq}",
+                event_type="case_closed",
+                occurred_on=date.fromisoformat(on),
+                payload={"type": "case_closed", "on": on, "reason": reason},
+            )
+        )
+        case.state = {**case.state, "stage": "closed", "closed_on": on, "closure_reason": reason}
+        case.stage, case.last_seq = "closed", seq
+        session.add(case)
+        session.commit()
+    return seq

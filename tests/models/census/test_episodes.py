@@ -129,3 +129,20 @@ def test_child_details_refusals_name_the_field_and_never_echo_a_dob_or_upn():
     with pytest.raises(ValueError, match="disability NONE is used alone"):
         parse_child({"sex": "F", "ethnicity": "WBRI", "birth_date": "2015-01-01",
                      "upn_unknown": "UN2", "disabilities": ["NONE", "AUT"]})  # fmt: skip
+
+
+def test_a_late_entry_takes_its_place_by_date():
+    entries = [
+        LogEntry(1, "referral_received", date(2025, 5, 1), {"source": "2A"}),
+        LogEntry(2, "referral_decision", date(2025, 5, 2), {"outcome": "assessment"}),
+        LogEntry(3, "assessment_completed", date(2025, 6, 2), {"outcome": "nfa"}),
+        LogEntry(4, "assessment_started", date(2025, 5, 5), {}),  # recorded late
+    ]
+    episode = fold_episode("RED-1", entries, state={"closed_on": "2025-06-02",
+                           "closure_reason": "RC8"}, year=YEAR)  # fmt: skip
+    assert episode is not None
+    (assessment,) = episode.assessments
+    assert (assessment.start, assessment.start_seq, assessment.completed_seq) == (
+        date(2025, 5, 5), 4, 3,
+    )  # fmt: skip
+    assert episode.closure_seq == 3  # the last event by date closed it

@@ -17,7 +17,15 @@ from models.census.own_rules import own_rule_failures
 from models.census.year import CensusYear
 from models.settings import get_settings
 from tests.models.census.caseload import YEAR_2026, assessed, planned, referred
-from tests.models.census.histories import AUTHORITY, Story, child, ev, record_story, upn_for
+from tests.models.census.histories import (
+    AUTHORITY,
+    Story,
+    child,
+    ev,
+    plant_legacy_closure,
+    record_story,
+    upn_for,
+)
 
 YEAR = CensusYear(2026)
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -84,6 +92,20 @@ def test_a_year_of_histories_passes_the_xsd_and_the_dfe_rules(engine, book, tmp_
     # the CIN plan ended the day the child protection plan started (DfE rule 4016)
     assert protected.find("CINPlanDates") is None  # no plan met before the ICPC
 
+    not_required = children["ICPCNOTREQUIRED"].find("CINdetails/Section47")
+    assert not_required.findtext("ICPCnotRequired") == "1"
+    assert not_required.find("DateOfInitialCPC") is None
+    stepped = children["CPTOCIN"].find("CINdetails")
+    plans = [(p.findtext("CINPlanStartDate"), p.findtext("CINPlanEndDate"))
+             for p in stepped.findall("CINPlanDates")]  # fmt: skip
+    assert plans == [("2025-06-02", "2025-06-30"), ("2026-01-26", None)]
+    cp = stepped.find("ChildProtectionPlans")
+    assert (cp.findtext("CPPstartDate"), cp.findtext("CPPendDate")) == ("2025-06-30", "2026-01-12")
+    assert (cp.findtext("InitialCategoryOfAbuse"), cp.findtext("LatestCategoryOfAbuse")) == (
+        "NEG", "EMO",
+    )  # fmt: skip
+    assert [r.text for r in cp.iter("CPPreviewDate")] == ["2025-09-29", "2026-01-12"]
+
     older = children["LONGRUNNING"].find("CINdetails")
     assert older.findtext("CINreferralDate") == "2024-10-01"
     assert older.find("Assessments") is None  # authorised before 1 April 2025
@@ -130,19 +152,16 @@ def test_planted_mistakes_get_the_dfe_rule_numbers_and_the_event_to_correct(engi
             child("2012-01-01", upn=upn_for(31)),
             [[referred("2025-05-01"), *assessed("2025-05-02", "2025-06-02", "nfa", "21", "4B")]],
         ),
-        # RC8 "closed after assessment, no further action" on an episode with a CIN plan: 2990
+        # RC8 "closed after assessment, no further action" on an episode with a CIN plan: 2990.
+        # The lifecycle now refuses it, so it is planted as a migrated log would hold it.
         Story(
             "RC8WITHPLAN",
             child("2012-01-01", upn=upn_for(32)),
-            [
-                [
-                    *planned("2025-05-01", "2025-05-02", "2025-06-02", "2025-06-10"),
-                    ev("case_closed", "2025-09-01", reason="RC8"),
-                ]
-            ],
+            [[*planned("2025-05-01", "2025-05-02", "2025-06-02", "2025-06-10")]],
         ),
     ]
     refs = {story.child_ref: record_story(engine, book, story)[0] for story in mistakes}
+    assert plant_legacy_closure(engine, refs["RC8WITHPLAN"], "2025-09-01", "RC8") == 6
 
     report = _check(engine, book)
     found = {
