@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.census_load import AUTHORITY, load  # noqa: E402
+from bench.census_load import AUTHORITY, Loaded, load  # noqa: E402
 from bench.monitor_load import drop_database  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(field: str) -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def reset_peak() -> None:
+    """Start the peak (VmHWM) afresh: a process started by fork inherits its parent's peak."""
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def export_only(url: str, out: str) -> None:
@@ -47,15 +54,30 @@ def export_only(url: str, out: str) -> None:
     book = load_policy_dir(Path(__file__).resolve().parents[1] / "policies")
     with engine.connect():
         pass
-    before = rss_mb()
+    reset_peak()
+    before = _status_mb("VmRSS")
     t0 = time.perf_counter()
     done = export_return(engine, policies=book, authority=AUTHORITY, year=CensusYear(2026),
                          out=Path(out), produced_at=datetime.now(UTC))  # fmt: skip
     seconds = time.perf_counter() - t0
     figures = {"seconds": seconds, "children": done.children, "omitted": len(done.omitted),
-               "rss_before_mb": before, "rss_peak_mb": rss_mb(),
+               "rss_before_mb": before, "rss_peak_mb": _status_mb("VmHWM"),
                "bytes": Path(out).stat().st_size}  # fmt: skip
     sys.stdout.write(json.dumps(figures) + "\n")
+
+
+def existing(url: str) -> Loaded:
+    """The figures of a database a previous `--keep` run loaded."""
+    import psycopg
+
+    from bench.monitor_load import libpq_dsn
+
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        counts = [
+            int(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])  # type: ignore[index]
+            for table in ("child", "case", "case_event")
+        ]
+    return Loaded(counts[0], counts[1], counts[2], 0.0)
 
 
 def timed_export(url: str, out: Path) -> dict[str, float]:
@@ -72,6 +94,7 @@ def main() -> None:
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--small", type=int, default=5_000)
     parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--reuse", action="store_true", help="the databases a --keep run left")
     parser.add_argument("--skip-rules", action="store_true", help="export figures only")
     parser.add_argument("--export-only", nargs=2, metavar=("URL", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -90,7 +113,7 @@ def main() -> None:
     rows = []
     for n in (args.small, args.children):
         url = f"{SERVER}/cin_census_bench_{n}"
-        loaded = load(url, n)
+        loaded = existing(url) if args.reuse else load(url, n)
         print(f"loaded {loaded.children:,} children, {loaded.cases:,} cases, "
               f"{loaded.events:,} events in {loaded.seconds:.1f} s")  # fmt: skip
         out = folder / f"return-{n}.xml"

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from cli.census_cmd import add_census_options, census_fields
 from cli.common import CliError, iso_date
 from models.lifecycle import EVENT_TYPES
 
@@ -65,22 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="assessment_completed cin_plan: the family did not consent (no plan clocks open)",
     )
-    rec.add_argument(
-        "--factors",
-        metavar="CODES",
-        help="assessment_completed: factors identified, comma-separated (3B,4B; CODES.md)",
-    )
-    rec.add_argument(
-        "--authorised",
-        type=iso_date,
-        metavar="YYYY-MM-DD",
-        help="assessment_completed: the day the assessment was authorised (default: --date)",
-    )
-    rec.add_argument(
-        "--category",
-        metavar="NEG|PHY|SAB|EMO|MUL",
-        help="icpc_held cp_plan / cp_review_held: the plan's category of abuse",
-    )
+    add_census_options(rec)
     rec.add_argument("--key", help="idempotency key: the same key twice is one event")
     rec.set_defaults(func=run_record)
 
@@ -164,30 +150,6 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
         record["consent"] = False
     record.update(census_fields(args))
     return record
-
-
-# the census fields (issue 10) and the events that take them
-CENSUS_FIELDS = {
-    "factors": ("assessment_completed",),
-    "authorised": ("assessment_completed",),
-    "category": ("icpc_held", "cp_review_held"),
-}
-
-
-def census_fields(args: argparse.Namespace) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name, events in CENSUS_FIELDS.items():
-        value = getattr(args, name)
-        if value is None:
-            continue
-        if args.event not in events:
-            raise CliError(f"{args.event} takes no --{name} (only {' and '.join(events)})")
-        if name == "factors":
-            value = [code.strip() for code in value.split(",") if code.strip()]
-        elif name == "authorised":
-            value = value.isoformat()
-        fields[name] = value
-    return fields
 
 
 def run_record(args: argparse.Namespace) -> int:

@@ -10,8 +10,54 @@ import argparse
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from cli.common import CliError, whole_number
+from cli.common import CliError, iso_date, whole_number
+
+if TYPE_CHECKING:
+    from models.census.year import CensusYear
+
+# the census fields of `cin case record` (issue 10) and the events that take them
+CENSUS_FIELDS = {
+    "factors": ("assessment_completed",),
+    "authorised": ("assessment_completed",),
+    "category": ("icpc_held", "cp_review_held"),
+}
+
+
+def add_census_options(rec: argparse.ArgumentParser) -> None:
+    rec.add_argument(
+        "--factors",
+        metavar="CODES",
+        help="assessment_completed: factors identified, comma-separated (3B,4B; CODES.md)",
+    )
+    rec.add_argument(
+        "--authorised",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="assessment_completed: the day the assessment was authorised (default: --date)",
+    )
+    rec.add_argument(
+        "--category",
+        metavar="NEG|PHY|SAB|EMO|MUL",
+        help="icpc_held cp_plan / cp_review_held: the plan's category of abuse",
+    )
+
+
+def census_fields(args: argparse.Namespace) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, events in CENSUS_FIELDS.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        if args.event not in events:
+            raise CliError(f"{args.event} takes no --{name} (only {' and '.join(events)})")
+        if name == "factors":
+            value = [code.strip() for code in value.split(",") if code.strip()]
+        elif name == "authorised":
+            value = value.isoformat()
+        fields[name] = value
+    return fields
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,7 +87,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _year(args: argparse.Namespace) -> object:
+def _year(args: argparse.Namespace) -> CensusYear:
     from models.census.year import CensusYear
 
     if not 2000 <= args.year <= 2100:
@@ -51,13 +97,11 @@ def _year(args: argparse.Namespace) -> object:
 
 def run_export(args: argparse.Namespace) -> int:
     from models.census.export import export_return
-    from models.census.year import CensusYear
     from models.runtime import case_engine, policies
 
     if not args.out.parent.is_dir():
         raise CliError(f"--out: no folder {args.out.parent}")
-    year = CensusYear(args.year)
-    _year(args)
+    year = _year(args)
     done = export_return(
         case_engine(),
         policies=policies(),
@@ -80,12 +124,10 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from models.census.check import check_return
-    from models.census.year import CensusYear
     from models.runtime import case_engine, policies
     from models.settings import get_settings
 
-    _year(args)
-    year = CensusYear(args.year)
+    year = _year(args)
     report = check_return(
         case_engine(),
         policies=policies(),
