@@ -30,6 +30,9 @@ STAGE_WORK: dict[tuple[str, str | None], str] = {
     ("assessment_completed", "cin_plan"): "CIN meeting to be convened",
     ("step_down_panel", "accepted"): "final CIN meeting to hand over to early help",
     ("icpc_held", "cp_plan"): "child protection plan made",
+    ("s47_concluded", "icpc_not_required"): "s47 enquiries concluded: no conference needed",
+    ("cp_review_held", "cin_plan"): "child protection plan ended: CIN meeting to be convened",
+    ("consent_withdrawn", None): "consent withdrawn: the plan's clocks stopped",
 }
 NAMESPACE = uuid.UUID("6c1f2f4e-6a55-4d53-9b0e-2f0d7a1c9e11")
 

@@ -145,11 +145,16 @@ def test_case_addressed_lines_and_explicit_keys(
     run(write_lines(cin_env, [REFERRAL, DECISION], "open.jsonl"), capsys)
     (case,) = cases()
     visit = {"case": case.case_ref, "type": "visit_recorded", "on": "2025-01-08", "key": "ics-1"}
-    again = {**visit, "on": "2025-01-09"}  # same key: the same record, whatever it now says
+    same = dict(visit)  # the same key and record: a duplicate
+    again = {**visit, "on": "2025-01-09"}  # the same key, another record: refused (issue 8, 11)
     mixed = {**visit, "key": "ics-2", "authority": "redbridge", "child": "SYN-1"}
-    status, out, err = run(write_lines(cin_env, [visit, again, mixed], "more.jsonl"), capsys)
-    assert (status, out) == (1, "imported 3 lines: 1 accepted, 1 duplicates, 1 refused\n")
-    assert "line 3: give either `case` or `authority` and `child`" in err
+    lines = [visit, same, again, mixed]
+    status, out, err = run(write_lines(cin_env, lines, "more.jsonl"), capsys)
+    assert (status, out) == (1, "imported 4 lines: 1 accepted, 1 duplicates, 2 refused\n")
+    assert (
+        "idempotency key 'ics-1' was already used by event 3 (visit_recorded on 2025-01-08)" in err
+    )
+    assert "line 4: give either `case` or `authority` and `child`" in err
     assert event_count() == 3
 
 

@@ -92,7 +92,8 @@ STOCKTON: list[Event] = [
     ReferralReceived(on=d("2025-02-03"), source="3A"),
     ReferralDecision(on=d("2025-02-04"), outcome="assessment"),
     AssessmentCompleted(on=d("2025-03-28"), outcome="cin_plan"),
-    CinMeetingHeld(on=d("2025-04-14")),  # the national visit default applies (4 weeks)
+    # the plan sets 4-weekly visits (no council has a visit default: 003 L202)
+    CinMeetingHeld(on=d("2025-04-14"), visit_frequency=FOUR_WEEKS),
     PlanDistributed(on=d("2025-04-30")),
     VisitRecorded(on=d("2025-05-09")),
     ReviewHeld(on=d("2025-05-26"), outcome="continue"),  # Spring bank holiday: held anyway
