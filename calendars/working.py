@@ -243,6 +243,16 @@ def add_months(start: date, months: int) -> date:
 
 
 def _add_calendar_units(start: date, amount: int, unit: Unit) -> date:
+    try:
+        return _add_calendar_units_unchecked(start, amount, unit)
+    except (OverflowError, ValueError):  # past year 9999: far outside any coverage
+        raise CalendarError(
+            f"due date ({amount} {unit.value} after {start.isoformat()}) is outside the "
+            f"calendar's coverage ({COVERAGE_START.isoformat()} to {COVERAGE_END.isoformat()})"
+        ) from None
+
+
+def _add_calendar_units_unchecked(start: date, amount: int, unit: Unit) -> date:
     if unit is Unit.DAYS:
         return start + timedelta(days=amount)
     if unit is Unit.WEEKS:

@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from calendars import CalendarError, Nation, Unit, WorkingCalendar, get_calendar
-from cli.common import CliError, add_policy_dir_option, default_policy_dir, iso_date, whole_number
+from cli.common import (
+    MAX_WHOLE_NUMBER,
+    CliError,
+    add_policy_dir_option,
+    default_policy_dir,
+    iso_date,
+    whole_number,
+)
+from models.fields import parse_iso_date, shown
 from models.policy import PolicyBook, load_policy_dir
 
 
@@ -106,7 +114,10 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_batch(path: Path, places: Places) -> int:
-    starts, amounts, units, wheres, line_nos = _read_rows(path, places)
+    try:
+        starts, amounts, units, wheres, line_nos = _read_rows(path, places)
+    except UnicodeDecodeError as error:
+        raise CliError(f"{path}: expected UTF-8 text; byte {error.start} is not") from None
     due = np.empty(len(starts), dtype="datetime64[D]")
     groups: dict[tuple[Unit, str], list[int]] = defaultdict(list)
     for i, key in enumerate(zip(units, wheres, strict=True)):
@@ -120,7 +131,7 @@ def run_batch(path: Path, places: Places) -> int:
                 due[part] = calendar.add_many(
                     start_array[part], amount_array[part], unit, roll_forward=roll
                 )
-            except CalendarError:
+            except (CalendarError, ValueError, OverflowError):  # numpy's own, past year 9999
                 _raise_for_first_bad_row(
                     path, calendar, roll, unit, part, starts, amounts, line_nos
                 )
@@ -190,12 +201,10 @@ def _read_rows(
                 )
             start = fields[0].strip()
             try:
-                date.fromisoformat(start)
-                amount = int(fields[1])
-            except ValueError:
+                parse_iso_date(start)
+                amount = whole_number(fields[1].strip())
+            except (ValueError, argparse.ArgumentTypeError):
                 raise CliError(_bad_field(path, line_no, fields)) from None
-            if amount < 0:
-                raise CliError(f"{path} line {line_no}: n: expected 0 or more; got {amount}")
             unit_text = (
                 fields[2].strip() if len(fields) > 2 and fields[2].strip() else "working-days"
             )
@@ -203,7 +212,7 @@ def _read_rows(
             if unit is None:
                 raise CliError(
                     f"{path} line {line_no}: unit: expected one of "
-                    f"{', '.join(known_units)}; got {unit_text!r}"
+                    f"{', '.join(known_units)}; got {shown(unit_text)}"
                 )
             where = fields[3].strip() if len(fields) > 3 and fields[3].strip() else "england"
             if where not in known_places:
@@ -222,10 +231,15 @@ def _read_rows(
 
 def _bad_field(path: Path, line_no: int, fields: list[str]) -> str:
     try:
-        date.fromisoformat(fields[0].strip())
+        parse_iso_date(fields[0].strip())
     except ValueError:
-        return f"{path} line {line_no}: start: expected an ISO date YYYY-MM-DD; got {fields[0]!r}"
-    return f"{path} line {line_no}: n: expected a whole number; got {fields[1]!r}"
+        return (
+            f"{path} line {line_no}: start: expected an ISO date YYYY-MM-DD; got {shown(fields[0])}"
+        )
+    amount = fields[1].strip()
+    if amount.isascii() and amount.isdigit():
+        return f"{path} line {line_no}: n: expected at most {MAX_WHOLE_NUMBER}; got {shown(amount)}"
+    return f"{path} line {line_no}: n: expected a whole number; got {shown(fields[1])}"
 
 
 def _message(error: Exception) -> str:

@@ -135,7 +135,7 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError(f"{args.event} takes no --reason (only case_closed does)")
     if args.visit_every:
         amount, _, unit = args.visit_every.partition(" ")
-        if not amount.isdigit() or not unit:
+        if not (amount.isascii() and amount.isdigit()) or not unit:
             raise CliError(
                 f"--visit-every: expected 'N UNIT' like '2 weeks'; got {args.visit_every!r}"
             )
@@ -255,9 +255,11 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
-    from models.runtime import case_engine, clock
+    from models.runtime import case_engine, clock, policies
     from models.store import open_deadlines
 
+    if args.authority is not None:
+        policies().authority(args.authority)  # an unknown authority is refused, not "0 deadlines"
     as_of: date = args.as_of or clock().today()
     with Session(case_engine()) as session:
         rows = open_deadlines(

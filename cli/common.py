@@ -9,6 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
+from models.fields import FieldRefused, parse_iso_date, shown
+
 
 class CliError(Exception):
     """A user-facing failure: printed as one `cin: error: ...` line, exit status 1."""
@@ -18,24 +20,36 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit 2), not a usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {' '.join(message.split())[:400]}\n")
         raise SystemExit(2)
 
 
 def iso_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an ISO date YYYY-MM-DD; got {text!r}") from None
+        return parse_iso_date(text)
+    except FieldRefused:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO date YYYY-MM-DD; got {shown(text)}"
+        ) from None
+
+
+MAX_JOBS = 64
+MAX_WHOLE_NUMBER = 100_000  # more than any count, timescale or job number means; fits every type
 
 
 def whole_number(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more; got {value}")
+    if not text.isascii() or not text.strip().isdigit() or len(text) > 12:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {shown(text)}")
+    value = int(text)
+    if value > MAX_WHOLE_NUMBER:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_WHOLE_NUMBER}; got {value}")
+    return value
+
+
+def job_count(text: str) -> int:
+    value = whole_number(text)
+    if not 1 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_JOBS} worker processes; got {value}")
     return value
 
 

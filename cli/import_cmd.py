@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cli.common import CliError, whole_number
+from cli.common import CliError, job_count
 from cli.import_lines import Tally, import_line
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
         "--jobs",
-        type=whole_number,
+        type=job_count,
         default=1,
         metavar="N",
         help="worker processes (default 1); more help on PostgreSQL, little on SQLite",
@@ -102,7 +102,9 @@ def _deliver(ingest: Ingest) -> str:
             if not reached or report.delivered == before:
                 break
     except Exception as error:  # Prefect refusing: the events are accepted and durable
-        sys.stderr.write(f"delivery stopped: {type(error).__name__}: {error}\n")
+        from cli.errors import one_line
+
+        sys.stderr.write(f"delivery stopped: {type(error).__name__}: {one_line(str(error))}\n")
     with Session(ingest.engine) as session:
         pending = undelivered_cases(session)
     if pending:

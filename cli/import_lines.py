@@ -55,18 +55,42 @@ class Tally:
 
 
 def import_line(ingest: Ingest, number: int, text: str, tally: Tally) -> None:
+    """Accept one line or count its refusal. A database error on the line (a constraint, a
+    trigger) refuses that line alone and is logged, scrubbed; one that means the database cannot
+    be used at all (unreachable, full, read-only, locked) stops the import (exit 3)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+
+    from cli.errors import one_line, sensitive, write_log
+
     try:
         record = parse_line(text)
-        if "type" not in record and isinstance(record.get("child"), dict):
-            set_child_details(ingest, record)
-            tally.accepted += 1
-            return
-        accepted = import_record(ingest, record)
-    except (ValueError, KeyError, TypeError) as error:
-        # EventRefused, UnknownCase, PolicyError (unknown authority) and malformed lines
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        tally.refuse(number, str(message))
+    except ValueError as error:
+        tally.refuse(number, one_line(str(error)))
         return
+    child = record.get("child")
+    personal = child.get("ref") if isinstance(child, dict) else child
+    with sensitive(personal):
+        try:
+            if "type" not in record and isinstance(child, dict):
+                set_child_details(ingest, record)  # a line that only sets the child's details
+                tally.accepted += 1
+                return
+            accepted = import_record(ingest, record)
+        except (ValueError, KeyError, TypeError) as error:
+            # EventRefused, UnknownCase, PolicyError (unknown authority), FieldRefused
+            message = error.args[0] if isinstance(error, KeyError) and error.args else error
+            tally.refuse(number, one_line(str(message)))
+            return
+        except (OperationalError, InterfaceError):
+            raise
+        except SQLAlchemyError as error:
+            where = write_log(error, ["import", f"line {number}"])
+            tally.refuse(
+                number,
+                f"the case database refused this line ({type(error).__name__}); nothing of it "
+                f"was written; {where}",
+            )
+            return
     if accepted.duplicate:
         tally.duplicates += 1
     else:

@@ -10,13 +10,15 @@ from cli import (
     case_cmd,
     census_cmd,
     child_cmd,
+    config_cmd,
     import_cmd,
     monitor_cmd,
     policy_cmd,
     serve_cmd,
     staff_cmd,
 )
-from cli.common import CliError, Parser
+from cli.common import Parser
+from cli.errors import ENVIRONMENT, FAULT, classify, one_line, sensitive, write_log
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
@@ -30,6 +32,7 @@ COMMANDS = (
     monitor_cmd,
     child_cmd,
     census_cmd,
+    config_cmd,
 )
 
 
@@ -45,17 +48,34 @@ def build_parser() -> Parser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    use_project_prefect()  # before any command imports Prefect
+    """Run one command; every failure is one line and an exit status (`cli.errors`)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(arguments)  # usage errors: one line, exit 2
     try:
-        status: int = args.func(args)
-    except (CliError, ValueError, OSError, KeyError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        sys.stderr.write(f"cin: error: {message}\n")
-        return 1
+        with sensitive(getattr(args, "child", None)):
+            use_project_prefect()  # before any command imports Prefect
+            status: int = args.func(args)
     except BrokenPipeError:  # `cin ... | head` is fine
         return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("cin: interrupted\n")
+        return 130
+    except Exception as error:
+        return report(error, arguments)
     return status
+
+
+def report(error: Exception, arguments: list[str]) -> int:
+    """One line on stderr for `error`, the scrubbed traceback logged for 3 and 4; the status."""
+    try:
+        code, message = classify(error)
+        if code in (ENVIRONMENT, FAULT):
+            message = f"{message}; {write_log(error, arguments)}"
+        line = one_line(message, 600)
+    except Exception:  # the reporting itself failed: still one line, never a traceback
+        code, line = FAULT, f"internal error ({type(error).__name__})"
+    sys.stderr.write(f"cin: error: {line}\n")
+    return code
 
 
 if __name__ == "__main__":

@@ -15,11 +15,13 @@ from models.clock import clock_from
 from models.policy import (
     PolicyBook,
     PolicyError,
+    PolicyFile,
     ResolvedPolicy,
     diff_versions,
     load_policy_dir,
     validate_policy_file,
 )
+from models.policy_schema import ENGINE_DEFAULTS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +35,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "exit 1 if any file fails.",
     )
     validate.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    validate.add_argument(
+        "--no-cases",
+        action="store_true",
+        help="do not replay the case database's open cases under the files",
+    )
+    add_policy_dir_option(validate)
     validate.set_defaults(func=run_validate)
 
     show = commands.add_parser("show", help="the version in force and every timescale")
@@ -64,9 +72,12 @@ def version_number(text: str) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     failed = False
+    today = clock_from(os.environ.get("CIN_TODAY")).today()
     for path in _policy_paths(args.paths):
         try:
-            policy = validate_policy_file(path)
+            policy = validate_policy_file(path, today=today)
+            if not args.no_cases:
+                open_case_check(path, policy, args.policy_dir or default_policy_dir())
         except PolicyError as error:
             failed = True
             sys.stderr.writelines(f"{problem}\n" for problem in error.problems)
@@ -74,6 +85,55 @@ def run_validate(args: argparse.Namespace) -> int:
         count = len(policy.versions)
         print(f"ok {path} ({policy.authority}, {count} version{'s' * (count != 1)})")
     return 1 if failed else 0
+
+
+def open_case_check(path: Path, policy: PolicyFile, installed_dir: Path) -> None:
+    """Replay the open cases `policy` governs under it; PolicyError naming any that would fail.
+
+    Only an existing case database is read (validating never creates one), and nothing is
+    written. The installed folder supplies every other authority's file and the national one."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from models.database import get_engine
+    from models.rebuild_check import SHOWN_CASES, unrebuildable_cases
+    from models.settings import get_settings
+
+    url = get_settings().resolved_database_url()
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).is_file():
+        return
+    try:
+        installed = load_policy_dir(installed_dir)
+    except PolicyError:
+        return  # the installed folder's own problems are reported when it is validated
+    if policy.is_national:
+        candidate = PolicyBook(policy, installed.authorities, installed.engine)
+        authorities = installed.slugs()
+    elif policy.authority == ENGINE_DEFAULTS:
+        candidate = PolicyBook(installed.national, installed.authorities, policy)
+        authorities = installed.slugs()
+    else:
+        candidate = PolicyBook(
+            installed.national,
+            {**installed.authorities, policy.authority: policy},
+            installed.engine,
+        )
+        authorities = (policy.authority,)
+    try:
+        with Session(get_engine(url)) as session:
+            found = unrebuildable_cases(session, policies=candidate, authorities=authorities)
+    except SQLAlchemyError:
+        print(f"note: {path}: open cases not checked (the case database cannot be read)")
+        return
+    if found:
+        shown = "; ".join(f"{f.case_ref} event {f.seq}: {f.reason}" for f in found[:SHOWN_CASES])
+        more = f" and {len(found) - SHOWN_CASES} more" if len(found) > SHOWN_CASES else ""
+        raise PolicyError(
+            [
+                f"{path}: would leave {len(found)} open case(s) un-rebuildable (expected every "
+                f"open case to replay under it): {shown}{more}"
+            ]
+        )
 
 
 def _policy_paths(paths: list[Path]) -> list[Path]:

@@ -12,11 +12,19 @@ from pathlib import Path
 
 from models.settings import get_settings
 
+# the variables `use_project_prefect` set from CIN_* settings (for `cin config show`)
+DERIVED: dict[str, str] = {}
+
 
 def use_project_prefect() -> None:
     """Must run before Prefect is first imported: Prefect reads its settings once, at import."""
     settings = get_settings()
-    os.environ.setdefault("PREFECT_API_URL", settings.prefect_api_url)
-    home = Path(os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect")))
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "false")
+    for variable, value, source in (
+        ("PREFECT_API_URL", settings.prefect_api_url, "CIN_PREFECT_API_URL"),
+        ("PREFECT_HOME", str(settings.data_dir / "prefect"), "CIN_DATA_DIR"),
+        ("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "false", "cin"),
+    ):
+        if variable not in os.environ:
+            os.environ[variable] = value
+            DERIVED[variable] = source
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -87,6 +87,15 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cell(value: object) -> str:
+    """A stored value as one safe cell: rows imported before the checks of `models.staff` may
+    hold a line break, a control code or a spreadsheet formula; shown escaped, never run."""
+    if value is None:
+        return ""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(value))
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def run_list(args: argparse.Namespace) -> int:
     from models.tables import Authority, Staff
 
@@ -116,11 +125,11 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         line = (
-            f"{row['staff_id']!s:16} {row['role']!s:16} {row['team'] or '-'!s:16} "
-            f"{row['manager_id'] or '-'!s:16} {'active' if row['active'] else 'inactive'}"
+            f"{_cell(row['staff_id'])!s:16} {row['role']!s:16} {_cell(row['team']) or '-'!s:16} "
+            f"{_cell(row['manager_id']) or '-'!s:16} {'active' if row['active'] else 'inactive'}"
         )
         if args.with_contact:
-            line += f"  {row['name']} <{row['email']}>"
+            line += f"  {_cell(row['name'])} <{_cell(row['email'])}>"
         print(line.rstrip())
     active = sum(1 for s in staff if s.active)
     print(f"{len(staff)} staff in {args.authority} ({active} active)")

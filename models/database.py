@@ -32,13 +32,19 @@ def migrate(url: str) -> None:
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,  # SQL parameters (a child's reference) never reach a traceback
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         # Take the write lock at BEGIN: an accept reads the case and writes it in one transaction,
         # and a deferred transaction would fail its upgrade from read to write under contention.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(
+        url, pool_pre_ping=True, hide_parameters=True, connect_args={"connect_timeout": 10}
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from calendars import Closure, Count, Nation, Unit, WorkingCalendar, get_calendar
+from models.fields import shown
 from models.policy_diff import diff_versions
 from models.policy_loading import (
     PolicyError,
@@ -33,6 +34,7 @@ from models.policy_schema import (
     PolicyVersion,
     Role,
     Timescale,
+    prefix_problems,
 )
 from models.timescales import Anchor, CountedDue, PolicyTimeline, PolicyView, TimescaleKind
 
@@ -369,7 +371,7 @@ class PolicyBook:
             return AuthorityPolicy(self.engine, self.national, self.engine)
         if slug not in self.authorities:
             raise PolicyError(
-                [f"unknown authority {slug!r}; known: {', '.join((*self.slugs(), NATIONAL))}"]
+                [f"unknown authority {shown(slug)}; known: {', '.join((*self.slugs(), NATIONAL))}"]
             )
         return AuthorityPolicy(self.authorities[slug], self.national, self.engine)
 
@@ -394,6 +396,7 @@ def load_policy_dir(folder: Path) -> PolicyBook:
             loaded[path] = load_policy_file(path)
         except PolicyError as error:
             problems.extend(error.problems)
+    problems.extend(prefix_problems({str(path): policy for path, policy in loaded.items()}))
     national = loaded.pop(national_path, None)
     engine = loaded.pop(engine_path, None)
     if engine is not None:

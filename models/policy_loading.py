@@ -16,13 +16,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from models.fields import shown
 from models.policy_schema import (
     ENGINE_DEFAULTS,
     NATIONAL,
     RULE_ERROR,
     PolicyFile,
     PolicyVersion,
+    prefix_problems,
 )
+
+MAX_POLICY_BYTES = 1_000_000  # a policy file is a few KB; anything near this is not one
 
 
 class PolicyError(ValueError):
@@ -94,9 +98,32 @@ def national_problems(
     return problems
 
 
-def validate_policy_file(path: Path) -> PolicyFile:
-    """One file, plus its fit with the `national.yaml` and `engine-defaults.yaml` beside it (what
-    `cin policy validate` runs). A broken base file is reported when it is itself validated.
+def coverage_problems(policy: PolicyFile, path: Path, today: date) -> list[str]:
+    """A policy with no version in force today refuses every referral: say so before it does."""
+    version = policy.in_force(today)
+    if version is not None:
+        return []
+    spans = ", ".join(f"v{v.version} {v.span()}" for v in policy.versions)
+    return [f"{path}: versions: expected one in force today ({today.isoformat()}); got {spans}"]
+
+
+def sibling_prefix_problems(path: Path, policy: PolicyFile) -> list[str]:
+    """`policy`'s case prefix against every other policy file in its folder."""
+    others: dict[str, PolicyFile] = {str(path): policy}
+    for sibling in sorted(path.parent.glob("*.yaml")):
+        if sibling.resolve() == path.resolve():
+            continue
+        try:
+            others[str(sibling)] = load_policy_file(sibling)
+        except PolicyError:
+            continue  # reported when that file is validated
+    return [line for line in prefix_problems(others) if line.startswith(f"{path}: ")]
+
+
+def validate_policy_file(path: Path, *, today: date | None = None) -> PolicyFile:
+    """One file, plus its fit with the `national.yaml` and `engine-defaults.yaml` beside it and
+    the other files' case prefixes (what `cin policy validate` runs); with `today`, a version
+    must be in force on that day. A broken base file is reported when it is itself validated.
     """
     policy = load_policy_file(path)
     if policy.authority == ENGINE_DEFAULTS:
@@ -104,6 +131,11 @@ def validate_policy_file(path: Path) -> PolicyFile:
         if problems:
             raise PolicyError(problems)
         return policy
+    problems = sibling_prefix_problems(path, policy)
+    if today is not None:
+        problems += coverage_problems(policy, path, today)
+    if problems:
+        raise PolicyError(problems)
     if policy.is_national:
         return policy
     problems = []
@@ -138,7 +170,19 @@ def _first_uncovered_day(version: PolicyVersion, national: PolicyFile) -> date |
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys; a second `review:` is a mistake, so refuse it."""
+    """PyYAML keeps the last of two equal keys; a second `review:` is a mistake, so refuse it.
+
+    Aliases (`*name`) are refused outright: a policy never needs one, and a few KB of nested
+    aliases expand to gigabytes (the "billion laughs").
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a policy file", event.start_mark
+            )
+        return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[object] = set()
@@ -156,16 +200,22 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 def _read_yaml(path: Path) -> object:
     try:
+        if path.stat().st_size > MAX_POLICY_BYTES:
+            raise PolicyError([f"{path}: expected a policy file under {MAX_POLICY_BYTES} bytes"])
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise PolicyError([f"{path}: cannot read: {error.strerror or error}"]) from None
+    except UnicodeDecodeError as error:
+        raise PolicyError(
+            [f"{path}: expected UTF-8 text; byte {error.start} is not ({error.reason})"]
+        ) from None
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: plain data, no objects
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise PolicyError([f"{path}: {where}invalid YAML: {problem}"]) from None
+        raise PolicyError([f"{path}: {where}invalid YAML: {_one_line(problem)}"]) from None
 
 
 def _describe(detail: ErrorDetails) -> list[str]:
@@ -183,21 +233,29 @@ def _describe(detail: ErrorDetails) -> list[str]:
         return [f"{where}: required but missing"]
     if kind == "enum":
         expected = ", ".join(_quoted_values(str(detail.get("ctx", {}).get("expected", ""))))
-        return [f"{where}: expected one of {expected}; got {value!r}"]
+        return [f"{where}: expected one of {expected}; got {shown(value)}"]
     if kind == "string_pattern_mismatch" and loc and loc[-1] == "authority":
-        return [f"{where}: expected a lower-case slug like 'redcar-and-cleveland'; got {value!r}"]
+        return [
+            f"{where}: expected a lower-case slug like 'redcar-and-cleveland'; got {shown(value)}"
+        ]
+    if kind == "string_pattern_mismatch" and loc and loc[-1] == "case_prefix":
+        return [f"{where}: expected 2 to 8 capitals and digits like 'WAR'; got {shown(value)}"]
     if kind == "string_pattern_mismatch":
-        return [f'{where}: expected a month-day in quotes like "12-24"; got {value!r}']
+        return [f'{where}: expected a month-day in quotes like "12-24"; got {shown(value)}']
     if kind == "string_too_short":
-        return [f"{where}: expected non-empty text; got {value!r}"]
+        return [f"{where}: expected non-empty text; got {shown(value)}"]
     if kind == "too_short" and isinstance(value, list | tuple) and value:
         return []  # pydantic counts only the entries that validated; those failures are listed
     if kind == "too_short":
         return [f"{where}: expected at least one entry; got none"]
     if kind == "greater_than_equal":
-        return [f"{where}: expected {detail.get('ctx', {}).get('ge')} or more; got {value!r}"]
-    message = detail["msg"].replace("Input should be ", "expected ")
-    return [f"{where or 'file'}: {message}; got {value!r}"]
+        return [f"{where}: expected {detail.get('ctx', {}).get('ge')} or more; got {shown(value)}"]
+    message = _one_line(detail["msg"].replace("Input should be ", "expected "))
+    return [f"{where or 'file'}: {message}; got {shown(value)}"]
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())[:200]
 
 
 def _path(loc: Sequence[int | str]) -> str:

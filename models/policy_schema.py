@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from calendars.types import AnnualClosure, Closure, Nation, OneOffClosure, Unit
+from models.fields import POLICY_TEXT_MAX
 from models.timescales import ALLOWED_ANCHORS, Anchor, TimescaleKind
 
 NATIONAL = "national"  # the slug (and file stem) of the statutory national rules
@@ -32,9 +33,23 @@ ENGINE_DEFAULTS = "engine-defaults"  # the engine's own defaults: no document se
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RULE_ERROR = "policy_rule"  # pydantic error type of the cross-field rules below
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=POLICY_TEXT_MAX)
+]
+# A case reference is PREFIX-000123; the prefix is unique across the policy folder (case refs are
+# unique), and an authority may set its own when the one made from its slug would collide.
+CASE_PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{1,7}$"
+# ENGINE DEFAULT: no clock in the seeds or Working Together runs past a year (the longest is
+# "at most 6 months" between reviews, 003 s5), so a timescale of more is a typing error, and one
+# of 10000 would put every due date past the calendar's end (2040-12-31). Zero is never meant:
+# "within 0 working days" would make a next-day decision late.
+MAX_AMOUNT = {
+    Unit.WORKING_DAYS: 260,
+    Unit.DAYS: 366,
+    Unit.WEEKS: 52,
+    Unit.MONTHS: 12,
+}
 MonthDay = Annotated[str, StringConstraints(pattern=r"^\d{2}-\d{2}$")]
-WholeNumber = Annotated[StrictInt, Field(ge=0)]
 
 
 class Role(StrEnum):
@@ -64,10 +79,22 @@ def _refuse(problems: list[str]) -> None:
 
 
 class Timescale(_Strict):
-    amount: WholeNumber
+    amount: Annotated[StrictInt, Field(ge=1)]
     unit: Unit
     counts_from: Anchor
     source: Text
+
+    @model_validator(mode="after")
+    def _within_a_year(self) -> Timescale:
+        most = MAX_AMOUNT[self.unit]
+        if self.amount > most:
+            _refuse(
+                [
+                    f"amount: expected 1 to {most} {self.unit.value} (engine default: no "
+                    f"timescale runs past a year); got {self.amount}"
+                ]
+            )
+        return self
 
     def describe(self) -> str:
         return f"{self.amount} {self.unit.value} ({self.source})"
@@ -120,7 +147,7 @@ class ClosureDays(_Strict):
 
 class EscalationStep(_Strict):
     role: Role
-    after_working_days_overdue: WholeNumber
+    after_working_days_overdue: Annotated[StrictInt, Field(ge=0, le=260)]
 
 
 class DriftRule(_Strict):
@@ -197,16 +224,22 @@ class PolicyVersion(_Strict):
 
 
 class PolicyFile(_Strict):
-    authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
+    authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
     name: Text
     nation: Nation
     # the DfE's three-digit LA number, the census return's LEA (DfE "LA codes"); None = not set
     dfe_la_code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] | None = None
+    case_prefix: Annotated[str, StringConstraints(pattern=CASE_PREFIX_PATTERN)] | None = None
     versions: tuple[PolicyVersion, ...] = Field(min_length=1)
 
     @property
     def is_national(self) -> bool:
         return self.authority == NATIONAL
+
+    @property
+    def prefix(self) -> str:
+        """The case reference prefix: the file's own, else made from the slug."""
+        return self.case_prefix or prefix_from_slug(self.authority)
 
     def in_force(self, day: date) -> PolicyVersion | None:
         return next((v for v in self.versions if v.covers(day)), None)
@@ -241,6 +274,29 @@ class PolicyFile(_Strict):
                 )
         _refuse(problems)
         return self
+
+
+def prefix_from_slug(slug: str) -> str:
+    """`redcar-and-cleveland` -> RC, `redbridge` -> RED (collisions are refused, not renamed)."""
+    words = [w for w in slug.replace("_", "-").split("-") if w and w != "and"]
+    prefix = "".join(w[0] for w in words).upper() if len(words) > 1 else slug[:3].upper()
+    return prefix[:8]
+
+
+def prefix_problems(policies: dict[str, PolicyFile]) -> list[str]:
+    """A line for each file whose case prefix another authority shares (keyed by file name)."""
+    owners: dict[str, list[str]] = {}
+    for where, policy in sorted(policies.items()):
+        if policy.authority not in (NATIONAL, ENGINE_DEFAULTS):
+            owners.setdefault(policy.prefix, []).append(where)
+    return [
+        f"{where}: case_prefix: {prefix!r} is also "
+        f"{', '.join(other for other in files if other != where)}'s; expected a prefix no other "
+        "authority uses (set case_prefix: in one of them)"
+        for prefix, files in owners.items()
+        if len(files) > 1
+        for where in files
+    ]
 
 
 def _end_text(day: date | None) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from models.fields import PERSON_NAME, STAFF_ID, TEAM, shown
 from models.policy_schema import Role
 
 HEADER = ("staff_id", "name", "email", "role", "team", "manager_id")
@@ -36,6 +37,7 @@ NEEDS_TEAM = (Role.WORKER, Role.TEAM_MANAGER)
 # roles that can hold (be allocated) cases
 CASE_HOLDERS = (Role.WORKER, Role.TEAM_MANAGER)
 # one @, no spaces or separators, a dot in the domain: catches typos, not deliverability
+_FORMULA = "=+-@"  # a cell starting with one of these is a formula to a spreadsheet
 _EMAIL = re.compile(r"^[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\".]+$")
 
 
@@ -127,6 +129,8 @@ def _check_rows(cells: list[tuple[int, list[str]]], problems: list[str]) -> tupl
             bad("staff_id is empty (expected an identifier)")
         elif len(staff_id) > MAX_ID:
             bad(f"staff_id is {len(staff_id)} characters (expected at most {MAX_ID})")
+        elif not STAFF_ID.pattern.fullmatch(staff_id):
+            bad(f"staff_id has a character outside {STAFF_ID.charset}")
         elif staff_id in first_line:
             bad(f"staff_id {staff_id!r} is already on line {first_line[staff_id]}")
         else:
@@ -135,22 +139,28 @@ def _check_rows(cells: list[tuple[int, list[str]]], problems: list[str]) -> tupl
             bad("name is empty (expected the person's name)")
         elif len(name) > MAX_NAME:
             bad(f"name is {len(name)} characters (expected at most {MAX_NAME})")
+        elif not PERSON_NAME.pattern.fullmatch(name):
+            bad(f"name is not {PERSON_NAME.charset} (a spreadsheet would run it as a formula)")
         if not email:
             bad("email is empty (expected an address like name@council.gov.uk)")
-        elif len(email) > MAX_EMAIL or not _EMAIL.match(email):
+        elif len(email) > MAX_EMAIL or not _EMAIL.match(email) or email[0] in _FORMULA:
             bad("email does not look like an address (expected name@council.gov.uk)")
         role: Role | None = None
         if role_text in ROLES:
             role = Role(role_text)
         else:
-            bad(f"role {role_text!r} is not one of {', '.join(ROLES)}")
+            bad(f"role {shown(role_text)} is not one of {', '.join(ROLES)}")
         if len(team) > MAX_ID:
             bad(f"team is {len(team)} characters (expected at most {MAX_ID})")
+        elif team and not TEAM.pattern.fullmatch(team):
+            bad(f"team has a character outside {TEAM.charset}")
         elif not team and role in NEEDS_TEAM:
             assert role is not None
             bad(f"team is empty (expected the team of this {role.value})")
         if len(manager_id) > MAX_ID:
             bad(f"manager_id is {len(manager_id)} characters (expected at most {MAX_ID})")
+        elif manager_id and not STAFF_ID.pattern.fullmatch(manager_id):
+            bad(f"manager_id has a character outside {STAFF_ID.charset}")
         elif manager_id and manager_id == staff_id:
             bad(f"manager_id {manager_id!r} is the row's own staff_id")
         if role is not None and len(problems) == problem_count:
@@ -175,6 +185,8 @@ def _check_rows(cells: list[tuple[int, list[str]]], problems: list[str]) -> tupl
     for line, (staff_id, _, _, role_text, _, manager_id) in cells:
         if not manager_id or manager_id == staff_id or len(manager_id) > MAX_ID:
             continue
+        if not STAFF_ID.pattern.fullmatch(manager_id):
+            continue  # reported above
         if manager_id not in roles:
             problems.append(
                 f"line {line}: manager_id {manager_id!r} is not a staff_id in this file "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from models.fields import STAFF_ID, check_case_ref
 from models.policy_schema import Role
 from models.staff import CASE_HOLDERS, StaffRow
 from models.store import UnknownCase
@@ -148,6 +149,8 @@ def import_staff(engine: Engine, *, authority: str, rows: Iterable[StaffRow]) ->
 
 def allocate(engine: Engine, *, case_ref: str, worker_id: str) -> Allocation:
     """Allocate a case to a worker of its authority; the case moves to the worker's team."""
+    check_case_ref(case_ref)
+    STAFF_ID.check(worker_id, field="worker")
     with Session(engine, expire_on_commit=False) as session:
         case = session.exec(select(Case).where(Case.case_ref == case_ref).with_for_update()).first()
         if case is None:

@@ -27,6 +27,7 @@ from models.case_history import (
     refuse_late,
     sync_drift,
 )
+from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
 from models.lifecycle import (
     CaseState,
     DeadlineChange,
@@ -49,6 +50,7 @@ from models.tables import (
     Deadline,
     Drift,
     Outbox,
+    Staff,
     utcnow,
 )
 
@@ -85,7 +87,7 @@ def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
                     slug=slug,
                     name=authority.name,
                     nation=authority.nation.value,
-                    case_prefix=_prefix(slug),
+                    case_prefix=authority.policy.prefix,
                 )
             )
         try:
@@ -119,9 +121,12 @@ def open_case(
         )
     _refuse_future(event, today)
     timeline = policies.authority(authority)  # an unknown authority is refused before any write
-    key = key or f"open:{uuid.uuid4()}"
+    check_child_ref(child_ref)
+    team = check_team(team)
+    key = check_key(key) or f"open:{uuid.uuid4()}"
     with Session(engine, expire_on_commit=False) as session:
         counter = _lock_authority(session, authority)
+        _check_roster_team(session, authority, team)
         earlier = session.exec(
             select(Case, CaseEvent)
             .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
@@ -183,7 +188,8 @@ def record(
     An event dated before the case's latest event is a late entry: it takes its place in date
     order and the case is re-derived from its log (`models.case_history`).
     """
-    key = key or f"record:{uuid.uuid4()}"
+    check_case_ref(case_ref)
+    key = check_key(key) or f"record:{uuid.uuid4()}"
     with Session(engine, expire_on_commit=False) as session:
         case = _lock_case(session, case_ref)
         logged = session.exec(
@@ -311,6 +317,18 @@ def _log(
     session.add(Outbox(case_id=case.id, seq=case.last_seq))
 
 
+def _check_roster_team(session: Session, authority: str, team: str | None) -> None:
+    """Teams come from the authority's roster (`cin staff import`) once it has one."""
+    if team is None:
+        return
+    query = select(col(Staff.team)).where(Staff.authority == authority, col(Staff.active))
+    teams = set(session.exec(query.distinct()))
+    teams.discard(None)
+    if teams and team not in teams:
+        listed = ", ".join(sorted(str(t) for t in teams)[:10])
+        raise FieldRefused(f"team: expected one on {authority}'s roster ({listed}); got {team!r}")
+
+
 def _lock_case(session: Session, case_ref: str) -> Case:
     case = session.exec(select(Case).where(Case.case_ref == case_ref).with_for_update()).first()
     if case is None:
@@ -325,16 +343,11 @@ def _lock_authority(session: Session, slug: str) -> Authority:
     return row
 
 
-def _prefix(slug: str) -> str:
-    words = [w for w in slug.replace("_", "-").split("-") if w and w != "and"]
-    prefix = "".join(w[0] for w in words).upper() if len(words) > 1 else slug[:3].upper()
-    return prefix[:8]
-
-
 # -- reading ----------------------------------------------------------------------------------
 
 
 def load_case(session: Session, case_ref: str) -> Case:
+    check_case_ref(case_ref)
     case = session.exec(select(Case).where(Case.case_ref == case_ref)).first()
     if case is None:
         raise UnknownCase(f"no case {case_ref!r}")

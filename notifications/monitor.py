@@ -60,7 +60,13 @@ from notifications.ladder import (
     decide,
     soon_horizon,
 )
-from notifications.transport import DeliveryFailed, Message, send, teams_url_for
+from notifications.transport import (
+    DeliveryFailed,
+    Message,
+    ServerUnreachable,
+    send,
+    teams_url_for,
+)
 
 BATCH = 5000
 SEND_PAGE = 500
@@ -417,10 +423,12 @@ def deliver(
     passed, so each page brings new work and the loop ends."""
     sent = failed = 0
     lock = threading.Lock()
+    unreachable: dict[str, str] = {}  # channel -> why its server could not be used this pass
 
     def attempt(dispatch: Dispatch) -> None:
         nonlocal sent, failed
-        ok = _attempt(engine, dispatch, now=now, config=config)
+        down = unreachable.get(dispatch.channel) if dispatch.channel == "email" else None
+        ok = _attempt(engine, dispatch, now=now, config=config, unreachable=unreachable, down=down)
         with lock:
             if ok:
                 sent += 1
@@ -454,11 +462,26 @@ def deliver(
     return sent, failed
 
 
-def _attempt(engine: Engine, dispatch: Dispatch, *, now: datetime, config: MonitorConfig) -> bool:
-    """Send one dispatch and record the outcome; True if it was sent."""
+def _attempt(
+    engine: Engine,
+    dispatch: Dispatch,
+    *,
+    now: datetime,
+    config: MonitorConfig,
+    unreachable: dict[str, str],
+    down: str | None,
+) -> bool:
+    """Send one dispatch and record the outcome; True if it was sent.
+
+    Once the SMTP server has failed as a server (refused, silent, unknown) in this pass, the
+    pass's other emails are not tried: each is recorded as failed with that reason and the same
+    backoff, as if it had been, so a server that never greets costs one timeout a pass, not one
+    a message (the same rule as a server that is down)."""
     with Session(engine, expire_on_commit=False) as session:
         address = _address(session, dispatch.authority, dispatch.recipient, config)
     try:
+        if down is not None:
+            raise DeliveryFailed(f"{down} (not tried: the server failed earlier in this pass)")
         if address is None:
             raise DeliveryFailed(f"no address for {dispatch.recipient} in {dispatch.authority}")
         send(
@@ -472,6 +495,8 @@ def _attempt(engine: Engine, dispatch: Dispatch, *, now: datetime, config: Monit
             smtp_url=config.smtp_url,
         )
     except DeliveryFailed as failure:
+        if isinstance(failure, ServerUnreachable) and dispatch.channel == "email":
+            unreachable.setdefault(dispatch.channel, str(failure))
         backoff = min(timedelta(seconds=config.retry_seconds * 2**dispatch.attempts), MAX_BACKOFF)
         with Session(engine) as session:
             mark_failed(session, dispatch.id, now=now, error=str(failure), backoff=backoff)

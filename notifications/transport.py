@@ -9,7 +9,10 @@ login, is ``mailto://127.0.0.1:8025?from=cin-alerts@council.example``: ``mailto:
 ``mode=`` is Apprise's "insecure" mode (no STARTTLS) and it logs in only when the URL has both a
 user and a password. A relay with STARTTLS and a login:
 ``mailtos://user:password@smtp.council.example:587?from=cin-alerts@council.example``.
-The connection times out after 5 s unless the URL sets ``cto=`` (seconds).
+The connection, and each reply including the server's greeting, times out after 5 s unless the
+URL sets ``cto=`` (seconds). A server that refuses the connection and one that accepts it but
+never greets fail alike (`ServerUnreachable`): the monitor then leaves the pass's other emails
+for their backoff instead of waiting 5 s on each (notifications/monitor.py, `deliver`).
 
 Each email carries ``X-CIN-Key: <outbox key>``. Its Message-ID is Apprise's own: Apprise adds
 custom headers (``+Header=value``) before it sets Message-ID, so a custom one would make two.
@@ -53,6 +56,24 @@ class DeliveryFailed(Exception):
     """A message was not accepted. str() is a short reason without any address, URL or secret."""
 
 
+class ServerUnreachable(DeliveryFailed):
+    """The server itself could not be used (down, silent, unknown): the next message would fail
+    the same way, so a pass stops trying that channel until the backoff has passed."""
+
+
+# the reasons (below) that say the server, not this message, is the problem: a server that is
+# down (refused) and one that accepts a connection but never greets (timed out) alike
+UNREACHABLE_REASONS = frozenset(
+    {
+        "connection refused",
+        "timed out",
+        "host name not found",
+        "network unreachable",
+        "connection dropped by the server",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     channel: str  # "email" or "teams"
@@ -82,7 +103,9 @@ def send(message: Message, *, smtp_url: str | None) -> None:
             raise DeliveryFailed(f"{label} delivery failed: the URL is not for {label}")
         delivered = notifier.notify(body=message.body, title=title, body_format=body_format)
     if not delivered:
-        raise DeliveryFailed(f"{label} delivery failed: {_reason(records)}")
+        reason = _reason(records)
+        failure = ServerUnreachable if reason in UNREACHABLE_REASONS else DeliveryFailed
+        raise failure(f"{label} delivery failed: {reason}")
 
 
 def teams_url_for(

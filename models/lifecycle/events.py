@@ -11,9 +11,18 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from calendars.types import Unit
+from models.fields import iso_date_text, shown
 from models.lifecycle.codes import (
     AssessmentFactorCode,
     CategoryOfAbuseCode,
@@ -22,6 +31,9 @@ from models.lifecycle.codes import (
     ReferralSourceCode,
 )
 from models.lifecycle.errors import EventRefused
+
+# `on` is a date or YYYY-MM-DD text; never 20250106, a week date or a number of seconds
+IsoDate = Annotated[date, BeforeValidator(iso_date_text)]
 
 
 class VisitFrequency(BaseModel):
@@ -42,7 +54,7 @@ ReviewChair = Literal["team_manager", "senior_practitioner", "social_worker", "o
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    on: date
+    on: IsoDate
 
 
 class ReferralReceived(_Event):
@@ -73,7 +85,7 @@ class AssessmentCompleted(_Event):
     type: Literal["assessment_completed"] = "assessment_completed"
     outcome: Literal["nfa", "step_down", "cin_plan", "escalate"]
     consent: bool = True
-    authorised: date | None = None
+    authorised: IsoDate | None = None
     factors: tuple[AssessmentFactorCode, ...] = ()
 
 
@@ -211,12 +223,18 @@ def parse_event(data: Mapping[str, Any]) -> Event:
     try:
         return EVENT_ADAPTER.validate_python(dict(data))
     except ValidationError as exc:
-        name = data.get("type", "event")
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise EventRefused(f"{name} refused: {problems}") from exc
+        kind = data.get("type", "event")
+        plain = isinstance(kind, str) and kind.isascii() and kind.isidentifier() and len(kind) <= 32
+        name = kind if plain else shown(kind, 32)
+        if kind not in EVENT_TYPES:
+            problems = f"type: expected one of {', '.join(EVENT_TYPES)}"
+        else:
+            # pydantic's messages name the expected values, never the input
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+                for err in exc.errors()[:3]
+            )
+        raise EventRefused(f"{name} refused: {problems}") from None
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

@@ -184,8 +184,8 @@ def test_an_unknown_authority_is_one_line_and_writes_nothing(cin_env: Path, cin:
 
 def test_allocate_sets_the_worker_and_the_team(cin_env: Path, cin: Any) -> None:
     cin("staff", "import", roster_file(cin_env, ROSTER), "--authority", "redbridge")
-    case_ref = refer(cin, team="duty")
-    assert case_row(case_ref) == (None, "duty")
+    case_ref = refer(cin, team="cin-west")
+    assert case_row(case_ref) == (None, "cin-west")
 
     status, out, err = cin("case", "allocate", case_ref, "--worker", "W1")
     assert (status, err) == (0, "")
@@ -239,13 +239,25 @@ def test_allocate_refusals_are_one_line_and_change_nothing(
     warwick = ["WW1,Wen Worker,wen@warwickshire.gov.uk,worker,north,"]
     assert cin("staff", "import", roster_file(cin_env, warwick, "w.csv"), "--authority",
                "warwickshire")[0] == 0  # fmt: skip
-    case_ref = refer(cin, team="duty")
+    case_ref = refer(cin, team="cin-west")
     cin("case", "allocate", case_ref, "--worker", "W1")
 
     status, out, err = cin("case", "allocate", case or case_ref, "--worker", worker)
     assert (status, out) == (1, "")
     assert err == f"cin: error: {message}\n"
     assert case_row(case_ref) == ("W1", "cin-east")
+
+
+def test_a_team_comes_from_the_roster_once_there_is_one(cin_env: Path, cin: Any) -> None:
+    cin("staff", "import", roster_file(cin_env, ROSTER), "--authority", "redbridge")
+    status, out, err = cin("case", "refer", "--authority", "redbridge", "--child", "C-1",
+                           "--date", "2025-01-06", "--team", "duty")  # fmt: skip
+    assert (status, out) == (1, "")
+    assert err == (
+        "cin: error: team: expected one on redbridge's roster (cin-east, cin-west); got 'duty'\n"
+    )
+    with Session(case_engine()) as session:
+        assert session.exec(select(Case)).first() is None
 
 
 def test_a_closed_case_is_not_allocated(cin_env: Path, cin: Any) -> None:

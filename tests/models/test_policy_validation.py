@@ -34,7 +34,15 @@ BROKEN = {
     ),
     "negative amount": (
         _one_version(timescales={"review": timescale(amount=-1)}),
-        f"{REVIEW}.amount: expected 0 or more; got -1",
+        f"{REVIEW}.amount: expected 1 or more; got -1",
+    ),
+    "zero amount (a next-day decision would be late)": (
+        _one_version(timescales={"review": timescale(amount=0)}),
+        f"{REVIEW}.amount: expected 1 or more; got 0",
+    ),
+    "amount past a year (every due date past the calendar's end)": (
+        _one_version(timescales={"review": timescale(amount=10000)}),
+        f"{REVIEW}.amount: expected 1 to 12 months",
     ),
     "unknown key": (
         _one_version(timescales={"review": {**timescale(), "every": 2}}),

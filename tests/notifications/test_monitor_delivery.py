@@ -134,7 +134,10 @@ def test_smtp_down_then_back_delivers_each_alert_once(
     with Session(engine) as session:
         waiting = list(session.exec(select(Dispatch)))
     assert all(d.attempts == 1 and d.sent_at is None for d in waiting)
-    assert {d.last_error for d in waiting} == {"SMTP delivery failed: connection refused"}
+    # the first is tried; the pass's others wait for the same backoff without a try each
+    assert all(
+        (d.last_error or "").startswith("SMTP delivery failed: connection refused") for d in waiting
+    )
     retry_at = min(d.next_attempt_at.replace(tzinfo=UTC) for d in waiting)
     assert retry_at >= started + timedelta(seconds=60)  # backed off, not hammered
 
