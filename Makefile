@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CENSUS_VENV ?= .venv-census
 CENSUS_STAMP := $(CENSUS_VENV)/.installed
 
-.PHONY: test lint typecheck pytest demo stop bench clean
+.PHONY: test lint typecheck pytest browser demo stop bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -30,7 +30,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy calendars models cli flows tasks engine demo notifications
 
-pytest: $(STAMP) $(CENSUS_STAMP)
+# Debian's chromium, for the tests that open the HTML report in a real browser (Playwright)
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+pytest: $(STAMP) $(CENSUS_STAMP) browser
 	$(BIN)/pytest -q
 
 demo: $(STAMP) $(CENSUS_STAMP)
@@ -38,12 +42,13 @@ demo: $(STAMP) $(CENSUS_STAMP)
 
 # the demo leaves its Prefect server running so the UI can be explored; this stops it
 stop:
-	-test -f data/prefect/server.pid && kill -TERM -$$(cat data/prefect/server.pid) && rm -f data/prefect/server.pid
+	-test -f data/demo-prefect/server.pid && kill -TERM -$$(cat data/demo-prefect/server.pid) && rm -f data/demo-prefect/server.pid
 
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py
 	$(BIN)/python bench/case_bench.py
 	$(BIN)/python bench/monitor_bench.py
+	$(BIN)/python bench/report_bench.py
 
 clean:
 	rm -rf $(VENV) $(CENSUS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -14,6 +14,7 @@ from cli import (
     import_cmd,
     monitor_cmd,
     policy_cmd,
+    report_cmd,
     serve_cmd,
     staff_cmd,
 )
@@ -33,6 +34,7 @@ COMMANDS = (
     child_cmd,
     census_cmd,
     config_cmd,
+    report_cmd,
 )
 
 

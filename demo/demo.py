@@ -1,7 +1,8 @@
 """`make demo`: the engine at work on a simulated year of four councils' caseloads.
 
 1. explains a few real deadlines under the seed authorities' policies;
-2. starts a local Prefect server on SQLite under data/prefect (UI on http://127.0.0.1:4200);
+2. starts a local Prefect server on SQLite under data/demo-prefect (UI on http://127.0.0.1:4310;
+   API authentication on, its string in data/demo-prefect/api-auth);
 3. plays a synthetic caseload week by week on a simulated clock: referrals, decisions,
    assessments, plans, reviews, visits, step-downs, escalations, transfers and closures, with late
    records and re-referrals, each accepted through the same API a recording system uses; every
@@ -31,7 +32,9 @@ from demo.local_smtp import LocalSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
-PORT = 4200
+# a port and a Prefect home of the demo's own: another `cin` on this machine (default port 4200,
+# home data/prefect) cannot write into the demo's server by default, nor without its auth string
+PORT = 4310
 START = date(2025, 1, 6)
 DAYS = 364
 CASES = 200
@@ -58,7 +61,7 @@ def stop_previous_server(home: Path) -> None:
 
 
 def start_server() -> PrefectServer:
-    home = DATA / "prefect"
+    home = DATA / "demo-prefect"
     stop_previous_server(home)
     if home.exists():
         shutil.rmtree(home)
@@ -68,6 +71,7 @@ def start_server() -> PrefectServer:
     for key, value in server.env().items():
         if key.startswith("PREFECT_"):
             os.environ[key] = value
+    os.environ["CIN_UI_URL"] = f"http://127.0.0.1:{PORT}"
     return server
 
 
@@ -192,6 +196,13 @@ def play(started: float) -> None:
     deadline_monitor(as_of=today)  # a monitor run in the UI: its table artifact and events
     summarise(ingest.engine, accepted, refused, today)
     summarise_alerts(ingest.engine)
+    from demo.report_view import beside_the_seeds
+
+    print()  # the simulated year's figures beside the seeds' (cin report --compare)
+    for line in beside_the_seeds(
+        ingest.engine, ingest.policies, START, today, DATA / "report.html"
+    ):
+        print(line)
     print()
     for line in census_returns(ingest, AUTHORITIES, year=CENSUS_YEAR, folder=DATA / "census"):
         print(line)
@@ -200,6 +211,7 @@ def play(started: float) -> None:
 def summarise(engine: Engine, accepted: int, refused: list[str], today: date) -> None:
     from sqlmodel import Session, select
 
+    from models.instance import case_artifact_key, instance_id
     from models.tables import Case, Deadline
 
     with Session(engine) as session:
@@ -218,13 +230,15 @@ def summarise(engine: Engine, accepted: int, refused: list[str], today: date) ->
     print(f"case runs behind their log: {len(behind)} (0 means every event was applied)")
     print(f"re-referrals detected: {sum(c.re_referral for c in cases)}")
     example = next((c for c in cases if c.stage == "cin_plan"), cases[0])
+    artifact = case_artifact_key(instance_id(engine), example.case_ref)
     print(
         f"""
-Where to look (Prefect UI, http://127.0.0.1:{PORT}):
+Where to look (Prefect UI, http://127.0.0.1:{PORT}; it asks for the API auth string, which is
+in data/demo-prefect/api-auth):
   Runs        one flow run per case, named after its reference ({example.case_ref}, ...);
               filter by tag authority:redbridge, team:..., stage:cin_plan; a suspended run's
               state message says what it waits for and when that is due (or overdue since).
-  Artifacts   case-{example.case_ref.lower()}: the case's timeline and open deadlines.
+  Artifacts   {artifact}: the case's timeline and open deadlines.
   CLI         CIN_DATA_DIR=data CIN_TODAY={today} .venv/bin/cin case show {example.case_ref}
               CIN_DATA_DIR=data .venv/bin/cin deadlines --overdue --as-of {today}
 The Prefect server keeps running for exploring the UI; `make stop` stops it."""

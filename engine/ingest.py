@@ -12,6 +12,7 @@ is written. Delivery is then tried at once (`deliver=True`) or left to the recon
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -20,11 +21,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from engine.delivery import deliver_case
+from engine.delivery import case_deployment_id, deliver_case
+from engine.executor import prepare_thread
 from models.lifecycle import parse_event
 from models.policy import PolicyBook
 from models.runtime import case_engine, clock, policies
 from models.store import Accepted, open_case, record, sync_authorities
+
+log = logging.getLogger("cin.ingest")
 
 
 @dataclass
@@ -114,5 +118,11 @@ class Ingest:
 
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:
+            prepare_thread()
+            try:
+                case_deployment_id(self.engine)
+            except Exception as error:  # Prefect down: the outbox keeps the event
+                log.warning("case deployment not registered (%s)", type(error).__name__)
+                return accepted
             deliver_case(self.engine, accepted.case_ref)
         return accepted

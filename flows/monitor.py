@@ -24,6 +24,7 @@ from tasks.monitor_work import (
     publish,
     refresh_case_runs,
 )
+from tasks.report_work import publish_council_report
 
 __all__ = ["ARTIFACT_KEY", "MONITOR_FLOW_NAME", "deadline_monitor", "one_pass"]
 
@@ -44,6 +45,7 @@ def deadline_monitor(as_of: date | None = None, digests: bool | None = None) -> 
     report = monitor_pass(day, compose)
     publish(report)
     woken = refresh_case_runs(report)
+    publish_council_report(day)  # the report's headline table, once a day (cached on the day)
     summary = {
         **report.summary(),
         "case_runs_woken": woken,

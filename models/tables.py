@@ -253,3 +253,12 @@ class Child(SQLModel, table=True):
     ethnicity: str = Field(max_length=4)
     disabilities: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EngineInstance(SQLModel, table=True):
+    """One row: this case database's id on Prefect servers (models/instance.py)."""
+
+    __tablename__ = "engine_instance"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -20,6 +20,7 @@ from prefect.flow_runs import resume_flow_run
 from sqlmodel import Session, col, select
 
 from models.clock import LONDON
+from models.instance import instance_id
 from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
 from models.tables import Case
@@ -105,6 +106,7 @@ def publish(report: PassReport) -> None:
             },
             id=uuid.uuid5(_EVENT_NAMESPACE, f"overdue|{item.finding}"),
         )
+    instance = instance_id(case_engine())  # two case databases may share one Prefect server
     for raised in escalated[:EVENT_LIMIT]:
         emit_event(
             event="cin.deadline.escalated",
@@ -119,7 +121,8 @@ def publish(report: PassReport) -> None:
             },
             id=uuid.uuid5(
                 _EVENT_NAMESPACE,
-                f"escalated|{raised.case_ref}/{raised.key}|{raised.level}|{raised.channel}",
+                f"escalated|{instance}|{raised.case_ref}/{raised.key}|{raised.level}|"
+                f"{raised.channel}",
             ),
         )
 

@@ -1,7 +1,7 @@
 """census return: the child's personal data (DOB, UPN, sex, ethnicity, disabilities)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 
 import sqlalchemy as sa
@@ -9,7 +9,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
