@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the DfE's census rules need numpy < 2: a venv of their own, pinned (census-requirements.txt)
+CENSUS_VENV ?= .venv-census
+CENSUS_STAMP := $(CENSUS_VENV)/.installed
 
 .PHONY: test lint typecheck pytest browser demo stop bench clean
 
@@ -13,7 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck pytest
+$(CENSUS_STAMP): census-requirements.txt
+	test -x $(CENSUS_VENV)/bin/python || $(PYTHON) -m venv $(CENSUS_VENV)
+	$(CENSUS_VENV)/bin/python -m pip install --quiet -r census-requirements.txt
+	touch $(CENSUS_STAMP)
+
+test: $(STAMP) $(CENSUS_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -26,10 +34,10 @@ typecheck: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-pytest: $(STAMP) browser
+pytest: $(STAMP) $(CENSUS_STAMP) browser
 	$(BIN)/pytest -q
 
-demo: $(STAMP)
+demo: $(STAMP) $(CENSUS_STAMP)
 	$(BIN)/python -m demo.demo
 
 # the demo leaves its Prefect server running so the UI can be explored; this stops it
@@ -43,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/report_bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CENSUS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -58,7 +58,10 @@ def partition(ingest: Ingest, lines: Sequence[NumberedLine], jobs: int) -> list[
         if address is not None and "case" in address:
             child = children.get(str(address["case"]))
         elif address is not None:
-            child = (str(address.get("authority")), str(address.get("child")))
+            named = address.get("child")
+            if isinstance(named, dict):  # a `child` object: its reference
+                named = named.get("ref")
+            child = (str(address.get("authority")), str(named))
         worker = 0 if child is None else zlib.crc32("\0".join(child).encode()) % jobs
         parts[worker].append(line)
     return parts

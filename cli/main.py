@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from cli import (
     calendar_cmd,
     case_cmd,
+    census_cmd,
+    child_cmd,
     config_cmd,
     import_cmd,
     monitor_cmd,
@@ -29,6 +31,8 @@ COMMANDS = (
     serve_cmd,
     staff_cmd,
     monitor_cmd,
+    child_cmd,
+    census_cmd,
     config_cmd,
     report_cmd,
 )

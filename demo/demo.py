@@ -42,6 +42,7 @@ CASES = 200
 # then wakes once for all of that period's news, which keeps the demo within 5 minutes.
 ROUND_WEEKS = 6
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
+CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due
 
 
 def stop_previous_server(home: Path) -> None:
@@ -143,6 +144,9 @@ def play(started: float) -> None:
             if row.role.value == "worker" and row.team:
                 workers.setdefault(row.team, []).append(row.staff_id)
     print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
+    from demo.census_returns import census_returns, record_children
+
+    print(f"census details (synthetic) of {record_children(ingest, records)} children recorded")
     by_day: dict[int, list[CaseloadRecord]] = defaultdict(list)
     for record in records:
         by_day[(record.recorded_on - START).days].append(record)
@@ -198,6 +202,9 @@ def play(started: float) -> None:
     for line in beside_the_seeds(
         ingest.engine, ingest.policies, START, today, DATA / "report.html"
     ):
+        print(line)
+    print()
+    for line in census_returns(ingest, AUTHORITIES, year=CENSUS_YEAR, folder=DATA / "census"):
         print(line)
 
 

@@ -105,6 +105,17 @@ class Ingest:
         )
         return self._delivered(accepted)
 
+    def set_child(self, *, authority: str, child_ref: str, details: Mapping[str, Any]) -> bool:
+        """Record a child's census details (personal data: `models.census.child`); True if new."""
+        from models.census.child import parse_child
+        from models.census.child_store import set_child
+
+        parsed = parse_child(dict(details))
+        with Session(self.engine) as session:
+            created = set_child(session, authority=authority, child_ref=child_ref, details=parsed)
+            session.commit()
+        return created
+
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:
             prepare_thread()

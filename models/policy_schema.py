@@ -227,6 +227,8 @@ class PolicyFile(_Strict):
     authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
     name: Text
     nation: Nation
+    # the DfE's three-digit LA number, the census return's LEA (DfE "LA codes"); None = not set
+    dfe_la_code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] | None = None
     case_prefix: Annotated[str, StringConstraints(pattern=CASE_PREFIX_PATTERN)] | None = None
     versions: tuple[PolicyVersion, ...] = Field(min_length=1)
     # children aged 0-17 living in the authority, by year (mid-year estimate): the report's
