@@ -3,6 +3,9 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the DfE's census rules need numpy < 2: a venv of their own, pinned (census-requirements.txt)
+CENSUS_VENV ?= .venv-census
+CENSUS_STAMP := $(CENSUS_VENV)/.installed
 
 .PHONY: test lint typecheck pytest browser demo stop bench clean
 
@@ -13,7 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
 	touch $(STAMP)
 
-test: $(STAMP) lint typecheck pytest
+$(CENSUS_STAMP): census-requirements.txt
+	test -x $(CENSUS_VENV)/bin/python || $(PYTHON) -m venv $(CENSUS_VENV)
+	$(CENSUS_VENV)/bin/python -m pip install --quiet -r census-requirements.txt
+	touch $(CENSUS_STAMP)
+
+test: $(STAMP) $(CENSUS_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -22,25 +30,25 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy calendars models cli flows tasks engine demo notifications
 
-pytest: $(STAMP) browser
+# Debian's chromium, for the tests that open the HTML report in a real browser (Playwright)
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+pytest: $(STAMP) $(CENSUS_STAMP) browser
 	$(BIN)/pytest -q
 
-# the Prefect UI test (tests/browser) drives Debian's Chromium through Playwright; Playwright's
-# own browser download is not used (CI runs as root on a clean machine)
-browser:
-	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium)
-
-demo: $(STAMP)
+demo: $(STAMP) $(CENSUS_STAMP)
 	$(BIN)/python -m demo.demo
 
 # the demo leaves its Prefect server running so the UI can be explored; this stops it
 stop:
-	-pid=$${CIN_DATA_DIR:-data}/prefect/server.pid; test -f $$pid && kill -TERM -$$(cat $$pid) && rm -f $$pid
+	-test -f data/demo-prefect/server.pid && kill -TERM -$$(cat data/demo-prefect/server.pid) && rm -f data/demo-prefect/server.pid
 
 bench: $(STAMP)
 	$(BIN)/python bench/calendar_bench.py
 	$(BIN)/python bench/case_bench.py
 	$(BIN)/python bench/monitor_bench.py
+	$(BIN)/python bench/report_bench.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CENSUS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

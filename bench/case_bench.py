@@ -1,30 +1,36 @@
-"""Events per second through the full path, and the 1st vs the 50th event of one case.
+"""Events per second through the full path with 1, 2 and 3 `cin worker` processes, Prefect API
+calls per event, and where one wake-up's time goes.
 
 Full path: accept (one transaction in the case database) -> deliver (outbox -> resume the case's
-suspended run) -> execute the run in-process (apply the event's work, publish tags and timeline)
--> suspend again. Run on the embedded default (Prefect server and case database on SQLite) and
-on PostgreSQL (both on PostgreSQL), each beside a bare Prefect suspend/resume cycle of a trivial
-flow measured in the same run against the same server.
+suspended run) -> a worker claims the run (Pending) and executes it in a thread (apply the event's
+work, publish tags and timeline) -> suspend again. Run on PostgreSQL (Prefect server and case
+database) by default, or on the embedded default (SQLite).
 
-    python bench/case_bench.py [--backend sqlite|postgres|both] [--cases 40] [--events 10]
+Runs anywhere: it starts its own Prefect server on a free port, with its own home and auth string,
+and every measurement runs in a child process whose environment points at that server before
+Prefect is imported (Prefect reads its settings once, at import).
+
+    python bench/case_bench.py [--backend postgres|sqlite] [--workers 1,2,3] [--cases 40]
+                               [--events 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from demo.local_server import PrefectServer, free_port  # noqa: E402
 
@@ -38,182 +44,214 @@ def fresh_pg_database(name: str) -> str:
     return name
 
 
-def configure(backend: str, workdir: Path) -> PrefectServer:
-    prefect_db = None
-    if backend == "postgres":
-        prefect_db = (
-            f"postgresql+asyncpg://postgres@127.0.0.1:5432/{fresh_pg_database('cin_bench_prefect')}"
-        )
-        os.environ["CIN_DATABASE_URL"] = (
-            f"postgresql+psycopg://postgres@127.0.0.1:5432/{fresh_pg_database('cin_bench_cases')}"
-        )
-    else:
-        os.environ.pop("CIN_DATABASE_URL", None)
-    os.environ["CIN_DATA_DIR"] = str(workdir / "data")
-    server = PrefectServer(workdir / "prefect", free_port(), database_url=prefect_db)
-    server.start()
-    for key, value in server.env().items():
-        if key.startswith("PREFECT_"):
-            os.environ[key] = value
-    return server
+def api_calls(server: PrefectServer) -> int:
+    log = server.home / "server.log"
+    return sum(
+        1 for line in log.read_text(errors="replace").splitlines() if "uvicorn.access" in line
+    )
 
 
-def bare_cycle(samples: int) -> float:
-    """Median seconds of resume + in-process execution to the next suspend, trivial flow."""
-    from bench.trivial_flow import trivial_cycle_seconds
-
-    return trivial_cycle_seconds(samples)
+# -- the child processes (Prefect imported only here, after the environment is set) ------------
 
 
-def one_case_latencies(ingest, events: int) -> list[float]:
-    """Seconds from accept to the run suspended again, for each event of one long case."""
-    from engine.delivery import run_case_run
-    from engine.worker import scheduled_case_runs
+def child_wakeups(samples: int) -> dict[str, float]:
+    """One case, event after event, each stage of a wake-up timed on its own."""
+    from sqlmodel import Session, select
 
-    def cycle(record) -> float:
-        t0 = time.perf_counter()
-        record()
-        for run_id in scheduled_case_runs():
-            run_case_run(run_id)
-        return time.perf_counter() - t0
+    from engine.delivery import case_deployment_id, deliver_case, run_case_run
+    from engine.ingest import Ingest
+    from models.tables import Case
 
-    latencies = []
-    ref_holder: list[str] = []
+    ingest = Ingest.from_settings(deliver=False)
+    case_deployment_id(ingest.engine)
+    ref = ingest.refer(
+        authority="stockton-on-tees", child_ref="BENCH-1", on=date(2024, 1, 8)
+    ).case_ref
+    deliver_case(ingest.engine, ref)
 
-    def refer() -> None:
-        accepted = ingest.refer(
-            authority="stockton-on-tees", child_ref="BENCH-1", on=date(2024, 1, 8)
-        )
-        ref_holder.append(accepted.case_ref)
+    def run_id():
+        with Session(ingest.engine) as session:
+            return session.exec(select(Case.flow_run_id).where(Case.case_ref == ref)).one()
 
-    latencies.append(cycle(refer))
-    ref = ref_holder[0]
-    path = [
+    run_case_run(ingest.engine, run_id())
+    parts: dict[str, list[float]] = {"accept": [], "deliver (resume)": [], "execute": []}
+    events = [
         {"type": "referral_decision", "on": "2024-01-09", "outcome": "assessment"},
         {"type": "assessment_completed", "on": "2024-02-01", "outcome": "cin_plan"},
         {"type": "cin_meeting_held", "on": "2024-02-12"},
     ]
     day = date(2024, 2, 13)
-    while len(path) < events - 1:
-        path.append({"type": "visit_recorded", "on": day.isoformat()})
+    while len(events) < samples:
+        events.append({"type": "visit_recorded", "on": day.isoformat()})
         day += timedelta(days=3)
-    for event in path:
-        latencies.append(cycle(lambda event=event: ingest.record(ref, event)))
-    return latencies
+    for event in events:
+        t0 = time.perf_counter()
+        ingest.record(ref, event)
+        t1 = time.perf_counter()
+        deliver_case(ingest.engine, ref)
+        t2 = time.perf_counter()
+        run_case_run(ingest.engine, run_id())
+        t3 = time.perf_counter()
+        parts["accept"].append(t1 - t0)
+        parts["deliver (resume)"].append(t2 - t1)
+        parts["execute"].append(t3 - t2)
+    return {k: statistics.median(v) for k, v in parts.items()}
 
 
-def throughput(ingest, cases: int, events_per_case: int, threads: int) -> tuple[float, int, int]:
-    """Events/s with a feeder accepting events for many cases while a worker applies them."""
+def child_throughput(cases: int, events_per_case: int, workers: int, threads: int) -> dict:
+    from concurrent.futures import ThreadPoolExecutor
+
     from sqlmodel import Session, select
 
-    from engine.worker import work
+    from engine.delivery import case_deployment_id
+    from engine.ingest import Ingest
     from models.tables import Case
 
-    refs = [
-        ingest.refer(authority="redbridge", child_ref=f"BENCH-T{i}", on=date(2024, 3, 4)).case_ref
-        for i in range(cases)
+    ingest = Ingest.from_settings()
+    case_deployment_id(ingest.engine)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "worker",
+                "--threads",
+                str(threads),
+                "--poll",
+                "0.2",
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(workers)
     ]
-    stop = threading.Event()
-    worker = threading.Thread(
-        target=work, args=(ingest.engine,), kwargs={"threads": threads, "poll_seconds": 0.05,
-                                                    "stop": stop}, daemon=True,
-    )  # fmt: skip
-    opening = [
-        {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
-        {"type": "assessment_completed", "on": "2024-03-20", "outcome": "cin_plan"},
-        {"type": "cin_meeting_held", "on": "2024-04-02"},
-    ]
-    stream = [(ref, e) for e in opening for ref in refs]
-    day = date(2024, 4, 3)
-    for _ in range(events_per_case - len(opening)):
-        stream += [(ref, {"type": "visit_recorded", "on": day.isoformat()}) for ref in refs]
-        day += timedelta(days=2)
-    worker.start()
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(2) as feeders:
-        list(feeders.map(lambda item: ingest.record(item[0], item[1]), stream))
 
-    def done() -> bool:
+    def caught_up() -> bool:
         with Session(ingest.engine) as session:
             rows = session.exec(select(Case.flow_seq, Case.last_seq)).all()
-        return all(f == last for f, last in rows)
+        return bool(rows) and all(f == last for f, last in rows)
 
-    while not done():
-        time.sleep(0.05)
-    elapsed = time.perf_counter() - t0
-    stop.set()
-    worker.join(timeout=60)
-    return len(stream) / elapsed, len(stream), wakes(ingest.engine)
+    try:
+        refs = [
+            ingest.refer(
+                authority="redbridge", child_ref=f"BENCH-T{i}", on=date(2024, 3, 4)
+            ).case_ref
+            for i in range(cases)
+        ]
+        while not caught_up():
+            time.sleep(0.1)
+        opening = [
+            {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
+            {"type": "assessment_completed", "on": "2024-03-20", "outcome": "cin_plan"},
+            {"type": "cin_meeting_held", "on": "2024-04-02"},
+        ]
+        stream = [(ref, e) for e in opening for ref in refs]
+        day = date(2024, 4, 3)
+        for _ in range(events_per_case - len(opening)):
+            stream += [(ref, {"type": "visit_recorded", "on": day.isoformat()}) for ref in refs]
+            day += timedelta(days=2)
+        print("FEEDING", flush=True)
+        sys.stdin.readline()  # the parent marks the server's request count
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(2) as feeders:
+            list(feeders.map(lambda item: ingest.record(item[0], item[1]), stream))
+        while not caught_up():
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+    return {"events": len(stream), "seconds": elapsed, "rate": len(stream) / elapsed}
 
 
-def wakes(engine) -> int:
-    """How many times case runs woke up (one timeline artifact version per wake-up)."""
-    from sqlalchemy import func
-    from sqlmodel import Session, select
-
-    from models.tables import CaseWork
-
-    with Session(engine) as session:
-        return int(session.exec(select(func.count()).select_from(CaseWork)).one())
+# -- the parent ---------------------------------------------------------------------------------
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix=f"cin-bench-{backend}-") as tmp:
-        server = configure(backend, Path(tmp))
-        try:
-            import models.runtime as runtime
-            from engine.ingest import Ingest
+def child_env(server: PrefectServer, backend: str, workdir: Path, name: str) -> dict[str, str]:
+    env = {**server.env(), "CIN_DATA_DIR": str(workdir / name), "PREFECT_LOGGING_LEVEL": "ERROR"}
+    env.pop("CIN_DATABASE_URL", None)
+    if backend == "postgres":
+        db = fresh_pg_database(f"cin_bench_{name}")
+        env["CIN_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+    return env
 
-            runtime._engine.cache_clear()
-            ingest = Ingest.from_settings()
-            bare = bare_cycle(samples=20)
-            lat = one_case_latencies(ingest, 50)
-            rate, events, _ = throughput(ingest, args.cases, args.events, args.threads)
-        finally:
-            server.stop()
-    first, fiftieth = lat[0], lat[49]
-    early = statistics.median(lat[1:11])
-    late = statistics.median(lat[40:50])
-    print(f"\n[{backend}] Prefect server and case database on {backend}")
-    print(f"  bare suspend/resume cycle (trivial flow), median of 20: {bare * 1e3:7.0f} ms")
-    print(f"  one case: event 1 (referral, creates the run)   {first * 1e3:7.0f} ms")
-    print(f"  one case: event 50                               {fiftieth * 1e3:7.0f} ms")
-    print(
-        f"  one case: median events 2-11 {early * 1e3:6.0f} ms, events 41-50 {late * 1e3:6.0f} ms"
-        f"  -> ratio {late / early:.2f}"
-    )
-    print(f"  full-path event cycle / bare cycle: {early / bare:.2f}x")
-    print(
-        f"  throughput: {events} events on {args.cases} cases, {args.threads} worker threads: "
-        f"{rate:.1f} events/s"
-    )
-    return {"bare": bare, "first": first, "fiftieth": fiftieth, "early": early, "late": late,
-            "rate": rate}  # fmt: skip
+
+def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[dict, int]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args], env=env, cwd=REPO,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None
+    before = api_calls(server)
+    for line in proc.stdout:
+        if line.startswith("FEEDING"):
+            before = api_calls(server)
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        elif line.startswith("RESULT "):
+            result = json.loads(line.removeprefix("RESULT "))
+    if proc.wait() != 0:
+        raise SystemExit(f"bench child {args} failed ({proc.returncode})")
+    time.sleep(1.0)  # the access log is written by the server's own thread
+    return result, api_calls(server) - before
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    parser.add_argument("--workers", default="1,2,3")
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--events", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="threads per worker")
+    parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
-    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    results = {b: run_backend(b, args) for b in backends}
-    if "postgres" in results:
-        pg = results["postgres"]
-        print(
-            f"\ntarget >= 10 events/s on PostgreSQL: {'met' if pg['rate'] >= 10 else 'NOT MET'}"
-            f" ({pg['rate']:.1f})"
-        )
-    for backend, r in results.items():
-        ok = r["late"] <= 1.5 * r["early"]
-        print(
-            f"target 50th event <= 1.5x the 1st ({backend}): {'met' if ok else 'NOT MET'} "
-            f"(median 41-50 / median 2-11 = {r['late'] / r['early']:.2f}; "
-            f"event 50 / event 1 = {r['fiftieth'] / r['first']:.2f})"
-        )
+    if args.child is not None:
+        kind, *rest = args.child
+        if kind == "wakeups":
+            result = child_wakeups(int(rest[0]))
+        else:
+            cases, events, workers, threads = map(int, rest)
+            result = child_throughput(cases, events, workers, threads)
+        print("RESULT " + json.dumps(result), flush=True)
+        return
+
+    os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "INFO"  # one access-log line per API call
+    with tempfile.TemporaryDirectory(prefix="cin-bench-") as tmp:
+        workdir = Path(tmp)
+        prefect_db = None
+        if args.backend == "postgres":
+            prefect_db = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{fresh_pg_database('cin_bench_prefect')}"
+        server = PrefectServer(workdir / "prefect", free_port(), database_url=prefect_db)
+        server.start()
+        try:
+            print(f"Prefect server and case database on {args.backend}; "
+                  f"machine load at start: {os.getloadavg()[0]:.1f}")  # fmt: skip
+            wake, calls = run_child(child_env(server, args.backend, workdir, "wake"), server,
+                                    "wakeups", "21")  # fmt: skip
+            total = sum(wake.values())
+            print(f"\none wake-up, in-process, median of 21 (no poll delay): {total * 1e3:.0f} ms")
+            for part, seconds in wake.items():
+                print(f"  {part:<18} {seconds * 1e3:6.0f} ms  {seconds / total:4.0%}")
+            rates: dict[int, float] = {}
+            for n in [int(x) for x in args.workers.split(",")]:
+                env = child_env(server, args.backend, workdir, f"w{n}")
+                result, calls = run_child(env, server, "throughput", str(args.cases),
+                                          str(args.events), str(n), str(args.threads))  # fmt: skip
+                rates[n] = result["rate"]
+                ratio = rates[n] / rates[min(rates)]
+                print(f"\n{n} worker(s) x {args.threads} threads: {result['events']} events in "
+                      f"{result['seconds']:.1f}s = {result['rate']:.1f} events/s "
+                      f"(x{ratio:.2f} of {min(rates)} worker); "
+                      f"{calls / result['events']:.1f} Prefect API calls per event")  # fmt: skip
+        finally:
+            server.stop()
+    best = max(rates.values())
+    print(f"\ntarget >= 20 events/s on {args.backend}: {'met' if best >= 20 else 'NOT MET'} "
+          f"(best {best:.1f}); machine load at end: {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

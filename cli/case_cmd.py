@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
+from cli.census_cmd import add_census_options, census_fields
 from cli.common import CliError, iso_date
 from models.lifecycle import EVENT_TYPES
 
@@ -75,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="assessment_completed cin_plan: the family did not consent (no plan clocks open)",
     )
+    add_census_options(rec)
     rec.add_argument("--key", help="idempotency key: the same key twice is one event")
     rec.set_defaults(func=run_record)
 
@@ -172,6 +174,7 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
         if args.event != "assessment_completed":
             raise CliError(f"{args.event} takes no --no-consent (only assessment_completed does)")
         record["consent"] = False
+    record.update(census_fields(args))
     return record
 
 

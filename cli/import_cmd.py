@@ -90,11 +90,18 @@ def _deliver(ingest: Ingest) -> str:
     """
     from sqlmodel import Session
 
-    from engine.delivery import DeliveryReport, deliver_case, out_of_step_cases, pending_cases
+    from engine.delivery import (
+        DeliveryReport,
+        case_deployment_id,
+        deliver_case,
+        out_of_step_cases,
+        pending_cases,
+    )
     from models.caseload_lookup import undelivered_cases
 
     report = DeliveryReport()
     try:
+        case_deployment_id(ingest.engine)  # this instance's deployment, registered once
         while True:
             before = report.delivered
             batch = dict.fromkeys(pending_cases(ingest.engine) + out_of_step_cases(ingest.engine))

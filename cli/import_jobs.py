@@ -5,13 +5,20 @@ lifecycle), so on PostgreSQL several processes go faster; on SQLite writers take
 little. Order matters only within a child's cases, so every line about one child goes to the same
 worker, in file order: lines addressed to a case are routed by that case's child (looked up once,
 before the workers start), lines addressed to a child by the child. Malformed lines go to worker 0,
-which refuses them. If a worker dies, what it accepted stays accepted: run the file again.
+which refuses them. If a worker dies, what it accepted stays accepted: run the file again. The
+workers end with `cin import` itself, even when it is killed (`die_with_parent`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import multiprocessing
+import os
+import signal
+import sys
+import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from engine.ingest import Ingest
 
 NumberedLine = tuple[int, str]
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def partition(ingest: Ingest, lines: Sequence[NumberedLine], jobs: int) -> list[list[NumberedLine]]:
@@ -50,7 +58,10 @@ def partition(ingest: Ingest, lines: Sequence[NumberedLine], jobs: int) -> list[
         if address is not None and "case" in address:
             child = children.get(str(address["case"]))
         elif address is not None:
-            child = (str(address.get("authority")), str(address.get("child")))
+            named = address.get("child")
+            if isinstance(named, dict):  # a `child` object: its reference
+                named = named.get("ref")
+            child = (str(address.get("authority")), str(named))
         worker = 0 if child is None else zlib.crc32("\0".join(child).encode()) % jobs
         parts[worker].append(line)
     return parts
@@ -64,7 +75,9 @@ def run_jobs(
     results: Queue[tuple[int, Tally]] = context.Queue()
     counters = [context.Value("i", 0) for _ in range(jobs)]
     workers = [
-        context.Process(target=_work, args=(i, part, counters[i], results), daemon=True)
+        context.Process(
+            target=_work, args=(i, part, counters[i], results, os.getpid()), daemon=True
+        )
         for i, part in enumerate(partition(ingest, lines, jobs))
     ]
     for worker in workers:
@@ -92,9 +105,33 @@ def run_jobs(
     return tally
 
 
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when `cin import` ends, however it ends: SIGTERM or SIGKILL of the
+    parent never runs its clean-up, so the kernel is asked to kill us (Linux PR_SET_PDEATHSIG);
+    elsewhere a thread watches the parent. If the parent is already gone, end now."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    else:
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(0.5)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+    if os.getppid() != parent_pid:  # it died before the request took hold
+        os._exit(1)
+
+
 def _work(
-    number: int, lines: list[NumberedLine], done: Synchronized[int], results: Queue[Any]
+    number: int,
+    lines: list[NumberedLine],
+    done: Synchronized[int],
+    results: Queue[Any],
+    parent_pid: int,
 ) -> None:
+    die_with_parent(parent_pid)
     from engine.ingest import Ingest
 
     ingest = Ingest.from_settings(deliver=False)

@@ -67,8 +67,14 @@ def import_line(ingest: Ingest, number: int, text: str, tally: Tally) -> None:
     except ValueError as error:
         tally.refuse(number, one_line(str(error)))
         return
-    with sensitive(record.get("child")):
+    child = record.get("child")
+    personal = child.get("ref") if isinstance(child, dict) else child
+    with sensitive(personal):
         try:
+            if "type" not in record and isinstance(child, dict):
+                set_child_details(ingest, record)  # a line that only sets the child's details
+                tally.accepted += 1
+                return
             accepted = import_record(ingest, record)
         except (ValueError, KeyError, TypeError) as error:
             # EventRefused, UnknownCase, PolicyError (unknown authority), FieldRefused
@@ -104,12 +110,47 @@ def parse_line(text: str) -> dict[str, Any]:
     return data
 
 
+# an import line's `child` object: the child's reference and census details (personal data)
+CHILD_OBJECT_FIELDS = {
+    "ref": "ref",
+    "dob": "birth_date",
+    "expected_dob": "expected_birth_date",
+    "sex": "sex",
+    "ethnicity": "ethnicity",
+    "upn": "upn",
+    "upn_unknown": "upn_unknown",
+    "former_upn": "former_upn",
+    "disabilities": "disabilities",
+    "died": "death_date",
+}
+
+
+def set_child_details(ingest: Ingest, record: dict[str, Any]) -> dict[str, Any]:
+    """A `child` object sets the child's census details first; the line then carries on with the
+    reference alone (a line without `type` only sets the details)."""
+    child = record["child"]
+    unknown = sorted(set(child) - set(CHILD_OBJECT_FIELDS))
+    if unknown:
+        expected = ", ".join(CHILD_OBJECT_FIELDS)
+        raise ValueError(f"child: unknown field {unknown[0]!r}; expected {expected}")
+    ref, authority = child.get("ref"), record.get("authority")
+    if not isinstance(ref, str) or not ref:
+        raise ValueError("child.ref: expected the child's reference (a string)")
+    if not isinstance(authority, str):
+        raise ValueError("a `child` object needs `authority`")
+    details = {CHILD_OBJECT_FIELDS[k]: v for k, v in child.items() if k != "ref"}
+    ingest.set_child(authority=authority, child_ref=ref, details=details)
+    return {**record, "child": ref}
+
+
 def import_record(ingest: Ingest, record: dict[str, Any]) -> Accepted:
     """Accept one line's event (address fields and key included); raises if it is refused."""
     from sqlmodel import Session
 
     from models.caseload_lookup import child_cases, resolve
 
+    if isinstance(record.get("child"), dict):
+        record = set_child_details(ingest, record)
     key, case_ref = record.get("key"), record.get("case")
     event = {k: v for k, v in record.items() if k not in ADDRESS_FIELDS}
     if not isinstance(key, str) or not key or len(key) > 128:

@@ -9,10 +9,13 @@ from collections.abc import Sequence
 from cli import (
     calendar_cmd,
     case_cmd,
+    census_cmd,
+    child_cmd,
     config_cmd,
     import_cmd,
     monitor_cmd,
     policy_cmd,
+    report_cmd,
     serve_cmd,
     staff_cmd,
 )
@@ -29,7 +32,10 @@ COMMANDS = (
     serve_cmd,
     staff_cmd,
     monitor_cmd,
+    child_cmd,
+    census_cmd,
     config_cmd,
+    report_cmd,
 )
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from calendars import OneOffClosure
+from cli import whatif_cmd
 from cli.common import CliError, add_policy_dir_option, default_policy_dir, iso_date
 from models.clock import clock_from
 from models.policy import (
@@ -61,6 +62,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     diff.add_argument("new", type=version_number, metavar="V2")
     add_policy_dir_option(diff)
     diff.set_defaults(func=run_diff)
+
+    whatif_cmd.register(commands)
 
 
 def version_number(text: str) -> int:

@@ -12,10 +12,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.set_defaults(func=run_init)
 
     worker = subparsers.add_parser(
-        "worker", help="deliver accepted events and execute case runs in this process"
+        "worker",
+        help="a Prefect worker (pool cin-cases): deliver accepted events and execute this case "
+        "database's runs in threads of this process; start as many as you like",
     )
     worker.add_argument("--threads", type=int, default=2, help="case runs executed at once")
-    worker.add_argument("--poll", type=float, default=1.0, help="seconds between idle passes")
+    worker.add_argument("--poll", type=float, default=0.5, help="seconds between idle polls")
     worker.add_argument("--until-idle", action="store_true", help="stop when nothing is left")
     worker.set_defaults(func=run_worker)
 

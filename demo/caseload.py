@@ -4,7 +4,7 @@
                                 start=date(2024, 4, 1), days=365, seed=7, policies=book)
     Path("caseload.jsonl").write_text(to_jsonl(records))   # then: cin import caseload.jsonl
 
-Pure: no Prefect, no database, no clock. Children are synthetic ("SYN-000123"), never named. Each
+Pure: no Prefect, no database, no clock. Children are synthetic ("SYN000123"), never named. Each
 case is written event by event against the real lifecycle and its authority's real policy
 (`demo.caseload_story`), with the mix of outcomes in `demo.caseload_mix` (sources cited there).
 A record carries the day the recording system sends it, which can be days or weeks after the event
@@ -24,6 +24,7 @@ from typing import Any
 
 from demo import caseload_mix as mix
 from demo.caseload_story import simulate_episode
+from demo.census_demo import with_census_fields
 from models.lifecycle import is_re_referral
 from models.policy import PolicyBook
 
@@ -32,7 +33,7 @@ from models.policy import PolicyBook
 class CaseloadRecord:
     recorded_on: date  # the day the recording system sends it (on or after the event's `on`)
     authority: str
-    child_ref: str  # synthetic: "SYN-000123"
+    child_ref: str  # synthetic: "SYN000123"
     team: str
     case_key: str  # ties one case's records together before it has a case reference: "c00042"
     event: dict[str, Any]  # as `parse_event` accepts it
@@ -97,7 +98,7 @@ def _child_records(
     authority = authorities[child % len(authorities)]
     timeline = policies.authority(authority)
     rng = Random(f"{seed}:{child}")  # one stream per child: adding children changes no other
-    child_ref = f"SYN-{child + 1:06d}"
+    child_ref = f"SYN{child + 1:06d}"  # letters and digits: the census LAchildID (rule 1580)
     opens_on = start + timedelta(days=rng.randint(0, (horizon - start).days))
     transfer_in = rng.random() < mix.TRANSFER_IN
     sent = date.min  # the child's records go out in order
@@ -115,6 +116,7 @@ def _child_records(
             if sent > horizon:
                 break
             key = f"syn{seed}-{case_key}-{seq:03d}"
+            event = with_census_fields(event, key)  # factors, abuse category (issue 10)
             records.append(CaseloadRecord(sent, authority, child_ref, team, case_key, event, key))
         closed_on = episode.state.closed_on
         rate = mix.RE_REFERRAL.get(authority, mix.RE_REFERRAL_DEFAULT)

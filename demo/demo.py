@@ -1,7 +1,8 @@
 """`make demo`: the engine at work on a simulated year of four councils' caseloads.
 
 1. explains a few real deadlines under the seed authorities' policies;
-2. starts a local Prefect server on SQLite under data/prefect (UI on http://127.0.0.1:4200);
+2. starts a local Prefect server on SQLite under data/demo-prefect (UI on http://127.0.0.1:4310;
+   API authentication on, its string in data/demo-prefect/api-auth);
 3. plays a synthetic caseload week by week on a simulated clock: referrals, decisions,
    assessments, plans, reviews, visits, step-downs, escalations, transfers and closures, with late
    records and re-referrals, each accepted through the same API a recording system uses; every
@@ -30,18 +31,10 @@ from demo.local_server import PrefectServer
 from demo.local_smtp import LocalSmtpServer
 
 REPO = Path(__file__).resolve().parents[1]
-# the demo's home: CIN_DATA_DIR as for every command (default ./data): its case database, its
-# Prefect server's home, the rosters and every message sent
-DATA = Path(os.environ.get("CIN_DATA_DIR") or REPO / "data").resolve()
-
-
-def shown(path: Path) -> str:
-    """A path as the reader typed it: relative to the repository when it is inside it."""
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
-
-
-# the demo's Prefect server and UI (CIN_DEMO_PORT to move it; the alerts' links follow)
-PORT = int(os.environ.get("CIN_DEMO_PORT") or 4200)
+DATA = REPO / "data"
+# a port and a Prefect home of the demo's own: another `cin` on this machine (default port 4200,
+# home data/prefect) cannot write into the demo's server by default, nor without its auth string
+PORT = 4310
 START = date(2025, 1, 6)
 DAYS = 364
 CASES = 200
@@ -49,6 +42,7 @@ CASES = 200
 # then wakes once for all of that period's news, which keeps the demo within 5 minutes.
 ROUND_WEEKS = 6
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
+CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due
 
 
 def stop_previous_server(home: Path) -> None:
@@ -67,16 +61,17 @@ def stop_previous_server(home: Path) -> None:
 
 
 def start_server() -> PrefectServer:
-    home = DATA / "prefect"
+    home = DATA / "demo-prefect"
     stop_previous_server(home)
     if home.exists():
         shutil.rmtree(home)
     server = PrefectServer(home, PORT, ui=True)
-    print(f"starting a local Prefect server (SQLite under {shown(home)}) ...")
+    print(f"starting a local Prefect server (SQLite under {home.relative_to(REPO)}) ...")
     server.start(detach=True)
     for key, value in server.env().items():
         if key.startswith("PREFECT_"):
             os.environ[key] = value
+    os.environ["CIN_UI_URL"] = f"http://127.0.0.1:{PORT}"
     return server
 
 
@@ -148,7 +143,10 @@ def play(started: float) -> None:
         for row in rows:
             if row.role.value == "worker" and row.team:
                 workers.setdefault(row.team, []).append(row.staff_id)
-    print(f"staff rosters (synthetic) imported from {shown(rosters)}/*.csv")
+    print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
+    from demo.census_returns import census_returns, record_children
+
+    print(f"census details (synthetic) of {record_children(ingest, records)} children recorded")
     by_day: dict[int, list[CaseloadRecord]] = defaultdict(list)
     for record in records:
         by_day[(record.recorded_on - START).days].append(record)
@@ -198,11 +196,22 @@ def play(started: float) -> None:
     deadline_monitor(as_of=today)  # a monitor run in the UI: its table artifact and events
     summarise(ingest.engine, accepted, refused, today)
     summarise_alerts(ingest.engine)
+    from demo.report_view import beside_the_seeds
+
+    print()  # the simulated year's figures beside the seeds' (cin report --compare)
+    for line in beside_the_seeds(
+        ingest.engine, ingest.policies, START, today, DATA / "report.html"
+    ):
+        print(line)
+    print()
+    for line in census_returns(ingest, AUTHORITIES, year=CENSUS_YEAR, folder=DATA / "census"):
+        print(line)
 
 
 def summarise(engine: Engine, accepted: int, refused: list[str], today: date) -> None:
     from sqlmodel import Session, select
 
+    from models.instance import case_artifact_key, instance_id
     from models.tables import Case, Deadline
 
     with Session(engine) as session:
@@ -221,19 +230,17 @@ def summarise(engine: Engine, accepted: int, refused: list[str], today: date) ->
     print(f"case runs behind their log: {len(behind)} (0 means every event was applied)")
     print(f"re-referrals detected: {sum(c.re_referral for c in cases)}")
     example = next((c for c in cases if c.stage == "cin_plan"), cases[0])
-    home = f"CIN_DATA_DIR={shown(DATA)}"
-    ui = f"http://127.0.0.1:{PORT}"
+    artifact = case_artifact_key(instance_id(engine), example.case_ref)
     print(
         f"""
-Where to look (Prefect UI, {ui}):
+Where to look (Prefect UI, http://127.0.0.1:{PORT}; it asks for the API auth string, which is
+in data/demo-prefect/api-auth):
   Runs        one flow run per case, named after its reference ({example.case_ref}, ...);
-              overdue cases show an "Overdue" badge and the tags overdue and rung:<role>:
-              {ui}/runs?tag=overdue lists only them; filter by authority:, team:, stage: too.
-              A suspended run's state message says when its next deadline is (or was) due.
-  Artifacts   {ui}/artifacts/key/case-{example.case_ref.lower()}: the case's timeline (the
-              page every alert about it links to).
-  CLI         {home} CIN_TODAY={today} .venv/bin/cin case show {example.case_ref}
-              {home} .venv/bin/cin deadlines --overdue --as-of {today}
+              filter by tag authority:redbridge, team:..., stage:cin_plan; a suspended run's
+              state message says what it waits for and when that is due (or overdue since).
+  Artifacts   {artifact}: the case's timeline and open deadlines.
+  CLI         CIN_DATA_DIR=data CIN_TODAY={today} .venv/bin/cin case show {example.case_ref}
+              CIN_DATA_DIR=data .venv/bin/cin deadlines --overdue --as-of {today}
 The Prefect server keeps running for exploring the UI; `make stop` stops it."""
     )
 
@@ -266,7 +273,7 @@ def summarise_alerts(engine: Engine) -> None:
     print(f"  with nobody to tell: {unrouted}")
     if mail:
         print(
-            f"  every message is a file under {shown(mail[0].parent)}/ "
+            f"  every message is a file under {mail[0].parent.relative_to(REPO)}/ "
             f"({len(mail)} files), e.g. {mail[-1].name}"
         )
 
@@ -276,10 +283,9 @@ def main() -> None:
     print("Deadlines under the seed authorities' policies, with their reasons:\n")
     for line in explain_examples():
         print(line)
-    DATA.mkdir(parents=True, exist_ok=True)
+    DATA.mkdir(exist_ok=True)
     os.environ["CIN_DATA_DIR"] = str(DATA)
     os.environ.pop("CIN_DATABASE_URL", None)
-    os.environ["CIN_UI_URL"] = f"http://127.0.0.1:{PORT}"
     for stale in DATA.glob("cin.db*"):
         stale.unlink()
     start_server()

@@ -1,10 +1,17 @@
 """A local Prefect server as a child process: the embedded default (SQLite under a data folder),
 or PostgreSQL when given a database URL. Used by `make demo`, the benchmarks and the crash tests.
+
+Closed to strangers: the server is started with Prefect's API authentication
+(`PREFECT_SERVER_API_AUTH_STRING`), and `env()` hands its clients the matching
+`PREFECT_API_AUTH_STRING`. The string is made once per server home and kept there, readable by
+its owner only; an anonymous request gets 401.
 """
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,11 +47,29 @@ class PrefectServer:
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def auth_string(self) -> str:
+        """`cin:<random token>`, made on first use and kept in the server's home (0600)."""
+        path = self.home / "api-auth"
+        if not path.exists():
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(f"cin:{secrets.token_urlsafe(24)}")
+        return path.read_text().strip()
+
+    def headers(self) -> dict[str, str]:
+        """What a plain HTTP client must send (Prefect's clients do it themselves)."""
+        token = base64.b64encode(self.auth_string.encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
     def env(self) -> dict[str, str]:
         env = {
             **os.environ,
             "PREFECT_HOME": str(self.home),
             "PREFECT_API_URL": self.api_url,
+            "PREFECT_SERVER_API_AUTH_STRING": self.auth_string,
+            "PREFECT_API_AUTH_STRING": self.auth_string,
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_UI_ENABLED": "true" if self.ui else "false",
             "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -62,7 +87,7 @@ class PrefectServer:
 
     def start(self, *, detach: bool = False, timeout: float = 120) -> None:
         """Start and wait until healthy; `detach` leaves it running after this process ends."""
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",

@@ -7,13 +7,15 @@ measured on a 2-core machine at about 0.4 s of a 0.75 s resume:
   the in-process registry still handles;
 - no per-run heartbeat thread, settings copy or client: `quiet_thread_settings()` switches
   heartbeats off and opens one Prefect client once per worker thread (the worker, not a
-  heartbeat, is the liveness signal; a crash leaves the run Running and the next worker takes it
-  back).
+  heartbeat, is the liveness signal: a crash leaves the run Running with its case lock free,
+  which is how the reconciler knows to take it back).
 Keep it in step with `prefect.flow_engine.run_flow_sync` when upgrading Prefect.
 """
 
 from __future__ import annotations
 
+import contextvars
+import threading
 from collections.abc import Generator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -26,9 +28,11 @@ from prefect._flow_run_suspension import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import SettingsContext, SyncClientContext, get_settings_context
 from prefect.flow_engine import FlowRunEngine
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
 _thread_settings: list[Any] = []
+# per thread: the Prefect API this thread's shared client and quiet settings were made for
+_quiet_settings: contextvars.ContextVar[str] = contextvars.ContextVar("cin_quiet", default="")
 
 
 class CaseRunEngine(FlowRunEngine[Any, Any]):
@@ -75,3 +79,17 @@ def quiet_thread_settings() -> None:
         settings.__exit__(None, None, None)
         raise
     _thread_settings.extend([settings, clients])  # kept for the thread's life
+
+
+def prepare_thread() -> None:
+    """Quiet settings and a shared client for a worker thread, once per thread and API.
+
+    Only the worker's own pool threads keep these contexts for life; the main thread (a CLI
+    command, a test, the demo's driver) must not carry a client past the settings it was made
+    under. Keyed by the API URL in force, so a thread that changes servers gets a new client."""
+    if threading.current_thread() is threading.main_thread():
+        return
+    api_url = str(PREFECT_API_URL.value())
+    if _quiet_settings.get("") != api_url:
+        quiet_thread_settings()
+        _quiet_settings.set(api_url)

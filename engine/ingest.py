@@ -12,6 +12,7 @@ is written. Delivery is then tried at once (`deliver=True`) or left to the recon
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,8 @@ from models.lifecycle import parse_event
 from models.policy import PolicyBook
 from models.runtime import case_engine, clock, policies
 from models.store import Accepted, open_case, record, sync_authorities
+
+log = logging.getLogger("cin.ingest")
 
 
 @dataclass
@@ -100,10 +103,28 @@ class Ingest:
         )
         return self._delivered(accepted)
 
+    def set_child(self, *, authority: str, child_ref: str, details: Mapping[str, Any]) -> bool:
+        """Record a child's census details (personal data: `models.census.child`); True if new."""
+        from models.census.child import parse_child
+        from models.census.child_store import set_child
+
+        parsed = parse_child(dict(details))
+        with Session(self.engine) as session:
+            created = set_child(session, authority=authority, child_ref=child_ref, details=parsed)
+            session.commit()
+        return created
+
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:
             # imported here: accepting with deliver=False (Prefect down) never loads Prefect
-            from engine.delivery import deliver_case
+            from engine.delivery import case_deployment_id, deliver_case
+            from engine.executor import prepare_thread
 
+            prepare_thread()
+            try:
+                case_deployment_id(self.engine)
+            except Exception as error:  # Prefect down: the outbox keeps the event
+                log.warning("case deployment not registered (%s)", type(error).__name__)
+                return accepted
             deliver_case(self.engine, accepted.case_ref)
         return accepted

@@ -12,9 +12,12 @@ from prefect.deployments.runner import RunnerDeployment
 from engine.delivery import case_deployment_id
 from flows.monitor import deadline_monitor
 from flows.reconciler import reconcile
+from models.runtime import case_engine
 
 if __name__ == "__main__":
-    case_deployment_id()  # the case deployment must exist before any case run is created
+    case_deployment_id(
+        case_engine()
+    )  # the case deployment must exist before any case run is created
     minutes = float(os.environ.get("CIN_MONITOR_MINUTES", "15"))
     reconciler_minutes = float(os.environ.get("CIN_RECONCILER_MINUTES", "1"))
     reconciler = reconcile.to_deployment(

@@ -1,113 +1,156 @@
-"""`cin worker`: deliver the outbox and execute scheduled case runs in this process.
+"""`cin worker`: a Prefect worker of the engine's own type that executes case runs in threads.
 
-A Prefect runner starts a process per flow run, which costs seconds per resume on a small
-machine; a case engine resumes runs all day, so this worker runs them in threads instead, through
-the same deployment. It is also the reconciler's hands: each pass delivers the outbox and heals
-runs that are missing, crashed or out of step.
+A process worker starts a process per flow run, which costs seconds per resume on a small
+machine; a case engine resumes runs all day. `CaseWorker` is a `BaseWorker` (Prefect 3.8.8) for
+the `cin-cases` work pool: it heartbeats like any worker (so the deployment shows Ready while one
+is up), polls only its own instance's work queue, claims each run through Prefect's Pending
+transition (a run is claimed once, whatever number of workers poll), and executes it in a thread
+of this process with the case's lock held (engine/delivery.py). It is also the reconciler's hands:
+each poll delivers the outbox, and every `HOUSEKEEPING_SECONDS` it takes back runs whose worker
+died and cancels stray runs (tasks/outbox.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-import uuid
-from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    DeploymentFilter,
-    DeploymentFilterId,
-    FlowRunFilter,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
-from prefect.client.schemas.objects import StateType
-from prefect.client.schemas.sorting import FlowRunSort
+import anyio
+import anyio.abc
+from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 from sqlalchemy import Engine
 
-from engine.delivery import (
-    case_deployment_id,
-    deliver_pending,
-    reschedule_if_running,
-    run_case_run,
-    take_back_running_runs,
-)
+from engine.delivery import WORKER_TYPE, case_deployment_id, run_case_run
+from engine.executor import prepare_thread
+from models.instance import instance_id, work_queue_name
+from tasks.outbox import CASE_POOL, DeliveryReport, deliver_outbox, housekeeping
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 log = logging.getLogger("cin.worker")
+HOUSEKEEPING_SECONDS = 10.0
 
 
-@dataclass
-class PassReport:
-    delivered: int
-    executed: int
-    failed_deliveries: int
+class CaseWorkerResult(BaseWorkerResult):
+    """How a case run's execution in a thread ended (status 0: it suspended or finished)."""
 
 
-def scheduled_case_runs(limit: int = 200) -> list[uuid.UUID]:
-    with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(
-                    type=FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])
-                )
-            ),
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[case_deployment_id()])),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-            limit=limit,
+class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResult]):
+    type = WORKER_TYPE
+    job_configuration = BaseJobConfiguration
+    job_configuration_variables = BaseVariables
+    _description = "Executes case runs in threads of the worker process (cin worker)."
+
+    def __init__(self, engine: Engine, *, threads: int = 2, name: str | None = None) -> None:
+        super().__init__(
+            work_pool_name=CASE_POOL,
+            work_queues=[work_queue_name(instance_id(engine))],
+            name=name,
+            prefetch_seconds=0,
+            limit=threads,
         )
-    return [r.id for r in runs]
+        self.engine = engine
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cin-case")
+
+    async def run(
+        self,
+        flow_run: FlowRun,
+        configuration: BaseJobConfiguration,
+        task_status: anyio.abc.TaskStatus[int] | None = None,
+    ) -> CaseWorkerResult:
+        if task_status is not None:
+            task_status.started(0)
+        return await self._execute(flow_run)
+
+    async def _execute(self, flow_run: FlowRun) -> CaseWorkerResult:
+        try:
+            await asyncio.wrap_future(self.threads.submit(run_case_run, self.engine, flow_run.id))
+            return CaseWorkerResult(identifier=str(flow_run.id), status_code=0)
+        except Exception as error:  # left Running: the lock is free, so it is taken back
+            log.warning("case run %s failed: %s", flow_run.id, type(error).__name__)
+            return CaseWorkerResult(identifier=str(flow_run.id), status_code=1)
+
+    async def _submit_run(self, flow_run: FlowRun) -> None:
+        """Prefect's claim (the Pending transition), then a thread. The base class would also
+        read the deployment, template a job, label the run and record a process id: API calls
+        a thread needs none of, on every wake-up of every case."""
+        try:
+            if await self._propose_pending_state(flow_run):
+                await self._execute(flow_run)
+        finally:
+            self._release_limit_slot(flow_run.id)
+            self._submitting_flow_run_ids.discard(flow_run.id)
+            if self._cancelling_observer is not None:
+                self._cancelling_observer.remove_in_flight_flow_run_id(flow_run.id)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._submitting_flow_run_ids)
 
 
-def work_pass(
-    engine: Engine, pool: ThreadPoolExecutor, interrupted: set[uuid.UUID] | None = None
-) -> PassReport:
-    """One pass: deliver what the outbox holds, then run every scheduled case run to its suspend.
+def _outbox_pass(engine: Engine, with_housekeeping: bool) -> DeliveryReport:
+    prepare_thread()
+    report = deliver_outbox(engine)
+    if with_housekeeping:
+        housekeeping(engine, report)
+    return report
 
-    `interrupted` carries, from pass to pass, runs this worker was executing when something
-    failed under it (typically the Prefect server going away): they are left Running, so they are
-    rescheduled as soon as the server answers again rather than after the orphan timeout.
-    """
-    interrupted = interrupted if interrupted is not None else set()
-    for run_id in list(interrupted):
-        reschedule_if_running(run_id)
-        interrupted.discard(run_id)
-    report = deliver_pending(engine)
-    run_ids = list(dict.fromkeys(report.run_ids + scheduled_case_runs()))
-    futures = {pool.submit(run_case_run, run_id): run_id for run_id in run_ids}
-    wait(futures)
-    for future, run_id in futures.items():
-        if future.exception() is not None:
-            log.warning("case run %s failed: %s", run_id, type(future.exception()).__name__)
-            interrupted.add(run_id)
-    return PassReport(report.delivered, len(run_ids), report.failed)
+
+async def serve_worker(
+    worker: CaseWorker, stop: threading.Event, poll_seconds: float, until_idle: bool
+) -> None:
+    engine = worker.engine
+    registered = False
+    async with worker:  # a Prefect server that is down at start is waited for, not fatal
+        last_sync = last_housekeeping = time.monotonic()
+        first = True
+        while not stop.is_set():
+            now = time.monotonic()
+            try:
+                if not registered:
+                    await anyio.to_thread.run_sync(case_deployment_id, engine)
+                    registered = True
+                if now - last_sync > worker.heartbeat_interval_seconds or not _synced(worker):
+                    await worker.sync_with_backend()
+                    last_sync = now
+                due = first or now - last_housekeeping > HOUSEKEEPING_SECONDS
+                report = await anyio.to_thread.run_sync(_outbox_pass, engine, due)
+                if due:
+                    last_housekeeping, first = now, False
+                submitted = await worker.get_and_submit_flow_runs()
+            except Exception as error:  # Prefect unreachable: accepted events wait in the outbox
+                log.warning("worker pass failed (%s: %s); retrying", type(error).__name__, error)
+                await anyio.sleep(poll_seconds)
+                continue
+            idle = not submitted and report.delivered == 0 and report.healed == 0
+            if until_idle and idle and not worker.busy and report.failed == 0 and _synced(worker):
+                return
+            if not submitted and report.delivered == 0:
+                await anyio.sleep(poll_seconds)
+    worker.threads.shutdown(wait=True)
+
+
+def _synced(worker: CaseWorker) -> bool:
+    return bool(getattr(worker, "_has_successfully_synced", False))
 
 
 def work(
     engine: Engine,
     *,
     threads: int = 2,
-    poll_seconds: float = 1.0,
+    poll_seconds: float = 0.5,
     until_idle: bool = False,
     stop: threading.Event | None = None,
+    name: str | None = None,
 ) -> None:
     """Work until stopped (or, with `until_idle`, until a pass finds nothing to do)."""
-    stop = stop or threading.Event()
-    try:
-        take_back_running_runs(engine)
-    except Exception as error:
-        log.warning("could not take back runs at start (%s)", type(error).__name__)
-    interrupted: set[uuid.UUID] = set()
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cin-case") as pool:
-        while not stop.is_set():
-            try:
-                report = work_pass(engine, pool, interrupted)
-            except Exception as error:  # Prefect unreachable: accepted events wait in the outbox
-                log.warning("worker pass failed (%s); retrying", type(error).__name__)
-                stop.wait(poll_seconds)
-                continue
-            idle = report.executed == 0 and report.delivered == 0
-            if until_idle and idle and report.failed_deliveries == 0:
-                return
-            if idle:
-                stop.wait(poll_seconds)
+    worker = CaseWorker(engine, threads=threads, name=name)
+    asyncio.run(serve_worker(worker, stop or threading.Event(), poll_seconds, until_idle))
+
+
+__all__ = ["CaseWorker", "work"]

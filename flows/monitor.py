@@ -27,6 +27,7 @@ from tasks.monitor_work import (
     refresh_case_runs,
     rename_this_run,
 )
+from tasks.report_work import publish_council_report
 
 __all__ = ["ARTIFACT_KEY", "MONITOR_FLOW_NAME", "deadline_monitor", "one_pass"]
 
@@ -54,6 +55,7 @@ def deadline_monitor(as_of: date | None = None, digests: bool | None = None) -> 
     compose = digests if digests is not None else (as_of is not None or digests_due_now())
     report = monitor_pass(day, compose)
     publish(report)
+    publish_council_report(day)  # the report's headline table, once a day (cached on the day)
     summary = {**report.summary(), "case_runs_labelled": refresh_case_runs(report)}
     rename_this_run(pass_name(report, summary))
     get_run_logger().info("monitor %s: %s", day.isoformat(), summary)

@@ -2,8 +2,9 @@
 
 It is the safety net behind the fast path (delivery right after an event is accepted): after a
 Prefect outage, a lost resume or a worker crash, it creates missing runs, resumes suspended runs
-that are behind their case's log, and reschedules crashed ones. Runs that it resumes are executed
-by `cin worker` (or, with `cin serve --runner`, by a Prefect runner).
+that are behind their case's log, reschedules crashed ones and runs whose worker died, and
+cancels stray runs (a second run for one case), saying so in its log and its artifact. Runs that
+it resumes are executed by `cin worker`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from datetime import datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from engine.delivery import deliver_pending
 from models.clock import LONDON
 from models.runtime import case_engine
 from tasks.monitor_work import rename_this_run
+from tasks.outbox import deliver_pending
 
 RECONCILER_FLOW_NAME = "cin-reconciler"
 
@@ -34,6 +35,7 @@ def reconcile(limit: int = 500) -> dict[str, int]:
         "created": report.created,
         "resumed": report.resumed,
         "healed": report.healed,
+        "cancelled_strays": report.cancelled,
         "failed": report.failed,
     }
     get_run_logger().info("reconciled: %s", summary)

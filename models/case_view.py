@@ -20,12 +20,6 @@ OVERDUE_STATE = "Overdue"
 SUSPENDED_STATE = "Suspended"  # Prefect's name; its run observers look for it
 
 
-def case_artifact_key(case_ref: str) -> str:
-    """The key of a case's timeline artifact: the one place it is spelled, so an engine
-    instance's prefix can be added here. Alerts link to its key page (notifications/messages)."""
-    return f"case-{case_ref.lower()}"
-
-
 def overdue_since(due: date) -> date:
     """A deadline due on D is overdue from D + 1: "within" includes the due date itself."""
     return due + timedelta(days=1)

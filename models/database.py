@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -23,10 +24,20 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Create or upgrade the schema to the newest migration."""
+    """Create or upgrade the schema to the newest migration. A new SQLite database and its folder
+    are made readable by their owner only (0600 / 0700): they hold children's records."""
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(url.removeprefix("sqlite:///")))
     command.upgrade(alembic_config(url), "head")
+
+
+def create_private_file(path: Path) -> None:
+    """Make `path`'s folder (0700) and an empty file (0600) unless they exist; SQLite gives its
+    -wal and -shm files the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 @lru_cache(maxsize=8)

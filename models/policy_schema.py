@@ -227,8 +227,20 @@ class PolicyFile(_Strict):
     authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
     name: Text
     nation: Nation
+    # the DfE's three-digit LA number, the census return's LEA (DfE "LA codes"); None = not set
+    dfe_la_code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] | None = None
     case_prefix: Annotated[str, StringConstraints(pattern=CASE_PREFIX_PATTERN)] | None = None
     versions: tuple[PolicyVersion, ...] = Field(min_length=1)
+    # children aged 0-17 living in the authority, by year (mid-year estimate): the report's
+    # rates per 10,000 children use the latest year on or before the period's end
+    child_population: dict[
+        Annotated[StrictInt, Field(ge=1900, le=2100)], Annotated[StrictInt, Field(ge=0)]
+    ] = {}
+
+    def population_for(self, year: int) -> tuple[int, int] | None:
+        """(year, children) of the latest estimate on or before `year`, if there is one."""
+        years = [y for y in self.child_population if y <= year]
+        return (max(years), self.child_population[max(years)]) if years else None
 
     @property
     def is_national(self) -> bool:

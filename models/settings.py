@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     # messages sent at once: faster through a slow relay; a crash mid-send may then re-send up
     # to this many (README, "Known limits")
     monitor_send_threads: int = 1
+    # the Python of the DfE census rules' own venv (`make .venv-census`: they need numpy < 2)
+    census_python: Path = REPO_ROOT / ".venv-census" / "bin" / "python"
+    # Engine safety nets, on in every real use; tests switch one off to show what it prevents:
+    # case runs created with an idempotency key of (instance, case), so concurrent deliveries
+    # make one run, and the per-case lock (models/case_lock.py) held while a case executes
+    run_idempotency: bool = True
+    case_lock: bool = True
 
     def resolved_database_url(self) -> str:
         if self.database_url:

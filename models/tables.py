@@ -232,3 +232,33 @@ class Dispatch(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = None
+
+
+class Child(SQLModel, table=True):
+    """A child's personal data for the census return (`cin child set`, an import's `child`).
+
+    Personal data: read only by the census export; never in a log line, alert, artifact, tag or
+    run name. Keyed like cases, by authority and the recording system's child reference.
+    """
+
+    authority: str = Field(foreign_key="authority.slug", primary_key=True, max_length=64)
+    child_ref: str = Field(primary_key=True, max_length=64)
+    upn: str | None = Field(default=None, max_length=13)
+    former_upn: str | None = Field(default=None, max_length=13)
+    upn_unknown: str | None = Field(default=None, max_length=3)
+    birth_date: date | None = None
+    expected_birth_date: date | None = None
+    death_date: date | None = None
+    sex: str = Field(max_length=1)
+    ethnicity: str = Field(max_length=4)
+    disabilities: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class EngineInstance(SQLModel, table=True):
+    """One row: this case database's id on Prefect servers (models/instance.py)."""
+
+    __tablename__ = "engine_instance"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from models.alerts_store import DueItem
-from models.case_view import case_artifact_key, overdue_since
+from models.case_view import overdue_since
+from models.instance import case_artifact_key
 from models.policy import ResolvedPolicy
 from models.policy_schema import Role
 from notifications.ladder import DRIFT, DUE_SOON, DUE_TODAY, Notice, ladder
@@ -49,11 +50,11 @@ def what(kind: str) -> str:
     return WHAT.get(kind, kind.replace("_", " "))
 
 
-def case_link(ui_url: str, case_ref: str) -> str:
+def case_link(ui_url: str, case_ref: str, instance: str) -> str:
     """The case's page in the Prefect UI, known from the case reference alone: the key page of
     the case's timeline artifact (its latest version, with a link to the case's run). Every
     message carries it, whether or not the case's run had started when the alert was raised."""
-    return f"{ui_url.rstrip('/')}/artifacts/key/{case_artifact_key(case_ref)}"
+    return f"{ui_url.rstrip('/')}/artifacts/key/{case_artifact_key(instance, case_ref)}"
 
 
 def run_link(ui_url: str, flow_run_id: uuid.UUID) -> str:
@@ -109,7 +110,7 @@ def rule(item: DueItem, policy: ResolvedPolicy) -> str:
     return rule_sentence(item, policy, what(item.kind))
 
 
-def body(item: DueItem, notice: Notice, policy: ResolvedPolicy, ui_url: str) -> str:
+def body(item: DueItem, notice: Notice, policy: ResolvedPolicy, ui_url: str, instance: str) -> str:
     rungs = ladder(policy)
     why = told(notice)
     if notice.level >= 1:
@@ -127,7 +128,7 @@ def body(item: DueItem, notice: Notice, policy: ResolvedPolicy, ui_url: str) -> 
         f"Why you: {why[0].upper()}{why[1:]}",
         f"Counted: {item.explanation}",
         f"Rule: {rule(item, policy)}",
-        f"Open the case: {case_link(ui_url, item.case_ref)}",
+        f"Open the case: {case_link(ui_url, item.case_ref, instance)}",
     ]
     if item.flow_run_id is not None:
         lines.append(f"Its flow run: {run_link(ui_url, item.flow_run_id)}")

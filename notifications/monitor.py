@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,7 @@ from models.alerts_store import (
     staff_email,
 )
 from models.case_view import overdue_since
+from models.instance import instance_id
 from models.policy import PolicyBook, PolicyError, ResolvedPolicy
 from models.staff import Person
 from models.tables import Dispatch
@@ -87,6 +89,8 @@ def run_pass(
 ) -> PassReport:
     """One pass for `as_of` (the London date); `now` is the wall time for send retries."""
     report = PassReport(as_of=as_of)
+    if not config.instance:
+        config = replace(config, instance=instance_id(engine))
     with monitor_lock(engine), _collector_paused():
         views = _policies_on(policies, as_of)
         horizon = max(

@@ -99,7 +99,7 @@ class _Rows:
         rule_key = (item.authority, item.kind, item.policy_ref + item.explanation)
         if rule_key not in self.rules:
             self.rules[rule_key] = messages.rule(item, policy)
-        body = messages.body(item, notice, policy, config.ui_url) if urgent else ""
+        body = messages.body(item, notice, policy, config.ui_url, config.instance) if urgent else ""
         now = utcnow()
         for channel, recipient in recipients:
             key = f"{item.finding}|{notice.level}|{notice.notice}|{channel}:{recipient}"
@@ -132,7 +132,7 @@ class _Rows:
                     "since": overdue_since(item.due) if notice.notice == OVERDUE else None,
                     "headline": messages.digest_headline(item, notice),
                     "rule": self.rules[rule_key],
-                    "link": messages.case_link(config.ui_url, item.case_ref),
+                    "link": messages.case_link(config.ui_url, item.case_ref, config.instance),
                     "body": body,
                     "raised_on": as_of,
                     "created_at": now,

@@ -27,6 +27,7 @@ class MonitorConfig:
     # message and the engine recording it re-sends it, so more threads widen that gap
     send_threads: int = 1
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    instance: str = ""  # the engine instance's id (its artifact keys); run_pass fills it in
 
 
 @dataclass(frozen=True, slots=True)

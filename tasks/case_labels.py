@@ -32,19 +32,22 @@ from prefect.states import Scheduled
 from sqlalchemy import Engine
 
 from models.case_view import OVERDUE_TAG, CaseSnapshot, load_snapshot
+from models.instance import instance_id, instance_tag
 from models.store import UnknownCase
 from tasks.case_work import rung_roles
 
 PAGE = 200
 
 
-def labelled_overdue(client: SyncPrefectClient) -> dict[uuid.UUID, FlowRun]:
-    """Every flow run tagged `overdue`, read a page at a time."""
+def labelled_overdue(client: SyncPrefectClient, instance: str) -> dict[uuid.UUID, FlowRun]:
+    """Every flow run of this engine instance tagged `overdue`, read a page at a time."""
     runs: dict[uuid.UUID, FlowRun] = {}
     offset = 0
     while True:
         page = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[OVERDUE_TAG])),
+            flow_run_filter=FlowRunFilter(
+                tags=FlowRunFilterTags(all_=[OVERDUE_TAG, instance_tag(instance)])
+            ),
             sort=FlowRunSort.ID_DESC,
             limit=PAGE,
             offset=offset,
@@ -66,7 +69,8 @@ def relabel_runs(
 
     `overdue`: every case with work past due today, with its run; `changed`: cases whose
     overdue work changed in this pass (newly overdue, or a rung told)."""
-    labelled = labelled_overdue(client)
+    instance = instance_id(engine)
+    labelled = labelled_overdue(client, instance)
     by_case = {str(run.parameters.get("case_ref", run.name)): run for run in labelled.values()}
     changed = set(changed)
     todo = {
@@ -80,14 +84,16 @@ def relabel_runs(
         except UnknownCase:
             continue  # a run of another case database on the same server
         run_id = overdue.get(case_ref) or by_case[case_ref].id
-        written += relabel(client, client.read_flow_run(run_id), snapshot, today)
+        written += relabel(client, client.read_flow_run(run_id), snapshot, today, instance)
     return written
 
 
-def relabel(client: SyncPrefectClient, run: FlowRun, snapshot: CaseSnapshot, today: date) -> bool:
+def relabel(
+    client: SyncPrefectClient, run: FlowRun, snapshot: CaseSnapshot, today: date, instance: str
+) -> bool:
     """Set the run's tags, and a suspended run's state name and message, from the case."""
     wrote = False
-    tags = snapshot.tags(today, rung_roles(snapshot.authority, today))
+    tags = [*snapshot.tags(today, rung_roles(snapshot.authority, today)), instance_tag(instance)]
     if set(run.tags) != set(tags):
         client.update_flow_run(run.id, tags=tags)
         wrote = True

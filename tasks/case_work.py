@@ -17,13 +17,8 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from models.case_view import (
-    CaseSnapshot,
-    LoggedEvent,
-    case_artifact_key,
-    timeline_description,
-    timeline_markdown,
-)
+from models.case_view import CaseSnapshot, LoggedEvent, timeline_description, timeline_markdown
+from models.instance import case_artifact_key, event_cache_key, instance_id, instance_tag
 from models.policy import PolicyError
 from models.runtime import case_engine, policies
 from models.store import record_work
@@ -45,14 +40,16 @@ STAGE_WORK: dict[tuple[str, str | None], str] = {
 NAMESPACE = uuid.UUID("6c1f2f4e-6a55-4d53-9b0e-2f0d7a1c9e11")
 
 
-def event_id(case_ref: str, seq: int, what: str) -> uuid.UUID:
-    return uuid.uuid5(NAMESPACE, f"{case_ref}:{seq}:{what}")
+def event_id(instance: str, case_ref: str, seq: int, what: str) -> uuid.UUID:
+    return uuid.uuid5(NAMESPACE, f"{instance}:{case_ref}:{seq}:{what}")
 
 
 def _event_cache_key(_context: object, parameters: dict[str, object]) -> str:
+    """(instance, case, seq): a database recreated in the same folder is a new instance, so its
+    cases never find the old database's cached results."""
     event = parameters["event"]
     assert isinstance(event, LoggedEvent)
-    return f"cin-case-{parameters['case_ref']}-event-{event.seq}"
+    return event_cache_key(instance_id(case_engine()), str(parameters["case_ref"]), event.seq)
 
 
 # Cached on (case, seq) with the result persisted: a run that crashed after this task finished
@@ -75,7 +72,7 @@ def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | Non
             event=f"cin.case.{event.event_type}",
             resource={"prefect.resource.id": f"cin.case.{case_ref}", "cin.authority": authority},
             payload={"seq": event.seq, "on": event.occurred_on.isoformat(), "work": work},
-            id=event_id(case_ref, event.seq, "event"),
+            id=event_id(instance_id(case_engine()), case_ref, event.seq, "event"),
         )
         get_run_logger().info("case %s event %s: %s", case_ref, event.seq, work)
     record_work(case_engine(), case_ref=case_ref, seq=event.seq, work=work)
@@ -86,13 +83,14 @@ def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | Non
 def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
     """Keep the run's tags current and publish the timeline artifact (a new version per event)."""
     context = FlowRunContext.get()
-    tags = snapshot.tags(today, rung_roles(snapshot.authority, today))
+    instance = instance_id(case_engine())
+    tags = [*snapshot.tags(today, rung_roles(snapshot.authority, today)), instance_tag(instance)]
     if context is not None and context.flow_run is not None:
         if set(context.flow_run.tags) != set(tags):
             with get_client(sync_client=True) as client:
                 client.update_flow_run(context.flow_run.id, tags=tags)
     create_markdown_artifact(
-        key=case_artifact_key(snapshot.case_ref),
+        key=case_artifact_key(instance, snapshot.case_ref),
         markdown=timeline_markdown(snapshot, today),
         description=timeline_description(snapshot, today),
     )

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from models.alerts_store import Standing, outbox_standing
 from models.clock import LONDON
+from models.instance import instance_id
 from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
 from notifications.monitor import MonitorConfig, PassReport, run_pass
@@ -100,6 +101,7 @@ def publish(report: PassReport) -> None:
             },
             id=uuid.uuid5(_EVENT_NAMESPACE, f"overdue|{item.finding}"),
         )
+    instance = instance_id(case_engine())  # two case databases may share one Prefect server
     for raised in escalated[:EVENT_LIMIT]:
         emit_event(
             event="cin.deadline.escalated",
@@ -114,7 +116,8 @@ def publish(report: PassReport) -> None:
             },
             id=uuid.uuid5(
                 _EVENT_NAMESPACE,
-                f"escalated|{raised.case_ref}/{raised.key}|{raised.level}|{raised.channel}",
+                f"escalated|{instance}|{raised.case_ref}/{raised.key}|{raised.level}|"
+                f"{raised.channel}",
             ),
         )
 

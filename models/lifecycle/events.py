@@ -11,11 +11,25 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from calendars.types import Unit
 from models.fields import iso_date_text, shown
-from models.lifecycle.codes import ClosureReasonCode, PrimaryNeedCode, ReferralSourceCode
+from models.lifecycle.codes import (
+    AssessmentFactorCode,
+    CategoryOfAbuseCode,
+    ClosureReasonCode,
+    PrimaryNeedCode,
+    ReferralSourceCode,
+)
 from models.lifecycle.errors import EventRefused
 
 # `on` is a date or YYYY-MM-DD text; never 20250106, a week date or a number of seconds
@@ -61,11 +75,18 @@ class AssessmentStarted(_Event):
 class AssessmentCompleted(_Event):
     """`consent` is the family's answer to section 17 support when the outcome is a CIN plan:
     support is voluntary (Warwickshire 002 L136 "Parents must consent to receive a children in need
-    service"; Redbridge 003 L120), so a refusal opens no plan clocks."""
+    service"; Redbridge 003 L120), so a refusal opens no plan clocks.
+
+    For the census return: `authorised` is the AssessmentAuthorisationDate (the day of the event
+    when not given) and `factors` the factors identified (CODES.md). A mistaken mix, such as 21
+    beside other factors, is accepted as the worker recorded it and reported by
+    `cin census check` with the event to correct."""
 
     type: Literal["assessment_completed"] = "assessment_completed"
     outcome: Literal["nfa", "step_down", "cin_plan", "escalate"]
     consent: bool = True
+    authorised: IsoDate | None = None
+    factors: tuple[AssessmentFactorCode, ...] = ()
 
 
 class CinMeetingHeld(_Event):
@@ -132,11 +153,25 @@ class CpReviewHeld(_Event):
 
     type: Literal["cp_review_held"] = "cp_review_held"
     outcome: Literal["continue", "cin_plan", "close"]
+    # the plan's category of abuse from this review on (the census LatestCategoryOfAbuse);
+    # None = unchanged
+    category: CategoryOfAbuseCode | None = None
 
 
 class IcpcHeld(_Event):
+    """`category` is the plan's initial category of abuse (the census InitialCategoryOfAbuse),
+    refused when no plan is made. A plan recorded without one is accepted (older logs must still
+    rebuild); `cin census export` and `check` name this event as the one to correct."""
+
     type: Literal["icpc_held"] = "icpc_held"
     outcome: Literal["cp_plan", "no_plan"]
+    category: CategoryOfAbuseCode | None = None
+
+    @model_validator(mode="after")
+    def _category_with_plan(self) -> IcpcHeld:
+        if self.outcome == "no_plan" and self.category is not None:
+            raise ValueError("category is the plan's: expected none when no plan is made")
+        return self
 
 
 class TransferIn(_Event):

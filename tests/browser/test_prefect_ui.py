@@ -224,7 +224,7 @@ def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page
         assert links and refs
         for link in links:
             text = _open(page, link, caseload.shots / f"mail-{number}-{opened}.png", "RED-")
-            ref = re.search(r"case-(red-\d{6})|flow-run/([0-9a-f-]{36})", link)
+            ref = re.search(r"case-[0-9a-f]+-(red-\d{6})|flow-run/([0-9a-f-]{36})", link)
             assert ref is not None
             expected = (
                 ref.group(1).upper()

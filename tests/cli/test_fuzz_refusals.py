@@ -148,7 +148,7 @@ POLICY_FIELDS = [
     ("versions", 0, "source"),
     ("versions", 0, "timescales", "review", "amount"),
     ("versions", 0, "timescales", "review", "unit"),
-    ("versions", 0, "escalation", 0, "after_working_days_overdue"),
+    ("versions", 0, "timescales", "first_review", "counts_from"),
     ("versions", 0, "closure_days", "annual"),
 ]
 

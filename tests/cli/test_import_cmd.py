@@ -7,6 +7,11 @@ the command reads (CIN_DATABASE_URL); nothing here needs a Prefect server (`--no
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,9 +22,12 @@ from sqlmodel import Session, col, select
 
 from cli.main import main
 from demo.caseload import generate_caseload, to_jsonl
+from demo.local_server import wait_until
 from models.policy import PolicyBook
 from models.runtime import case_engine
 from models.tables import Case, CaseEvent
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -195,6 +203,8 @@ def test_prefect_down_leaves_delivery_to_the_reconciler(
         return False  # as deliver_case answers when Prefect cannot be reached
 
     monkeypatch.setattr(engine.delivery, "deliver_case", unreachable)
+    # the case deployment was registered before Prefect went down
+    monkeypatch.setattr(engine.delivery, "case_deployment_id", lambda engine: uuid.uuid4())
     lines = [
         REFERRAL,
         DECISION,
@@ -241,3 +251,53 @@ def test_worker_processes_keep_each_childs_lines_in_order(
     status, out, _ = run(write_lines(cin_env, lines, "more.jsonl"), capsys, "--jobs", "2")
     assert (status, out) == (0, "imported 3 lines: 3 accepted, 0 duplicates, 0 refused\n")
     assert next(c.stage for c in cases() if c.case_ref == ref) == "cin_plan"
+
+
+def _children_of(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(x) for x in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGKILL], ids=["TERM", "KILL"])
+def test_killing_cin_import_ends_its_worker_processes(
+    tmp_path: Path, book: PolicyBook, signal_number: int
+) -> None:
+    records = generate_caseload(
+        authorities=["redbridge"], cases=400, start=date(2024, 4, 1), days=300, seed=3,
+        policies=book,
+    )  # fmt: skip
+    path = tmp_path / "big.jsonl"
+    path.write_text(to_jsonl(records), encoding="utf-8")
+    env = {**os.environ, "CIN_DATA_DIR": str(tmp_path), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    env.pop("CIN_DATABASE_URL", None)
+    cin = [sys.executable, "-m", "cli.main", "import", str(path), "--jobs", "2", "--no-deliver",
+           "--no-progress"]  # fmt: skip
+    parent = subprocess.Popen(cin, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        children: set[int] = set()
+
+        def two_workers() -> bool:
+            children.update(p for p in _children_of(parent.pid) if _alive(p))
+            # the spawn context also starts a resource tracker: the two workers are the others
+            return len(children) >= 3 or (parent.poll() is not None)
+
+        wait_until(two_workers, 120, "cin import to start its worker processes")
+        assert parent.poll() is None, "the import finished before it could be killed"
+        parent.send_signal(signal_number)
+        parent.wait(timeout=30)
+        wait_until(lambda: not any(_alive(p) for p in children), 20, "the workers to end")
+    finally:
+        if parent.poll() is None:
+            parent.kill()

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 
 import pytest
+from prefect.settings import (
+    PREFECT_API_AUTH_STRING,
+    PREFECT_SERVER_API_AUTH_STRING,
+    temporary_settings,
+)
 from prefect.testing.utilities import prefect_test_harness
 
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=60):
+    """With API authentication on, as every server the engine starts (the harness hands the
+    current settings to its server process)."""
+    secret = f"cin:{secrets.token_urlsafe(16)}"
+    auth = {PREFECT_SERVER_API_AUTH_STRING: secret, PREFECT_API_AUTH_STRING: secret}
+    with temporary_settings(updates=auth), prefect_test_harness(server_startup_timeout=60):
         yield
 
 

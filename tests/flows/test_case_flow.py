@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from engine.ingest import Ingest
 from engine.worker import work
+from models.instance import case_artifact_key, instance_id
 from models.store import load_case
 from tests.flows.prefect_reads import read_artifacts
 
@@ -87,7 +88,9 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
         assert sorted(handled) == sorted(
             f"{t} #{i}" for i, t in enumerate(["referral_received", *_history_types()], start=1)
         )
-    artifacts = read_artifacts(f"case-{case.case_ref.lower()}")
+    key = case_artifact_key(instance_id(ingest.engine), case.case_ref)
+    assert key.startswith("case-") and key.endswith(case.case_ref.lower())
+    artifacts = read_artifacts(key)
     assert artifacts, "the case publishes a timeline artifact"
     # one version per wake-up of the run: the referral and each of the eight events
     assert len(artifacts) == len(HISTORY) + 1

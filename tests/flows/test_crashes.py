@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlmodel import Session, select
 
 from engine.ingest import Ingest
@@ -27,7 +27,8 @@ def server(tmp_path, monkeypatch):
     monkeypatch.delenv("CIN_DATABASE_URL", raising=False)
     server.start()
     # env for the worker processes; settings for this one (the session's harness pins its own)
-    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+    pinned = {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.auth_string}
+    with temporary_settings(updates=pinned):
         yield server
     if server.process and server.process.poll() is None:
         server.kill()

@@ -20,6 +20,7 @@ from demo.teams_receiver import TeamsReceiver
 from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import ARTIFACT_KEY, MONITOR_FLOW_NAME, deadline_monitor
+from models.instance import instance_id
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from models.store import load_case
@@ -98,9 +99,8 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
     digest = smtp_server.messages[0]
     assert digest.subject == "[CIN] Daily digest 2025-02-25: 1 item for your team"
     assert f"{accepted.case_ref}: CIN plan meeting overdue since 2025-02-25" in digest.body
-    assert (
-        f"open the case: http://127.0.0.1:4200/artifacts/key/case-{accepted.case_ref.lower()}"
-        in (digest.body)
+    assert f"/artifacts/key/case-{instance_id(ingest.engine)}-{accepted.case_ref.lower()}" in (
+        digest.body
     )
     assert "you are told as the team manager: 1 working day overdue" in digest.body
     assert len(teams_receiver.requests) == 1

@@ -52,6 +52,7 @@ def test_cin_serve_runs_the_reconciler_and_the_monitor_on_their_schedules(tmp_pa
                     "limit": 5,
                     "sort": "EXPECTED_START_TIME_DESC",
                 },
+                headers=server.headers(),
                 timeout=10,
             )
             return bool(runs.json())
@@ -61,7 +62,7 @@ def test_cin_serve_runs_the_reconciler_and_the_monitor_on_their_schedules(tmp_pa
                 f"{api}/flow_runs/filter",
                 json={"flows": {"name": {"any_": ["cin-case"]}}, "limit": 5,
                       "sort": "EXPECTED_START_TIME_DESC"},
-                timeout=10,
+                headers=server.headers(), timeout=10,
             ).json()  # fmt: skip
             return str(runs[0]["state"]["message"]) if runs and runs[0]["state"] else ""
 

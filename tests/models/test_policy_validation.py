@@ -56,6 +56,10 @@ BROKEN = {
         _one_version(timescales={"review": timescale(source=" ")}),
         f"{REVIEW}.source: expected non-empty text; got ' '",
     ),
+    "negative child population": (
+        {**_one_version(), "child_population": {2024: -5}},
+        "child_population[2024]: expected 0 or more; got -5",
+    ),
     "overlapping versions": (
         authority("testshire", version(1, "2018-01-01", "2019-06-30"), version(2, "2019-06-01")),
         "versions[1].effective_from: version 2 starts 2019-06-01, inside version 1 "

@@ -111,7 +111,7 @@ def test_messages_carry_no_child_data_and_name_rule_and_link(book: PolicyBook) -
     decision = decide(item("2025-05-02"), policy, d("2025-05-06"), 2)
     assert decision is not None
     notice = decision.notices[0]
-    body = messages.body(decision.item, notice, policy, "http://ui.example")
+    body = messages.body(decision.item, notice, policy, "http://ui.example", "abc123")
     assert "RED-000001" in body and "overdue since 2025-05-03" in body
     # the rule in plain English, whose rule it is, its citation last with the document named
     assert (
@@ -121,7 +121,7 @@ def test_messages_carry_no_child_data_and_name_rule_and_link(book: PolicyBook) -
     )
     assert "003" not in body and "engine default" not in body
     assert "Why you: You are told as the team manager: 1 working day overdue (rung 1 of 3)" in body
-    assert "Open the case: http://ui.example/artifacts/key/case-red-000001" in body
+    assert "Open the case: http://ui.example/artifacts/key/case-abc123-red-000001" in body
     subject = messages.subject(decision.item, notice, urgent=False)
     assert subject == (
         "[CIN] RED-000001: CIN plan review overdue since 2025-05-03 (1 working day; due 2025-05-02)"

@@ -1,0 +1,259 @@
+"""`cin report` and `cin report --compare` over England's CIN population, and `cin policy whatif`
+for a council of 5,000 open cases, on PostgreSQL.
+
+Targets (issue 11): each report under 30 s over the monitor benchmark's 403,090 cases; whatif
+under 60 s for 5,000 open cases. Each is printed beside one plain `SELECT count(*)` over the same
+event table, timed in the same run. The machine is shared: figures are noisy.
+
+1. `bench/monitor_load.py` COPYs 403,090 open cases with their deadlines (`cin_report_bench`);
+   this script then writes an event log for them in SQL (referral, decision, assessment, plan
+   meeting, visits up to each case's last sequence number, a CP plan for 1 in 20), closes 1 in 5
+   (NFA, step down, services ceased, final meeting) and pairs 1 in 10 as re-referrals.
+2. `cin report --authority warwickshire --json` and `cin report --compare --json` are timed as
+   fresh processes (start-up included), over the 12 months to the load's day.
+3. whatif: `demo.caseload` generates Warwickshire histories; the open cases' logs are folded
+   through the lifecycle and written as they would stand (events, case state, open deadlines)
+   into `cin_whatif_bench`; then `cin policy whatif warwickshire --set first_review="4 weeks"`
+   is timed, and the unchanged policy must move nothing.
+
+    python bench/report_bench.py [--cases 403090] [--skip-load] [--whatif-cases 12750] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import create_engine, insert
+from sqlmodel import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.monitor_load import AS_OF, REPO, LoadSpec, drop_database, libpq_dsn, load  # noqa: E402
+from demo.caseload import generate_caseload  # noqa: E402
+from models.database import migrate  # noqa: E402
+from models.lifecycle import apply, initial_state, parse_event, state_to_dict  # noqa: E402
+from models.policy import load_policy_dir  # noqa: E402
+from models.store import sync_authorities  # noqa: E402
+from models.tables import Authority, Case, CaseEvent, Deadline  # noqa: E402
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+REPORT_DB = SERVER + "cin_report_bench"
+WHATIF_DB = SERVER + "cin_whatif_bench"
+REPORT_TARGET, WHATIF_TARGET = 30.0, 60.0
+
+_EVENT_LOG = """
+INSERT INTO case_event (id, case_id, seq, idempotency_key, event_type, occurred_on, payload,
+                        recorded_at)
+SELECT gen_random_uuid(), e.case_id, e.seq, 'bench-' || e.seq, e.type, e.day,
+       json_build_object('type', e.type, 'on', e.day, 'outcome', e.outcome), now()
+FROM (
+    SELECT c.id AS case_id, s.seq,
+           CASE WHEN s.seq = 1 THEN 'referral_received'
+                WHEN s.seq = 2 THEN 'referral_decision'
+                WHEN s.seq = 3 AND c.stage = 'assessment' THEN 'assessment_started'
+                WHEN s.seq = 3 THEN 'assessment_completed'
+                WHEN s.seq = 4 THEN 'cin_meeting_held'
+                WHEN s.seq = 5 AND c.id_hash % 20 = 0 THEN 'icpc_held'
+                ELSE 'visit_recorded' END AS type,
+           CASE WHEN s.seq = 2 THEN 'assessment' WHEN s.seq = 3 THEN 'cin_plan'
+                WHEN s.seq = 5 AND c.id_hash % 20 = 0 THEN 'cp_plan' END AS outcome,
+           c.referral_date + (s.seq - 1) * GREATEST(1, (DATE '{as_of}' - c.referral_date)
+                                                      / (c.last_seq + 1)) AS day
+    FROM (SELECT id, stage, referral_date, last_seq,
+                 abs(hashtext(id::text)) AS id_hash FROM "case") c
+    CROSS JOIN LATERAL generate_series(1, c.last_seq) AS s(seq)
+) e
+"""
+_CLOSE = """
+WITH closing AS (
+    SELECT id, last_seq + 1 AS seq, abs(hashtext(id::text)) % 4 AS how,
+           referral_date + (DATE '{as_of}' - referral_date) * 19 / 20 AS day
+    FROM "case" WHERE abs(hashtext(id::text || 'close')) % 5 = 0
+), logged AS (
+    INSERT INTO case_event (id, case_id, seq, idempotency_key, event_type, occurred_on, payload,
+                            recorded_at)
+    SELECT gen_random_uuid(), id, seq, 'bench-close',
+           (ARRAY['referral_decision', 'assessment_completed', 'case_closed',
+                  'final_meeting_held'])[how + 1], day,
+           json_build_object('on', day, 'outcome', (ARRAY['nfa', 'step_down', NULL, NULL])[how + 1],
+                             'reason', (ARRAY[NULL, NULL, 'RC7', NULL])[how + 1]), now()
+    FROM closing
+    RETURNING case_id, seq
+)
+UPDATE "case" c SET stage = 'closed', last_seq = logged.seq FROM logged WHERE c.id = logged.case_id
+"""
+_PAIR = """
+UPDATE "case" SET child_ref = 'P' || (substr(child_ref, 2)::int / 2)
+WHERE (substr(child_ref, 2)::int / 2) % 5 = 0;
+UPDATE "case" c SET re_referral = true FROM "case" p
+WHERE p.authority = c.authority AND p.child_ref = c.child_ref AND c.child_ref LIKE 'P%'
+  AND p.referral_date < c.referral_date AND c.referral_date <= p.referral_date + 365;
+"""
+
+
+def build_report_db(cases: int) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    loaded = load(REPORT_DB, LoadSpec(cases=cases))
+    t1 = time.perf_counter()
+    with psycopg.connect(libpq_dsn(REPORT_DB)) as conn:
+        conn.execute(_EVENT_LOG.format(as_of=AS_OF.isoformat()))
+        conn.execute(_CLOSE.format(as_of=AS_OF.isoformat()))
+        for statement in _PAIR.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.commit()
+    with psycopg.connect(libpq_dsn(REPORT_DB), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return {"load_s": round(t1 - t0, 1), "events_s": round(time.perf_counter() - t1, 1),
+            "cases": loaded.cases}  # fmt: skip
+
+
+def count_events(url: str) -> tuple[int, float]:
+    with psycopg.connect(libpq_dsn(url)) as conn:
+        t0 = time.perf_counter()
+        row = conn.execute("SELECT count(*) FROM case_event").fetchone()
+        return int(row[0]) if row else 0, time.perf_counter() - t0
+
+
+def timed_cin(url: str, *args: str, today: date | None = None) -> tuple[float, Any]:
+    env = {**os.environ, "CIN_DATABASE_URL": url, "CIN_POLICY_DIR": str(REPO / "policies")}
+    if today is not None:
+        env["CIN_TODAY"] = today.isoformat()
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "cli.main", *args], cwd=REPO, env=env, capture_output=True,
+        text=True, check=False,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"cin {' '.join(args)} failed: {done.stderr.strip()}")
+    return seconds, json.loads(done.stdout)
+
+
+def build_whatif_db(cases: int, today: date) -> dict[str, Any]:
+    """Warwickshire's open cases as the accept path would leave them, written in bulk."""
+    book = load_policy_dir(REPO / "policies")
+    records = generate_caseload(
+        authorities=("warwickshire",), cases=cases, start=date(2024, 4, 1), days=365, seed=1,
+        policies=book,
+    )  # fmt: skip
+    timeline = book.authority("warwickshire")
+    by_case: dict[str, list[Any]] = {}
+    for record in records:
+        if record.on <= today:
+            by_case.setdefault(record.case_key, []).append(record)
+    drop_database(WHATIF_DB)
+    with psycopg.connect(libpq_dsn(WHATIF_DB, "postgres"), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE cin_whatif_bench")
+    migrate(WHATIF_DB)
+    engine = create_engine(WHATIF_DB)
+    case_rows: list[dict[str, Any]] = []
+    event_rows: list[dict[str, Any]] = []
+    deadline_rows: list[dict[str, Any]] = []
+    for number, (_key, logged) in enumerate(sorted(by_case.items()), start=1):
+        state = initial_state()
+        case_id = uuid.uuid4()
+        opened_at: dict[str, int] = {}
+        for seq, record in enumerate(logged, start=1):
+            transition = apply(state, parse_event(record.event), timeline)
+            state = transition.state
+            for change in transition.changes:
+                if change.action == "open":
+                    opened_at[change.key] = seq
+            event_rows.append({"id": uuid.uuid4(), "case_id": case_id, "seq": seq,
+                               "idempotency_key": record.key, "event_type": record.event["type"],
+                               "occurred_on": record.on, "payload": record.event})  # fmt: skip
+        if not state.is_open:
+            event_rows = [e for e in event_rows if e["case_id"] != case_id]
+            continue
+        case_rows.append({"id": case_id, "case_ref": f"WAR-{number:06d}",
+                          "authority": "warwickshire", "child_ref": logged[0].child_ref,
+                          "team": logged[0].team, "stage": state.stage.value,
+                          "referral_date": state.referral_date, "re_referral": False,
+                          "state": state_to_dict(state), "last_seq": len(logged),
+                          "flow_seq": len(logged)})  # fmt: skip
+        for d in state.deadlines:
+            deadline_rows.append({"id": uuid.uuid4(), "case_id": case_id, "key": d.key,
+                                  "kind": d.kind.value, "due": d.due, "status": "open",
+                                  "policy_ref": d.policy_ref, "explanation": "",
+                                  "opened_seq": opened_at.get(d.key, 1)})  # fmt: skip
+    with Session(engine) as session:
+        sync_authorities(session, policies=book)
+        session.execute(insert(Case), case_rows)
+        session.execute(insert(CaseEvent), event_rows)
+        session.execute(insert(Deadline), deadline_rows)
+        session.commit()
+    engine.dispose()
+    assert Authority  # the authority rows came from sync_authorities
+    return {"open_cases": len(case_rows), "events": len(event_rows),
+            "open_deadlines": len(deadline_rows)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=403_090)
+    parser.add_argument("--skip-load", action="store_true", help="reuse cin_report_bench")
+    parser.add_argument("--whatif-cases", type=int, default=12_750)
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--skip-report", action="store_true", help="only the whatif part")
+    args = parser.parse_args()
+
+    start = AS_OF - timedelta(days=364)
+    period = ["--from", start.isoformat(), "--to", AS_OF.isoformat(), "--json"]
+    if not args.skip_report:
+        report_part(args.cases, args.skip_load, period)
+    whatif_part(args.whatif_cases)
+    if not args.keep:
+        drop_database(REPORT_DB)
+        drop_database(WHATIF_DB)
+
+
+def report_part(cases: int, skip_load: bool, period: list[str]) -> None:
+    if not skip_load:
+        print("building the report database ...", flush=True)
+        print(json.dumps(build_report_db(cases)), flush=True)
+    events, count_s = count_events(REPORT_DB)
+    one_s, one = timed_cin(REPORT_DB, "report", "--authority", "warwickshire", *period)
+    all_s, compared = timed_cin(REPORT_DB, "report", "--compare", *period)
+    _, count_again_s = count_events(REPORT_DB)
+    reference = (count_s + count_again_s) / 2
+    print(f"event table: {events:,} events; SELECT count(*) {reference:.2f} s (mean of 2)")
+    print(f"cin report --authority warwickshire: {one_s:.1f} s (target {REPORT_TARGET:.0f} s), "
+          f"{one_s / reference:.1f}x the count; referrals {one['referrals_total']:,}, "
+          f"closures {one['closures_total']:,}")  # fmt: skip
+    print(f"cin report --compare ({len(compared['authorities'])} authorities): {all_s:.1f} s "
+          f"(target {REPORT_TARGET:.0f} s), {all_s / reference:.1f}x the count")  # fmt: skip
+
+
+def whatif_part(cases: int) -> None:
+    today = date(2025, 3, 31)
+    print("building the whatif database ...", flush=True)
+    built = build_whatif_db(cases, today)
+    print(json.dumps(built), flush=True)
+    w_events, w_count_s = count_events(WHATIF_DB)
+    same_s, same = timed_cin(WHATIF_DB, "policy", "whatif", "warwickshire", "--draft",
+                             str(REPO / "policies" / "warwickshire.yaml"), "--json",
+                             today=today)  # fmt: skip
+    change_s, changed = timed_cin(WHATIF_DB, "policy", "whatif", "warwickshire", "--set",
+                                  "first_review=4 weeks", "--json", today=today)  # fmt: skip
+    print(f"whatif event table: {w_events:,} events; SELECT count(*) {w_count_s:.3f} s")
+    print(f"cin policy whatif, unchanged policy, {same['open_cases']:,} open cases: {same_s:.1f} s "
+          f"(target {WHATIF_TARGET:.0f} s); moved {same['moved']} (must be 0)")  # fmt: skip
+    print(f"cin policy whatif --set first_review=4 weeks: {change_s:.1f} s; moved "
+          f"{changed['moved']:,}, overdue today {changed['overdue_today']}")  # fmt: skip
+    if same["moved"] != 0:
+        raise SystemExit("the unchanged policy moved deadlines: the rebuild disagrees")
+
+
+if __name__ == "__main__":
+    main()

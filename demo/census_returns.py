@@ -1,0 +1,58 @@
+"""The demo's last step: each council's census return for the year, exported and checked.
+
+The children's details are recorded once, before the year is played (`record_children`); at the
+end each authority's return is written under data/census/ (readable by its owner only) and the
+DfE's rules are run on it (`census_returns`), as a council would before the return is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from demo.caseload import CaseloadRecord
+from demo.census_demo import child_details
+from engine.ingest import Ingest
+
+
+def record_children(ingest: Ingest, records: Sequence[CaseloadRecord]) -> int:
+    """Set the census details of every child in the caseload; returns how many."""
+    first: dict[tuple[str, str], CaseloadRecord] = {}
+    for record in records:
+        first.setdefault((record.authority, record.child_ref), record)
+    for (authority, child_ref), record in first.items():
+        la_code = ingest.policies.authority(authority).policy.dfe_la_code or "999"
+        details = child_details(child_ref, la_code=la_code, referred=record.on)
+        ingest.set_child(authority=authority, child_ref=child_ref, details=details)
+    return len(first)
+
+
+def census_returns(
+    ingest: Ingest, authorities: Sequence[str], *, year: int, folder: Path
+) -> list[str]:
+    """Export and check each authority's return; the lines to print."""
+    from models.census.check import check_return
+    from models.census.export import export_return
+    from models.census.year import CensusYear
+    from models.settings import get_settings
+
+    folder.mkdir(parents=True, exist_ok=True)
+    census = CensusYear(year)
+    lines = [f"census returns for {census.start} to {census.reference_date} (checked early):"]
+    for authority in authorities:
+        now = datetime.now(UTC)
+        out = folder / f"{authority}-{year}.xml"
+        done = export_return(ingest.engine, policies=ingest.policies, authority=authority,
+                             year=census, out=out, produced_at=now)  # fmt: skip
+        report = check_return(ingest.engine, policies=ingest.policies, authority=authority,
+                              year=census, produced_at=now,
+                              census_python=get_settings().census_python)  # fmt: skip
+        queries = len(report.findings) - report.errors
+        lines.append(
+            f"  {authority:22} {done.children:4} children, {len(done.omitted)} left out; "
+            f"DfE rules: {report.errors} errors, {queries} queries -> {out.name}"
+        )
+        for code, level, count, message in report.by_rule():
+            lines.append(f"      rule {code:6} {level:5} {count:4}  {message[:80]}")
+    return lines

@@ -1,0 +1,343 @@
+"""The measures as SQL over the event log, the case rows and the deadline rows: set-at-a-time.
+
+Every query is grouped by authority, so one report and the comparison of every council are the
+same statements. They read two temporary tables filled first: `report_event`, the authorities'
+events without visits and with their outcome and reason read out of the JSON once (the only text
+that differs between SQLite and PostgreSQL), and `report_day` (days.py), on which date arithmetic
+is a join. That is what lets one text run unchanged on both databases.
+
+Bind parameters: `:auth` (the authorities, expanding), `:s` and `:e` (the period, inclusive),
+`:d` (the "on a date" day, the period's end).
+
+A case is one episode. It closed on the date of its latest event when its stage is `closed` (by
+date, not sequence: a late entry recorded after the closure but dated before it does not move the
+closure), so closures are read from the log, not from the closure reason, which another
+lifecycle revision may spell differently.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BindParameter, Date, TextClause, bindparam, text
+
+# Full calendar months from day a to day b (days.py).
+MONTHS = "(b.mi - a.mi - CASE WHEN b.dom < a.dom THEN 1 ELSE 0 END)"
+
+
+def json_field(dialect: str, column: str, field: str) -> str:
+    if dialect == "postgresql":
+        return f"({column} ->> '{field}')"
+    return f"json_extract({column}, '$.{field}')"
+
+
+def _q(sql: str) -> TextClause:
+    # typed dates: SQLite keeps dates as ISO text, PostgreSQL as dates; the type converts for both
+    dates = [bindparam(name, type_=Date) for name in ("s", "e", "d") if f":{name}" in sql]
+    authorities: list[BindParameter[Any]] = (
+        [bindparam("auth", expanding=True)] if ":auth" in sql else []
+    )
+    return text(sql).bindparams(*authorities, *dates)
+
+
+def referrals_by_quarter() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, d.fq, COUNT(*) AS n
+        FROM report_event ev
+        JOIN "case" c ON c.id = ev.case_id
+        JOIN report_day d ON d.authority = c.authority AND d.day = ev.occurred_on
+        WHERE c.authority IN :auth AND ev.event_type = 'referral_received'
+          AND ev.occurred_on BETWEEN :s AND :e
+        GROUP BY c.authority, d.fq
+        """
+    )
+
+
+def referrals_and_re_referrals() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS referrals,
+               SUM(CASE WHEN c.re_referral THEN 1 ELSE 0 END) AS re_referrals
+        FROM "case" c
+        JOIN report_event ev ON ev.case_id = c.id AND ev.seq = 1
+        WHERE c.authority IN :auth AND ev.event_type = 'referral_received'
+          AND c.referral_date BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def re_referral_intervals() -> TextClause:
+    """Each re-referral in the period against the child's latest earlier referral."""
+    return _q(
+        f"""
+        WITH prev AS (
+            SELECT c.id, c.authority, c.referral_date AS this_day,
+                   MAX(p.referral_date) AS prev_day
+            FROM "case" c
+            JOIN report_event ev ON ev.case_id = c.id AND ev.seq = 1
+            JOIN "case" p ON p.authority = c.authority AND p.child_ref = c.child_ref
+                         AND p.referral_date < c.referral_date
+            WHERE c.authority IN :auth AND c.re_referral
+              AND ev.event_type = 'referral_received'
+              AND c.referral_date BETWEEN :s AND :e
+            GROUP BY c.id, c.authority, c.referral_date
+        )
+        SELECT prev.authority,
+               CASE WHEN {MONTHS} < 1 THEN 'under_1_month'
+                    WHEN {MONTHS} < 3 THEN '1_to_3_months'
+                    WHEN {MONTHS} < 6 THEN '3_to_6_months'
+                    ELSE '6_to_12_months' END AS band,
+               COUNT(*) AS n
+        FROM prev
+        JOIN report_day a ON a.authority = prev.authority AND a.day = prev.prev_day
+        JOIN report_day b ON b.authority = prev.authority AND b.day = prev.this_day
+        GROUP BY prev.authority, band
+        """
+    )
+
+
+def referral_decisions() -> TextClause:
+    outcome = "ev.outcome"
+    return _q(
+        f"""
+        SELECT c.authority, COUNT(*) AS decided,
+               SUM(CASE WHEN {outcome} IN ('nfa', 'early_help') THEN 1 ELSE 0 END) AS nfa
+        FROM report_event ev
+        JOIN "case" c ON c.id = ev.case_id
+        WHERE c.authority IN :auth AND ev.event_type = 'referral_decision'
+          AND c.referral_date BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def assessments_45wd() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS completed,
+               SUM(CASE WHEN b.wd - a.wd <= 45 THEN 1 ELSE 0 END) AS within
+        FROM report_event ev
+        JOIN "case" c ON c.id = ev.case_id
+        JOIN report_day a ON a.authority = c.authority AND a.day = c.referral_date
+        JOIN report_day b ON b.authority = c.authority AND b.day = ev.occurred_on
+        WHERE c.authority IN :auth AND ev.event_type = 'assessment_completed'
+          AND ev.occurred_on BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+def assessments_local_target() -> TextClause:
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS answered,
+               SUM(CASE WHEN dl.status = 'met' THEN 1 ELSE 0 END) AS on_time
+        FROM deadline dl
+        JOIN "case" c ON c.id = dl.case_id
+        WHERE c.authority IN :auth AND dl.kind = 'assessment_completed'
+          AND dl.status IN ('met', 'met_late') AND dl.met_on BETWEEN :s AND :e
+        GROUP BY c.authority
+        """
+    )
+
+
+CLOSED_TABLE = """
+    CREATE TEMPORARY TABLE report_closed (
+        id {uuid} NOT NULL,
+        authority VARCHAR(64) NOT NULL,
+        opened DATE NOT NULL,
+        closed_on DATE NOT NULL,
+        early_help INTEGER NOT NULL,
+        plan_start DATE
+    )"""
+
+
+def fill_closed_table() -> TextClause:
+    """Closed cases whose closure (their latest event) falls in the period, kept in a temporary
+    table (analysed) that the closure and plan measures read.
+
+    A closure to early help is told by the event that made it, whichever reason code it carries:
+    each of these events only ever closes a case, so the case has one exactly when it closed that
+    way (README, "Reports").
+    """
+    return _q(
+        """
+        INSERT INTO report_closed (id, authority, opened, closed_on, early_help, plan_start)
+        SELECT c.id, c.authority, c.referral_date, MAX(ev.occurred_on),
+               MAX(CASE WHEN (ev.event_type = 'referral_decision' AND ev.outcome = 'early_help')
+                          OR (ev.event_type = 'assessment_completed'
+                              AND ev.outcome = 'step_down')
+                          OR ev.event_type = 'final_meeting_held'
+                          OR (ev.event_type = 'case_closed' AND ev.reason = 'RC9')
+                        THEN 1 ELSE 0 END),
+               MIN(CASE WHEN ev.event_type = 'cin_meeting_held' THEN ev.occurred_on END)
+        FROM "case" c
+        JOIN report_event ev ON ev.case_id = c.id
+        WHERE c.authority IN :auth AND c.stage = 'closed'
+        GROUP BY c.id, c.authority, c.referral_date
+        HAVING MAX(ev.occurred_on) BETWEEN :s AND :e
+        """
+    )
+
+
+def closures() -> TextClause:
+    """Closures in the period by full months open, and how many went to early help."""
+    return _q(
+        f"""
+        SELECT closed.authority,
+               CASE WHEN {MONTHS} < 3 THEN 'under_3_months'
+                    WHEN {MONTHS} < 6 THEN '3_to_6_months'
+                    WHEN {MONTHS} < 9 THEN '6_to_9_months'
+                    WHEN {MONTHS} < 12 THEN '9_to_12_months'
+                    ELSE '12_months_and_over' END AS band,
+               COUNT(*) AS n, SUM(closed.early_help) AS early_help
+        FROM report_closed closed
+        JOIN report_day a ON a.authority = closed.authority AND a.day = closed.opened
+        JOIN report_day b ON b.authority = closed.authority AND b.day = closed.closed_on
+        GROUP BY closed.authority, band
+        """
+    )
+
+
+def plan_durations() -> TextClause:
+    """CIN plans that ended in the period: from the first CIN meeting to the case's closure."""
+    return _q(
+        """
+        WITH plans AS (
+            SELECT authority, closed_on, plan_start AS started FROM report_closed
+            WHERE plan_start IS NOT NULL
+        ),
+        days AS (
+            SELECT plans.authority, b.dn - a.dn AS days,
+                   ROW_NUMBER() OVER (PARTITION BY plans.authority ORDER BY b.dn - a.dn) AS rn,
+                   COUNT(*) OVER (PARTITION BY plans.authority) AS n
+            FROM plans
+            JOIN report_day a ON a.authority = plans.authority AND a.day = plans.started
+            JOIN report_day b ON b.authority = plans.authority AND b.day = plans.closed_on
+        )
+        SELECT authority, MAX(n) AS plans, MIN(days) AS shortest, MAX(days) AS longest,
+               SUM(days) AS total,
+               SUM(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN days ELSE 0 END) AS mid_sum,
+               SUM(CASE WHEN rn IN ((n + 1) / 2, (n + 2) / 2) THEN 1 ELSE 0 END) AS mid_n
+        FROM days
+        GROUP BY authority
+        """
+    )
+
+
+def open_on_date() -> TextClause:
+    """On day d: cases open, CIN plans in force, CP plans in force; one pass over the events."""
+    outcome = "e.outcome"
+    return _q(
+        f"""
+        WITH flags AS (
+            SELECT e.case_id,
+                   MAX(CASE WHEN e.event_type = 'cin_meeting_held' AND e.occurred_on <= :d
+                            THEN 1 ELSE 0 END) AS cin,
+                   MAX(CASE WHEN e.event_type = 'icpc_held' AND {outcome} = 'cp_plan'
+                                 AND e.occurred_on <= :d
+                            THEN 1 ELSE 0 END) AS cp,
+                   MAX(e.occurred_on) AS latest
+            FROM report_event e
+            JOIN "case" c ON c.id = e.case_id
+            WHERE c.authority IN :auth AND c.referral_date <= :d
+            GROUP BY e.case_id
+        )
+        SELECT c.authority, COUNT(*) AS open_cases,
+               SUM(CASE WHEN flags.cin = 1 AND flags.cp = 0 THEN 1 ELSE 0 END) AS cin_plans,
+               SUM(flags.cp) AS cp_plans
+        FROM flags
+        JOIN "case" c ON c.id = flags.case_id
+        WHERE NOT (c.stage = 'closed' AND flags.latest <= :d)
+        GROUP BY c.authority
+        """
+    )
+
+
+def cp_plans_started() -> TextClause:
+    """CP plans started in the period, and those for a child whose first CP plan (in any of the
+    authority's cases) was earlier: a repeat."""
+    return _q(
+        """
+        WITH cp AS (
+            SELECT c.authority, c.child_ref, e.occurred_on
+            FROM report_event e
+            JOIN "case" c ON c.id = e.case_id
+            WHERE c.authority IN :auth AND e.event_type = 'icpc_held' AND e.outcome = 'cp_plan'
+        ),
+        firsts AS (
+            SELECT authority, child_ref, MIN(occurred_on) AS first_on
+            FROM cp GROUP BY authority, child_ref
+        )
+        SELECT cp.authority, COUNT(*) AS started,
+               SUM(CASE WHEN cp.occurred_on > firsts.first_on THEN 1 ELSE 0 END) AS repeats
+        FROM cp
+        JOIN firsts ON firsts.authority = cp.authority AND firsts.child_ref = cp.child_ref
+        WHERE cp.occurred_on BETWEEN :s AND :e
+        GROUP BY cp.authority
+        """
+    )
+
+
+def caseload() -> TextClause:
+    """Open cases allocated to a worker, and the workers holding them: as allocated now."""
+    return _q(
+        """
+        SELECT c.authority, COUNT(*) AS cases, COUNT(DISTINCT c.worker_id) AS workers
+        FROM "case" c
+        WHERE c.authority IN :auth AND c.stage <> 'closed' AND c.worker_id IS NOT NULL
+        GROUP BY c.authority
+        """
+    )
+
+
+def overdue_on_date() -> TextClause:
+    """Deadlines overdue on day d: opened by an event dated on or before d, due before d, and
+    not met or cancelled by an event dated on or before d."""
+    return _q(
+        """
+        SELECT c.authority, dl.kind, COUNT(*) AS n
+        FROM deadline dl
+        JOIN "case" c ON c.id = dl.case_id
+        JOIN case_event o ON o.case_id = dl.case_id AND o.seq = dl.opened_seq
+        LEFT JOIN case_event x ON x.case_id = dl.case_id AND x.seq = dl.closed_seq
+        WHERE c.authority IN :auth AND o.occurred_on <= :d AND dl.due < :d
+          AND (x.occurred_on IS NULL OR x.occurred_on > :d)
+        GROUP BY c.authority, dl.kind
+        """
+    )
+
+
+def first_referral() -> TextClause:
+    """The earliest day any measure joins to the day table (every other day joined is between a
+    case's referral and the period's end)."""
+    return _q('SELECT MIN(c.referral_date) FROM "case" c WHERE c.authority IN :auth')
+
+
+EVENT_TABLE = """
+    CREATE TEMPORARY TABLE report_event (
+        case_id {uuid} NOT NULL,
+        seq INTEGER NOT NULL,
+        event_type VARCHAR(32) NOT NULL,
+        occurred_on DATE NOT NULL,
+        outcome VARCHAR(32),
+        reason VARCHAR(8)
+    )"""
+
+
+def fill_event_table(dialect: str) -> TextClause:
+    """The authorities' events with their outcome and reason read out of the JSON once, leaving
+    out visits: no measure counts them and they are most of the log (and never close a case)."""
+    outcome = json_field(dialect, "e.payload", "outcome")
+    reason = json_field(dialect, "e.payload", "reason")
+    return _q(
+        f"""
+        INSERT INTO report_event (case_id, seq, event_type, occurred_on, outcome, reason)
+        SELECT e.case_id, e.seq, e.event_type, e.occurred_on, {outcome}, {reason}
+        FROM case_event e
+        JOIN "case" c ON c.id = e.case_id
+        WHERE c.authority IN :auth AND e.event_type <> 'visit_recorded'
+        """
+    )

@@ -1,0 +1,356 @@
+"""The outbox's far side: get each accepted event to its case's flow run, exactly once.
+
+An outbox row is written with the event, in the same transaction. Delivering it means: make sure
+the case has a flow run (created from this instance's case deployment with an idempotency key of
+(instance, case), so concurrent deliveries converge on one run), and if the run is suspended while
+the case has events it has not handled, resume it. A row is marked delivered only once the run
+has been resumed or created for it, or has already handled it; if Prefect is down, the row stays
+and the reconciler tries again. The run itself reads the events from the database, so a late or
+repeated delivery is harmless: nothing is applied twice.
+
+This is the reconciler flow's plumbing, so it lives below `flows/`: it finds the case deployment
+by name (`engine/delivery.py` registers it) and imports no flow.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import (
+    DeploymentFilter,
+    DeploymentFilterId,
+    FlowRunFilter,
+    FlowRunFilterExpectedStartTime,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
+from prefect.flow_runs import resume_flow_run
+from prefect.settings import PREFECT_API_URL
+from prefect.states import Cancelled, Scheduled
+from prefect.types._datetime import DateTime, now
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from models.case_lock import case_lock
+from models.instance import instance_id, instance_tag, run_idempotency_key
+from models.settings import get_settings
+from models.tables import Case, Outbox, utcnow
+
+log = logging.getLogger("cin.delivery")
+
+CASE_FLOW = "cin-case"  # flows/case.py CASE_FLOW_NAME (tests/test_layout.py checks they agree)
+CASE_POOL = "cin-cases"  # the work pool of `cin worker`s (engine/worker.py)
+# A run claimed (Pending) this long ago whose case lock is free lost its worker.
+PENDING_GRACE = timedelta(seconds=30)
+STRAY_WINDOW = timedelta(minutes=15)  # how far back the reconciler looks for stray runs
+RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Prefect is down
+
+
+@dataclass
+class DeliveryReport:
+    delivered: int = 0
+    created: int = 0
+    resumed: int = 0
+    healed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    run_ids: list[uuid.UUID] = field(default_factory=list)  # runs now waiting to be executed
+
+
+def case_deployment_name(instance: str) -> str:
+    """Each instance has a case deployment of its own, on its own work queue."""
+    return f"case-{instance}"
+
+
+_known: dict[tuple[str, str], uuid.UUID] = {}  # (API URL, instance) -> case deployment id
+
+
+def remember_deployment(engine: Engine, deployment_id: uuid.UUID) -> None:
+    """The engine registered this instance's case deployment (engine/delivery.py)."""
+    _known[(str(PREFECT_API_URL.value()), instance_id(engine))] = deployment_id
+
+
+def _deployment(engine: Engine) -> tuple[str, uuid.UUID]:
+    """This instance's id and its case deployment, looked up by name once per API."""
+    instance = instance_id(engine)
+    where = (str(PREFECT_API_URL.value()), instance)
+    if where not in _known:
+        with get_client(sync_client=True) as client:
+            try:
+                deployment = client.read_deployment_by_name(
+                    f"{CASE_FLOW}/{case_deployment_name(instance)}"
+                )
+            except ObjectNotFound:
+                raise RuntimeError(
+                    "the case deployment is not registered on this Prefect server yet: start "
+                    "`cin worker` (or `cin serve`)"
+                ) from None
+        _known[where] = deployment.id
+    return instance, _known[where]
+
+
+def deliver_case(engine: Engine, case_ref: str, report: DeliveryReport | None = None) -> bool:
+    """Bring the case's run up to date with its log; False if Prefect could not be reached."""
+    report = report or DeliveryReport()
+    with Session(engine) as session:
+        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+    try:
+        run_id = _deliver(engine, case, report)
+    except Exception as error:  # Prefect down or refusing: the outbox keeps the rows
+        log.warning("delivery of case %s failed: %s: %s", case_ref, type(error).__name__, error)
+        _record_failure(engine, case.id, f"{type(error).__name__}: {error}")
+        report.failed += 1
+        return False
+    if run_id is not None:
+        report.run_ids.append(run_id)
+    report.delivered += _mark_delivered(engine, case.id, up_to=case.last_seq)
+    return True
+
+
+def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | None:
+    """Create, resume or heal the case's run; the run id if it now needs executing."""
+    with get_client(sync_client=True) as client:
+        run = _read_run(client, case.flow_run_id)
+        if run is None:
+            run = _create_run(engine, client, case)
+            report.created += 1
+            if run.state is None or run.state.type is StateType.SCHEDULED:
+                return run.id
+        state = run.state.type if run.state else None
+        if state is StateType.PAUSED:
+            if case.flow_seq < case.last_seq:
+                try:
+                    resume_flow_run(run.id, run_input={"seq": case.last_seq})
+                    report.resumed += 1
+                except (NotPausedError, PrefectHTTPStatusError) as raced:
+                    if isinstance(raced, PrefectHTTPStatusError) and (
+                        raced.response.status_code != 409
+                    ):
+                        raise
+                    # another delivery woke it first; if the run misses this event, the case
+                    # stays out of step and the next pass wakes it again
+                    return None
+                except RuntimeError as refusal:
+                    # Refused, e.g. "Run input schema not found": the server went down between
+                    # the run's suspension and saving its input schema. The run reads its
+                    # events from the database, so starting it again from the top is safe.
+                    log.warning("resume of %s refused (%s); rescheduling", case.case_ref, refusal)
+                    client.set_flow_run_state(
+                        run.id, Scheduled(message="rescheduled: resume refused"), force=True
+                    )
+                    report.healed += 1
+                return run.id
+            return None
+        if state in (StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING):
+            # waiting for a worker, or being worked on: it reads the newest events before it
+            # suspends again. A Running run whose worker died is recovered by `take_back_orphans`.
+            return run.id if state is StateType.SCHEDULED else None
+        if state is StateType.COMPLETED:
+            return None
+        # Crashed, failed or cancelled: the database holds the truth, so start the run again
+        # from the top; it skips what it already handled.
+        client.set_flow_run_state(run.id, Scheduled(message="rescheduled by cin"), force=True)
+        report.healed += 1
+        return run.id
+
+
+def _create_run(engine: Engine, client: SyncPrefectClient, case: Case) -> FlowRun:
+    instance, deployment_id = _deployment(engine)
+    keyed = get_settings().run_idempotency  # off only to show what it prevents (tests)
+    run = client.create_flow_run_from_deployment(
+        deployment_id,
+        parameters={"case_ref": case.case_ref},
+        name=case.case_ref,
+        tags=[
+            instance_tag(instance),
+            f"authority:{case.authority}",
+            f"team:{case.team or 'unallocated'}",
+        ],
+        idempotency_key=run_idempotency_key(instance, case.case_ref) if keyed else None,
+    )
+    _set_run_id(engine, case.id, run.id)
+    return run
+
+
+def _read_run(client: SyncPrefectClient, run_id: uuid.UUID | None) -> FlowRun | None:
+    if run_id is None:
+        return None
+    try:
+        return client.read_flow_run(run_id)
+    except ObjectNotFound:
+        return None  # the Prefect database was reset: make a new run
+
+
+def reschedule(client: SyncPrefectClient, run_id: uuid.UUID, why: str) -> None:
+    client.set_flow_run_state(run_id, Scheduled(message=why), force=True)
+
+
+def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
+    """Cases with outbox rows due for a delivery attempt, oldest first."""
+    now = utcnow()
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Case.case_ref, Outbox.created_at)
+            .join(Case, col(Case.id) == col(Outbox.case_id))
+            .where(col(Outbox.delivered_at).is_(None), Outbox.next_attempt_at <= now)
+            .order_by(col(Outbox.created_at))
+            .limit(limit * 20)
+        ).all()
+    seen: dict[str, None] = {}
+    for case_ref, _ in rows:
+        seen.setdefault(case_ref, None)
+    return list(seen)[:limit]
+
+
+def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
+    """Open cases whose run has not handled every event (a lost resume, a crash)."""
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq)).limit(limit)
+            )
+        )
+
+
+def deliver_outbox(engine: Engine, limit: int = 500) -> DeliveryReport:
+    """Deliver what the outbox holds and bring out-of-step cases up to date (no Prefect call
+    when there is nothing to deliver: a worker does this on every poll)."""
+    report = DeliveryReport()
+    for case_ref in dict.fromkeys(pending_cases(engine, limit) + out_of_step_cases(engine, limit)):
+        deliver_case(engine, case_ref, report)
+    return report
+
+
+def deliver_pending(engine: Engine, limit: int = 500) -> DeliveryReport:
+    """The reconciler's pass: the outbox, then runs whose worker died, then stray runs."""
+    report = deliver_outbox(engine, limit)
+    housekeeping(engine, report)
+    return report
+
+
+def housekeeping(engine: Engine, report: DeliveryReport) -> None:
+    report.healed += take_back_orphans(engine)
+    report.cancelled += cancel_strays(engine)
+
+
+def _instance_runs(
+    engine: Engine, states: list[StateType], since: DateTime | None = None, limit: int = 200
+) -> list[FlowRun]:
+    _, deployment_id = _deployment(engine)
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states)),
+                expected_start_time=(
+                    FlowRunFilterExpectedStartTime(after_=since) if since else None
+                ),
+            ),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+            limit=limit,
+        )
+
+
+def take_back_orphans(engine: Engine, limit: int = 200) -> int:
+    """Runs whose worker died: Running, or claimed (Pending) for a while, with the case's lock
+    free. The lock is held for as long as a worker executes the case and dies with the worker,
+    so it is the lease; it is held here while the run is re-read, so no worker starts the case
+    in between. Other workers carry on meanwhile."""
+    runs = _instance_runs(engine, [StateType.RUNNING, StateType.PENDING], limit=limit)
+    taken = 0
+    for run in runs:
+        case_ref = str(run.parameters.get("case_ref", ""))
+        with Session(engine) as session:
+            case = session.exec(select(Case).where(Case.case_ref == case_ref)).first()
+        if case is None:
+            continue
+        with case_lock(engine, case.id) as held:
+            if not held:
+                continue  # a live worker has it
+            with get_client(sync_client=True) as client:
+                fresh = _read_run(client, run.id)
+                if fresh is None or fresh.state is None:
+                    continue
+                since = fresh.state.timestamp or datetime.now(UTC)
+                running = fresh.state.type is StateType.RUNNING
+                stale_claim = fresh.state.type is StateType.PENDING and (
+                    datetime.now(UTC) - since > PENDING_GRACE
+                )
+                if running or stale_claim:
+                    reschedule(client, fresh.id, "taken back: its worker is gone")
+                    log.warning("case %s: run taken back from a worker that is gone", case_ref)
+                    taken += 1
+    return taken
+
+
+def cancel_strays(engine: Engine) -> int:
+    """Cancel runs of this instance's case deployment that are not their case's run (a second
+    run made for one case: only possible if runs were made without the idempotency key)."""
+    active = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED]
+    since = cast(DateTime, now("UTC") - STRAY_WINDOW)
+    runs = _instance_runs(engine, active, since=since, limit=200)  # the API's maximum
+    refs = {str(r.parameters.get("case_ref", "")) for r in runs}
+    with Session(engine) as session:
+        owner: dict[str, Any] = dict(
+            session.exec(
+                select(Case.case_ref, Case.flow_run_id).where(col(Case.case_ref).in_(refs))
+            ).all()
+        )
+    cancelled = 0
+    with get_client(sync_client=True) as client:
+        for run in runs:
+            case_ref = str(run.parameters.get("case_ref", ""))
+            if case_ref in owner and owner[case_ref] not in (None, run.id):
+                client.set_flow_run_state(
+                    run.id,
+                    Cancelled(message=f"stray run: case {case_ref} runs as {owner[case_ref]}"),
+                    force=True,
+                )
+                log.warning("case %s: stray run %s cancelled", case_ref, run.id)
+                cancelled += 1
+    return cancelled
+
+
+def _mark_delivered(engine: Engine, case_id: uuid.UUID, up_to: int) -> int:
+    with Session(engine) as session:
+        result = session.exec(
+            update(Outbox)
+            .where(
+                col(Outbox.case_id) == case_id,
+                col(Outbox.seq) <= up_to,
+                col(Outbox.delivered_at).is_(None),
+            )
+            .values(delivered_at=utcnow())
+        )
+        session.commit()
+        return int(result.rowcount or 0)
+
+
+def _record_failure(engine: Engine, case_id: uuid.UUID, error: str) -> None:
+    with Session(engine) as session:
+        for row in session.exec(
+            select(Outbox).where(Outbox.case_id == case_id, col(Outbox.delivered_at).is_(None))
+        ):
+            row.attempts += 1
+            wait = RETRY_BACKOFF[min(row.attempts, len(RETRY_BACKOFF)) - 1]
+            row.next_attempt_at = utcnow() + timedelta(seconds=wait)
+            row.last_error = error[:500]
+            session.add(row)
+        session.commit()
+
+
+def _set_run_id(engine: Engine, case_id: uuid.UUID, run_id: uuid.UUID) -> None:
+    with Session(engine) as session:
+        case = session.get(Case, case_id)
+        assert case is not None
+        case.flow_run_id = run_id
+        session.add(case)
+        session.commit()
