@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from prefect.client.orchestration import get_client
 from prefect.events.worker import EventsWorker
 from prefect.logging.handlers import APILogWorker
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlmodel import Session
 
 from demo.local_server import PrefectServer, free_port
@@ -77,7 +77,9 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
         "CIN_SMTP_URL": smtp.url(),
         "CIN_TODAY": "2025-02-03",
     }
-    with pytest.MonkeyPatch.context() as mp, temporary_settings({PREFECT_API_URL: server.api_url}):
+    env["PREFECT_API_AUTH_STRING"] = server.auth_string  # engine-started servers require it
+    settings = {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.auth_string}
+    with pytest.MonkeyPatch.context() as mp, temporary_settings(settings):
         for key, value in env.items():
             mp.setenv(key, value)
         mp.delenv("CIN_DATABASE_URL", raising=False)
