@@ -51,6 +51,7 @@ class Caseload:
     on_time: list[str]
     smtp: LocalSmtpServer
     shots: Path
+    auth: str = ""  # the server's API auth string: what an operator types at the UI's login
 
 
 def _record(ingest: Ingest, ref: str, kind: str, on: str, outcome: str | None = None) -> None:
@@ -85,7 +86,9 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
         mp.delenv("CIN_DATABASE_URL", raising=False)
         mp.delenv("CIN_TEAMS_URLS", raising=False)
         try:
-            yield _play(ui, smtp, shots)
+            played = _play(ui, smtp, shots)
+            played.auth = server.auth_string
+            yield played
         finally:
             # Prefect keeps one events worker and one API-log worker per process, bound to the
             # server they first reached: drain them, so later tests' servers get fresh ones
@@ -140,9 +143,19 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser, tmp_path: Path) -> Iterator[Page]:
+def page(browser: Browser, caseload: Caseload) -> Iterator[Page]:
+    """A browser tab logged in to the UI as an operator would: the server requires its API auth
+    string, so the UI first shows its login form; the string typed there is kept by the UI."""
     context = browser.new_context(viewport={"width": WIDTH, "height": 1000})
     page = context.new_page()
+    page.goto(f"{caseload.ui}/runs")
+    password = page.locator("input[type=password]")
+    password.wait_for(timeout=30_000)  # an anonymous visitor gets the login form, not the runs
+    page.screenshot(path=str(caseload.shots / "login.png"))
+    password.fill(caseload.auth)
+    password.press("Enter")
+    page.wait_for_function("() => localStorage.getItem('prefect-password') !== null")
+    page.wait_for_url(re.compile(r".*/runs.*"), timeout=30_000)
     yield page
     context.close()
 

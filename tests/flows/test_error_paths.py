@@ -10,6 +10,7 @@ are searched for the sentinel.
 
 from __future__ import annotations
 
+import base64
 import json
 import resource
 import shutil
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prefect.settings import PREFECT_API_URL
+from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL
 from sqlmodel import Session
 
 from demo.local_server import free_port
@@ -75,7 +76,7 @@ def test_no_failure_path_leaks_the_child_reference(
         run_id = load_case(session, case_ref).flow_run_id
     assert run_id is not None  # the server holds the sentinel's case run (the session's server
     # is shared with other tests, so it is found by its id)
-    flow_run = httpx.get(f"{api}/flow_runs/{run_id}", timeout=30).json()
+    flow_run = httpx.get(f"{api}/flow_runs/{run_id}", headers=_auth(), timeout=30).json()
     assert flow_run["name"] == case_ref
 
     # 1. two councils with one prefix: refused when the policies load, naming the files
@@ -225,6 +226,12 @@ def _full_disk(tmp_path: Path, api: str) -> Outcome:
     return Outcome(done.returncode, done.stdout, done.stderr)
 
 
+def _auth() -> dict[str, str]:
+    """The session's server requires its API auth string, as every engine-started server does."""
+    secret = PREFECT_API_AUTH_STRING.value() or ""
+    return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
 def _everything_on_the_server(api: str, run_id: str) -> str:
     """The newest 200 of everything, and everything of the sentinel's run (the server is shared
     with the session's other tests)."""
@@ -238,10 +245,10 @@ def _everything_on_the_server(api: str, run_id: str) -> str:
     queries.append(("logs", {"limit": 200, "logs": {"flow_run_id": {"any_": [run_id]}}}))
     texts = []
     for path, body in queries:
-        response = httpx.post(f"{api}/{path}/filter", json=body, timeout=30)
+        response = httpx.post(f"{api}/{path}/filter", json=body, headers=_auth(), timeout=30)
         response.raise_for_status()
         texts.append(response.text)
-    events = httpx.post(f"{api}/events/filter", json={"limit": 50}, timeout=30)
-    if events.status_code == 200:
-        texts.append(events.text)
+    events = httpx.post(f"{api}/events/filter", json={"limit": 50}, headers=_auth(), timeout=30)
+    events.raise_for_status()
+    texts.append(events.text)
     return json.dumps(texts)

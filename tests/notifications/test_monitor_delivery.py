@@ -50,6 +50,8 @@ def cin_process(db_url: str, smtp: LocalSmtpServer, tmp: Path, **extra: str) -> 
         [sys.executable, "-m", "cli.main", *args],
         env=env, cwd=REPO, capture_output=True, timeout=120,
     )  # fmt: skip
+    if done.returncode not in (0, 137):  # say why in the failure, not only the code
+        sys.stderr.write(done.stderr.decode(errors="replace"))
     return done.returncode
 
 
