@@ -53,21 +53,13 @@ class Ingest:
         team: str | None = None,
         key: str | None = None,
     ) -> Accepted:
-        event = parse_event(
-            {"type": "referral_received", "on": on, "source": source, "primary_need": primary_need}
-        )
-        return self._delivered(
-            open_case(
-                self.engine,
-                policies=self.policies,
-                authority=authority,
-                child_ref=child_ref,
-                event=event,
-                key=key,
-                team=team,
-                today=clock().today(),
-            )
-        )
+        event = {
+            "type": "referral_received",
+            "on": on,
+            "source": source,
+            "primary_need": primary_need,
+        }
+        return self.open(authority=authority, child_ref=child_ref, event=event, team=team, key=key)
 
     def open(
         self,

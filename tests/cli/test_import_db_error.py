@@ -5,6 +5,7 @@ The database error is real: a trigger that refuses one child's case, on SQLite a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,20 @@ def refuse_child_in_trigger(engine: Engine, child: str) -> None:
             )
 
 
+def referral_lines(children: Iterable[str]) -> list[dict[str, str]]:
+    """One Redbridge referral import line for each child."""
+    return [
+        {
+            "authority": "redbridge",
+            "child": child,
+            "type": "referral_received",
+            "on": "2025-01-06",
+            "source": "2A",
+        }
+        for child in children
+    ]
+
+
 def test_a_database_error_on_line_4_of_7_refuses_line_4_alone(
     engine: Engine,
     db_url: str,
@@ -53,16 +68,7 @@ def test_a_database_error_on_line_4_of_7_refuses_line_4_alone(
     point_at(monkeypatch, db_url, tmp_path)
     refuse_child_in_trigger(engine, REFUSED_CHILD)
     children = ["C-1", "C-2", "C-3", REFUSED_CHILD, "C-5", "C-6", "C-7"]
-    lines = [
-        {
-            "authority": "redbridge",
-            "child": child,
-            "type": "referral_received",
-            "on": "2025-01-06",
-            "source": "2A",
-        }  # fmt: skip
-        for child in children
-    ]
+    lines = referral_lines(children)
     path = write_lines(tmp_path / "seven.jsonl", lines)
 
     done = cin(capsys, "import", str(path), "--no-deliver", "--no-progress")

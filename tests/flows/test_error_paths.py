@@ -28,7 +28,7 @@ from engine.worker import work
 from models.runtime import case_engine
 from models.store import load_case
 from tests.cli.cli_harness import REPO, Outcome, cin, write_lines
-from tests.cli.test_import_db_error import refuse_child_in_trigger
+from tests.cli.test_import_db_error import referral_lines, refuse_child_in_trigger
 from tests.models.test_policy_bomb import alias_bomb
 from tests.notifications.test_smtp_silent import SilentServer
 
@@ -92,16 +92,7 @@ def test_no_failure_path_leaks_the_child_reference(
 
     # 2. database errors: one line of an import, a read-only database, a full disk, no server
     refuse_child_in_trigger(case_engine(), SENTINEL + "-9")
-    lines = [
-        {
-            "authority": "redbridge",
-            "child": child,
-            "type": "referral_received",
-            "on": "2025-01-06",
-            "source": "2A",
-        }  # fmt: skip
-        for child in ("C-1", "C-2", "C-3", SENTINEL + "-9", "C-5")
-    ]
+    lines = referral_lines(("C-1", "C-2", "C-3", SENTINEL + "-9", "C-5"))
     done = run("import", "import", str(write_lines(tmp_path / "x.jsonl", lines)), "--no-deliver",
                "--no-progress")  # fmt: skip
     assert done.err.startswith("line 4: the case database refused this line")
