@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from engine.ingest import Ingest
 from engine.worker import work
-from models.instance import case_artifact_key, instance_id
+from models.instance import case_artifact_key, instance_id, instance_tag
 from models.store import load_case
 from tests.flows.prefect_reads import read_artifacts
 
@@ -71,9 +71,13 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
     assert case.flow_seq == case.last_seq == len(HISTORY) + 1
 
     with get_client(sync_client=True) as client:
-        # the same run all along: one run for the case, never a second
+        # the same run all along: one run for the case, never a second (this engine instance's
+        # runs only: the session's server also holds other tests' cases of the same reference)
         runs = client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(name={"any_": [case.case_ref]}),
+            flow_run_filter=FlowRunFilter(
+                name={"any_": [case.case_ref]},
+                tags={"all_": [instance_tag(instance_id(ingest.engine))]},
+            ),
             sort=FlowRunSort.EXPECTED_START_TIME_ASC,
             limit=10,
         )
