@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,8 +26,11 @@ def alembic_config(url: str) -> Config:
 def migrate(url: str) -> None:
     """Create or upgrade the schema to the newest migration. A new SQLite database and its folder
     are made readable by their owner only (0600 / 0700): they hold children's records."""
-    if url.startswith("sqlite:///"):
-        create_private_file(Path(url.removeprefix("sqlite:///")))
+    parsed = make_url(url)
+    # a SQLite URI (`file:...?mode=ro&uri=true`) names a file SQLite opens itself: never create it
+    if parsed.get_backend_name() == "sqlite" and parsed.query.get("uri") != "true":
+        if parsed.database and parsed.database != ":memory:":
+            create_private_file(Path(parsed.database))
     command.upgrade(alembic_config(url), "head")
 
 
