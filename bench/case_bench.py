@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,20 +37,32 @@ sys.path.insert(0, str(REPO))
 from demo.local_server import PrefectServer, free_port  # noqa: E402
 
 PG = "host=127.0.0.1 user=postgres dbname=postgres"
+DB_PREFIX = "cin_bench_"  # --db-prefix: engineers sharing one PostgreSQL keep apart
+
+
+CREATED: list[str] = []  # this run's databases, dropped at the end
 
 
 def fresh_pg_database(name: str) -> str:
     with psycopg.connect(PG, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
+    CREATED.append(name)
     return name
 
 
-def api_calls(server: PrefectServer) -> int:
+ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) ([^ ?"]+)')
+
+
+def api_calls(server: PrefectServer) -> Counter[str]:
+    """The server's access log so far, counted by endpoint (ids folded to `{id}`)."""
     log = server.home / "server.log"
-    return sum(
-        1 for line in log.read_text(errors="replace").splitlines() if "uvicorn.access" in line
-    )
+    calls: Counter[str] = Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        if "uvicorn.access" in line and (match := REQUEST.search(line)):
+            calls[f"{match[1]} {ID.sub('{id}', match[2])}"] += 1
+    return calls
 
 
 # -- the child processes (Prefect imported only here, after the environment is set) ------------
@@ -175,12 +189,12 @@ def child_env(server: PrefectServer, backend: str, workdir: Path, name: str) -> 
     env = {**server.env(), "CIN_DATA_DIR": str(workdir / name), "PREFECT_LOGGING_LEVEL": "ERROR"}
     env.pop("CIN_DATABASE_URL", None)
     if backend == "postgres":
-        db = fresh_pg_database(f"cin_bench_{name}")
+        db = fresh_pg_database(f"{DB_PREFIX}{name}")
         env["CIN_DATABASE_URL"] = f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
     return env
 
 
-def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[dict, int]:
+def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[dict, Counter[str]]:
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", *args], env=env, cwd=REPO,
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -200,15 +214,31 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     return result, api_calls(server) - before
 
 
+def show_calls(calls: Counter[str], events: int, top: int) -> None:
+    """The endpoints behind the calls per event, busiest first."""
+    for endpoint, n in calls.most_common(top):
+        print(f"    {n / events:5.2f}/event  {endpoint}")
+
+
+def drop_databases() -> None:
+    with psycopg.connect(PG, autocommit=True) as conn:
+        for name in CREATED:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 def main() -> None:
+    global DB_PREFIX
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--workers", default="1,2,3")
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2, help="threads per worker")
+    parser.add_argument("--db-prefix", default=DB_PREFIX, help="PostgreSQL database name prefix")
+    parser.add_argument("--endpoints", type=int, default=8, help="busiest endpoints to list")
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
+    DB_PREFIX = args.db_prefix
     if args.child is not None:
         kind, *rest = args.child
         if kind == "wakeups":
@@ -220,23 +250,29 @@ def main() -> None:
         return
 
     os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "INFO"  # one access-log line per API call
+    rates: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="cin-bench-") as tmp:
         workdir = Path(tmp)
         prefect_db = None
         if args.backend == "postgres":
-            prefect_db = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{fresh_pg_database('cin_bench_prefect')}"
+            name = fresh_pg_database(DB_PREFIX + "prefect")
+            prefect_db = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
         server = PrefectServer(workdir / "prefect", free_port(), database_url=prefect_db)
         server.start()
         try:
             print(f"Prefect server and case database on {args.backend}; "
                   f"machine load at start: {os.getloadavg()[0]:.1f}")  # fmt: skip
+            samples = 21
             wake, calls = run_child(child_env(server, args.backend, workdir, "wake"), server,
-                                    "wakeups", "21")  # fmt: skip
+                                    "wakeups", str(samples))  # fmt: skip
             total = sum(wake.values())
-            print(f"\none wake-up, in-process, median of 21 (no poll delay): {total * 1e3:.0f} ms")
+            print(f"\none wake-up, in-process, median of {samples} (no poll delay): "
+                  f"{total * 1e3:.0f} ms")  # fmt: skip
             for part, seconds in wake.items():
                 print(f"  {part:<18} {seconds * 1e3:6.0f} ms  {seconds / total:4.0%}")
-            rates: dict[int, float] = {}
+            print(f"  {calls.total() / samples:.1f} Prefect API calls per wake-up "
+                  f"(set-up included), by endpoint:")  # fmt: skip
+            show_calls(calls, samples, args.endpoints)
             for n in [int(x) for x in args.workers.split(",")]:
                 env = child_env(server, args.backend, workdir, f"w{n}")
                 result, calls = run_child(env, server, "throughput", str(args.cases),
@@ -246,9 +282,12 @@ def main() -> None:
                 print(f"\n{n} worker(s) x {args.threads} threads: {result['events']} events in "
                       f"{result['seconds']:.1f}s = {result['rate']:.1f} events/s "
                       f"(x{ratio:.2f} of {min(rates)} worker); "
-                      f"{calls / result['events']:.1f} Prefect API calls per event")  # fmt: skip
+                      f"{calls.total() / result['events']:.1f} API calls per event:")  # fmt: skip
+                show_calls(calls, result["events"], args.endpoints)
         finally:
             server.stop()
+            if args.backend == "postgres":
+                drop_databases()
     best = max(rates.values())
     print(f"\ntarget >= 20 events/s on {args.backend}: {'met' if best >= 20 else 'NOT MET'} "
           f"(best {best:.1f}); machine load at end: {os.getloadavg()[0]:.1f}")  # fmt: skip
