@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import ObjectAlreadyExists, Pause
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
@@ -101,13 +101,16 @@ def ensure_case_pool() -> None:
             pass
 
 
-def run_case_run(engine: Engine, run_id: uuid.UUID) -> str:
+def run_case_run(engine: Engine, run_id: uuid.UUID, claimed: FlowRun | None = None) -> str:
     """Execute a claimed case run in this process until it suspends or ends, holding its case's
-    lock throughout; a run whose case another executor holds is left to it."""
+    lock throughout; a run whose case another executor holds is left to it. `claimed`: the run
+    as the worker was handed it (its parameters never change; its state is read again under the
+    lock)."""
     prepare_thread()
-    with get_client(sync_client=True) as client:
-        run = client.read_flow_run(run_id)
-    case_ref = str(run.parameters.get("case_ref", ""))
+    if claimed is None or claimed.id != run_id:
+        with get_client(sync_client=True) as client:
+            claimed = client.read_flow_run(run_id)
+    case_ref = str(claimed.parameters.get("case_ref", ""))
     with Session(engine) as session:
         case = session.exec(select(Case).where(Case.case_ref == case_ref)).first()
     if case is None:

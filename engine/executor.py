@@ -9,6 +9,12 @@ measured on a 2-core machine at about 0.4 s of a 0.75 s resume:
   heartbeats off and opens one Prefect client once per worker thread (the worker, not a
   heartbeat, is the liveness signal: a crash leaves the run Running with its case lock free,
   which is how the reconciler knows to take it back).
+- no API call that tells Prefect what it already knows (issue 9: the Prefect server's CPU is the
+  bottleneck): the run handed over was read under the case lock, so the engine's re-read when it
+  enters the run context is served from it; the rename to the run's own name and the write-back
+  of an unchanged flow version and retry policy are skipped (that write-back is also how a stale
+  `FlowRun` used to wipe the fired suspend keys); the result storage and "persist by default"
+  that Prefect asks the server for three times per start are asked once per process.
 Keep it in step with `prefect.flow_engine.run_flow_sync` when upgrading Prefect.
 """
 
@@ -25,10 +31,16 @@ from prefect._flow_run_suspension import (
     FlowRunSuspensionRequest,
     register_flow_run_suspension_request,
 )
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import SettingsContext, SyncClientContext, get_settings_context
 from prefect.flow_engine import FlowRunEngine
-from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+from prefect.results import _get_default_persist_result, _get_default_result_storage
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    PREFECT_LOCAL_STORAGE_PATH,
+)
 
 _thread_settings: list[Any] = []
 # per thread: the Prefect API this thread's shared client and quiet settings were made for
@@ -36,6 +48,22 @@ _quiet_settings: contextvars.ContextVar[str] = contextvars.ContextVar("cin_quiet
 
 
 class CaseRunEngine(FlowRunEngine[Any, Any]):
+    _quieted: SyncPrefectClient | None = None
+
+    @property
+    def client(self) -> SyncPrefectClient:
+        client = super().client
+        if self._quieted is not client:
+            _quiet(client, self)
+            self._quieted = client
+        return client
+
+    def unquiet(self) -> None:
+        if self._quieted is not None:
+            for name in _QUIETED:
+                self._quieted.__dict__.pop(name, None)
+            self._quieted = None
+
     @contextmanager
     def setup_flow_run_suspension_request(
         self,
@@ -49,13 +77,82 @@ class CaseRunEngine(FlowRunEngine[Any, Any]):
             yield request
 
 
+_QUIETED = ("read_flow_run", "update_flow_run")
+WRITE_BACK = {"flow_version", "empirical_policy"}
+
+
+def _quiet(client: SyncPrefectClient, engine: CaseRunEngine) -> None:
+    """One-shot stand-ins, on this client instance only (one client per worker thread, or one
+    per run in the main thread; removed when the run returns), for the engine's two calls that
+    write or read back what the run read under the case lock already says."""
+    read, update = client.read_flow_run, client.update_flow_run
+    run = engine.flow_run
+    assert run is not None
+    policy = run.empirical_policy
+    unchanged = (
+        run.flow_version == engine.flow.version
+        and policy.retries is not None
+        and policy.retry_delay is not None
+    )
+
+    def update_flow_run(flow_run_id: Any, **fields: Any) -> Any:
+        client.__dict__.pop("update_flow_run", None)
+        if unchanged and flow_run_id == run.id and set(fields) <= WRITE_BACK:
+            return None  # initialize_run's write-back of the version and retry policy it read
+        return update(flow_run_id, **fields)
+
+    def read_flow_run(flow_run_id: Any) -> FlowRun:
+        client.__dict__.pop("read_flow_run", None)
+        current = engine.flow_run
+        if current is not None and flow_run_id == current.id:
+            return current  # setup_run_context's re-read: the run as read and since set here
+        return read(flow_run_id)
+
+    client.__dict__["update_flow_run"] = update_flow_run
+    client.__dict__["read_flow_run"] = read_flow_run
+
+
+_flow_copies: dict[tuple[int, str, str], Flow[Any, Any]] = {}
+
+
+def _with_resolved_results(flow: Flow[Any, Any]) -> Flow[Any, Any]:
+    """`flow` with the result storage and persistence Prefect would resolve for it, resolved
+    once per process and API (they come from the server's default storage setting)."""
+    if flow.result_storage is not None and flow.persist_result is not None:
+        return flow
+    key = (id(flow), str(PREFECT_API_URL.value()), str(PREFECT_LOCAL_STORAGE_PATH.value()))
+    if key not in _flow_copies:
+        resolved = flow.with_options(
+            persist_result=(
+                flow.persist_result
+                if flow.persist_result is not None
+                else _get_default_persist_result()
+            ),
+        )
+        # set, not passed: Flow() refuses an unsaved block, which the local default is
+        resolved.result_storage = flow.result_storage or _get_default_result_storage().storage
+        _flow_copies[key] = resolved
+    return _flow_copies[key]
+
+
 def run_in_process(flow: Flow[Any, Any], flow_run: FlowRun) -> Any:
-    """Run `flow_run` here until it ends or suspends (a suspension raises `Pause`)."""
+    """Run `flow_run` here until it ends or suspends (a suspension raises `Pause`).
+
+    `flow_run` must be fresh: read under the case lock just before."""
+    flow = _with_resolved_results(flow)
     engine = CaseRunEngine(flow=flow, parameters=flow_run.parameters, flow_run=flow_run)
-    with engine.start():
-        while engine.is_running():
-            with engine.run_context():
-                engine.call_flow_fn()
+    if isinstance(flow.flow_run_name, str):
+        # the run was created under this name (tasks/outbox.py): renaming it to it is a write
+        engine._flow_run_name_set = flow_run.name == flow.flow_run_name.format(
+            **flow_run.parameters
+        )
+    try:
+        with engine.start():
+            while engine.is_running():
+                with engine.run_context():
+                    engine.call_flow_fn()
+    finally:
+        engine.unquiet()
     return engine.state
 
 

@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import anyio
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cin.worker")
 HOUSEKEEPING_SECONDS = 10.0
+# an event delivered this long ago and still not handled: its run is asked about on every poll
+STALE_AFTER = timedelta(seconds=3)
 
 
 class CaseWorkerResult(BaseWorkerResult):
@@ -69,7 +72,9 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
 
     async def _execute(self, flow_run: FlowRun) -> CaseWorkerResult:
         try:
-            await asyncio.wrap_future(self.threads.submit(run_case_run, self.engine, flow_run.id))
+            await asyncio.wrap_future(
+                self.threads.submit(run_case_run, self.engine, flow_run.id, flow_run)
+            )
             return CaseWorkerResult(identifier=str(flow_run.id), status_code=0)
         except Exception as error:  # left Running: the lock is free, so it is taken back
             log.warning("case run %s failed: %s", flow_run.id, type(error).__name__)
@@ -94,8 +99,10 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
 
 
 def _outbox_pass(engine: Engine, with_housekeeping: bool) -> DeliveryReport:
+    """Every poll: the outbox, and the cases left out of step for `STALE_AFTER` (a run working
+    on its case costs no Prefect read a poll); with housekeeping, every out-of-step case."""
     prepare_thread()
-    report = deliver_outbox(engine)
+    report = deliver_outbox(engine, stale_after=None if with_housekeeping else STALE_AFTER)
     if with_housekeeping:
         housekeeping(engine, report)
     return report
