@@ -9,7 +9,9 @@ is down only delays the work, never the deadlines.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from prefect import flow
 from prefect._flow_run_suspension import mark_flow_run_suspension_requested
@@ -17,36 +19,33 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import Pause
-from prefect.input import RunInput, keyset_from_paused_state
 from prefect.states import Paused
 from prefect.utilities.engine import propose_state_sync
-from pydantic import Field
+from sqlalchemy import Engine
 
 from models.case_view import load_snapshot
 from models.runtime import case_engine, clock, crash_point
-from models.store import mark_flow_handled
+from models.store import last_seq, mark_flow_handled
 from tasks.case_work import handle_event, publish_case_view
 
 CASE_FLOW_NAME = "cin-case"
 
 
-class EventArrived(RunInput):
-    """What a resume hands the case run: the newest accepted event's sequence number.
-
-    The run reads the events themselves from the case database, so a resume never carries (or
-    needs) any personal data.
-    """
-
-    seq: int = Field(ge=1, description="sequence number of the newest accepted event")
-
-
-def suspend_for_next_event(key: str, message: str, name: str = "Suspended") -> EventArrived:
+def suspend_for_next_event(
+    key: str, message: str, name: str = "Suspended", missed: Callable[[], bool] | None = None
+) -> None:
     """Suspend this run (the process exits); returns at once if `key` has already fired.
 
-    This is Prefect 3.8.8's `suspend_flow_run(wait_for_input=..., key=...)` with one difference:
-    the Suspended state carries a message, so the Prefect UI shows what the case waits for, and
-    a name: "Overdue" on the badge of a case with work past due (`CaseSnapshot.state_name`). Keep
-    it in step with that function when upgrading Prefect.
+    This is Prefect 3.8.8's `suspend_flow_run(key=...)` with two differences: the Suspended
+    state carries a message, so the Prefect UI shows what the case waits for, and a name:
+    "Overdue" on the badge of a case with work past due (`CaseSnapshot.state_name`). It waits
+    for no run input: the run reads its events from the case database, so a resume carries
+    nothing (no personal data, and no input schema for the server to store, look up and check
+    on every wake-up). Keep it in step with that function when upgrading Prefect.
+
+    `missed`, asked once the run is suspended: whether an event was accepted while it worked. Its
+    delivery found the run awake and left the event to it (tasks/outbox.py), so the run wakes
+    itself up again rather than wait for the reconciler.
     """
     context = FlowRunContext.get()
     if context is None or context.flow_run is None:
@@ -56,17 +55,16 @@ def suspend_for_next_event(key: str, message: str, name: str = "Suspended") -> E
     proposed: State[Any] = Paused(
         name=name, reschedule=True, timeout_seconds=None, pause_key=key, message=message
     )
-    keyset = keyset_from_paused_state(proposed)
-    proposed.state_details.run_input_keyset = keyset  # type: ignore[assignment]
     with get_client(sync_client=True) as client:
         state = propose_state_sync(client=client, state=proposed, flow_run_id=flow_run_id)
     if state.is_running():
-        # the orchestrator refused: this key was suspended on and resumed before
-        return cast(EventArrived, EventArrived.load(keyset))
+        return  # the orchestrator refused: this key was suspended on and resumed before
     if not state.is_paused():
         raise RuntimeError(f"case run could not be suspended; the API answered {state}")
-    EventArrived.save(keyset)
     mark_flow_run_suspension_requested(flow_run_id, state)
+    if missed is not None and missed():
+        with get_client(sync_client=True) as client:
+            client.resume_flow_run(flow_run_id)  # a delivery that resumed it first wins
     raise Pause(state=state)
 
 
@@ -101,5 +99,12 @@ def case_flow(case_ref: str) -> str:
         # Returns only if this key already fired (an event arrived while we were working):
         # then go round again and pick it up from the database.
         suspend_for_next_event(
-            key=key, message=snapshot.waiting_message(today), name=snapshot.state_name(today)
+            key=key,
+            message=snapshot.waiting_message(today),
+            name=snapshot.state_name(today),
+            missed=partial(_accepted_since, engine, case_ref, snapshot.last_seq),
         )
+
+
+def _accepted_since(engine: Engine, case_ref: str, seq: int) -> bool:
+    return last_seq(engine, case_ref) > seq

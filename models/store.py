@@ -429,6 +429,12 @@ def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str,
         }
 
 
+def last_seq(engine: Engine, case_ref: str) -> int:
+    """The sequence number of the case's newest accepted event."""
+    with Session(engine) as session:
+        return int(session.exec(select(Case.last_seq).where(Case.case_ref == case_ref)).one())
+
+
 def mark_flow_handled(engine: Engine, *, case_ref: str, seq: int) -> None:
     """The case run has done the work for events up to `seq` (never moves backwards)."""
     with Session(engine) as session:

@@ -30,9 +30,9 @@ from prefect.client.schemas.filters import (
     FlowRunFilterStateType,
 )
 from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.responses import SetStateStatus
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
-from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelled, Scheduled
 from prefect.types._datetime import DateTime, now
@@ -97,11 +97,33 @@ def _deployment(engine: Engine) -> tuple[str, uuid.UUID]:
     return instance, _known[where]
 
 
-def deliver_case(engine: Engine, case_ref: str, report: DeliveryReport | None = None) -> bool:
-    """Bring the case's run up to date with its log; False if Prefect could not be reached."""
+def deliver_case(
+    engine: Engine, case_ref: str, report: DeliveryReport | None = None, *, check: bool = False
+) -> bool:
+    """Bring the case's run up to date with its log; False if Prefect could not be reached.
+
+    A case whose run was woken (or found awake) for an event it has not handled yet needs no
+    Prefect call: the run reads every event accepted before it suspends, and one accepted after
+    that it wakes itself for (flows/case.py). A run that died meanwhile is found by the
+    out-of-step pass (`check=True`: always ask Prefect) and by `take_back_orphans`."""
     report = report or DeliveryReport()
     with Session(engine) as session:
         case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+        awake = (
+            not check
+            and case.flow_run_id is not None
+            and session.exec(
+                select(Outbox.seq).where(
+                    Outbox.case_id == case.id,
+                    col(Outbox.seq) > case.flow_seq,
+                    col(Outbox.delivered_at).is_not(None),
+                )
+            ).first()
+            is not None
+        )
+    if awake:
+        report.delivered += _mark_delivered(engine, case.id, up_to=case.last_seq)
+        return True
     try:
         run_id = _deliver(engine, case, report)
     except Exception as error:  # Prefect down or refusing: the outbox keeps the rows
@@ -118,6 +140,15 @@ def deliver_case(engine: Engine, case_ref: str, report: DeliveryReport | None = 
 def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | None:
     """Create, resume or heal the case's run; the run id if it now needs executing."""
     with get_client(sync_client=True) as client:
+        if case.flow_run_id is not None and case.flow_seq < case.last_seq:
+            # the usual case, a run suspended until this event: resume it without reading it
+            # first; anything else (not paused, refused, gone) is looked at below
+            try:
+                if client.resume_flow_run(case.flow_run_id).status is SetStateStatus.ACCEPT:
+                    report.resumed += 1
+                    return case.flow_run_id
+            except ObjectNotFound:
+                pass
         run = _read_run(client, case.flow_run_id)
         if run is None:
             run = _create_run(engine, client, case)
@@ -128,7 +159,7 @@ def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | 
         if state is StateType.PAUSED:
             if case.flow_seq < case.last_seq:
                 try:
-                    resume_flow_run(run.id, run_input={"seq": case.last_seq})
+                    _resume(client, run.id)
                     report.resumed += 1
                 except (NotPausedError, PrefectHTTPStatusError) as raced:
                     if isinstance(raced, PrefectHTTPStatusError) and (
@@ -139,9 +170,9 @@ def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | 
                     # stays out of step and the next pass wakes it again
                     return None
                 except RuntimeError as refusal:
-                    # Refused, e.g. "Run input schema not found": the server went down between
-                    # the run's suspension and saving its input schema. The run reads its
-                    # events from the database, so starting it again from the top is safe.
+                    # Refused, e.g. a run suspended by an engine before issue 9 that waits for
+                    # run input this resume does not send. The run reads its events from the
+                    # database, so starting it again from the top is safe.
                     log.warning("resume of %s refused (%s); rescheduling", case.case_ref, refusal)
                     client.set_flow_run_state(
                         run.id, Scheduled(message="rescheduled: resume refused"), force=True
@@ -160,6 +191,17 @@ def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | 
         client.set_flow_run_state(run.id, Scheduled(message="rescheduled by cin"), force=True)
         report.healed += 1
         return run.id
+
+
+def _resume(client: SyncPrefectClient, run_id: uuid.UUID) -> None:
+    """`prefect.flow_runs.resume_flow_run` without its read of the run (just read here). No run
+    input: the run reads its events from the case database, so a resume carries nothing, and
+    the server has no input schema to look up and validate."""
+    response = client.resume_flow_run(run_id)
+    if response.status is SetStateStatus.ABORT:
+        raise NotPausedError(f"cannot resume: {getattr(response.details, 'reason', '')}")
+    if response.status is SetStateStatus.REJECT:
+        raise RuntimeError(f"Cannot resume this run: {getattr(response.details, 'reason', '')}")
 
 
 def _create_run(engine: Engine, client: SyncPrefectClient, case: Case) -> FlowRun:
@@ -210,22 +252,41 @@ def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
     return list(seen)[:limit]
 
 
-def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
-    """Open cases whose run has not handled every event (a lost resume, a crash)."""
-    with Session(engine) as session:
-        return list(
-            session.exec(
-                select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq)).limit(limit)
+def out_of_step_cases(
+    engine: Engine, limit: int = 500, stale_after: timedelta | None = None
+) -> list[str]:
+    """Open cases whose run has not handled every event (a lost resume, a crash). With
+    `stale_after`: only those with an event delivered longer ago than that and not handled yet
+    (a case being worked on is out of step for the moment its run takes)."""
+    query = select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq))
+    if stale_after is not None:
+        stale = (
+            select(Outbox.id)
+            .where(
+                col(Outbox.case_id) == col(Case.id),
+                col(Outbox.seq) > col(Case.flow_seq),
+                col(Outbox.delivered_at) < utcnow() - stale_after,
             )
+            .exists()
         )
+        query = query.where(stale)
+    with Session(engine) as session:
+        return list(session.exec(query.limit(limit)))
 
 
-def deliver_outbox(engine: Engine, limit: int = 500) -> DeliveryReport:
+def deliver_outbox(
+    engine: Engine, limit: int = 500, stale_after: timedelta | None = None
+) -> DeliveryReport:
     """Deliver what the outbox holds and bring out-of-step cases up to date (no Prefect call
-    when there is nothing to deliver: a worker does this on every poll)."""
+    when there is nothing to deliver: a worker does this on every poll, with `stale_after`,
+    so that the cases its runs are working on cost no Prefect read a poll)."""
     report = DeliveryReport()
-    for case_ref in dict.fromkeys(pending_cases(engine, limit) + out_of_step_cases(engine, limit)):
+    pending = pending_cases(engine, limit)
+    for case_ref in pending:
         deliver_case(engine, case_ref, report)
+    for case_ref in out_of_step_cases(engine, limit, stale_after):
+        if case_ref not in pending:
+            deliver_case(engine, case_ref, report, check=True)
     return report
 
 
