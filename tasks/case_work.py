@@ -79,9 +79,11 @@ def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | Non
     return work
 
 
-@task(task_run_name="publish case view @{snapshot.last_seq}", retries=2, retry_delay_seconds=1)
 def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
-    """Keep the run's tags current and publish the timeline artifact (a new version per event)."""
+    """Keep the run's tags current and publish the timeline artifact (a new version per
+    wake-up). Called by the case flow itself, not as a task: a task run of its own cost the
+    Prefect server three state events per wake-up and showed nothing the artifact does not
+    (a failure fails the run, which the reconciler starts again)."""
     context = FlowRunContext.get()
     instance = instance_id(case_engine())
     tags = [*snapshot.tags(today, rung_roles(snapshot.authority, today)), instance_tag(instance)]
@@ -89,6 +91,7 @@ def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
         if set(context.flow_run.tags) != set(tags):
             with get_client(sync_client=True) as client:
                 client.update_flow_run(context.flow_run.id, tags=tags)
+            context.flow_run.tags = tags
     create_markdown_artifact(
         key=case_artifact_key(instance, snapshot.case_ref),
         markdown=timeline_markdown(snapshot, today),

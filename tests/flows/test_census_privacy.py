@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
-    ArtifactFilter,
     FlowRunFilter,
     LogFilter,
     TaskRunFilter,
 )
-from prefect.client.schemas.sorting import ArtifactSort, FlowRunSort, LogSort, TaskRunSort
+from prefect.client.schemas.sorting import FlowRunSort, LogSort, TaskRunSort
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -37,6 +36,7 @@ from models.census.year import CensusYear
 from models.settings import get_settings
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
+from tests.flows.prefect_reads import artifacts_matching
 from tests.models.census.histories import upn_for
 from tests.notifications.caseload import ROSTER
 
@@ -140,13 +140,7 @@ async def _prefect_texts() -> dict[str, str]:
             sort=TaskRunSort.EXPECTED_START_TIME_ASC,
             limit=200,
         )
-        artifacts = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(),
-            flow_run_filter=FlowRunFilter(),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=200,
-        )
+        artifacts = await artifacts_matching(client, {}, limit=200)
         logs = await client.read_logs(
             log_filter=LogFilter(), limit=200, offset=0, sort=LogSort.TIMESTAMP_ASC
         )
