@@ -10,8 +10,12 @@ Runs anywhere: it starts its own Prefect server on a free port, with its own hom
 and every measurement runs in a child process whose environment points at that server before
 Prefect is imported (Prefect reads its settings once, at import).
 
+Prefect API calls are counted from the server's access log and listed by endpoint (ids folded),
+per event for the throughput runs and per wake-up for the in-process one. Its PostgreSQL databases
+are named `--db-prefix` + wake / w1 / w2 / w3 / prefect, and dropped at the end.
+
     python bench/case_bench.py [--backend postgres|sqlite] [--workers 1,2,3] [--cases 40]
-                               [--events 10]
+                               [--events 10] [--threads 2] [--db-prefix cin_bench_]
 """
 
 from __future__ import annotations
@@ -55,6 +59,15 @@ ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) ([^ ?"]+)')
 
 
+def server_cpu(server: PrefectServer) -> float:
+    """CPU seconds the Prefect server process has used (it serves the API and runs its
+    services in one process): what a wake-up costs the bottleneck, whatever else loads the
+    machine."""
+    assert server.process is not None
+    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def api_calls(server: PrefectServer) -> Counter[str]:
     """The server's access log so far, counted by endpoint (ids folded to `{id}`)."""
     log = server.home / "server.log"
@@ -73,6 +86,9 @@ def child_wakeups(samples: int) -> dict[str, float]:
     from sqlmodel import Session, select
 
     from engine.delivery import case_deployment_id, deliver_case, run_case_run
+    from engine.executor import prepare_thread
+
+    prepare_thread()
     from engine.ingest import Ingest
     from models.tables import Case
 
@@ -200,10 +216,10 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
-    before = api_calls(server)
+    before, cpu = api_calls(server), server_cpu(server)
     for line in proc.stdout:
         if line.startswith("FEEDING"):
-            before = api_calls(server)
+            before, cpu = api_calls(server), server_cpu(server)
             proc.stdin.write("go\n")
             proc.stdin.flush()
         elif line.startswith("RESULT "):
@@ -211,6 +227,7 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     if proc.wait() != 0:
         raise SystemExit(f"bench child {args} failed ({proc.returncode})")
     time.sleep(1.0)  # the access log is written by the server's own thread
+    result["server_cpu"] = server_cpu(server) - cpu
     return result, api_calls(server) - before
 
 
@@ -242,7 +259,11 @@ def main() -> None:
     if args.child is not None:
         kind, *rest = args.child
         if kind == "wakeups":
-            result = child_wakeups(int(rest[0]))
+            # in a thread of its own, as a worker runs a wake-up (one Prefect client a thread)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(1) as thread:
+                result = thread.submit(child_wakeups, int(rest[0])).result()
         else:
             cases, events, workers, threads = map(int, rest)
             result = child_throughput(cases, events, workers, threads)
@@ -265,12 +286,14 @@ def main() -> None:
             samples = 21
             wake, calls = run_child(child_env(server, args.backend, workdir, "wake"), server,
                                     "wakeups", str(samples))  # fmt: skip
-            total = sum(wake.values())
+            total = sum(v for k, v in wake.items() if k != "server_cpu")
             print(f"\none wake-up, in-process, median of {samples} (no poll delay): "
                   f"{total * 1e3:.0f} ms")  # fmt: skip
             for part, seconds in wake.items():
-                print(f"  {part:<18} {seconds * 1e3:6.0f} ms  {seconds / total:4.0%}")
-            print(f"  {calls.total() / samples:.1f} Prefect API calls per wake-up "
+                if part != "server_cpu":
+                    print(f"  {part:<18} {seconds * 1e3:6.0f} ms  {seconds / total:4.0%}")
+            print(f"  Prefect server CPU {wake['server_cpu'] / samples * 1e3:.0f} ms and "
+                  f"{calls.total() / samples:.1f} API calls per wake-up "
                   f"(set-up included), by endpoint:")  # fmt: skip
             show_calls(calls, samples, args.endpoints)
             for n in [int(x) for x in args.workers.split(",")]:
@@ -282,7 +305,9 @@ def main() -> None:
                 print(f"\n{n} worker(s) x {args.threads} threads: {result['events']} events in "
                       f"{result['seconds']:.1f}s = {result['rate']:.1f} events/s "
                       f"(x{ratio:.2f} of {min(rates)} worker); "
-                      f"{calls.total() / result['events']:.1f} API calls per event:")  # fmt: skip
+                      f"{calls.total() / result['events']:.1f} API calls and "
+                      f"{result['server_cpu'] / result['events'] * 1e3:.0f} ms of Prefect "
+                      f"server CPU per event:")  # fmt: skip
                 show_calls(calls, result["events"], args.endpoints)
         finally:
             server.stop()
