@@ -17,7 +17,6 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import anyio
@@ -35,8 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cin.worker")
 HOUSEKEEPING_SECONDS = 10.0
-# an event delivered this long ago and still not handled: its run is asked about on every poll
-STALE_AFTER = timedelta(seconds=3)
 
 
 class CaseWorkerResult(BaseWorkerResult):
@@ -99,10 +96,13 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
 
 
 def _outbox_pass(engine: Engine, with_housekeeping: bool) -> DeliveryReport:
-    """Every poll: the outbox, and the cases left out of step for `STALE_AFTER` (a run working
-    on its case costs no Prefect read a poll); with housekeeping, every out-of-step case."""
+    """Every poll: the outbox; with housekeeping, every out-of-step case too. A run that
+    suspends over an event accepted meanwhile wakes itself (flows/case.py), so a case left out
+    of step is a failure (a crash, a lost resume): looked for every `HOUSEKEEPING_SECONDS`, not
+    on every poll, where a backlog of cases being worked on cost two API calls each a poll and
+    held up the poll itself."""
     prepare_thread()
-    report = deliver_outbox(engine, stale_after=None if with_housekeeping else STALE_AFTER)
+    report = deliver_outbox(engine, out_of_step=with_housekeeping)
     if with_housekeeping:
         housekeeping(engine, report)
     return report

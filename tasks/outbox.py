@@ -125,7 +125,7 @@ def deliver_case(
         report.delivered += _mark_delivered(engine, case.id, up_to=case.last_seq)
         return True
     try:
-        run_id = _deliver(engine, case, report)
+        run_id = _deliver(engine, case, report, optimistic=not check)
     except Exception as error:  # Prefect down or refusing: the outbox keeps the rows
         log.warning("delivery of case %s failed: %s: %s", case_ref, type(error).__name__, error)
         _record_failure(engine, case.id, f"{type(error).__name__}: {error}")
@@ -137,10 +137,12 @@ def deliver_case(
     return True
 
 
-def _deliver(engine: Engine, case: Case, report: DeliveryReport) -> uuid.UUID | None:
+def _deliver(
+    engine: Engine, case: Case, report: DeliveryReport, optimistic: bool = True
+) -> uuid.UUID | None:
     """Create, resume or heal the case's run; the run id if it now needs executing."""
     with get_client(sync_client=True) as client:
-        if case.flow_run_id is not None and case.flow_seq < case.last_seq:
+        if optimistic and case.flow_run_id is not None and case.flow_seq < case.last_seq:
             # the usual case, a run suspended until this event: resume it without reading it
             # first; anything else (not paused, refused, gone) is looked at below
             try:
@@ -252,39 +254,25 @@ def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
     return list(seen)[:limit]
 
 
-def out_of_step_cases(
-    engine: Engine, limit: int = 500, stale_after: timedelta | None = None
-) -> list[str]:
-    """Open cases whose run has not handled every event (a lost resume, a crash). With
-    `stale_after`: only those with an event delivered longer ago than that and not handled yet
-    (a case being worked on is out of step for the moment its run takes)."""
-    query = select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq))
-    if stale_after is not None:
-        stale = (
-            select(Outbox.id)
-            .where(
-                col(Outbox.case_id) == col(Case.id),
-                col(Outbox.seq) > col(Case.flow_seq),
-                col(Outbox.delivered_at) < utcnow() - stale_after,
-            )
-            .exists()
-        )
-        query = query.where(stale)
+def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
+    """Open cases whose run has not handled every event (a lost resume, a crash)."""
     with Session(engine) as session:
-        return list(session.exec(query.limit(limit)))
+        return list(
+            session.exec(
+                select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq)).limit(limit)
+            )
+        )
 
 
-def deliver_outbox(
-    engine: Engine, limit: int = 500, stale_after: timedelta | None = None
-) -> DeliveryReport:
-    """Deliver what the outbox holds and bring out-of-step cases up to date (no Prefect call
-    when there is nothing to deliver: a worker does this on every poll, with `stale_after`,
-    so that the cases its runs are working on cost no Prefect read a poll)."""
+def deliver_outbox(engine: Engine, limit: int = 500, out_of_step: bool = True) -> DeliveryReport:
+    """Deliver what the outbox holds and (`out_of_step`) bring out-of-step cases up to date,
+    asking Prefect about each (no Prefect call when there is nothing to deliver: a worker does
+    this on every poll)."""
     report = DeliveryReport()
     pending = pending_cases(engine, limit)
     for case_ref in pending:
         deliver_case(engine, case_ref, report)
-    for case_ref in out_of_step_cases(engine, limit, stale_after):
+    for case_ref in out_of_step_cases(engine, limit) if out_of_step else []:
         if case_ref not in pending:
             deliver_case(engine, case_ref, report, check=True)
     return report
