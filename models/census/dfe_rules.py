@@ -38,14 +38,21 @@ class RuleFailure:
 
 
 def run_dfe_rules(
-    path: Path, *, year: int, python: Path, ingest: str = "linear"
+    path: Path,
+    *,
+    year: int,
+    python: Path,
+    ingest: str = "linear",
+    timings: dict[str, float] | None = None,
 ) -> list[RuleFailure]:
     """The DfE rules' failures on the return at `path`, run by `python` (the census venv's,
     `Settings.census_python`); raises if they cannot be run.
 
     `ingest`: "linear" reads the return into the validator's tables in one pass (`linear_tables`);
     "validator" lets the validator read it itself (`validator_tables`: hours for a large council,
-    kept for the benchmark and the equivalence test). The rules run the same either way."""
+    kept for the benchmark and the equivalence test). The rules run the same either way.
+    `timings`, if given, receives the seconds the census venv spent reading the return ("read")
+    and running the rules ("rules")."""
     if ingest not in INGESTS:
         raise ValueError(f"ingest: expected one of {', '.join(INGESTS)}; got {ingest}")
     ruleset = RULESETS.get(year)
@@ -66,6 +73,10 @@ def run_dfe_rules(
     for line in done.stdout.splitlines():
         if line.startswith("{"):
             item: dict[str, Any] = json.loads(line)
+            if "timing" in item:
+                if timings is not None:
+                    timings.update(item["timing"])
+                continue
             failures.append(RuleFailure(**item))
     return failures
 
@@ -74,14 +85,19 @@ def _main(path: str, ruleset: str, ingest: str) -> None:  # pragma: no cover - c
     import contextlib
     import importlib
     import io
+    import time
 
     from cin_validator import cin_validator
 
     registry = importlib.import_module(f"cin_validator.rules.{ruleset}").registry
+    started = time.perf_counter()
     tables = linear_tables(path) if ingest == "linear" else validator_tables(path)
     data = cin_validator.process_data(tables)
+    read = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # rules print their own crashes
         validator = cin_validator.CinValidator(data, registry)
+    timing = {"read": read - started, "rules": time.perf_counter() - read}
+    sys.stdout.write(json.dumps({"timing": timing}) + "\n")
     levels = {str(rule.code): rule.rule_type.value for rule in registry.values()}
     messages = {str(rule.code): rule.message for rule in registry.values()}
     for item in validator.full_issue_df.to_dict("records"):
