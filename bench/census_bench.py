@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -281,9 +282,13 @@ def main() -> None:
 
 
 def _drop(args: argparse.Namespace, rows: list[tuple[Any, ...]]) -> None:
+    """The databases (unless --keep) and the returns written (synthetic, but returns all the
+    same: not left lying in /tmp)."""
     if not args.keep:
         for *_, url, _ in rows:
             drop_database(url)
+    if rows:
+        shutil.rmtree(rows[0][-1].parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
