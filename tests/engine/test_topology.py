@@ -17,8 +17,11 @@ recording systems): a duplicate is accepted once. The cases are opened before an
 so the three workers' outbox passes and the feeders race to create each case's run.
 
 Run with CIN_RUN_IDEMPOTENCY=false or CIN_CASE_LOCK=false in the environment (handed to every
-process) to see what each safety net prevents: the test then fails, saying how (README, "Known
-limits", has the figures).
+process) to see what each safety net prevents. Without the idempotency key the test fails within
+minutes ("a case has more than one run", with the counts). Without the lock, runs are taken back
+from live workers and executed again (the lock is the lease); the test fails if that makes a
+ledger row run twice, a task run overlap another of its run, or the runs never settle. README,
+"Known limits", has the measured figures.
 
 Redis: the topology needs a Redis database of its own (prefect-redis's keys have fixed names).
 CIN_TEST_REDIS_DB names one (flushed before and after); otherwise the test claims an empty one.
