@@ -33,12 +33,22 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import create_engine, insert
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.monitor_load import AS_OF, REPO, LoadSpec, drop_database, libpq_dsn, load  # noqa: E402
+from bench.monitor_load import (  # noqa: E402
+    AS_OF,
+    REPO,
+    LoadSpec,
+    create_database,
+    drop_database,
+    libpq_dsn,
+    load,
+)
 from demo.caseload import generate_caseload  # noqa: E402
 from models.database import migrate  # noqa: E402
 from models.lifecycle import apply, initial_state, parse_event, state_to_dict  # noqa: E402
@@ -47,6 +57,7 @@ from models.store import sync_authorities  # noqa: E402
 from models.tables import Authority, Case, CaseEvent, Deadline  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+# --prefix names the databases, so two runs on one PostgreSQL server do not meet.
 REPORT_DB = SERVER + "cin_report_bench"
 WHATIF_DB = SERVER + "cin_whatif_bench"
 REPORT_TARGET, WHATIF_TARGET = 30.0, 60.0
@@ -114,6 +125,8 @@ def build_report_db(cases: int) -> dict[str, Any]:
         conn.commit()
     with psycopg.connect(libpq_dsn(REPORT_DB), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+        name = sql.Identifier(str(make_url(REPORT_DB).database))
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(name, sql.Literal(LOADED_MARK)))
     return {"load_s": round(t1 - t0, 1), "events_s": round(time.perf_counter() - t1, 1),
             "cases": loaded.cases}  # fmt: skip
 
@@ -152,9 +165,7 @@ def build_whatif_db(cases: int, today: date) -> dict[str, Any]:
     for record in records:
         if record.on <= today:
             by_case.setdefault(record.case_key, []).append(record)
-    drop_database(WHATIF_DB)
-    with psycopg.connect(libpq_dsn(WHATIF_DB, "postgres"), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE cin_whatif_bench")
+    create_database(WHATIF_DB)
     migrate(WHATIF_DB)
     engine = create_engine(WHATIF_DB)
     case_rows: list[dict[str, Any]] = []
@@ -199,21 +210,53 @@ def build_whatif_db(cases: int, today: date) -> dict[str, Any]:
             "open_deadlines": len(deadline_rows)}  # fmt: skip
 
 
+LOADED_MARK = "report_bench: loaded"  # the database's comment once a load has finished
+
+
+def database_loaded(url: str) -> bool:
+    """The database exists and a load into it finished (an interrupted one is loaded again)."""
+    with psycopg.connect(libpq_dsn(url, "postgres")) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (make_url(url).database,),
+        ).fetchone()
+    return row is not None and row[0] == LOADED_MARK
+
+
 def main() -> None:
+    global REPORT_DB, WHATIF_DB
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=403_090)
-    parser.add_argument("--skip-load", action="store_true", help="reuse cin_report_bench")
+    parser.add_argument("--prefix", default="cin_", help="database name prefix (cin_h11_ ...)")
+    parser.add_argument("--skip-load", action="store_true", help="reuse <prefix>report_bench")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="load <prefix>report_bench only if it does not exist yet, and keep it afterwards",
+    )  # fmt: skip
     parser.add_argument("--whatif-cases", type=int, default=12_750)
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--skip-report", action="store_true", help="only the whatif part")
+    parser.add_argument("--skip-whatif", action="store_true", help="only the report part")
+    parser.add_argument(
+        "--load-only", action="store_true", help="build the databases, time nothing"
+    )
     args = parser.parse_args()
+    REPORT_DB = SERVER + f"{args.prefix}report_bench"
+    WHATIF_DB = SERVER + f"{args.prefix}whatif_bench"
 
     start = AS_OF - timedelta(days=364)
     period = ["--from", start.isoformat(), "--to", AS_OF.isoformat(), "--json"]
+    skip_load = args.skip_load or (args.reuse and database_loaded(REPORT_DB))
+    if args.load_only:
+        if not skip_load:
+            print(json.dumps(build_report_db(args.cases)), flush=True)
+        migrate(REPORT_DB)
+        return
     if not args.skip_report:
-        report_part(args.cases, args.skip_load, period)
-    whatif_part(args.whatif_cases)
-    if not args.keep:
+        report_part(args.cases, skip_load, period)
+    if not args.skip_whatif:
+        whatif_part(args.whatif_cases)
+    if not (args.keep or args.reuse):
         drop_database(REPORT_DB)
         drop_database(WHATIF_DB)
 
