@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.monitor_load import (  # noqa: E402
     AS_OF,
+    AUTHORITIES,
     REPO,
     LoadSpec,
     create_database,
@@ -53,6 +54,7 @@ from demo.caseload import generate_caseload  # noqa: E402
 from models.database import migrate  # noqa: E402
 from models.lifecycle import apply, initial_state, parse_event, state_to_dict  # noqa: E402
 from models.policy import load_policy_dir  # noqa: E402
+from models.report.measures import council_reports  # noqa: E402
 from models.store import sync_authorities  # noqa: E402
 from models.tables import Authority, Case, CaseEvent, Deadline  # noqa: E402
 
@@ -236,6 +238,9 @@ def main() -> None:
     parser.add_argument("--whatif-cases", type=int, default=12_750)
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--skip-report", action="store_true", help="only the whatif part")
+    parser.add_argument(
+        "--per-measure", action="store_true", help="then time each statement, in-process"
+    )
     parser.add_argument("--skip-whatif", action="store_true", help="only the report part")
     parser.add_argument(
         "--load-only", action="store_true", help="build the databases, time nothing"
@@ -253,7 +258,7 @@ def main() -> None:
         migrate(REPORT_DB)
         return
     if not args.skip_report:
-        report_part(args.cases, skip_load, period)
+        report_part(args.cases, skip_load, period, args.per_measure)
     if not args.skip_whatif:
         whatif_part(args.whatif_cases)
     if not (args.keep or args.reuse):
@@ -261,7 +266,7 @@ def main() -> None:
         drop_database(WHATIF_DB)
 
 
-def report_part(cases: int, skip_load: bool, period: list[str]) -> None:
+def report_part(cases: int, skip_load: bool, period: list[str], per_measure: bool) -> None:
     if not skip_load:
         print("building the report database ...", flush=True)
         print(json.dumps(build_report_db(cases)), flush=True)
@@ -276,6 +281,25 @@ def report_part(cases: int, skip_load: bool, period: list[str]) -> None:
           f"closures {one['closures_total']:,}")  # fmt: skip
     print(f"cin report --compare ({len(compared['authorities'])} authorities): {all_s:.1f} s "
           f"(target {REPORT_TARGET:.0f} s), {all_s / reference:.1f}x the count")  # fmt: skip
+    if per_measure:
+        per_measure_part(reference, AS_OF - timedelta(days=364), AS_OF)
+
+
+def per_measure_part(reference: float, start: date, end: date) -> None:
+    """Each statement's time, in-process, for one authority and for all of them."""
+    book = load_policy_dir(REPO / "policies")
+    engine = create_engine(REPORT_DB)
+    for label, slugs in (("warwickshire", ["warwickshire"]), ("compare", sorted(AUTHORITIES))):
+        timings: dict[str, float] = {}
+        with engine.connect() as conn:
+            t0 = time.perf_counter()
+            council_reports(conn, book, slugs, start, end, timings)
+            total = time.perf_counter() - t0
+            conn.rollback()
+        print(f"per statement, {label} (in-process {total:.1f} s, {total / reference:.1f}x):")
+        for name, seconds in sorted(timings.items(), key=lambda item: -item[1]):
+            print(f"  {seconds:7.2f} s  {seconds / reference:5.1f}x  {name}")
+    engine.dispose()
 
 
 def whatif_part(cases: int) -> None:

@@ -56,6 +56,8 @@ class CaseEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),
         UniqueConstraint("case_id", "idempotency_key", name="uq_case_event_key"),
+        # the report's "on a date" measures: events dated after a day (migration 0008)
+        Index("ix_case_event_occurred_on", "occurred_on", "case_id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
