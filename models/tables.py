@@ -75,6 +75,17 @@ class Deadline(SQLModel, table=True):
         UniqueConstraint("case_id", "key", name="uq_deadline_key"),
         # the monitor's query: open deadlines by due date
         Index("ix_deadline_status_due", "status", "due"),
+        # the report's overdue on a date, and assessments within the local target (0008)
+        Index(
+            "ix_deadline_unclosed_due",
+            "due",
+            postgresql_where=text("closed_seq IS NULL"),
+            sqlite_where=text("closed_seq IS NULL"),
+            postgresql_include=["case_id", "kind", "opened_seq"],
+        ),
+        Index(
+            "ix_deadline_kind_met_on", "kind", "met_on", postgresql_include=["status", "case_id"]
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

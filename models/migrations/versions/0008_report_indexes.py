@@ -1,9 +1,12 @@
-"""report indexes: case events by date, for `cin report`'s "overdue on a date"
+"""report indexes: case events by date, open deadlines by due date, answered ones by kind
+
+`cin report`'s "overdue on a date" and "assessments within the local target" (issue 11).
 
 Revision ID: 0008
 Revises: 0007
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
@@ -16,7 +19,26 @@ def upgrade() -> None:
     # the events dated after a day (the report's "on a date" measures), and their cases, read
     # from the index alone; without it the measure hashed the whole log (issue 11 benchmark)
     op.create_index("ix_case_event_occurred_on", "case_event", ["occurred_on", "case_id"])
+    # deadlines no event has closed, by due date: those overdue on a day, without reading the
+    # closed ones (most of the table)
+    op.create_index(
+        "ix_deadline_unclosed_due",
+        "deadline",
+        ["due"],
+        postgresql_where=sa.text("closed_seq IS NULL"),
+        sqlite_where=sa.text("closed_seq IS NULL"),
+        postgresql_include=["case_id", "kind", "opened_seq"],
+    )
+    # answered deadlines of a kind by the day they were met: assessments against local targets
+    op.create_index(
+        "ix_deadline_kind_met_on",
+        "deadline",
+        ["kind", "met_on"],
+        postgresql_include=["status", "case_id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_deadline_kind_met_on", "deadline")
+    op.drop_index("ix_deadline_unclosed_due", "deadline")
     op.drop_index("ix_case_event_occurred_on", "case_event")
