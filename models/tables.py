@@ -58,6 +58,13 @@ class CaseEvent(SQLModel, table=True):
         UniqueConstraint("case_id", "idempotency_key", name="uq_case_event_key"),
         # the report's "on a date" measures: events dated after a day (migration 0008)
         Index("ix_case_event_occurred_on", "occurred_on", "case_id"),
+        # the report's events: all but visits (0008)
+        Index(
+            "ix_case_event_not_visit",
+            "case_id",
+            postgresql_where=text("event_type <> 'visit_recorded'"),
+            sqlite_where=text("event_type <> 'visit_recorded'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

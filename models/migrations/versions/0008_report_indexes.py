@@ -1,4 +1,4 @@
-"""report indexes: case events by date, open deadlines by due date, answered ones by kind
+"""report indexes: events by date and all but visits, open deadlines by due, met ones by kind
 
 `cin report`'s "overdue on a date" and "assessments within the local target" (issue 11).
 
@@ -19,6 +19,15 @@ def upgrade() -> None:
     # the events dated after a day (the report's "on a date" measures), and their cases, read
     # from the index alone; without it the measure hashed the whole log (issue 11 benchmark)
     op.create_index("ix_case_event_occurred_on", "case_event", ["occurred_on", "case_id"])
+    # every event but visits (most of the log, and no measure reads them): the report reads
+    # these without filtering 8 M rows
+    op.create_index(
+        "ix_case_event_not_visit",
+        "case_event",
+        ["case_id"],
+        postgresql_where=sa.text("event_type <> 'visit_recorded'"),
+        sqlite_where=sa.text("event_type <> 'visit_recorded'"),
+    )
     # deadlines no event has closed, by due date: those overdue on a day, without reading the
     # closed ones (most of the table)
     op.create_index(
@@ -41,4 +50,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_deadline_kind_met_on", "deadline")
     op.drop_index("ix_deadline_unclosed_due", "deadline")
+    op.drop_index("ix_case_event_not_visit", "case_event")
     op.drop_index("ix_case_event_occurred_on", "case_event")
