@@ -10,7 +10,7 @@ counts a manager can check by hand (DESIGN.md, "Policies" and "What each clock c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
