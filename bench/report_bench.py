@@ -17,6 +17,12 @@ event table, timed in the same run. The machine is shared: figures are noisy.
    is timed, and the unchanged policy must move nothing.
 
     python bench/report_bench.py [--cases 403090] [--skip-load] [--whatif-cases 12750] [--keep]
+    python bench/report_bench.py --prefix cin_h11_ --reuse --lock /tmp/cin-heavy.lock
+
+`--reuse` loads `<prefix>report_bench` only if no finished load is there (the load takes over
+10 minutes) and keeps the databases; drop them afterwards (`DROP DATABASE ... WITH (FORCE)`).
+`--lock` holds the machine's heavy lock around the timed parts only. `--per-measure` then times
+each statement in-process, for one council and for all of them.
 """
 
 from __future__ import annotations
