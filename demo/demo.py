@@ -37,7 +37,6 @@ DATA = REPO / "data"
 PORT = 4310
 START = date(2025, 1, 6)
 DAYS = 364
-CASES = 200
 # The worker delivers and runs the case runs once every ROUND_WEEKS simulated weeks: each case run
 # then wakes once for all of that period's news, which keeps the demo within 5 minutes.
 ROUND_WEEKS = 6
@@ -119,10 +118,18 @@ def play(started: float) -> None:
     from models.staff_store import allocate, import_staff
 
     ingest = Ingest.from_settings(deliver=False)
+    # each council's referrals a year from the seeds, times one scale (demo/caseload_mix.py)
+    from demo.caseload_mix import VOLUME_SCALE, scaled_volumes
+
+    volumes = scaled_volumes(AUTHORITIES)
     records = generate_caseload(
-        authorities=AUTHORITIES, cases=CASES, start=START, days=DAYS, seed=2026,
-        policies=ingest.policies,
+        authorities=AUTHORITIES, cases=sum(volumes.values()), start=START, days=DAYS, seed=2026,
+        policies=ingest.policies, volumes=volumes,
     )  # fmt: skip
+    print(
+        f"\nvolumes: each council's referrals a year from the seeds x 1/{1 / VOLUME_SCALE:.0f}: "
+        + ", ".join(f"{slug} {n}" for slug, n in volumes.items())
+    )
     mix = mix_summary(records)
     print(
         f"\nsynthetic caseload: {mix['cases']} cases of {mix['children']} children, "
