@@ -196,8 +196,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from models.case_reads import case_deadlines, load_case
     from models.runtime import case_engine, clock
-    from models.store import case_deadlines, load_case
 
     today = clock().today()
     with Session(case_engine()) as session:
@@ -270,8 +270,8 @@ def run_allocate(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
+    from models.case_ledger import rebuild
     from models.runtime import case_engine, policies
-    from models.store import rebuild
 
     result = rebuild(case_engine(), policies=policies(), case_ref=args.case)
     agreed = result["state_matched"] and result["deadlines_matched"]
@@ -283,8 +283,8 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
+    from models.case_reads import open_deadlines
     from models.runtime import case_engine, clock, policies
-    from models.store import open_deadlines
 
     if args.authority is not None:
         policies().authority(args.authority)  # an unknown authority is refused, not "0 deadlines"

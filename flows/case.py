@@ -22,9 +22,9 @@ from prefect.states import Paused
 from prefect.utilities.engine import propose_state_sync
 from pydantic import Field
 
+from models.case_ledger import mark_flow_handled
 from models.case_view import load_snapshot
 from models.runtime import case_engine, clock, crash_point
-from models.store import mark_flow_handled
 from tasks.case_work import handle_event, publish_case_view
 
 CASE_FLOW_NAME = "cin-case"

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.store import case_deadlines, case_events, load_case
+from models.case_reads import case_deadlines, case_events, load_case
 
 OVERDUE_TAG = "overdue"
 OVERDUE_STATE = "Overdue"

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
+from models.case_reads import case_events
 from models.lifecycle import apply, initial_state, parse_event
 from models.lifecycle.state import Stage
 from models.policy import PolicyBook
-from models.store import case_events
 from models.tables import Case
 
 SHOWN_CASES = 10

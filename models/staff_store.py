@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from models.case_reads import UnknownCase
 from models.fields import STAFF_ID, check_case_ref
 from models.policy_schema import Role
 from models.staff import CASE_HOLDERS, StaffRow
-from models.store import UnknownCase
 from models.tables import Authority, Case, Staff, utcnow
 
 

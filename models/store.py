@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from models.case_history import (
     refuse_late,
     sync_drift,
 )
+from models.case_reads import UnknownCase, case_events, lock_case
 from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
 from models.lifecycle import (
     CaseState,
@@ -46,7 +46,6 @@ from models.tables import (
     Authority,
     Case,
     CaseEvent,
-    CaseWork,
     Deadline,
     Drift,
     Outbox,
@@ -55,11 +54,6 @@ from models.tables import (
 )
 
 OPENING_EVENTS = ("referral_received", "transfer_in")
-
-
-class UnknownCase(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -195,7 +189,7 @@ def record(
     check_case_ref(case_ref)
     key = check_key(key) or f"record:{uuid.uuid4()}"
     with Session(engine, expire_on_commit=False) as session:
-        case = _lock_case(session, case_ref)
+        case = lock_case(session, case_ref)
         logged = session.exec(
             select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.idempotency_key == key)
         ).first()
@@ -333,124 +327,8 @@ def _check_roster_team(session: Session, authority: str, team: str | None) -> No
         raise FieldRefused(f"team: expected one on {authority}'s roster ({listed}); got {team!r}")
 
 
-def _lock_case(session: Session, case_ref: str) -> Case:
-    case = session.exec(select(Case).where(Case.case_ref == case_ref).with_for_update()).first()
-    if case is None:
-        raise UnknownCase(f"no case {case_ref!r}")
-    return case
-
-
 def _lock_authority(session: Session, slug: str) -> Authority:
     row = session.exec(select(Authority).where(Authority.slug == slug).with_for_update()).first()
     if row is None:
         raise UnknownCase(f"authority {slug!r} has no row: run `cin init` to load the policies")
     return row
-
-
-# -- reading ----------------------------------------------------------------------------------
-
-
-def load_case(session: Session, case_ref: str) -> Case:
-    check_case_ref(case_ref)
-    case = session.exec(select(Case).where(Case.case_ref == case_ref)).first()
-    if case is None:
-        raise UnknownCase(f"no case {case_ref!r}")
-    return case
-
-
-def case_deadlines(session: Session, case_id: uuid.UUID) -> list[Deadline]:
-    return list(
-        session.exec(
-            select(Deadline)
-            .where(Deadline.case_id == case_id)
-            .order_by(col(Deadline.due), col(Deadline.key))
-        )
-    )
-
-
-def case_events(session: Session, case_id: uuid.UUID, after_seq: int = 0) -> list[CaseEvent]:
-    return list(
-        session.exec(
-            select(CaseEvent)
-            .where(CaseEvent.case_id == case_id, CaseEvent.seq > after_seq)
-            .order_by(col(CaseEvent.seq))
-        )
-    )
-
-
-def open_deadlines(
-    session: Session, *, authority: str | None = None, due_by: date | None = None
-) -> list[tuple[Deadline, Case]]:
-    """Open deadlines (optionally only those due on or before `due_by`), soonest first."""
-    query = (
-        select(Deadline, Case)
-        .join(Case, col(Case.id) == col(Deadline.case_id))
-        .where(col(Deadline.status).in_(("open", "missed")))
-    )
-    if due_by is not None:
-        query = query.where(Deadline.due <= due_by)
-    if authority is not None:
-        query = query.where(Case.authority == authority)
-    return list(session.exec(query.order_by(col(Deadline.due), col(Case.case_ref))))
-
-
-def count_cases(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Case)).one())
-
-
-def rebuild(engine: Engine, *, policies: PolicyBook, case_ref: str) -> dict[str, Any]:
-    """Replay the log (in date order) into a fresh state and deadlines; report whether the live
-    copy agreed.
-
-    Where it did not, the log wins. Deadline rows are corrected in place rather than replaced: a
-    row the log still derives keeps its id and its escalation level (the monitor's record of who
-    has been told), so a rebuild never starts a manager's alerts over again.
-    """
-    with Session(engine, expire_on_commit=False) as session:
-        case = _lock_case(session, case_ref)
-        timeline = policies.authority(case.authority)
-        history = [(row.seq, parse_event(row.payload)) for row in case_events(session, case.id)]
-        derived = derive(history, timeline, case.id)
-        deadlines_matched = correct(session, case.id, derived)
-        rebuilt = state_to_dict(derived.state)
-        state_matched = case.state == rebuilt and case.stage == str(derived.state.stage)
-        if not state_matched:
-            case.state = rebuilt
-            case.stage = str(derived.state.stage)
-            case.updated_at = utcnow()
-            session.add(case)
-        session.commit()
-        return {
-            "case": case_ref,
-            "events": case.last_seq,
-            "stage": case.stage,
-            "state_matched": state_matched,
-            "deadlines_matched": deadlines_matched,
-        }
-
-
-def mark_flow_handled(engine: Engine, *, case_ref: str, seq: int) -> None:
-    """The case run has done the work for events up to `seq` (never moves backwards)."""
-    with Session(engine) as session:
-        case = _lock_case(session, case_ref)
-        if seq > case.flow_seq:
-            case.flow_seq = seq
-            session.add(case)
-        session.commit()
-
-
-def record_work(engine: Engine, *, case_ref: str, seq: int, work: str | None) -> int:
-    """Write the run's ledger row for event `seq`; returns how many times that work has run."""
-    with Session(engine) as session:
-        case = _lock_case(session, case_ref)
-        row = session.exec(
-            select(CaseWork).where(CaseWork.case_id == case.id, CaseWork.seq == seq)
-        ).first()
-        if row is None:
-            row = CaseWork(case_id=case.id, seq=seq, work=work)
-        else:
-            row.attempts += 1
-            row.done_at = utcnow()
-        session.add(row)
-        session.commit()
-        return row.attempts

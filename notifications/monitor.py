@@ -16,14 +16,12 @@ benchmark and `cin monitor run` call it too).
 from __future__ import annotations
 
 import gc
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -37,29 +35,18 @@ from models.alerts_store import (
     digest_alerts,
     digest_key,
     due_items,
-    mark_failed,
-    mark_sent,
     monitor_lock,
     new_dispatch,
-    pending_dispatches,
-    staff_email,
 )
 from models.case_view import overdue_since
 from models.instance import instance_id
 from models.policy import PolicyBook, PolicyError, ResolvedPolicy
 from models.staff import Person
-from models.tables import Dispatch
 from notifications import messages
 from notifications.ladder import decide, soon_horizon
 from notifications.raising import Router, raise_alerts, release_held
 from notifications.report import BATCH, MonitorConfig, PassReport, Raised, TeamOverdue
-from notifications.transport import (
-    DeliveryFailed,
-    Message,
-    ServerUnreachable,
-    send,
-    teams_url_for,
-)
+from notifications.sending import deliver
 
 __all__ = [
     "BATCH",
@@ -72,8 +59,6 @@ __all__ = [
     "run_pass",
 ]
 
-SEND_PAGE = 500
-MAX_BACKOFF = timedelta(hours=1)
 
 CrashHook = Callable[[str, int], None]
 
@@ -203,109 +188,3 @@ def _compose_digests(
     if digests:
         with Session(engine) as session:
             report.digests += create_digests(session, digests)
-
-
-def deliver(
-    engine: Engine,
-    *,
-    now: datetime,
-    config: MonitorConfig,
-    report: PassReport | None = None,
-    crash: CrashHook | None = None,
-    limit: int | None = None,
-) -> tuple[int, int]:
-    """Send every dispatch due for an attempt at `now` (at most `limit`), `config.send_threads`
-    at a time, page by page; (sent, failed). A failure is not due again until its backoff has
-    passed, so each page brings new work and the loop ends."""
-    sent = failed = 0
-    lock = threading.Lock()
-    unreachable: dict[str, str] = {}  # channel -> why its server could not be used this pass
-
-    def attempt(dispatch: Dispatch) -> None:
-        nonlocal sent, failed
-        down = unreachable.get(dispatch.channel) if dispatch.channel == "email" else None
-        ok = _attempt(engine, dispatch, now=now, config=config, unreachable=unreachable, down=down)
-        with lock:
-            if ok:
-                sent += 1
-                if report is not None:
-                    report.sent_by[(dispatch.channel, dispatch.recipient)] += 1
-                if crash is not None:
-                    crash("monitor-sent", sent)
-            else:
-                failed += 1
-
-    left = limit
-    while left is None or left > 0:
-        size = SEND_PAGE if left is None else min(SEND_PAGE, left)
-        with Session(engine, expire_on_commit=False) as session:
-            page = pending_dispatches(session, now=now, limit=size)
-        if not page:
-            break
-        if left is not None:
-            left -= len(page)
-        if config.send_threads <= 1:
-            for dispatch in page:
-                attempt(dispatch)
-        else:
-            with ThreadPoolExecutor(config.send_threads, thread_name_prefix="cin-send") as pool:
-                list(pool.map(attempt, page))
-        if len(page) < size:
-            break
-    if report is not None:
-        report.sent += sent
-        report.failed += failed
-    return sent, failed
-
-
-def _attempt(
-    engine: Engine,
-    dispatch: Dispatch,
-    *,
-    now: datetime,
-    config: MonitorConfig,
-    unreachable: dict[str, str],
-    down: str | None,
-) -> bool:
-    """Send one dispatch and record the outcome; True if it was sent.
-
-    Once the SMTP server has failed as a server (refused, silent, unknown) in this pass, the
-    pass's other emails are not tried: each is recorded as failed with that reason and the same
-    backoff, as if it had been, so a server that never greets costs one timeout a pass, not one
-    a message (the same rule as a server that is down)."""
-    with Session(engine, expire_on_commit=False) as session:
-        address = _address(session, dispatch.authority, dispatch.recipient, config)
-    try:
-        if down is not None:
-            raise DeliveryFailed(f"{down} (not tried: the server failed earlier in this pass)")
-        if address is None:
-            raise DeliveryFailed(f"no address for {dispatch.recipient} in {dispatch.authority}")
-        send(
-            Message(
-                channel=dispatch.channel,
-                to=address,
-                subject=dispatch.subject,
-                body=dispatch.body,
-                key=dispatch.key,
-            ),
-            smtp_url=config.smtp_url,
-        )
-    except DeliveryFailed as failure:
-        if isinstance(failure, ServerUnreachable) and dispatch.channel == "email":
-            unreachable.setdefault(dispatch.channel, str(failure))
-        backoff = min(timedelta(seconds=config.retry_seconds * 2**dispatch.attempts), MAX_BACKOFF)
-        with Session(engine) as session:
-            mark_failed(session, dispatch.id, now=now, error=str(failure), backoff=backoff)
-        return False
-    with Session(engine) as session:
-        mark_sent(session, dispatch.id, now=now)
-    return True
-
-
-def _address(session: Session, authority: str, recipient: str, config: MonitorConfig) -> str | None:
-    kind, _, ident = recipient.partition(":")
-    if kind == "staff":
-        return staff_email(session, authority, ident)
-    if kind == "team":
-        return teams_url_for(authority, ident, config.environ)
-    return None

@@ -12,7 +12,7 @@ user and a password. A relay with STARTTLS and a login:
 The connection, and each reply including the server's greeting, times out after 5 s unless the
 URL sets ``cto=`` (seconds). A server that refuses the connection and one that accepts it but
 never greets fail alike (`ServerUnreachable`): the monitor then leaves the pass's other emails
-for their backoff instead of waiting 5 s on each (notifications/monitor.py, `deliver`).
+for their backoff instead of waiting 5 s on each (notifications/sending.py, `deliver`).
 
 Each email carries ``X-CIN-Key: <outbox key>``. Its Message-ID is Apprise's own: Apprise adds
 custom headers (``+Header=value``) before it sets Message-ID, so a custom one would make two.

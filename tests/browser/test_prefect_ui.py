@@ -28,9 +28,9 @@ from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import deadline_monitor, one_pass
 from flows.reconciler import reconcile
+from models.case_reads import load_case
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
-from models.store import load_case
 from tests.browser.conftest import SHOTS
 from tests.notifications.caseload import ROSTER
 

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
+from models.case_reads import load_case
 from models.lifecycle import Event, ReferralReceived
 from models.policy import PolicyBook
-from models.store import Accepted, load_case, open_case, record
+from models.store import Accepted, open_case, record
 from models.tables import Case, CaseEvent, Deadline, Outbox
 
 # (key, kind, due, status, met_on) with dates in ISO form, as a reader would write them

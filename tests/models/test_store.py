@@ -19,6 +19,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from models.case_ledger import mark_flow_handled, rebuild
+from models.case_reads import UnknownCase, case_events, count_cases, load_case, open_deadlines
 from models.database import get_engine, migrate
 from models.lifecycle import (
     AssessmentCompleted,
@@ -41,18 +43,7 @@ from models.lifecycle import (
     state_to_dict,
 )
 from models.policy import PolicyBook
-from models.store import (
-    UnknownCase,
-    case_events,
-    count_cases,
-    load_case,
-    mark_flow_handled,
-    open_case,
-    open_deadlines,
-    rebuild,
-    record,
-    sync_authorities,
-)
+from models.store import open_case, record, sync_authorities
 from models.tables import Authority, Case, CaseEvent, Deadline, Outbox
 from tests.models.store_factories import (
     d,

@@ -23,6 +23,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from calendars.types import Unit
+from models.case_ledger import rebuild
+from models.case_reads import load_case
 from models.lifecycle import (
     AssessmentCompleted,
     CinMeetingHeld,
@@ -40,7 +42,6 @@ from models.lifecycle import (
     VisitRecorded,
 )
 from models.policy import PolicyBook
-from models.store import load_case, rebuild
 from models.tables import Deadline
 from tests.models.store_factories import Row, by_key, d, deadline_rows, play, referral
 

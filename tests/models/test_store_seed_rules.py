@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from models.case_ledger import rebuild
+from models.case_reads import load_case
 from models.lifecycle import (
     AssessmentCompleted,
     CinMeetingHeld,
@@ -19,7 +21,7 @@ from models.lifecycle import (
     VisitRecorded,
 )
 from models.policy import PolicyBook
-from models.store import load_case, open_case, rebuild, record
+from models.store import open_case, record
 from models.tables import Deadline, Drift
 from tests.models.store_factories import d, deadline_rows, open_referral, play, referral, snapshot
 
