@@ -133,7 +133,7 @@ RECORDING_DELAY: Mapping[tuple[int, int], float] = {
 
 # -- who the child is -----------------------------------------------------------------------------
 
-# Census codes (../shared/census/CODES.md); the proportions are assumptions, no seed gives them.
+# Census codes (models/census/CODES.md); the proportions are assumptions, no seed gives them.
 REFERRAL_SOURCE: Mapping[str, float] = {
     "6": 0.28, "2A": 0.18, "3A": 0.04, "3B": 0.03, "3E": 0.04, "3F": 0.03,
     "5A": 0.05, "5D": 0.05, "1A": 0.06, "1C": 0.01, "1D": 0.02, "4": 0.03,

@@ -54,24 +54,45 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def auth_string_in(path: Path) -> str:
+    """`cin:<random token>`, made on first use and kept in `path` (0600, its folder 0700)."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made meanwhile by another server of the same topology
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(f"cin:{secrets.token_urlsafe(24)}")
+    return path.read_text().strip()
+
+
 class PrefectServer:
+    """One Prefect server process. `no_services` starts the API alone (`--no-services`), as in
+    the scale-out topology (demo/topology.py), where `extra_env` carries the shared settings
+    (database, Redis messaging) and `auth_file` the auth string all its servers share."""
+
     def __init__(
-        self, home: Path, port: int, *, database_url: str | None = None, ui: bool = False
+        self,
+        home: Path,
+        port: int,
+        *,
+        database_url: str | None = None,
+        ui: bool = False,
+        no_services: bool = False,
+        extra_env: dict[str, str] | None = None,
+        auth_file: Path | None = None,
     ) -> None:
         self.home, self.port, self.database_url, self.ui = home, port, database_url, ui
+        self.no_services, self.extra_env = no_services, dict(extra_env or {})
+        self.auth_file = auth_file or home / "api-auth"
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def auth_string(self) -> str:
         """`cin:<random token>`, made on first use and kept in the server's home (0600)."""
-        path = self.home / "api-auth"
-        if not path.exists():
-            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(f"cin:{secrets.token_urlsafe(24)}")
-        return path.read_text().strip()
+        return auth_string_in(self.auth_file)
 
     def headers(self) -> dict[str, str]:
         """What a plain HTTP client must send (Prefect's clients do it themselves)."""
@@ -97,16 +118,19 @@ class PrefectServer:
             # does not need, each queuing for that lock beside the worker's own on the same run.
             # The engine's worker and reconciler, not lateness, decide when a run goes.
             env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
+        env.update(self.extra_env)
         return env
 
     def start(self, *, detach: bool = False, timeout: float = 120) -> None:
         """Start and wait until healthy; `detach` leaves it running after this process ends."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
+        command = [sys.executable, "-m", "demo.prefect_server", "server", "start",
+                   "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
+        if self.no_services:
+            command.append("--no-services")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "demo.prefect_server", "server", "start", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            command, env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
         (self.home / "server.pid").write_text(str(self.process.pid))

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    ArtifactFilter,
-    ArtifactFilterKey,
-    FlowRunFilter,
-    TaskRunFilter,
-)
-from prefect.client.schemas.sorting import ArtifactSort
+from prefect.client.schemas.objects import Artifact
 
 
-def read_artifacts(key: str, limit: int = 50) -> list[Any]:
-    """The versions of artifact `key`, newest first."""
+def read_artifacts(key: str, limit: int = 50) -> list[Artifact]:
+    """The versions of artifact `key`, newest first (made in a task or in a flow's body)."""
     return asyncio.run(_artifacts(key, limit))
 
 
-async def _artifacts(key: str, limit: int) -> list[Any]:
-    # async client and explicit empty filters: this server (FastAPI 0.154) refuses the null
-    # sub-filters and paging fields that 3.8.8's sync client and Artifact.get send
+async def _artifacts(key: str, limit: int) -> list[Artifact]:
+    # the request itself: this server (FastAPI 0.154) refuses the null sub-filters and paging
+    # fields that 3.8.8's clients send, and an empty task-run filter leaves out the artifacts a
+    # flow made outside any task (the reconciler's)
     async with get_client() as client:
-        return await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            flow_run_filter=FlowRunFilter(),
-            task_run_filter=TaskRunFilter(),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=limit,
+        response = await client._client.post(
+            "/artifacts/filter",
+            json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": limit},
         )
+        response.raise_for_status()
+        return [Artifact.model_validate(item) for item in response.json()]
