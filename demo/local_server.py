@@ -1,5 +1,7 @@
 """A local Prefect server as a child process: the embedded default (SQLite under a data folder),
 or PostgreSQL when given a database URL. Used by `make demo`, the benchmarks and the crash tests.
+It is Prefect's own `prefect server start`, launched through `demo/prefect_server.py` so that on
+SQLite every transaction begins IMMEDIATE (writers queue instead of failing "database is locked").
 
 Closed to strangers: the server is started with Prefect's API authentication
 (`PREFECT_SERVER_API_AUTH_STRING`), and `env()` hands its clients the matching
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import signal
 import socket
@@ -21,6 +24,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+# what an error looks like in a server log: Prefect's format ("12:00:00.000 | ERROR   | ..."),
+# uvicorn's ("ERROR:    Exception in ASGI application"), and any traceback
+_ERROR_LINE = re.compile(r"\| (ERROR|CRITICAL) +\||^(ERROR|CRITICAL):|^Traceback \(most recent")
+
+
+def log_errors(log: Path) -> list[str]:
+    """The lines of a server log that report an error (none if there is no log)."""
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    return [line for line in lines if _ERROR_LINE.search(line)]
 
 
 def free_port() -> int:
@@ -99,10 +114,9 @@ class PrefectServer:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         else:
             # On SQLite every write takes the one database lock. The late-runs service marks
-            # each case run "Late" while it waits for the worker's next round, a write racing the
-            # worker's own on the same run: 735 of a loaded demo's 741 "database is locked"
-            # errors were those (2 remain with it off). The engine's worker and reconciler, not
-            # lateness, decide when a run goes.
+            # each case run "Late" while it waits for the worker's next round: writes the demo
+            # does not need, each queuing for that lock beside the worker's own on the same run.
+            # The engine's worker and reconciler, not lateness, decide when a run goes.
             env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
         env.update(self.extra_env)
         return env
@@ -111,8 +125,8 @@ class PrefectServer:
         """Start and wait until healthy; `detach` leaves it running after this process ends."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
-        command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                   "--port", str(self.port)]  # fmt: skip
+        command = [sys.executable, "-m", "demo.prefect_server", "server", "start",
+                   "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
         if self.no_services:
             command.append("--no-services")
         self.process = subprocess.Popen(
@@ -122,9 +136,17 @@ class PrefectServer:
         (self.home / "server.pid").write_text(str(self.process.pid))
         wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")
 
+    @property
+    def log(self) -> Path:
+        return self.home / "server.log"
+
+    def log_errors(self) -> list[str]:
+        """The error lines the server has logged so far (Prefect's, uvicorn's, tracebacks)."""
+        return log_errors(self.log)
+
     def healthy(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            log = self.home / "server.log"
+            log = self.log
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"the Prefect server exited ({self.process.returncode}):\n{tail}")
         try:
