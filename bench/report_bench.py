@@ -17,36 +17,58 @@ event table, timed in the same run. The machine is shared: figures are noisy.
    is timed, and the unchanged policy must move nothing.
 
     python bench/report_bench.py [--cases 403090] [--skip-load] [--whatif-cases 12750] [--keep]
+    python bench/report_bench.py --prefix cin_h11_ --reuse --lock /tmp/cin-heavy.lock
+
+`--reuse` loads `<prefix>report_bench` only if no finished load is there (the load takes over
+10 minutes) and keeps the databases; drop them afterwards (`DROP DATABASE ... WITH (FORCE)`).
+`--lock` holds the machine's heavy lock around the timed parts only. `--per-measure` then times
+each statement in-process, for one council and for all of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import create_engine, insert
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.monitor_load import AS_OF, REPO, LoadSpec, drop_database, libpq_dsn, load  # noqa: E402
+from bench.monitor_load import (  # noqa: E402
+    AS_OF,
+    AUTHORITIES,
+    REPO,
+    LoadSpec,
+    create_database,
+    drop_database,
+    libpq_dsn,
+    load,
+)
 from demo.caseload import generate_caseload  # noqa: E402
 from models.database import migrate  # noqa: E402
 from models.lifecycle import apply, initial_state, parse_event, state_to_dict  # noqa: E402
 from models.policy import load_policy_dir  # noqa: E402
+from models.report.measures import council_reports  # noqa: E402
 from models.store import sync_authorities  # noqa: E402
-from models.tables import Authority, Case, CaseEvent, Deadline  # noqa: E402
+from models.tables import Case, CaseEvent, Deadline  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"
+# --prefix names the databases, so two runs on one PostgreSQL server do not meet.
 REPORT_DB = SERVER + "cin_report_bench"
 WHATIF_DB = SERVER + "cin_whatif_bench"
 REPORT_TARGET, WHATIF_TARGET = 30.0, 60.0
@@ -114,6 +136,8 @@ def build_report_db(cases: int) -> dict[str, Any]:
         conn.commit()
     with psycopg.connect(libpq_dsn(REPORT_DB), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
+        name = sql.Identifier(str(make_url(REPORT_DB).database))
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(name, sql.Literal(LOADED_MARK)))
     return {"load_s": round(t1 - t0, 1), "events_s": round(time.perf_counter() - t1, 1),
             "cases": loaded.cases}  # fmt: skip
 
@@ -152,9 +176,7 @@ def build_whatif_db(cases: int, today: date) -> dict[str, Any]:
     for record in records:
         if record.on <= today:
             by_case.setdefault(record.case_key, []).append(record)
-    drop_database(WHATIF_DB)
-    with psycopg.connect(libpq_dsn(WHATIF_DB, "postgres"), autocommit=True) as conn:
-        conn.execute("CREATE DATABASE cin_whatif_bench")
+    create_database(WHATIF_DB)
     migrate(WHATIF_DB)
     engine = create_engine(WHATIF_DB)
     case_rows: list[dict[str, Any]] = []
@@ -194,38 +216,98 @@ def build_whatif_db(cases: int, today: date) -> dict[str, Any]:
         session.execute(insert(Deadline), deadline_rows)
         session.commit()
     engine.dispose()
-    assert Authority  # the authority rows came from sync_authorities
     return {"open_cases": len(case_rows), "events": len(event_rows),
             "open_deadlines": len(deadline_rows)}  # fmt: skip
 
 
+LOADED_MARK = "report_bench: loaded"  # the database's comment once a load has finished
+
+
+def database_loaded(url: str) -> bool:
+    """The database exists and a load into it finished (an interrupted one is loaded again)."""
+    with psycopg.connect(libpq_dsn(url, "postgres")) as conn:
+        row = conn.execute(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            (make_url(url).database,),
+        ).fetchone()
+    return row is not None and row[0] == LOADED_MARK
+
+
 def main() -> None:
+    global REPORT_DB, WHATIF_DB
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=403_090)
-    parser.add_argument("--skip-load", action="store_true", help="reuse cin_report_bench")
+    parser.add_argument("--prefix", default="cin_", help="database name prefix (cin_h11_ ...)")
+    parser.add_argument("--skip-load", action="store_true", help="reuse <prefix>report_bench")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="load <prefix>report_bench only if it does not exist yet, and keep it afterwards",
+    )  # fmt: skip
     parser.add_argument("--whatif-cases", type=int, default=12_750)
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     parser.add_argument("--skip-report", action="store_true", help="only the whatif part")
+    parser.add_argument(
+        "--per-measure", action="store_true", help="then time each statement, in-process"
+    )
+    parser.add_argument(
+        "--lock", type=Path, help="hold this flock (/tmp/cin-heavy.lock) while timing, not loading"
+    )
+    parser.add_argument("--skip-whatif", action="store_true", help="only the report part")
+    parser.add_argument(
+        "--load-only", action="store_true", help="build the databases, time nothing"
+    )
     args = parser.parse_args()
+    REPORT_DB = SERVER + f"{args.prefix}report_bench"
+    WHATIF_DB = SERVER + f"{args.prefix}whatif_bench"
 
     start = AS_OF - timedelta(days=364)
     period = ["--from", start.isoformat(), "--to", AS_OF.isoformat(), "--json"]
+    skip_load = args.skip_load or (args.reuse and database_loaded(REPORT_DB))
+    if args.load_only:
+        if not skip_load:
+            print(json.dumps(build_report_db(args.cases)), flush=True)
+        migrate(REPORT_DB)
+        return
     if not args.skip_report:
-        report_part(args.cases, args.skip_load, period)
-    whatif_part(args.whatif_cases)
-    if not args.keep:
+        report_part(args.cases, skip_load, period, args.per_measure, args.lock)
+    if not args.skip_whatif:
+        whatif_part(args.whatif_cases, args.lock)
+    if not (args.keep or args.reuse):
         drop_database(REPORT_DB)
         drop_database(WHATIF_DB)
 
 
-def report_part(cases: int, skip_load: bool, period: list[str]) -> None:
+@contextmanager
+def heavy_lock(path: Path | None) -> Iterator[None]:
+    """Hold the machine-wide lock (flock) around a timed part only: loading runs without it."""
+    if path is None:
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        print(f"(holding {path}; load average {load_average()})", flush=True)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def report_part(
+    cases: int, skip_load: bool, period: list[str], per_measure: bool, lock: Path | None
+) -> None:
     if not skip_load:
         print("building the report database ...", flush=True)
         print(json.dumps(build_report_db(cases)), flush=True)
-    events, count_s = count_events(REPORT_DB)
-    one_s, one = timed_cin(REPORT_DB, "report", "--authority", "warwickshire", *period)
-    all_s, compared = timed_cin(REPORT_DB, "report", "--compare", *period)
-    _, count_again_s = count_events(REPORT_DB)
+    with heavy_lock(lock):
+        events, count_s = count_events(REPORT_DB)
+        one_s, one = timed_cin(REPORT_DB, "report", "--authority", "warwickshire", *period)
+        all_s, compared = timed_cin(REPORT_DB, "report", "--compare", *period)
+        _, count_again_s = count_events(REPORT_DB)
+        print(f"load average at the end: {load_average()}")
     reference = (count_s + count_again_s) / 2
     print(f"event table: {events:,} events; SELECT count(*) {reference:.2f} s (mean of 2)")
     print(f"cin report --authority warwickshire: {one_s:.1f} s (target {REPORT_TARGET:.0f} s), "
@@ -233,19 +315,40 @@ def report_part(cases: int, skip_load: bool, period: list[str]) -> None:
           f"closures {one['closures_total']:,}")  # fmt: skip
     print(f"cin report --compare ({len(compared['authorities'])} authorities): {all_s:.1f} s "
           f"(target {REPORT_TARGET:.0f} s), {all_s / reference:.1f}x the count")  # fmt: skip
+    if per_measure:
+        per_measure_part(reference, AS_OF - timedelta(days=364), AS_OF)
 
 
-def whatif_part(cases: int) -> None:
+def per_measure_part(reference: float, start: date, end: date) -> None:
+    """Each statement's time, in-process, for one authority and for all of them."""
+    book = load_policy_dir(REPO / "policies")
+    engine = create_engine(REPORT_DB)
+    for label, slugs in (("warwickshire", ["warwickshire"]), ("compare", sorted(AUTHORITIES))):
+        timings: dict[str, float] = {}
+        with engine.connect() as conn:
+            t0 = time.perf_counter()
+            council_reports(conn, book, slugs, start, end, timings)
+            total = time.perf_counter() - t0
+            conn.rollback()
+        print(f"per statement, {label} (in-process {total:.1f} s, {total / reference:.1f}x):")
+        for name, seconds in sorted(timings.items(), key=lambda item: -item[1]):
+            print(f"  {seconds:7.2f} s  {seconds / reference:5.1f}x  {name}")
+    engine.dispose()
+
+
+def whatif_part(cases: int, lock: Path | None) -> None:
     today = date(2025, 3, 31)
     print("building the whatif database ...", flush=True)
     built = build_whatif_db(cases, today)
     print(json.dumps(built), flush=True)
-    w_events, w_count_s = count_events(WHATIF_DB)
-    same_s, same = timed_cin(WHATIF_DB, "policy", "whatif", "warwickshire", "--draft",
-                             str(REPO / "policies" / "warwickshire.yaml"), "--json",
-                             today=today)  # fmt: skip
-    change_s, changed = timed_cin(WHATIF_DB, "policy", "whatif", "warwickshire", "--set",
-                                  "first_review=4 weeks", "--json", today=today)  # fmt: skip
+    with heavy_lock(lock):
+        w_events, w_count_s = count_events(WHATIF_DB)
+        same_s, same = timed_cin(WHATIF_DB, "policy", "whatif", "warwickshire", "--draft",
+                                 str(REPO / "policies" / "warwickshire.yaml"), "--json",
+                                 today=today)  # fmt: skip
+        change_s, changed = timed_cin(WHATIF_DB, "policy", "whatif", "warwickshire", "--set",
+                                      "first_review=4 weeks", "--json", today=today)  # fmt: skip
+        print(f"load average at the end: {load_average()}")
     print(f"whatif event table: {w_events:,} events; SELECT count(*) {w_count_s:.3f} s")
     print(f"cin policy whatif, unchanged policy, {same['open_cases']:,} open cases: {same_s:.1f} s "
           f"(target {WHATIF_TARGET:.0f} s); moved {same['moved']} (must be 0)")  # fmt: skip

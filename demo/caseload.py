@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from random import Random
@@ -62,21 +62,41 @@ def generate_caseload(
     days: int,
     seed: int,
     policies: PolicyBook,
+    volumes: Mapping[str, int] | None = None,
 ) -> list[CaseloadRecord]:
     """`cases` cases (a child's re-referral is a case of its own) opened from `start` on.
 
     Children are spread over `authorities` in turn, and their first referral over the `days`.
+    With `volumes` (cases per authority, e.g. `caseload_mix.scaled_volumes`), each authority gets
+    exactly its number of cases instead, and `cases` must be their sum: each next child goes to
+    the authority furthest from its share so far, so every council's referrals spread over the
+    whole span.
     Sorted by the day sent; records sent the same day keep the order they were written in (child
     by child, a child's cases and events in order), so importing in this order replays them.
     """
     if not authorities:
         raise ValueError("expected at least one authority")
+    if volumes is not None and (set(volumes) != set(authorities) or sum(volumes.values()) != cases):
+        raise ValueError(
+            "volumes: expected cases per authority for each authority, summing to cases"
+        )
     horizon = start + timedelta(days=days)
     records: list[CaseloadRecord] = []
     made = child = 0
+    made_in: Counter[str] = Counter()
     while made < cases:
-        written = _child_records(child, authorities, cases - made, start, horizon, seed, policies)
-        made += len({r.case_key for r in written})
+        if volumes is None:
+            authority, room = authorities[child % len(authorities)], cases - made
+        else:
+            authority = min(
+                (a for a in authorities if made_in[a] < volumes[a]),
+                key=lambda a: (made_in[a] / volumes[a], authorities.index(a)),
+            )
+            room = volumes[authority] - made_in[authority]
+        written = _child_records(child, authority, room, start, horizon, seed, policies)
+        new_cases = len({r.case_key for r in written})
+        made += new_cases
+        made_in[authority] += new_cases
         records.extend(written)
         child += 1
         if child > 50 * cases + 100:  # every opening refused: the policies do not cover `start`
@@ -87,7 +107,7 @@ def generate_caseload(
 
 def _child_records(
     child: int,
-    authorities: Sequence[str],
+    authority: str,
     room: int,
     start: date,
     horizon: date,
@@ -95,7 +115,6 @@ def _child_records(
     policies: PolicyBook,
 ) -> list[CaseloadRecord]:
     """One child's cases: the first referral, then re-referrals while the child's cases close."""
-    authority = authorities[child % len(authorities)]
     timeline = policies.authority(authority)
     rng = Random(f"{seed}:{child}")  # one stream per child: adding children changes no other
     child_ref = f"SYN{child + 1:06d}"  # letters and digits: the census LAchildID (rule 1580)

@@ -7,11 +7,46 @@ differ, so each mix sits inside the range 004 reports rather than at any one cou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from random import Random
 from typing import TypeVar
 
 T = TypeVar("T")
+
+# -- volumes: referrals a year, by council ----------------------------------------------------
+
+# The seeds' own volumes. Only Stockton counts its referrals; the others are derived from what
+# their documents do give, and each derivation is written out. England's referral rate over its
+# CIN rate (000 lines 90 and 101: 548.3 and 337.3 per 10,000 children, 2014-15) turns a count of
+# children in need into referrals a year where a document gives only the former.
+REFERRALS_PER_CHILD_IN_NEED = 548.3 / 337.3  # England 2014-15 (000 lines 90, 101): 1.63
+ANNUAL_REFERRALS: Mapping[str, float] = {
+    # 001 line 57: 2,334 new CIN referrals, April 2017 to March 2018
+    "stockton-on-tees": 2334,
+    # 000 line 101: 363.1 referrals per 10,000 children (2014-15) x 27,322 children (the policy's
+    # child_population for 2015, itself derived from 000 lines 88-90): 992
+    "redcar-and-cleveland": 363.1 * 27_322 / 10_000,
+    # 002 s3.1 (line 111): 4,364 children open in April 2018; no referral count, so x England's
+    # referrals per child in need: 7,094
+    "warwickshire": 4364 * REFERRALS_PER_CHILD_IN_NEED,
+    # no seed gives Redbridge's volume (an assumption): an average English council, 403,090
+    # children in need (004 line 32) over 152 councils, x England's referrals per child in need:
+    # 4,311
+    "redbridge": 403_090 / 152 * REFERRALS_PER_CHILD_IN_NEED,
+}
+# The demo plays every council's year at this one scale, so their sizes relative to each other
+# are the seeds' while the whole stays the size of a demo (~210 cases).
+VOLUME_SCALE = 1 / 70
+
+
+def scaled_volumes(authorities: Sequence[str], scale: float = VOLUME_SCALE) -> dict[str, int]:
+    """Cases (referrals) each council gets in a simulated year: its annual referrals x `scale`,
+    rounded, at least one."""
+    unknown = [slug for slug in authorities if slug not in ANNUAL_REFERRALS]
+    if unknown:
+        raise ValueError(f"authorities: no annual referral volume for {', '.join(unknown)}")
+    return {slug: max(1, round(ANNUAL_REFERRALS[slug] * scale)) for slug in authorities}
+
 
 # -- the front door -----------------------------------------------------------------------------
 
@@ -133,7 +168,7 @@ RECORDING_DELAY: Mapping[tuple[int, int], float] = {
 
 # -- who the child is -----------------------------------------------------------------------------
 
-# Census codes (../shared/census/CODES.md); the proportions are assumptions, no seed gives them.
+# Census codes (models/census/CODES.md); the proportions are assumptions, no seed gives them.
 REFERRAL_SOURCE: Mapping[str, float] = {
     "6": 0.28, "2A": 0.18, "3A": 0.04, "3B": 0.03, "3E": 0.04, "3F": 0.03,
     "5A": 0.05, "5D": 0.05, "1A": 0.06, "1C": 0.01, "1D": 0.02, "4": 0.03,

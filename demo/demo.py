@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections import Counter, defaultdict
 from datetime import date, timedelta
@@ -37,9 +38,9 @@ DATA = REPO / "data"
 PORT = 4310
 START = date(2025, 1, 6)
 DAYS = 364
-CASES = 200
 # The worker delivers and runs the case runs once every ROUND_WEEKS simulated weeks: each case run
-# then wakes once for all of that period's news, which keeps the demo within 5 minutes.
+# then wakes once for all of that period's news: the demo takes about 7 minutes on a quiet 2-core
+# machine (README, Performance).
 ROUND_WEEKS = 6
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
 CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due
@@ -119,10 +120,18 @@ def play(started: float) -> None:
     from models.staff_store import allocate, import_staff
 
     ingest = Ingest.from_settings(deliver=False)
+    # each council's referrals a year from the seeds, times one scale (demo/caseload_mix.py)
+    from demo.caseload_mix import VOLUME_SCALE, scaled_volumes
+
+    volumes = scaled_volumes(AUTHORITIES)
     records = generate_caseload(
-        authorities=AUTHORITIES, cases=CASES, start=START, days=DAYS, seed=2026,
-        policies=ingest.policies,
+        authorities=AUTHORITIES, cases=sum(volumes.values()), start=START, days=DAYS, seed=2026,
+        policies=ingest.policies, volumes=volumes,
     )  # fmt: skip
+    print(
+        f"\nvolumes: each council's referrals a year from the seeds x 1/{1 / VOLUME_SCALE:.0f}: "
+        + ", ".join(f"{slug} {n}" for slug, n in volumes.items())
+    )
     mix = mix_summary(records)
     print(
         f"\nsynthetic caseload: {mix['cases']} cases of {mix['children']} children, "
@@ -288,13 +297,21 @@ def main() -> None:
     os.environ.pop("CIN_DATABASE_URL", None)
     for stale in DATA.glob("cin.db*"):
         stale.unlink()
-    start_server()
+    server = start_server()
     smtp = start_smtp()
     try:
         play(started)
     finally:
         smtp.stop()
-    print(f"\ndemo finished in {time.monotonic() - started:.0f}s")
+    minutes, seconds = divmod(round(time.monotonic() - started), 60)
+    print(f"\ndemo finished in {minutes} min {seconds} s (wall time)")
+    # the demo is also the embedded server's test under load: an error it logged fails the demo
+    errors = server.log_errors()
+    if errors:
+        sys.exit(
+            f"the demo's Prefect server logged {len(errors)} error line(s), first: "
+            f"{errors[0][:160]!r}; see {server.log.relative_to(REPO)}"
+        )
 
 
 if __name__ == "__main__":

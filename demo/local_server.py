@@ -1,5 +1,7 @@
 """A local Prefect server as a child process: the embedded default (SQLite under a data folder),
 or PostgreSQL when given a database URL. Used by `make demo`, the benchmarks and the crash tests.
+It is Prefect's own `prefect server start`, launched through `demo/prefect_server.py` so that on
+SQLite every transaction begins IMMEDIATE (writers queue instead of failing "database is locked").
 
 Closed to strangers: the server is started with Prefect's API authentication
 (`PREFECT_SERVER_API_AUTH_STRING`), and `env()` hands its clients the matching
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import signal
 import socket
@@ -21,6 +24,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+
+# what an error looks like in a server log: Prefect's format ("12:00:00.000 | ERROR   | ..."),
+# uvicorn's ("ERROR:    Exception in ASGI application"), and any traceback
+_ERROR_LINE = re.compile(r"\| (ERROR|CRITICAL) +\||^(ERROR|CRITICAL):|^Traceback \(most recent")
+
+
+def log_errors(log: Path) -> list[str]:
+    """The lines of a server log that report an error (none if there is no log)."""
+    if not log.exists():
+        return []
+    lines = log.read_text(errors="replace").splitlines()
+    return [line for line in lines if _ERROR_LINE.search(line)]
 
 
 def free_port() -> int:
@@ -39,24 +54,45 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def auth_string_in(path: Path) -> str:
+    """`cin:<random token>`, made on first use and kept in `path` (0600, its folder 0700)."""
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # made meanwhile by another server of the same topology
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(f"cin:{secrets.token_urlsafe(24)}")
+    return path.read_text().strip()
+
+
 class PrefectServer:
+    """One Prefect server process. `no_services` starts the API alone (`--no-services`), as in
+    the scale-out topology (demo/topology.py), where `extra_env` carries the shared settings
+    (database, Redis messaging) and `auth_file` the auth string all its servers share."""
+
     def __init__(
-        self, home: Path, port: int, *, database_url: str | None = None, ui: bool = False
+        self,
+        home: Path,
+        port: int,
+        *,
+        database_url: str | None = None,
+        ui: bool = False,
+        no_services: bool = False,
+        extra_env: dict[str, str] | None = None,
+        auth_file: Path | None = None,
     ) -> None:
         self.home, self.port, self.database_url, self.ui = home, port, database_url, ui
+        self.no_services, self.extra_env = no_services, dict(extra_env or {})
+        self.auth_file = auth_file or home / "api-auth"
         self.api_url = f"http://127.0.0.1:{port}/api"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def auth_string(self) -> str:
         """`cin:<random token>`, made on first use and kept in the server's home (0600)."""
-        path = self.home / "api-auth"
-        if not path.exists():
-            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                out.write(f"cin:{secrets.token_urlsafe(24)}")
-        return path.read_text().strip()
+        return auth_string_in(self.auth_file)
 
     def headers(self) -> dict[str, str]:
         """What a plain HTTP client must send (Prefect's clients do it themselves)."""
@@ -78,29 +114,39 @@ class PrefectServer:
             env["PREFECT_API_DATABASE_CONNECTION_URL"] = self.database_url
         else:
             # On SQLite every write takes the one database lock. The late-runs service marks
-            # each case run "Late" while it waits for the worker's next round, a write racing the
-            # worker's own on the same run: 735 of a loaded demo's 741 "database is locked"
-            # errors were those (2 remain with it off). The engine's worker and reconciler, not
-            # lateness, decide when a run goes.
+            # each case run "Late" while it waits for the worker's next round: writes the demo
+            # does not need, each queuing for that lock beside the worker's own on the same run.
+            # The engine's worker and reconciler, not lateness, decide when a run goes.
             env["PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED"] = "false"
+        env.update(self.extra_env)
         return env
 
     def start(self, *, detach: bool = False, timeout: float = 120) -> None:
         """Start and wait until healthy; `detach` leaves it running after this process ends."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
+        command = [sys.executable, "-m", "demo.prefect_server", "server", "start",
+                   "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
+        if self.no_services:
+            command.append("--no-services")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            command, env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
         (self.home / "server.pid").write_text(str(self.process.pid))
         wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")
 
+    @property
+    def log(self) -> Path:
+        return self.home / "server.log"
+
+    def log_errors(self) -> list[str]:
+        """The error lines the server has logged so far (Prefect's, uvicorn's, tracebacks)."""
+        return log_errors(self.log)
+
     def healthy(self) -> bool:
         if self.process is not None and self.process.poll() is not None:
-            log = self.home / "server.log"
+            log = self.log
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"the Prefect server exited ({self.process.returncode}):\n{tail}")
         try:

@@ -1,6 +1,7 @@
 """The demo's own figures beside the seeds' published ones, so a reader can see the simulation is
 honest: the caseload mix (demo/caseload_mix.py) is tuned from these figures, and `cin report`
-counts them back from the event log the demo recorded.
+counts them back from the event log the demo recorded. Volumes too: each council's referrals in
+the simulated year beside its annual referrals from the seeds times the demo's one scale.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from demo.caseload_mix import ANNUAL_REFERRALS, VOLUME_SCALE
 from models.policy import PolicyBook
 from models.report import comparison
 from models.report.flat import describe, value_of
@@ -41,6 +43,16 @@ def beside_the_seeds(
         slugs = [tuned_to] if tuned_to in reports else sorted(reports)
         ours = ", ".join(f"{slug} {_shown(value_of(reports[slug], measure))}" for slug in slugs)
         lines.append(f"  {measure}: demo {ours} | seed {seeds}")
+    lines.append(
+        f"  referrals_total (volumes: the seeds' referrals a year x 1/{1 / VOLUME_SCALE:.0f}, "
+        "caseload_mix.ANNUAL_REFERRALS): "
+        + "; ".join(
+            f"{slug} demo {reports[slug]['referrals_total']} | seed {ANNUAL_REFERRALS[slug]:,.0f}"
+            f" x 1/{1 / VOLUME_SCALE:.0f} = {ANNUAL_REFERRALS[slug] * VOLUME_SCALE:.1f}"
+            for slug in sorted(reports)
+            if slug in ANNUAL_REFERRALS
+        )
+    )
     if html is not None:
         from cli.report_html import comparison_html
 

@@ -3,7 +3,8 @@
 Each run makes one pass (notifications/monitor.py): it finds what is due soon, due today and
 overdue with an indexed query, marks it, raises alerts up each authority's escalation ladder,
 composes the day's digests and sends what is waiting. Then it shows operations staff what it
-found: a table artifact of overdue work by authority and team (key `overdue-by-team`), and Prefect
+found: a table artifact of overdue work by authority and team (key `overdue-by-team-<instance>`,
+models/instance.py), and Prefect
 events automations can use: `cin.deadline.overdue` when a deadline first goes past due and
 `cin.deadline.escalated` when a rung of the ladder is told. Events carry case references only.
 """
@@ -19,7 +20,6 @@ from models.clock import LONDON
 from models.runtime import clock
 from models.settings import get_settings
 from tasks.monitor_work import (
-    ARTIFACT_KEY,
     monitor_pass,
     one_pass,
     pass_name,
@@ -29,7 +29,7 @@ from tasks.monitor_work import (
 )
 from tasks.report_work import publish_council_report
 
-__all__ = ["ARTIFACT_KEY", "MONITOR_FLOW_NAME", "deadline_monitor", "one_pass"]
+__all__ = ["MONITOR_FLOW_NAME", "deadline_monitor", "one_pass"]
 
 MONITOR_FLOW_NAME = "cin-deadline-monitor"
 

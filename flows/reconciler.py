@@ -3,8 +3,9 @@
 It is the safety net behind the fast path (delivery right after an event is accepted): after a
 Prefect outage, a lost resume or a worker crash, it creates missing runs, resumes suspended runs
 that are behind their case's log, reschedules crashed ones and runs whose worker died, and
-cancels stray runs (a second run for one case), saying so in its log and its artifact. Runs that
-it resumes are executed by `cin worker`.
+cancels stray runs (a second run for one case), saying so in its log and its artifact (key
+`cin-reconciler-<instance>`, models/instance.py). Runs that it resumes are executed by
+`cin worker`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from models.clock import LONDON
+from models.instance import instance_id, reconciler_artifact_key
 from models.runtime import case_engine
 from tasks.monitor_work import rename_this_run
 from tasks.outbox import deliver_pending
@@ -42,7 +44,7 @@ def reconcile(limit: int = 500) -> dict[str, int]:
     did = ", ".join(f"{n} {what}" for what, n in summary.items() if n) or "nothing to do"
     rename_this_run(f"{run_name()}: {did}")
     create_markdown_artifact(
-        key="cin-reconciler",
+        key=reconciler_artifact_key(instance_id(case_engine())),
         markdown="| "
         + " | ".join(summary)
         + " |\n|"

@@ -40,6 +40,21 @@ def case_artifact_key(instance: str, case_ref: str) -> str:
     return f"case-{instance}-{case_ref.lower()}"
 
 
+def monitor_artifact_key(instance: str) -> str:
+    """The deadline monitor's overdue-by-team table of this instance."""
+    return f"overdue-by-team-{instance}"
+
+
+def reconciler_artifact_key(instance: str) -> str:
+    """What this instance's last reconciler pass delivered and healed."""
+    return f"cin-reconciler-{instance}"
+
+
+def report_artifact_key(instance: str) -> str:
+    """The council report's headline table of this instance."""
+    return f"council-report-{instance}"
+
+
 def instance_tag(instance: str) -> str:
     return f"cin-instance:{instance}"
 

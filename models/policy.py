@@ -10,7 +10,7 @@ counts a manager can check by hand (DESIGN.md, "Policies" and "What each clock c
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +73,10 @@ class AuthorityPolicy:
     policy: PolicyFile
     national: PolicyFile
     engine: PolicyFile
+    # `on(day)` resolved once a day: a replay asks for the same few days thousands of times
+    _resolved_on: dict[date, ResolvedPolicy] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     @property
     def slug(self) -> str:
@@ -99,6 +103,12 @@ class AuthorityPolicy:
 
     def on(self, day: date) -> ResolvedPolicy:
         """The version in force on `day`, with the national version in force that day beneath."""
+        found = self._resolved_on.get(day)
+        if found is None:
+            found = self._resolved_on[day] = self._resolve(day)
+        return found
+
+    def _resolve(self, day: date) -> ResolvedPolicy:
         version = self.policy.in_force(day)
         if version is None:
             spans = "; ".join(f"v{v.version} {v.span()}" for v in self.policy.versions)

@@ -56,6 +56,15 @@ class CaseEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_case_event_seq"),
         UniqueConstraint("case_id", "idempotency_key", name="uq_case_event_key"),
+        # the report's "on a date" measures: events dated after a day (migration 0008)
+        Index("ix_case_event_occurred_on", "occurred_on", "case_id"),
+        # the report's events: all but visits (0008)
+        Index(
+            "ix_case_event_not_visit",
+            "case_id",
+            postgresql_where=text("event_type <> 'visit_recorded'"),
+            sqlite_where=text("event_type <> 'visit_recorded'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -73,6 +82,17 @@ class Deadline(SQLModel, table=True):
         UniqueConstraint("case_id", "key", name="uq_deadline_key"),
         # the monitor's query: open deadlines by due date
         Index("ix_deadline_status_due", "status", "due"),
+        # the report's overdue on a date, and assessments within the local target (0008)
+        Index(
+            "ix_deadline_unclosed_due",
+            "due",
+            postgresql_where=text("closed_seq IS NULL"),
+            sqlite_where=text("closed_seq IS NULL"),
+            postgresql_include=["case_id", "kind", "opened_seq"],
+        ),
+        Index(
+            "ix_deadline_kind_met_on", "kind", "met_on", postgresql_include=["status", "case_id"]
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -43,34 +43,57 @@ class Projection:
         }
 
 
+# what one deadline raises over the weeks: (week, level, role) per notice (level 0: a reminder)
+_Walk = tuple[tuple[int, int, str], ...]
+
+
 def project(
-    deadlines: Iterable[LiveDeadline], policy: ResolvedPolicy, today: date, soon: int
+    deadlines: Iterable[LiveDeadline],
+    policy: ResolvedPolicy,
+    today: date,
+    soon: int,
+    memo: dict[tuple[str, date, int, int], _Walk] | None = None,
 ) -> Projection:
-    """Notices raised from `today` for `WEEKS` weeks, under `policy` (the one in force today)."""
+    """Notices raised from `today` for `WEEKS` weeks, under `policy` (the one in force today).
+
+    A deadline's notices depend only on its kind, due date and marks: `memo` (one per policy,
+    today and `soon`) keeps each such walk, which many deadlines share."""
     result = Projection()
+    memo = {} if memo is None else memo
+    for deadline in deadlines:
+        key = (deadline.kind, deadline.due, deadline.escalation_level, deadline.reminder_level)
+        walk = memo.get(key)
+        if walk is None:
+            walk = memo[key] = _walk(deadline, policy, today, soon)
+        for week, level, role in walk:
+            result.alerts_by_week[week] += 1
+            if level == 0:
+                result.reminders += 1
+            else:
+                result.escalations_by_rung[f"{level} {role}"] += 1
+    return result
+
+
+def _walk(deadline: LiveDeadline, policy: ResolvedPolicy, today: date, soon: int) -> _Walk:
+    """The deadline walked day by day through the monitor's decisions, marks carried over."""
+    notices: list[tuple[int, int, str]] = []
     end = today + timedelta(weeks=WEEKS)
     top = len(ladder(policy))
-    for deadline in deadlines:
-        level, reminder = deadline.escalation_level, deadline.reminder_level
-        # nothing happens to a deadline before its "due soon" window (at most `soon` working
-        # days, so never more than 3 * soon + 14 calendar days before it is due)
-        day = max(today, deadline.due - timedelta(days=3 * soon + 14))
-        status = "missed" if deadline.due < today else "open"
-        while day < end and level < top:
-            item = _item(deadline, status, level, reminder)
-            decision = decide(item, policy, day, soon)
-            if decision is not None:
-                week = (day - today).days // 7
-                for notice in decision.notices:
-                    result.alerts_by_week[week] += 1
-                    if notice.level == 0:
-                        result.reminders += 1
-                    else:
-                        result.escalations_by_rung[f"{notice.level} {notice.role.value}"] += 1
-                level, reminder = decision.escalation_level, decision.reminder_level
-                status = "missed" if decision.mark_missed else status
-            day += timedelta(days=1)
-    return result
+    level, reminder = deadline.escalation_level, deadline.reminder_level
+    # nothing happens to a deadline before its "due soon" window (at most `soon` working
+    # days, so never more than 3 * soon + 14 calendar days before it is due)
+    day = max(today, deadline.due - timedelta(days=3 * soon + 14))
+    status = "missed" if deadline.due < today else "open"
+    while day < end and level < top:
+        item = _item(deadline, status, level, reminder)
+        decision = decide(item, policy, day, soon)
+        if decision is not None:
+            week = (day - today).days // 7
+            notices.extend((week, n.level, n.role.value) for n in decision.notices)
+            level, reminder = decision.escalation_level, decision.reminder_level
+            status = "missed" if decision.mark_missed else status
+        day += timedelta(days=1)
+    return tuple(notices)
 
 
 _NO_ID = uuid.UUID(int=0)

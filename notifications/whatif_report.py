@@ -31,10 +31,12 @@ def summarise(
     for case in replayed:
         teams[case.team or NO_TEAM].append(case)
     # each case's notices once, summed per team and in total
+    now_memo: dict[Any, Any] = {}
+    then_memo: dict[Any, Any] = {}
     projected = {
         case.case_ref: (
-            project(case.before, now_policy, today, soon),
-            project(case.after, then_policy, today, soon),
+            project(case.before, now_policy, today, soon, now_memo),
+            project(case.after, then_policy, today, soon, then_memo),
         )
         for case in replayed
     }

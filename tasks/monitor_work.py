@@ -19,13 +19,12 @@ from sqlmodel import Session
 
 from models.alerts_store import Standing, outbox_standing
 from models.clock import LONDON
-from models.instance import instance_id
+from models.instance import instance_id, monitor_artifact_key
 from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
 from notifications.monitor import MonitorConfig, PassReport, run_pass
 from tasks.case_labels import relabel_runs
 
-ARTIFACT_KEY = "overdue-by-team"
 # Prefect events of each kind per pass: a first pass over a national backlog would emit ~90,000
 EVENT_LIMIT = 5000
 _EVENT_NAMESPACE = uuid.UUID("6f1d2c4e-9b1a-4f57-8a51-3c2b7d0e9a11")
@@ -77,7 +76,7 @@ def publish(report: PassReport) -> None:
     with Session(case_engine()) as session:
         standing = outbox_standing(session)
     create_table_artifact(
-        key=ARTIFACT_KEY,
+        key=monitor_artifact_key(instance_id(case_engine())),
         table=rows or [{"authority": "-", "team": "-", "overdue": 0}],
         description=caption(report, standing),
     )

@@ -6,20 +6,17 @@ the first of each day computes and publishes; the rest get the cached result.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 from typing import Any
 
 from prefect import task
 from prefect.artifacts import create_table_artifact
 
+from models.instance import instance_id, report_artifact_key
 from models.lifecycle import add_calendar_months
 from models.report import comparison
 from models.report.flat import HEADLINE, seeds_text, value_of
 from models.runtime import case_engine, policies
-from models.settings import get_settings
-
-REPORT_ARTIFACT_KEY = "council-report"
 
 
 def headline_table(as_of: date) -> tuple[list[dict[str, Any]], str]:
@@ -43,9 +40,9 @@ def _cell(value: Any) -> str:
 
 
 def _day_key(_context: object, parameters: dict[str, Any]) -> str:
-    """Once per case database and day: the results store is shared by every database and run."""
-    database = hashlib.sha256(get_settings().resolved_database_url().encode()).hexdigest()[:16]
-    return f"cin-council-report-{database}-{parameters['as_of']}"
+    """Once per engine instance and day: the results store is shared by every database and run,
+    and a database recreated at the same URL is a new instance whose report is not cached."""
+    return f"cin-{instance_id(case_engine())}-council-report-{parameters['as_of']}"
 
 
 @task(
@@ -58,7 +55,7 @@ def publish_council_report(as_of: date) -> int:
     """Publish the headline table for `as_of` (once: later calls that day are cache hits)."""
     rows, period = headline_table(as_of)
     create_table_artifact(
-        key=REPORT_ARTIFACT_KEY,
+        key=report_artifact_key(instance_id(case_engine())),
         table=rows,
         description=(
             f"Children in need measures per council, {period} (measures on a date: {as_of}), "

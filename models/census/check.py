@@ -24,6 +24,7 @@ from models.tables import Case, CaseEvent
 
 XSD = Path(__file__).resolve().parent / "CIN_schema_2026.xsd"
 _QUOTED_VALUE = re.compile(r"value '[^']*'")
+_BATCH = 500  # case references a query when naming the events to correct
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +145,19 @@ def _named_events(engine: Engine, findings: list[Finding]) -> list[Finding]:
         if f.case_ref and f.correct.startswith("event ")
     }
     names: dict[tuple[str, int], str] = {}
+    refs = sorted({ref for ref, _ in wanted})
     with Session(engine) as session:
-        for case_ref in {ref for ref, _ in wanted}:
+        # a batch of cases a query, not one query a case: a large council's return can carry a
+        # finding on thousands of cases (one round trip each took most of the check's time)
+        for start in range(0, len(refs), _BATCH):
             stmt = (
-                select(col(CaseEvent.seq), col(CaseEvent.event_type))
+                select(col(Case.case_ref), col(CaseEvent.seq), col(CaseEvent.event_type))
                 .join(Case, col(Case.id) == col(CaseEvent.case_id))
-                .where(col(Case.case_ref) == case_ref)
+                .where(col(Case.case_ref).in_(refs[start : start + _BATCH]))
             )
-            for seq, event_type in session.execute(stmt):
-                names[(case_ref, seq)] = event_type
+            for case_ref, seq, event_type in session.execute(stmt):
+                if (case_ref, seq) in wanted:
+                    names[(case_ref, seq)] = event_type
     named = []
     for f in findings:
         if f.case_ref and f.correct.startswith("event "):

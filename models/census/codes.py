@@ -1,5 +1,6 @@
-"""Code lists for the child's part of the return (../shared/census/CODES.md "Other lists" and the
-enumerations of ../shared/census/CIN_schema_2026.xsd)."""
+"""Code lists for the child's part of the return (models/census/CODES.md "Other lists", from the
+DfE's CIN census 2025-26 specification, and the enumerations of
+models/census/CIN_schema_2026.xsd)."""
 
 from __future__ import annotations
 

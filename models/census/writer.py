@@ -1,5 +1,6 @@
 """The return as XML, written one child at a time in the XSD's element order
-(../shared/census/CIN_schema_2026.xsd): only the child being written is in memory.
+(models/census/CIN_schema_2026.xsd, the copy beside this file): only the child being written is
+in memory.
 
 The file is created readable by its owner only (0600): written to a temporary file beside it and
 moved into place, so a failed export leaves no partial return behind.

@@ -1,4 +1,5 @@
-"""DfE children in need census codes the lifecycle accepts (../shared/census/CODES.md, 2025-26).
+"""DfE children in need census codes the lifecycle accepts (the DfE's CIN census 2025-26
+specification; the lists as the project keeps them: models/census/CODES.md).
 
 The codes are `Literal` types so that an event model rejects anything else and its JSON schema (the
 CLI's help, the Prefect UI's form) lists the allowed values.

@@ -7,7 +7,7 @@ any malformed record (an unknown type, an unknown census code) into `EventRefuse
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal, get_args
 
@@ -229,12 +229,44 @@ def parse_event(data: Mapping[str, Any]) -> Event:
         if kind not in EVENT_TYPES:
             problems = f"type: expected one of {', '.join(EVENT_TYPES)}"
         else:
-            # pydantic's messages name the expected values, never the input
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-                for err in exc.errors()[:3]
-            )
+            problems = "; ".join(_problems(exc.errors())[:3])
         raise EventRefused(f"{name} refused: {problems}") from None
+
+
+# Code lists too long for a one-line refusal: the field, the list it takes, a few of its codes
+# (the lists: models/lifecycle/codes.py, from the DfE's CIN census 2025-26 specification).
+_LONG_CODE_LISTS = {
+    "factors": "codes from the DfE assessment factors list, e.g. 1A, 2B, 21",
+    "source": "a code from the DfE referral source list, e.g. 1A, 2A, 5C, 10",
+}
+
+
+def _problems(errors: Sequence[Any]) -> list[str]:
+    """One line per field; pydantic's messages name the expected values, never the input. A long
+    code list is named instead of spelt out, with the positions of the codes not on it."""
+    listed: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for err in errors:
+        loc = [str(p) for p in err["loc"]]
+        field = loc[1] if len(loc) > 1 else ""
+        if err["type"] == "literal_error" and field in _LONG_CODE_LISTS:
+            if field not in listed:
+                listed[field] = []
+                problems.append(field)  # placeholder, filled below
+            if len(loc) > 2 and loc[2].isdigit():
+                listed[field].append(str(int(loc[2]) + 1))
+            continue
+        problems.append(f"{'.'.join(loc) or 'record'}: {err['msg']}")
+    for field, items in listed.items():
+        where = ""
+        if items:
+            where = (
+                f" (item {items[0]} is not)"
+                if len(items) == 1
+                else (f" (items {', '.join(items)} are not)")
+            )
+        problems[problems.index(field)] = f"{field}: expected {_LONG_CODE_LISTS[field]}{where}"
+    return problems
 
 
 def event_to_dict(event: Event) -> dict[str, Any]:

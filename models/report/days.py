@@ -18,6 +18,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Column, Connection, Date, Integer, MetaData, String, Table
 
+from calendars import WorkingCalendar
 from models.policy import PolicyBook
 
 _META = MetaData()
@@ -47,15 +48,22 @@ def day_rows(
 ) -> list[dict[str, object]]:
     """The rows of `report_day` for `authorities` from `first` to `last` inclusive."""
     rows: list[dict[str, object]] = []
+    national = book.authority("national")
     for slug in authorities:
         timeline = book.authority(slug)
+        # a calendar per policy version in force (resolving a policy for every day is slow)
+        calendars: dict[tuple[str, int], WorkingCalendar] = {}
         ordinal = 0
         day = first
         while day <= last:
-            try:
-                calendar = timeline.on(day).calendar
-            except ValueError:  # no policy version in force: the national calendar of its nation
-                calendar = book.authority("national").on(day).calendar
+            version = timeline.policy.in_force(day)
+            # no policy version in force: the national calendar of its nation
+            source = timeline if version is not None else national
+            in_force = version or national.policy.in_force(day)
+            key = (source.slug, in_force.version if in_force else 0)
+            calendar = calendars.get(key)
+            if calendar is None:
+                calendar = calendars[key] = source.on(day).calendar
             if calendar.is_working_day(day):
                 ordinal += 1
             rows.append(

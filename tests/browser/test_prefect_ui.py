@@ -29,6 +29,7 @@ from engine.worker import work
 from flows.monitor import deadline_monitor, one_pass
 from flows.reconciler import reconcile
 from models.case_reads import load_case
+from models.instance import instance_id, monitor_artifact_key
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from tests.browser.conftest import SHOTS
@@ -52,6 +53,7 @@ class Caseload:
     smtp: LocalSmtpServer
     shots: Path
     auth: str = ""  # the server's API auth string: what an operator types at the UI's login
+    instance: str = ""  # the case database's engine instance id (artifact keys carry it)
 
 
 def _record(ingest: Ingest, ref: str, kind: str, on: str, outcome: str | None = None) -> None:
@@ -131,7 +133,8 @@ def _play(ui: str, smtp: LocalSmtpServer, shots: Path) -> Caseload:
     reconcile()
     with Session(ingest.engine) as session:
         runs = {ref: str(load_case(session, ref).flow_run_id) for ref in [undecided, *refs]}
-    return Caseload(ui, runs, [*refs[:3], undecided], [refs[3]], smtp, shots)
+    instance = instance_id(ingest.engine)
+    return Caseload(ui, runs, [*refs[:3], undecided], [refs[3]], smtp, shots, instance=instance)
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +193,8 @@ def test_the_runs_list_shows_and_filters_overdue_cases(caseload: Caseload, page:
 
     # the monitor's table: its caption says what stands overall, then what the pass did
     table = _open(
-        page, f"{caseload.ui}/artifacts/key/overdue-by-team", caseload.shots / "overdue-table.png",
+        page, f"{caseload.ui}/artifacts/key/{monitor_artifact_key(caseload.instance)}",
+        caseload.shots / "overdue-table.png",
         "deadlines past due",
     )  # fmt: skip
     assert re.search(r"On 2025-02-25: 4 deadlines past due in 2 teams; \d+ messages waiting", table)

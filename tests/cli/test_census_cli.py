@@ -102,7 +102,9 @@ def test_record_census_fields_then_export_and_check(cin, tmp_path):
     status, _, err = record(
         "assessment_completed", "2025-06-02", "--outcome", "cin_plan", "--factors", "3B,XX"
     )
-    assert status == 1 and "factors.1" in err and "'3B'" in err  # the list is named
+    assert status == 1 and len(err.strip().splitlines()) == 1  # one short line
+    assert "factors: expected codes from the DfE assessment factors list" in err
+    assert "(item 2 is not)" in err and "..." not in err and "'24A'" not in err
     status, _, err = record("referral_decision", "2025-05-02", "--outcome", "assessment",
                             "--category", "NEG")  # fmt: skip
     assert status == 1 and "takes no --category" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from pathlib import Path
 
@@ -37,3 +38,39 @@ def test_an_anonymous_call_is_refused_and_an_authenticated_one_works(tmp_path: P
     secret = server.home / "api-auth"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert stat.S_IMODE(server.home.stat().st_mode) == 0o700
+
+
+def test_thirty_workers_polling_at_once_get_answers_and_leave_no_error(tmp_path: Path) -> None:
+    """Issue 12, point 6: the embedded SQLite server takes a burst of writers without error.
+    Each worker's heartbeat and poll reads, then writes, in one transaction; with Prefect's
+    default (deferred) transactions such a burst gets 503s and logs `database is locked`."""
+    server = PrefectServer(tmp_path / "prefect", free_port())
+    server.start()
+    codes: list[int] = []
+
+    async def burst() -> None:
+        async with httpx.AsyncClient(
+            base_url=server.api_url, headers=server.headers(), timeout=120
+        ) as client:
+            pool = await client.post("/work_pools/", json={"name": "burst", "type": "process"})
+            assert pool.status_code == 201, pool.text
+
+            async def worker(name: str) -> None:
+                for _ in range(5):
+                    beat = {"name": name, "heartbeat_interval_seconds": 30}
+                    codes.append(
+                        (
+                            await client.post("/work_pools/burst/workers/heartbeat", json=beat)
+                        ).status_code
+                    )
+                    poll = "/work_pools/burst/get_scheduled_flow_runs"
+                    codes.append((await client.post(poll, json={})).status_code)
+
+            await asyncio.gather(*(worker(f"worker-{i}") for i in range(30)))
+
+    try:
+        asyncio.run(burst())
+    finally:
+        server.stop()
+    assert len(codes) == 300 and set(codes) <= {200, 204}, sorted(set(codes))
+    assert server.log_errors() == []

@@ -5,8 +5,9 @@ each case has exactly one run, each event's work ran exactly once, every run is 
 Run with CIN_RUN_IDEMPOTENCY=false or CIN_CASE_LOCK=false in the environment (handed to every
 process) to see what each safety net prevents: the test then fails.
 
-Smaller than the topology the issue describes (one API server with its services, not two
-without them beside a services process and Redis): see README, "Known limits".
+One API server with its services, and 16 cases: quick enough for every run of the suite. The
+topology the issue describes (two API servers without services, a services process and Redis,
+200 cases, an API server killed too) is tests/engine/test_topology.py.
 """
 
 from __future__ import annotations

@@ -16,14 +16,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class Worker:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
+    def __init__(self, env: dict[str, str], log_path: Path, threads: int = 1) -> None:
+        self.env, self.log_path, self.threads = env, log_path, threads
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, **extra_env: str) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli.main", "worker", "--threads", "1", "--poll", "0.2"],
+            [sys.executable, "-m", "cli.main", "worker", "--threads", str(self.threads),
+             "--poll", "0.2"],
             env={**self.env, **extra_env}, cwd=REPO, stdout=log, stderr=log,
             start_new_session=True,
         )  # fmt: skip

@@ -173,3 +173,34 @@ def test_an_authority_without_a_policy_in_force_is_refused_not_invented(book: Po
             seed=1,
             policies=book,
         )
+
+
+def test_volumes_give_each_council_its_scaled_seed_referrals(book: PolicyBook) -> None:
+    from demo.caseload_mix import ANNUAL_REFERRALS, VOLUME_SCALE, scaled_volumes
+
+    volumes = scaled_volumes(AUTHORITIES)
+    # Stockton's 2,334 referrals a year (001 line 57) at the demo's one scale
+    assert volumes["stockton-on-tees"] == round(2334 * VOLUME_SCALE)
+    records = generate_caseload(
+        authorities=AUTHORITIES, cases=sum(volumes.values()), start=START, days=DAYS, seed=5,
+        policies=book, volumes=volumes,
+    )  # fmt: skip
+    cases = {(r.authority, r.case_key) for r in records}
+    made = {slug: sum(1 for a, _ in cases if a == slug) for slug in AUTHORITIES}
+    assert made == volumes
+    # relative sizes are the seeds': the largest council over the smallest, within rounding
+    ratio = made["warwickshire"] / made["redcar-and-cleveland"]
+    seed_ratio = ANNUAL_REFERRALS["warwickshire"] / ANNUAL_REFERRALS["redcar-and-cleveland"]
+    assert abs(ratio - seed_ratio) / seed_ratio < 0.1
+    # every council's first referrals spread over the year, not bunched at its start
+    for slug in AUTHORITIES:
+        days = sorted(r.on for r in records if r.authority == slug)
+        assert days[-1] - days[0] > timedelta(days=DAYS // 2)
+
+
+def test_volumes_must_cover_every_authority_and_sum_to_cases(book: PolicyBook) -> None:
+    with pytest.raises(ValueError, match="volumes"):
+        generate_caseload(
+            authorities=AUTHORITIES, cases=10, start=START, days=DAYS, seed=5, policies=book,
+            volumes={"redbridge": 10},
+        )  # fmt: skip

@@ -1,6 +1,7 @@
 """Engine instances on one Prefect server (issue 9): two case databases with the same case
-references stay apart (runs, artifacts, cache), a database recreated in the same folder is a new
-instance, and concurrent deliveries for one case converge on one run."""
+references stay apart (runs, artifacts: the case timelines, the monitor's, the report's and the
+reconciler's; cache), a database recreated in the same folder is a new instance, and concurrent
+deliveries for one case converge on one run."""
 
 from __future__ import annotations
 
@@ -20,7 +21,16 @@ import models.runtime
 from engine.delivery import case_deployment_id, deliver_case
 from engine.ingest import Ingest
 from engine.worker import work
-from models.instance import case_artifact_key, instance_id, instance_tag
+from flows.monitor import deadline_monitor
+from flows.reconciler import reconcile
+from models.instance import (
+    case_artifact_key,
+    instance_id,
+    instance_tag,
+    monitor_artifact_key,
+    reconciler_artifact_key,
+    report_artifact_key,
+)
 from models.tables import Case, CaseWork
 from tests.flows.prefect_reads import read_artifacts
 
@@ -81,6 +91,24 @@ def test_two_case_databases_with_the_same_references_stay_apart(
     for ingest, run in ((a, run_a), (b, run_b)):
         versions = read_artifacts(case_artifact_key(instance_id(ingest.engine), ref_a))
         assert versions and {v.flow_run_id for v in versions} == {run.id}
+
+    # the monitor's, the report's and the reconciler's artifacts: each instance's under its own
+    # key, written by that instance's own monitor and reconciler runs (B first, then A)
+    monitor_runs, reconciler_runs = {}, {}
+    for name in ("b", "a"):
+        monkeypatch.setenv("CIN_DATA_DIR", str(tmp_path / name))
+        monitor_runs[name] = deadline_monitor(as_of=date(2025, 1, 8), return_state=True)
+        reconciler_runs[name] = reconcile(return_state=True)
+    for name, ingest in (("a", a), ("b", b)):
+        instance = instance_id(ingest.engine)
+        for key, run in (
+            (monitor_artifact_key(instance), monitor_runs[name]),
+            (report_artifact_key(instance), monitor_runs[name]),
+            (reconciler_artifact_key(instance), reconciler_runs[name]),
+        ):
+            versions = read_artifacts(key)
+            assert len(versions) == 1, key
+            assert versions[0].flow_run_id == run.state_details.flow_run_id, key
 
 
 def test_a_database_recreated_in_the_same_folder_is_a_new_instance(

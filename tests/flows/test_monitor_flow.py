@@ -19,9 +19,9 @@ from demo.local_smtp import LocalSmtpServer
 from demo.teams_receiver import TeamsReceiver
 from engine.ingest import Ingest
 from engine.worker import work
-from flows.monitor import ARTIFACT_KEY, MONITOR_FLOW_NAME, deadline_monitor
+from flows.monitor import MONITOR_FLOW_NAME, deadline_monitor
 from models.case_reads import load_case
-from models.instance import instance_id
+from models.instance import instance_id, monitor_artifact_key
 from models.staff import parse_staff_csv
 from models.staff_store import allocate, import_staff
 from tests.flows.prefect_reads import read_artifacts
@@ -111,7 +111,7 @@ def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(
         assert CHILD not in text and not any(name in text for name in STAFF_NAMES)
 
     # operations: the table artifact by authority and team
-    artifacts = read_artifacts(ARTIFACT_KEY, limit=5)
+    artifacts = read_artifacts(monitor_artifact_key(instance_id(ingest.engine)), limit=5)
     assert artifacts, "the monitor publishes its table"
     rows = json.loads(artifacts[0].data)
     assert [(r["authority"], r["team"], r["overdue"]) for r in rows] == [("redbridge", "east", 1)]

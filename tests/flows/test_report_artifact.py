@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import Session
 
 from flows.monitor import deadline_monitor
+from models.instance import instance_id, report_artifact_key
 from models.runtime import case_engine, policies
 from models.store import sync_authorities
-from tasks.report_work import REPORT_ARTIFACT_KEY
 from tests.flows.prefect_reads import read_artifacts
 from tests.models.report_histories import build
 
@@ -23,12 +23,13 @@ def test_the_monitor_publishes_the_headline_table_once_a_day(
     with Session(case_engine()) as session:
         sync_authorities(session, policies=policies())
     build(case_engine(), policies())
-    before = len(read_artifacts(REPORT_ARTIFACT_KEY))
+    key = report_artifact_key(instance_id(case_engine()))
+    before = len(read_artifacts(key))
 
     deadline_monitor(as_of=date(2025, 3, 31))
     deadline_monitor(as_of=date(2025, 3, 31))  # the same day: served from the task's cache
 
-    versions = read_artifacts(REPORT_ARTIFACT_KEY)
+    versions = read_artifacts(key)
     assert len(versions) == before + 1
     rows = {row["measure"]: row for row in json.loads(versions[0].data)}
     # the 12 months to 31 March 2025 are the hand-counted period of report_histories.py
@@ -38,4 +39,4 @@ def test_the_monitor_publishes_the_headline_table_once_a_day(
     assert "child-" not in versions[0].data  # case references only, never a child's
 
     deadline_monitor(as_of=date(2025, 4, 1))  # the next day publishes again
-    assert len(read_artifacts(REPORT_ARTIFACT_KEY)) == before + 2
+    assert len(read_artifacts(key)) == before + 2

@@ -290,7 +290,7 @@ def test_8_a_plan_ends_only_at_a_review_that_decides_it(book: PolicyBook) -> Non
 
 
 def test_8_a_plan_stepped_down_closes_rc7_not_rc9(book: PolicyBook) -> None:
-    """CIN census (../shared/census/CODES.md L29-30): "RC8 case closed after assessment, no
+    """CIN census (models/census/CODES.md, ReasonForClosure): "RC8 case closed after assessment, no
     further action; RC9 case closed after assessment, referred to early help"; a plan's services
     ceasing is RC7. The step-down panel is 003 L188."""
     stepped = [

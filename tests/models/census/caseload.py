@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from tests.models.census.histories import Story, child, ev, upn_for
+from sqlalchemy import Engine
+
+from models.policy import PolicyBook
+from tests.models.census.histories import (
+    Story,
+    child,
+    ev,
+    plant_legacy_closure,
+    record_story,
+    upn_for,
+)
 
 
 def referred(on: str, source: str = "2A", need: str = "N1") -> dict[str, object]:
@@ -181,3 +191,48 @@ YEAR_2026: list[Story] = [
         ],
     ),
 ]
+
+
+# Recording mistakes the DfE's rules must find (tests/models/census/test_export.py).
+MISTAKES: list[Story] = [
+    # authorised (5 May) before the assessment started (10 May): rule 8608
+    Story(
+        "AUTHORISEDEARLY",
+        child("2012-01-01", upn=upn_for(30)),
+        [
+            [
+                referred("2025-05-01"),
+                ev("referral_decision", "2025-05-02", outcome="assessment"),
+                ev("assessment_started", "2025-05-10"),
+                ev(
+                    "assessment_completed",
+                    "2025-06-02",
+                    outcome="cin_plan",
+                    factors=["3B"],
+                    authorised="2025-05-05",
+                ),
+            ]
+        ],
+    ),
+    # factor 21 "no factors identified" beside another factor: rule 8869
+    Story(
+        "FACTOR21",
+        child("2012-01-01", upn=upn_for(31)),
+        [[referred("2025-05-01"), *assessed("2025-05-02", "2025-06-02", "nfa", "21", "4B")]],
+    ),
+    # RC8 "closed after assessment, no further action" on an episode with a CIN plan: 2990.
+    # The lifecycle now refuses it, so it is planted as a migrated log would hold it.
+    Story(
+        "RC8WITHPLAN",
+        child("2012-01-01", upn=upn_for(32)),
+        [[*planned("2025-05-01", "2025-05-02", "2025-06-02", "2025-06-10")]],
+    ),
+]
+
+
+def record_mistakes(engine: Engine, book: PolicyBook) -> dict[str, str]:
+    """Record MISTAKES (the RC8 planted as a migrated log would hold it, event 6); returns each
+    child reference's case reference."""
+    refs = {story.child_ref: record_story(engine, book, story)[0] for story in MISTAKES}
+    assert plant_legacy_closure(engine, refs["RC8WITHPLAN"], "2025-09-01", "RC8") == 6
+    return refs

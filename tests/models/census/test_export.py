@@ -16,13 +16,18 @@ from models.census.export import export_return
 from models.census.own_rules import own_rule_failures
 from models.census.year import CensusYear
 from models.settings import get_settings
-from tests.models.census.caseload import YEAR_2026, assessed, planned, referred
+from tests.models.census.caseload import (
+    YEAR_2026,
+    assessed,
+    planned,
+    record_mistakes,
+    referred,
+)
 from tests.models.census.histories import (
     AUTHORITY,
     Story,
     child,
     ev,
-    plant_legacy_closure,
     record_story,
     upn_for,
 )
@@ -126,42 +131,7 @@ def test_a_year_of_histories_passes_the_xsd_and_the_dfe_rules(engine, book, tmp_
 
 
 def test_planted_mistakes_get_the_dfe_rule_numbers_and_the_event_to_correct(engine, book):
-    mistakes = [
-        # authorised (5 May) before the assessment started (10 May): rule 8608
-        Story(
-            "AUTHORISEDEARLY",
-            child("2012-01-01", upn=upn_for(30)),
-            [
-                [
-                    referred("2025-05-01"),
-                    ev("referral_decision", "2025-05-02", outcome="assessment"),
-                    ev("assessment_started", "2025-05-10"),
-                    ev(
-                        "assessment_completed",
-                        "2025-06-02",
-                        outcome="cin_plan",
-                        factors=["3B"],
-                        authorised="2025-05-05",
-                    ),
-                ]
-            ],
-        ),
-        # factor 21 "no factors identified" beside another factor: rule 8869
-        Story(
-            "FACTOR21",
-            child("2012-01-01", upn=upn_for(31)),
-            [[referred("2025-05-01"), *assessed("2025-05-02", "2025-06-02", "nfa", "21", "4B")]],
-        ),
-        # RC8 "closed after assessment, no further action" on an episode with a CIN plan: 2990.
-        # The lifecycle now refuses it, so it is planted as a migrated log would hold it.
-        Story(
-            "RC8WITHPLAN",
-            child("2012-01-01", upn=upn_for(32)),
-            [[*planned("2025-05-01", "2025-05-02", "2025-06-02", "2025-06-10")]],
-        ),
-    ]
-    refs = {story.child_ref: record_story(engine, book, story)[0] for story in mistakes}
-    assert plant_legacy_closure(engine, refs["RC8WITHPLAN"], "2025-09-01", "RC8") == 6
+    refs = record_mistakes(engine, book)
 
     report = _check(engine, book)
     found = {
