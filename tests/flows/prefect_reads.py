@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import Artifact
