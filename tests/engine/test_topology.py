@@ -383,7 +383,22 @@ def test_two_api_servers_three_workers_kills_and_restarts(
             if t.state and t.state.type is StateType.COMPLETED and t.state.name == "Completed"
         )
         assert max(did_work.values(), default=1) == 1, f"an event's task ran twice: {why}"
-        if did_work == ledger:
+        # A task run whose Completed state went down with the SIGKILLed API server stays Running
+        # (Prefect sends task-run states as events, in batches: README, "Known limits"). Every run
+        # is suspended by now, so no task of it can still be running: such a task run, for an
+        # event whose work is in the ledger and that has no Completed task run, is that event's
+        # one task run, with its last state lost. Counted once, and reported.
+        stranded = Counter(
+            (t.flow_run_id, int(t.name.rsplit("#", 1)[1]))
+            for t in task_runs
+            if t.state
+            and t.state.type is StateType.RUNNING
+            and (t.flow_run_id, int(t.name.rsplit("#", 1)[1])) in ledger
+            and (t.flow_run_id, int(t.name.rsplit("#", 1)[1])) not in did_work
+        )
+        assert max(stranded.values(), default=1) == 1, f"an event has two task runs: {why}"
+        if did_work + stranded == ledger:
+            why += f"; {len(stranded)} task runs left Running by the killed API server"
             break
         if time.monotonic() > deadline:
             missing = set(ledger) - set(did_work)
