@@ -38,6 +38,7 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.proc_cpu import CpuSampler  # noqa: E402
 from demo.local_server import PrefectServer, free_port  # noqa: E402
 
 PG = "host=127.0.0.1 user=postgres dbname=postgres"
@@ -190,6 +191,8 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
         while not caught_up():
             time.sleep(0.05)
         elapsed = time.perf_counter() - t0
+        print("CAUGHT_UP", flush=True)
+        sys.stdin.readline()  # the parent takes its last CPU sample while the workers live
     finally:
         for proc in procs:
             proc.terminate()
@@ -217,10 +220,18 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     before, cpu = api_calls(server), server_cpu(server)
+    assert server.process is not None
+    sampler = CpuSampler(server.process.pid, proc.pid, DB_PREFIX)
+    used: dict[str, float] = {}
     for line in proc.stdout:
         if line.startswith("FEEDING"):
             before, cpu = api_calls(server), server_cpu(server)
+            sampler.start()
             proc.stdin.write("go\n")
+            proc.stdin.flush()
+        elif line.startswith("CAUGHT_UP"):
+            used = sampler.stop()
+            proc.stdin.write("done\n")
             proc.stdin.flush()
         elif line.startswith("RESULT "):
             result = json.loads(line.removeprefix("RESULT "))
@@ -228,6 +239,8 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
         raise SystemExit(f"bench child {args} failed ({proc.returncode})")
     time.sleep(1.0)  # the access log is written by the server's own thread
     result["server_cpu"] = server_cpu(server) - cpu
+    if used:
+        result["cpu"] = used
     return result, api_calls(server) - before
 
 
@@ -235,6 +248,23 @@ def show_calls(calls: Counter[str], events: int, top: int) -> None:
     """The endpoints behind the calls per event, busiest first."""
     for endpoint, n in calls.most_common(top):
         print(f"    {n / events:5.2f}/event  {endpoint}")
+
+
+RESUME = "POST /api/flow_runs/{id}/resume"
+
+
+def show_cpu(result: dict, calls: Counter[str]) -> None:
+    """CPU per event by process class over the throughput window, and events per wake-up."""
+    events, cpu = result["events"], result["cpu"]
+    total = sum(cpu.values())
+    parts = ", ".join(
+        f"{kind} {cpu.get(kind, 0.0) / events * 1e3:.0f}"
+        for kind in ("server", "workers", "feeder", "postgres")
+    )
+    print(f"  CPU ms per event: {parts}; all {total / events * 1e3:.0f} "
+          f"({total / result['seconds']:.2f} cores busy)")  # fmt: skip
+    if calls[RESUME]:
+        print(f"  {calls[RESUME]} resumes: {events / calls[RESUME]:.2f} events per wake-up")
 
 
 def drop_databases() -> None:
@@ -308,6 +338,7 @@ def main() -> None:
                       f"{calls.total() / result['events']:.1f} API calls and "
                       f"{result['server_cpu'] / result['events'] * 1e3:.0f} ms of Prefect "
                       f"server CPU per event:")  # fmt: skip
+                show_cpu(result, calls)
                 show_calls(calls, result["events"], args.endpoints)
         finally:
             server.stop()
