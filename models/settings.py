@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,5 +53,22 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'cin.db'}"
 
 
+_cached: dict[tuple[object, ...], Settings] = {}
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The settings as the environment and `.env` say now. Read again whenever a `CIN_`
+    variable, the working folder or its `.env` changes; otherwise the last reading (a case
+    run asks for them a dozen times an event, and each reading parses the environment and
+    the `.env` file: about 1 ms)."""
+    cwd = os.getcwd()
+    try:
+        env_file = os.stat(os.path.join(cwd, ".env")).st_mtime_ns
+    except OSError:
+        env_file = None
+    key = (cwd, env_file, *sorted(kv for kv in os.environ.items() if kv[0][:4].upper() == "CIN_"))
+    settings = _cached.get(key)
+    if settings is None:
+        _cached.clear()
+        settings = _cached[key] = Settings()
+    return settings.model_copy()
