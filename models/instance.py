@@ -19,11 +19,15 @@ SHORT = 12
 
 
 def instance_id(engine: Engine) -> str:
-    """The short id of the instance this case database is (read on every call: a database
-    recreated under the same URL is a new instance)."""
+    """The short id of the instance this case database is. Read once per database connection
+    and kept with it: a database recreated under the same URL is a new instance, reached over
+    new connections (the id is asked for several times an event)."""
     with engine.connect() as conn:
-        value = conn.execute(text("SELECT id FROM engine_instance")).scalar_one()
-    return uuid.UUID(str(value)).hex[:SHORT]
+        info = conn.connection.info  # lives and dies with the DBAPI connection
+        if "cin_instance" not in info:
+            value = conn.execute(text("SELECT id FROM engine_instance")).scalar_one()
+            info["cin_instance"] = uuid.UUID(str(value)).hex[:SHORT]
+        return str(info["cin_instance"])
 
 
 def run_idempotency_key(instance: str, case_ref: str) -> str:
