@@ -88,6 +88,10 @@ def case_flow(case_ref: str) -> str:
             handle_event(case_ref, snapshot.authority, event)
             crash_point("after-work", event.seq)
             mark_flow_handled(engine, case_ref=case_ref, seq=event.seq)
+        if snapshot.unhandled and _accepted_since(engine, case_ref, snapshot.last_seq):
+            # events accepted while this wake-up worked: handle them in it (one query) rather
+            # than publish, suspend and wake again for them (six API calls and their events)
+            continue
         today = clock().today()
         publish_case_view(snapshot, today)
         if snapshot.closed:
