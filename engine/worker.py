@@ -106,7 +106,7 @@ def _outbox_pass(engine: Engine, with_housekeeping: bool) -> DeliveryReport:
     on every poll, where a backlog of cases being worked on cost two API calls each a poll and
     held up the poll itself."""
     prepare_thread()
-    report = deliver_outbox(engine, out_of_step=with_housekeeping)
+    report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=True)
     if with_housekeeping:
         housekeeping(engine, report)
     return report
@@ -138,7 +138,7 @@ async def serve_worker(
                 log.warning("worker pass failed (%s: %s); retrying", type(error).__name__, error)
                 await anyio.sleep(poll_seconds)
                 continue
-            idle = not submitted and report.delivered == 0 and report.healed == 0
+            idle = not submitted and report.delivered == report.healed == report.waiting == 0
             if until_idle and idle and not worker.busy and report.failed == 0 and _synced(worker):
                 return
             if not submitted and report.delivered == 0:

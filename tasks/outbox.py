@@ -51,6 +51,8 @@ CASE_POOL = "cin-cases"  # the work pool of `cin worker`s (engine/worker.py)
 # A run claimed (Pending) this long ago whose case lock is free lost its worker.
 PENDING_GRACE = timedelta(seconds=30)
 STRAY_WINDOW = timedelta(minutes=15)  # how far back the reconciler looks for stray runs
+# a worker's poll leaves a row this young to the process that accepted it (`pending_cases`)
+SETTLING = timedelta(seconds=2)
 RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Prefect is down
 
 
@@ -62,6 +64,7 @@ class DeliveryReport:
     healed: int = 0
     cancelled: int = 0
     failed: int = 0
+    waiting: int = 0  # cases whose rows were just accepted, left to their accepter for now
     run_ids: list[uuid.UUID] = field(default_factory=list)  # runs now waiting to be executed
 
 
@@ -239,6 +242,14 @@ def reschedule(client: SyncPrefectClient, run_id: uuid.UUID, why: str) -> None:
 
 def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
     """Cases with outbox rows due for a delivery attempt, oldest first."""
+    return _due_cases(engine, limit, settle=False)[0]
+
+
+def _due_cases(engine: Engine, limit: int, settle: bool) -> tuple[list[str], set[str]]:
+    """`pending_cases`; with `settle` (a worker's poll), a case whose oldest row was accepted
+    less than `SETTLING` ago is set apart, left to the process that accepted it, which delivers
+    it a moment later (`Ingest.record`): a poll that delivered it too raced that delivery (a
+    resume refused, a read of the run) on every busy case."""
     now = utcnow()
     with Session(engine) as session:
         rows = session.exec(
@@ -248,10 +259,20 @@ def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
             .order_by(col(Outbox.created_at))
             .limit(limit * 20)
         ).all()
-    seen: dict[str, None] = {}
-    for case_ref, _ in rows:
-        seen.setdefault(case_ref, None)
-    return list(seen)[:limit]
+    due: dict[str, None] = {}
+    settling: set[str] = set()
+    for case_ref, created_at in rows:
+        if case_ref in due or case_ref in settling:
+            continue
+        if settle and _utc(created_at) > now - SETTLING:
+            settling.add(case_ref)  # its later rows wait with it
+        else:
+            due[case_ref] = None
+    return list(due)[:limit], settling
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
@@ -264,16 +285,19 @@ def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
         )
 
 
-def deliver_outbox(engine: Engine, limit: int = 500, out_of_step: bool = True) -> DeliveryReport:
+def deliver_outbox(
+    engine: Engine, limit: int = 500, out_of_step: bool = True, settle: bool = False
+) -> DeliveryReport:
     """Deliver what the outbox holds and (`out_of_step`) bring out-of-step cases up to date,
     asking Prefect about each (no Prefect call when there is nothing to deliver: a worker does
-    this on every poll)."""
+    this on every poll, with `settle`: rows just accepted are left to their accepter)."""
     report = DeliveryReport()
-    pending = pending_cases(engine, limit)
+    pending, settling = _due_cases(engine, limit, settle)
+    report.waiting = len(settling)
     for case_ref in pending:
         deliver_case(engine, case_ref, report)
     for case_ref in out_of_step_cases(engine, limit) if out_of_step else []:
-        if case_ref not in pending:
+        if case_ref not in pending and case_ref not in settling:
             deliver_case(engine, case_ref, report, check=True)
     return report
 
