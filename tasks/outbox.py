@@ -51,6 +51,7 @@ CASE_POOL = "cin-cases"  # the work pool of `cin worker`s (engine/worker.py)
 # A run claimed (Pending) this long ago whose case lock is free lost its worker.
 PENDING_GRACE = timedelta(seconds=30)
 STRAY_WINDOW = timedelta(minutes=15)  # how far back the reconciler looks for stray runs
+NOT_PAUSED = "not paused"  # Prefect's reason for refusing to resume a run that is not Paused
 # a worker's poll leaves a row this young to the process that accepted it (`pending_cases`)
 SETTLING = timedelta(seconds=2)
 RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Prefect is down
@@ -149,9 +150,18 @@ def _deliver(
             # the usual case, a run suspended until this event: resume it without reading it
             # first; anything else (not paused, refused, gone) is looked at below
             try:
-                if client.resume_flow_run(case.flow_run_id).status is SetStateStatus.ACCEPT:
+                result = client.resume_flow_run(case.flow_run_id)
+                if result.status is SetStateStatus.ACCEPT:
                     report.resumed += 1
                     return case.flow_run_id
+                if result.status is SetStateStatus.ABORT and NOT_PAUSED in str(
+                    getattr(result.details, "reason", "")
+                ):
+                    # not paused: awake (it reads this event before it suspends again: it
+                    # looks once more after suspending) or ended, which leaves the case out of
+                    # step for the worker's next out-of-step pass to heal; no read of the run
+                    # (one a wake-up, on the Prefect server, when events come in quick succession)
+                    return None
             except ObjectNotFound:
                 pass
         run = _read_run(client, case.flow_run_id)
