@@ -153,7 +153,7 @@ def play(started: float) -> None:
             if row.role.value == "worker" and row.team:
                 workers.setdefault(row.team, []).append(row.staff_id)
     print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
-    from demo.census_returns import census_returns, record_children
+    from demo.census_returns import census_returns, record_children, send_record
 
     print(f"census details (synthetic) of {record_children(ingest, records)} children recorded")
     by_day: dict[int, list[CaseloadRecord]] = defaultdict(list)
@@ -173,17 +173,10 @@ def play(started: float) -> None:
         monitor["failed"] += report.failed
         for record in by_day.get(offset, []):
             try:
-                if record.case_key not in case_refs:
-                    result = ingest.open(
-                        authority=record.authority, child_ref=record.child_ref,
-                        event=record.event, team=record.team, key=record.key,
-                    )  # fmt: skip
-                    case_refs[record.case_key] = result.case_ref
+                if (opened := send_record(ingest, record, case_refs)) is not None:
                     pool = workers[record.team]
                     worker = pool[len(case_refs) % len(pool)]
-                    allocate(ingest.engine, case_ref=result.case_ref, worker_id=worker)
-                else:
-                    ingest.record(case_refs[record.case_key], record.event, key=record.key)
+                    allocate(ingest.engine, case_ref=opened, worker_id=worker)
                 accepted += 1
             except EventRefused as refusal:
                 refused.append(f"{record.case_key}: {refusal}")
