@@ -99,14 +99,15 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         return bool(self._submitting_flow_run_ids)
 
 
-def _outbox_pass(engine: Engine, with_housekeeping: bool) -> DeliveryReport:
+def _outbox_pass(engine: Engine, with_housekeeping: bool, patient: bool) -> DeliveryReport:
     """Every poll: the outbox; with housekeeping, every out-of-step case too. A run that
     suspends over an event accepted meanwhile wakes itself (flows/case.py), so a case left out
     of step is a failure (a crash, a lost resume): looked for every `HOUSEKEEPING_SECONDS`, not
     on every poll, where a backlog of cases being worked on cost two API calls each a poll and
-    held up the poll itself."""
+    held up the poll itself. `patient` (a worker that serves on): an out-of-step case whose
+    run is still working through its events is left to it (tasks/outbox.py `STUCK`)."""
     prepare_thread()
-    report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=True)
+    report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=True, patient=patient)
     if with_housekeeping:
         housekeeping(engine, report)
     return report
@@ -130,7 +131,9 @@ async def serve_worker(
                     await worker.sync_with_backend()
                     last_sync = now
                 due = first or now - last_housekeeping > HOUSEKEEPING_SECONDS
-                report = await asyncio.wrap_future(worker.outbox.submit(_outbox_pass, engine, due))
+                report = await asyncio.wrap_future(
+                    worker.outbox.submit(_outbox_pass, engine, due, not until_idle)
+                )
                 if due:
                     last_housekeeping, first = now, False
                 submitted = await worker.get_and_submit_flow_runs()

@@ -36,7 +36,7 @@ from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatus
 from prefect.settings import PREFECT_API_URL
 from prefect.states import Cancelled, Scheduled
 from prefect.types._datetime import DateTime, now
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, and_, or_, update
 from sqlmodel import Session, col, select
 
 from models.case_lock import case_lock
@@ -54,6 +54,8 @@ STRAY_WINDOW = timedelta(minutes=15)  # how far back the reconciler looks for st
 NOT_PAUSED = "not paused"  # Prefect's reason for refusing to resume a run that is not Paused
 # a worker's poll leaves a row this young to the process that accepted it (`pending_cases`)
 SETTLING = timedelta(seconds=2)
+# an out-of-step case whose next event was delivered this long ago has lost its run's attention
+STUCK = timedelta(seconds=15)
 RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Prefect is down
 
 
@@ -287,26 +289,52 @@ def _utc(moment: datetime) -> datetime:
 
 def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
     """Open cases whose run has not handled every event (a lost resume, a crash)."""
+    return _out_of_step(engine, limit, patient=False)[0]
+
+
+def _out_of_step(engine: Engine, limit: int, patient: bool) -> tuple[list[str], int]:
+    """`out_of_step_cases`; `patient` (a serving worker's housekeeping): only those whose next
+    unhandled event was delivered `STUCK` ago or more, with the number left out: a case whose
+    run is working through its events is out of step too, and asking Prefect about each of
+    them every housekeeping pass was a read of the run per case, per worker, every 10 s."""
     with Session(engine) as session:
-        return list(
-            session.exec(
-                select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq)).limit(limit)
-            )
+        behind = select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq))
+        if not patient:
+            return list(session.exec(behind.limit(limit))), 0
+        next_row = and_(col(Outbox.case_id) == col(Case.id), col(Outbox.seq) == Case.flow_seq + 1)
+        stuck = or_(
+            col(Outbox.seq).is_(None),  # no outbox row for it: nothing to tell progress by
+            col(Outbox.delivered_at).is_(None),
+            col(Outbox.delivered_at) < utcnow() - STUCK,
         )
+        rows = session.exec(
+            select(Case.case_ref, stuck)
+            .outerjoin(Outbox, next_row)
+            .where(col(Case.flow_seq) < col(Case.last_seq))
+        ).all()
+    return [ref for ref, is_stuck in rows if is_stuck][:limit], sum(not s for _, s in rows)
 
 
 def deliver_outbox(
-    engine: Engine, limit: int = 500, out_of_step: bool = True, settle: bool = False
+    engine: Engine,
+    limit: int = 500,
+    out_of_step: bool = True,
+    settle: bool = False,
+    patient: bool = False,
 ) -> DeliveryReport:
     """Deliver what the outbox holds and (`out_of_step`) bring out-of-step cases up to date,
     asking Prefect about each (no Prefect call when there is nothing to deliver: a worker does
-    this on every poll, with `settle`: rows just accepted are left to their accepter)."""
+    this on every poll, with `settle`: rows just accepted are left to their accepter, and
+    `patient` unless it stops once idle: out-of-step cases whose runs are still working
+    through their events are left to them)."""
     report = DeliveryReport()
     pending, settling = _due_cases(engine, limit, settle)
     report.waiting = len(settling)
     for case_ref in pending:
         deliver_case(engine, case_ref, report)
-    for case_ref in out_of_step_cases(engine, limit) if out_of_step else []:
+    stuck, working = _out_of_step(engine, limit, patient) if out_of_step else ([], 0)
+    report.waiting += working
+    for case_ref in stuck:
         if case_ref not in pending and case_ref not in settling:
             deliver_case(engine, case_ref, report, check=True)
     return report
