@@ -3,8 +3,9 @@
 One real `cin worker` process executes N cases x M events: the cases are opened, then fed one
 event per case a round, and each round waits until every case has caught up, so each event is one
 wake-up (resume, work, suspend). Every `--every` wake-ups, and every 10 s of an idle tail that
-follows, the worker's VmRSS (/proc/<pid>/status), threads and open file descriptors are printed.
-A worker that keeps something per run or per poll grows in one column or the other.
+follows, the worker's VmRSS (/proc/<pid>/status), threads, open file descriptors and CPU seconds
+used are printed. A worker that keeps something per run or per poll grows with the wake-ups, or
+with the idle time.
 
 Runs anywhere, like bench/case_bench.py: its own Prefect server on a free port, its own
 CIN_DATA_DIR, the child's environment set before Prefect is imported; its PostgreSQL databases are
@@ -33,13 +34,15 @@ from bench import case_bench  # noqa: E402
 from demo.local_server import PrefectServer, free_port  # noqa: E402
 
 
-def sample(pid: int) -> tuple[float, int, int]:
-    """(VmRSS in MB, threads, open file descriptors) of a live process."""
+def sample(pid: int) -> tuple[float, int, int, float]:
+    """(VmRSS in MB, threads, open file descriptors, CPU seconds used) of a live process."""
     fields = dict(
         line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
     )
     fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["Threads"]), fds
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["Threads"]), fds, cpu
 
 
 def child(cases: int, events: int, every: int, idle: float, threads: int, poll: float) -> None:
@@ -74,9 +77,10 @@ def child(cases: int, events: int, every: int, idle: float, threads: int, poll: 
         return n
 
     def show(label: str, wakeups: int, t0: float) -> None:
-        rss, nthreads, fds = sample(worker.pid)
+        rss, nthreads, fds, cpu = sample(worker.pid)
         print(f"{label:<6} {wakeups:8d} {time.monotonic() - t0:8.0f} {rss:8.1f} "
-              f"{nthreads:8d} {fds:6d}  {os.getloadavg()[0]:5.1f}", flush=True)  # fmt: skip
+              f"{nthreads:8d} {fds:6d} {cpu:8.1f}  {os.getloadavg()[0]:5.1f}",
+              flush=True)  # fmt: skip
 
     try:
         refs = [
@@ -86,7 +90,7 @@ def child(cases: int, events: int, every: int, idle: float, threads: int, poll: 
         base = caught_up()  # the opening runs: the worker's first wake-ups, its warm-up
         t0 = time.monotonic()
         print(f"{'':<6} {'wake-ups':>8} {'seconds':>8} {'RSS MB':>8} {'threads':>8} "
-              f"{'fds':>6}  {'load':>5}")  # fmt: skip
+              f"{'fds':>6} {'CPU s':>8}  {'load':>5}")  # fmt: skip
         show("start", 0, t0)
         stream = [
             {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
