@@ -1,8 +1,9 @@
 """The demo's last step: each council's census return for the year, exported and checked.
 
-The children's details are recorded once, before the year is played (`record_children`); at the
-end each authority's return is written under data/census/ (readable by its owner only) and the
-DfE's rules are run on it (`census_returns`), as a council would before the return is due.
+The children's details are recorded once, before the year is played (`record_children`), and
+each caseload record is sent as the recording system would (`send_record`). At the end each
+authority's return is written under data/census/ (readable by its owner only) and the DfE's rules
+are run on it (`census_returns`), as a council would before the return is due.
 """
 
 from __future__ import annotations
@@ -26,6 +27,20 @@ def record_children(ingest: Ingest, records: Sequence[CaseloadRecord]) -> int:
         details = child_details(child_ref, la_code=la_code, referred=record.on)
         ingest.set_child(authority=authority, child_ref=child_ref, details=details)
     return len(first)
+
+
+def send_record(ingest: Ingest, record: CaseloadRecord, case_refs: dict[str, str]) -> str | None:
+    """Send one caseload record: its case's first opens the case (`case_refs` learns its
+    reference, which is returned), the rest are recorded on it. A refusal raises `EventRefused`."""
+    if record.case_key in case_refs:
+        ingest.record(case_refs[record.case_key], record.event, key=record.key)
+        return None
+    case_ref = ingest.open(
+        authority=record.authority, child_ref=record.child_ref, event=record.event,
+        team=record.team, key=record.key,
+    ).case_ref  # fmt: skip
+    case_refs[record.case_key] = case_ref
+    return case_ref
 
 
 def census_returns(

@@ -1,8 +1,8 @@
 """`make demo`: the engine at work on a simulated year of four councils' caseloads.
 
 1. explains a few real deadlines under the seed authorities' policies;
-2. starts a local Prefect server on SQLite under data/demo-prefect (UI on http://127.0.0.1:4310;
-   API authentication on, its string in data/demo-prefect/api-auth);
+2. starts a local Prefect server on SQLite under data/demo-prefect (UI on http://127.0.0.1:4310,
+   or the port in CIN_DEMO_PORT; API authentication on, its string in data/demo-prefect/api-auth);
 3. plays a synthetic caseload week by week on a simulated clock: referrals, decisions,
    assessments, plans, reviews, visits, step-downs, escalations, transfers and closures, with late
    records and re-referrals, each accepted through the same API a recording system uses; every
@@ -21,6 +21,7 @@ import shutil
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,7 +35,8 @@ from demo.local_smtp import LocalSmtpServer
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 # a port and a Prefect home of the demo's own: another `cin` on this machine (default port 4200,
-# home data/prefect) cannot write into the demo's server by default, nor without its auth string
+# home data/prefect) cannot write into the demo's server by default, nor without its auth string;
+# a second clone's demo on the same machine sets CIN_DEMO_PORT (an engine default, not a rule)
 PORT = 4310
 START = date(2025, 1, 6)
 DAYS = 364
@@ -44,6 +46,16 @@ DAYS = 364
 ROUND_WEEKS = 6
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
 CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due
+
+
+def demo_port(environ: Mapping[str, str] = os.environ) -> int:
+    """CIN_DEMO_PORT if set (a port from 1024 to 65535), else 4310; a bad value is one line."""
+    raw = environ.get("CIN_DEMO_PORT", "").strip()
+    if not raw:
+        return PORT
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
+        raise SystemExit(f"CIN_DEMO_PORT: expected a port number from 1024 to 65535, got {raw!r}")
+    return int(raw)
 
 
 def stop_previous_server(home: Path) -> None:
@@ -153,7 +165,7 @@ def play(started: float) -> None:
             if row.role.value == "worker" and row.team:
                 workers.setdefault(row.team, []).append(row.staff_id)
     print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
-    from demo.census_returns import census_returns, record_children
+    from demo.census_returns import census_returns, record_children, send_record
 
     print(f"census details (synthetic) of {record_children(ingest, records)} children recorded")
     by_day: dict[int, list[CaseloadRecord]] = defaultdict(list)
@@ -173,17 +185,10 @@ def play(started: float) -> None:
         monitor["failed"] += report.failed
         for record in by_day.get(offset, []):
             try:
-                if record.case_key not in case_refs:
-                    result = ingest.open(
-                        authority=record.authority, child_ref=record.child_ref,
-                        event=record.event, team=record.team, key=record.key,
-                    )  # fmt: skip
-                    case_refs[record.case_key] = result.case_ref
+                if (opened := send_record(ingest, record, case_refs)) is not None:
                     pool = workers[record.team]
                     worker = pool[len(case_refs) % len(pool)]
-                    allocate(ingest.engine, case_ref=result.case_ref, worker_id=worker)
-                else:
-                    ingest.record(case_refs[record.case_key], record.event, key=record.key)
+                    allocate(ingest.engine, case_ref=opened, worker_id=worker)
                 accepted += 1
             except EventRefused as refusal:
                 refused.append(f"{record.case_key}: {refusal}")
@@ -288,6 +293,8 @@ def summarise_alerts(engine: Engine) -> None:
 
 
 def main() -> None:
+    global PORT
+    PORT = demo_port()
     started = time.monotonic()
     print("Deadlines under the seed authorities' policies, with their reasons:\n")
     for line in explain_examples():

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from demo.caseload import generate_caseload
 from demo.census_demo import child_details, with_census_fields
-from demo.census_returns import record_children
+from demo.census_returns import record_children, send_record
 from demo.demo import AUTHORITIES, DAYS, START
 from engine.ingest import Ingest
 from models.census.check import check_return, xsd_problems
@@ -33,13 +33,7 @@ def test_the_demos_returns_pass_the_xsd_and_the_dfe_rules(engine, book, tmp_path
     refused = []
     for record in records:
         try:
-            if record.case_key not in cases:
-                cases[record.case_key] = ingest.open(
-                    authority=record.authority, child_ref=record.child_ref, event=record.event,
-                    team=record.team, key=record.key,
-                ).case_ref  # fmt: skip
-            else:
-                ingest.record(cases[record.case_key], record.event, key=record.key)
+            send_record(ingest, record, cases)
         except EventRefused as refusal:
             refused.append(str(refusal))
     assert refused == []

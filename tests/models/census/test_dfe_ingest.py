@@ -12,23 +12,19 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 from sqlmodel import Session
 
 from demo.caseload import generate_caseload
-from demo.census_returns import record_children
+from demo.census_returns import record_children, send_record
 from demo.demo import AUTHORITIES, DAYS, START
 from engine.ingest import Ingest
 from models.census.dfe_rules import run_dfe_rules
 from models.census.export import export_return
 from models.census.year import CensusYear
-from models.database import get_engine, migrate
-from models.policy import PolicyBook
 from models.settings import get_settings
 from models.store import sync_authorities
 from tests.models.census.caseload import YEAR_2026, record_mistakes
@@ -37,19 +33,6 @@ from tests.models.census.histories import AUTHORITY, record_story
 COMPARE = Path(__file__).with_name("dfe_ingest_compare.py")
 NOW = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 YEAR = CensusYear(2026)
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path, book: PolicyBook) -> Iterator[Engine]:
-    """One database is enough here: what is compared is the XML's reading, and the export is
-    tested on SQLite and PostgreSQL in test_export.py."""
-    url = f"sqlite:///{tmp_path}/cin.db"
-    migrate(url)
-    engine = get_engine(url)
-    with Session(engine) as session:
-        sync_authorities(session, policies=book)
-    yield engine
-    engine.dispose()
 
 
 def _export(engine, book, authority: str, out: Path) -> Path:
@@ -68,17 +51,13 @@ def _demo_caseload(engine, book) -> None:
     record_children(ingest, records)
     cases: dict[str, str] = {}
     for record in records:
-        if record.case_key not in cases:
-            cases[record.case_key] = ingest.open(
-                authority=record.authority, child_ref=record.child_ref, event=record.event,
-                team=record.team, key=record.key,
-            ).case_ref  # fmt: skip
-        else:
-            ingest.record(cases[record.case_key], record.event, key=record.key)
+        send_record(ingest, record, cases)
 
 
-def test_linear_ingest_gives_the_validators_tables_and_failures(sqlite_engine, book, tmp_path):
-    engine = sqlite_engine
+# One database is enough here: what is compared is the XML's reading, and the export is tested
+# on SQLite and PostgreSQL in test_export.py.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_linear_ingest_gives_the_validators_tables_and_failures(engine, book, tmp_path):
     for story in YEAR_2026:
         record_story(engine, book, story)
     returns = [_export(engine, book, AUTHORITY, tmp_path / "histories.xml")]
