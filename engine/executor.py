@@ -42,9 +42,10 @@ from prefect.settings import (
     PREFECT_LOCAL_STORAGE_PATH,
 )
 
-_thread_settings: list[Any] = []
-# per thread: the Prefect API this thread's shared client and quiet settings were made for
+# per context: the Prefect API whose quiet settings and shared client are in force in it
 _quiet_settings: contextvars.ContextVar[str] = contextvars.ContextVar("cin_quiet", default="")
+# per thread: (API, settings, clients) made for it, kept for the thread's life and no longer
+_thread_contexts = threading.local()
 
 
 class CaseRunEngine(FlowRunEngine[Any, Any]):
@@ -156,7 +157,7 @@ def run_in_process(flow: Flow[Any, Any], flow_run: FlowRun) -> Any:
     return engine.state
 
 
-def quiet_thread_settings() -> None:
+def quiet_thread_settings() -> tuple[SettingsContext, SyncClientContext]:
     """Once per thread: heartbeats off, and one Prefect client shared by everything the thread
     does (making a client costs ~37 ms here, and a resume used to make several). The contexts
     are entered directly, not through generator context managers, so nothing is left to be
@@ -175,18 +176,34 @@ def quiet_thread_settings() -> None:
     except BaseException:
         settings.__exit__(None, None, None)
         raise
-    _thread_settings.extend([settings, clients])  # kept for the thread's life
+    return settings, clients
 
 
 def prepare_thread() -> None:
     """Quiet settings and a shared client for a worker thread, once per thread and API.
 
-    Only the worker's own pool threads keep these contexts for life; the main thread (a CLI
+    Only the worker's own threads keep these contexts for life; the main thread (a CLI
     command, a test, the demo's driver) must not carry a client past the settings it was made
-    under. Keyed by the API URL in force, so a thread that changes servers gets a new client."""
+    under. Keyed by the API URL in force, so a thread that changes servers gets a new client.
+
+    A thread's pair is kept by the thread, not by the context it was entered in: a function
+    handed to `anyio.to_thread.run_sync` (the worker's outbox pass, every poll) runs in a fresh
+    copy of the event loop's context each call, where the pair made by the last call is not in
+    force. Made again each time, and kept in a process-wide list, it was the worker's memory
+    leak: a client, its connection pool and a settings copy per poll, for ever (README, Known
+    limits; bench/worker_memory.py). Here the thread's own pair is put back into such a context
+    instead."""
     if threading.current_thread() is threading.main_thread():
         return
     api_url = str(PREFECT_API_URL.value())
-    if _quiet_settings.get("") != api_url:
-        quiet_thread_settings()
-        _quiet_settings.set(api_url)
+    if _quiet_settings.get("") == api_url:
+        return
+    made = getattr(_thread_contexts, "made", None)
+    if made is not None and made[0] == api_url:
+        _, settings, clients = made
+        SettingsContext.__var__.set(settings)
+        SyncClientContext.__var__.set(clients)
+    else:
+        settings, clients = quiet_thread_settings()
+        _thread_contexts.made = (api_url, settings, clients)
+    _quiet_settings.set(api_url)
