@@ -56,9 +56,10 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         )
         self.engine = engine
         self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cin-case")
-        # the outbox pass's own thread: `anyio.to_thread` runs each call in a copy of the event
-        # loop's context, so the shared client `prepare_thread` makes would be made again (and
-        # kept: ~37 ms and a client's memory) on every poll
+        # the outbox pass's own thread, whose context persists between polls: `anyio.to_thread`
+        # runs each call in a fresh copy of the event loop's context, where the shared client
+        # `prepare_thread` made last time is not in force (made again every poll until main's
+        # worker-memory fix; put back every poll since)
         self.outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cin-outbox")
 
     async def run(
