@@ -100,15 +100,19 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         return bool(self._submitting_flow_run_ids)
 
 
-def _outbox_pass(engine: Engine, with_housekeeping: bool, patient: bool) -> DeliveryReport:
+def _outbox_pass(
+    engine: Engine, with_housekeeping: bool, patient: bool = False, settle: bool = False
+) -> DeliveryReport:
     """Every poll: the outbox; with housekeeping, every out-of-step case too. A run that
     suspends over an event accepted meanwhile wakes itself (flows/case.py), so a case left out
     of step is a failure (a crash, a lost resume): looked for every `HOUSEKEEPING_SECONDS`, not
     on every poll, where a backlog of cases being worked on cost two API calls each a poll and
-    held up the poll itself. `patient` (a worker that serves on): an out-of-step case whose
-    run is still working through its events is left to it (tasks/outbox.py `STUCK`)."""
+    held up the poll itself. A serving worker passes `settle` (rows accepted under 2 s ago are
+    left to their accepter, tasks/outbox.py `SETTLING`) and, unless it stops once idle,
+    `patient` (an out-of-step case whose run is still working through its events is left to
+    it, `STUCK`)."""
     prepare_thread()
-    report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=True, patient=patient)
+    report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=settle, patient=patient)
     if with_housekeeping:
         housekeeping(engine, report)
     return report
@@ -133,7 +137,7 @@ async def serve_worker(
                     last_sync = now
                 due = first or now - last_housekeeping > HOUSEKEEPING_SECONDS
                 report = await asyncio.wrap_future(
-                    worker.outbox.submit(_outbox_pass, engine, due, not until_idle)
+                    worker.outbox.submit(_outbox_pass, engine, due, not until_idle, True)
                 )
                 if due:
                     last_housekeeping, first = now, False
