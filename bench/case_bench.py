@@ -34,12 +34,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
+import redis
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.proc_cpu import CpuSampler  # noqa: E402
 from demo.local_server import PrefectServer, free_port  # noqa: E402
+from demo.topology import Topology  # noqa: E402
 
 PG = "host=127.0.0.1 user=postgres dbname=postgres"
 DB_PREFIX = "cin_bench_"  # --db-prefix: engineers sharing one PostgreSQL keep apart
@@ -61,12 +63,23 @@ REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) ([^ ?"]+)')
 
 
 def server_cpu(server: PrefectServer) -> float:
-    """CPU seconds the Prefect server process has used (it serves the API and runs its
-    services in one process): what a wake-up costs the bottleneck, whatever else loads the
-    machine."""
-    assert server.process is not None
-    fields = Path(f"/proc/{server.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """CPU seconds the Prefect server's processes have used (one process serving the API and
+    running the services; with `--topology split`, the API server and the services process):
+    what a wake-up costs the bottleneck, whatever else loads the machine."""
+    return sum(_cpu(pid) for pid in server_pids(server))
+
+
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+SERVICES: list[int] = []  # with --topology split: the services process's pid
+
+
+def server_pids(server: PrefectServer) -> tuple[int, ...]:
+    assert server.process is not None
+    return (server.process.pid, *SERVICES)
 
 
 def api_calls(server: PrefectServer) -> Counter[str]:
@@ -204,8 +217,11 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
 # -- the parent ---------------------------------------------------------------------------------
 
 
-def child_env(server: PrefectServer, backend: str, workdir: Path, name: str) -> dict[str, str]:
-    env = {**server.env(), "CIN_DATA_DIR": str(workdir / name), "PREFECT_LOGGING_LEVEL": "ERROR"}
+def child_env(
+    server: PrefectServer, backend: str, workdir: Path, name: str, topology: Topology | None
+) -> dict[str, str]:
+    prefect = topology.client_env(0) if topology is not None else server.env()
+    env = {**prefect, "CIN_DATA_DIR": str(workdir / name), "PREFECT_LOGGING_LEVEL": "ERROR"}
     env.pop("CIN_DATABASE_URL", None)
     if backend == "postgres":
         db = fresh_pg_database(f"{DB_PREFIX}{name}")
@@ -221,7 +237,7 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     assert proc.stdin is not None and proc.stdout is not None
     before, cpu = api_calls(server), server_cpu(server)
     assert server.process is not None
-    sampler = CpuSampler(server.process.pid, proc.pid, DB_PREFIX)
+    sampler = CpuSampler(server_pids(server), proc.pid, DB_PREFIX)
     used: dict[str, float] = {}
     for line in proc.stdout:
         if line.startswith("FEEDING"):
@@ -283,6 +299,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="threads per worker")
     parser.add_argument("--db-prefix", default=DB_PREFIX, help="PostgreSQL database name prefix")
     parser.add_argument("--endpoints", type=int, default=8, help="busiest endpoints to list")
+    parser.add_argument(
+        "--topology", choices=["one", "split"], default="one",
+        help="one: a Prefect server process serving the API and running its services (the "
+        "embedded default); split: an API server without services, a services process, and "
+        "Redis for their messaging (README, Scale out; PostgreSQL only)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=15,
+        help="with --topology split: a Redis database emptied before and after",
+    )
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
     DB_PREFIX = args.db_prefix
@@ -308,14 +336,30 @@ def main() -> None:
         if args.backend == "postgres":
             name = fresh_pg_database(DB_PREFIX + "prefect")
             prefect_db = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-        server = PrefectServer(workdir / "prefect", free_port(), database_url=prefect_db)
-        server.start()
+        topology: Topology | None = None
+        if args.topology == "split":
+            if prefect_db is None:
+                raise SystemExit("--topology split: expected --backend postgres")
+            redis.Redis(db=args.redis_db).flushdb()
+            topology = Topology(workdir / "prefect", database_url=prefect_db,
+                                redis_db=args.redis_db, api_servers=1)  # fmt: skip
+            server = topology.servers[0]
+        else:
+            server = PrefectServer(workdir / "prefect", free_port(), database_url=prefect_db)
         try:
-            print(f"Prefect server and case database on {args.backend}; "
+            if topology is not None:
+                topology.start()
+                assert topology.services.process is not None
+                SERVICES.append(topology.services.process.pid)
+            else:
+                server.start()
+            print(f"Prefect server ({args.topology}: "
+                  f"{'API server + services process + Redis' if topology else 'one process'}) "
+                  f"and case database on {args.backend}; "
                   f"machine load at start: {os.getloadavg()[0]:.1f}")  # fmt: skip
             samples = 21
-            wake, calls = run_child(child_env(server, args.backend, workdir, "wake"), server,
-                                    "wakeups", str(samples))  # fmt: skip
+            wake, calls = run_child(child_env(server, args.backend, workdir, "wake", topology),
+                                    server, "wakeups", str(samples))  # fmt: skip
             total = sum(v for k, v in wake.items() if k != "server_cpu")
             print(f"\none wake-up, in-process, median of {samples} (no poll delay): "
                   f"{total * 1e3:.0f} ms")  # fmt: skip
@@ -327,7 +371,7 @@ def main() -> None:
                   f"(set-up included), by endpoint:")  # fmt: skip
             show_calls(calls, samples, args.endpoints)
             for n in [int(x) for x in args.workers.split(",")]:
-                env = child_env(server, args.backend, workdir, f"w{n}")
+                env = child_env(server, args.backend, workdir, f"w{n}", topology)
                 result, calls = run_child(env, server, "throughput", str(args.cases),
                                           str(args.events), str(n), str(args.threads))  # fmt: skip
                 rates[n] = result["rate"]
@@ -341,12 +385,17 @@ def main() -> None:
                 show_cpu(result, calls)
                 show_calls(calls, result["events"], args.endpoints)
         finally:
-            server.stop()
+            if topology is not None:
+                topology.stop()
+                redis.Redis(db=args.redis_db).flushdb()
+            else:
+                server.stop()
             if args.backend == "postgres":
                 drop_databases()
     best = max(rates.values())
-    print(f"\ntarget >= 20 events/s on {args.backend}: {'met' if best >= 20 else 'NOT MET'} "
-          f"(best {best:.1f}); machine load at end: {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"\ntarget >= 20 events/s on {args.backend} ({args.topology}): "
+          f"{'met' if best >= 20 else 'NOT MET'} (best {best:.1f}); "
+          f"machine load at end: {os.getloadavg()[0]:.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -22,14 +22,16 @@ def _stat(pid: int) -> tuple[int, str, float] | None:
 
 
 class CpuSampler:
-    """CPU seconds by process class while a throughput run feeds: the Prefect server (with any
-    child processes), the feeder (the bench child), its `cin worker` processes, and the
-    PostgreSQL backends serving this bench's databases (matched by name in their command line).
-    Sampled every 0.2 s so that a process that exits meanwhile still counts up to its last
-    sample; a process first seen after the start counts from zero."""
+    """CPU seconds by process class while a throughput run feeds: the Prefect server (its
+    processes: one, or an API server and a services process, with any child processes), the
+    feeder (the bench child), its `cin worker` processes, and the PostgreSQL backends serving
+    this bench's databases (matched by name in their command line). Sampled every 0.2 s so that
+    a process that exits meanwhile still counts up to its last sample; a process first seen
+    after the start counts from zero."""
 
-    def __init__(self, server_pid: int, child_pid: int, db_prefix: str) -> None:
-        self.server_pid, self.child_pid, self.db_prefix = server_pid, child_pid, db_prefix.encode()
+    def __init__(self, server_pids: tuple[int, ...], child_pid: int, db_prefix: str) -> None:
+        self.server_pids, self.child_pid = server_pids, child_pid
+        self.db_prefix = db_prefix.encode()
         self.first: dict[int, float] = {}
         self.last: dict[int, tuple[str, float]] = {}
         self.started = False
@@ -53,7 +55,7 @@ class CpuSampler:
                 continue
             ancestor, depth = pid, 0
             while ancestor > 1 and depth < 10:
-                if ancestor == self.server_pid:
+                if ancestor in self.server_pids:
                     seen[pid] = ("server", cpu)
                     break
                 if ancestor == self.child_pid:
