@@ -114,18 +114,37 @@ def drop(name: str) -> None:
 
 
 def redis_database() -> int:
-    """CIN_TEST_REDIS_DB, or the highest-numbered empty Redis database, claimed with a key."""
+    """CIN_TEST_REDIS_DB, or the highest-numbered empty Redis database, claimed with a key.
+
+    Refused if another client is connected to it: a topology left running by an interrupted
+    run (its services process) would consume this one's event streams, and its task runs would
+    go missing here with no other sign (seen once, 1,406 of 2,200 task runs)."""
     chosen = os.environ.get("CIN_TEST_REDIS_DB")
     if chosen is not None:
-        redis.Redis(db=int(chosen)).flushdb()
-        return int(chosen)
+        client = redis.Redis(db=int(chosen))
+        client.flushdb()
+        return _alone(client, int(chosen))
     for db in range(15, 0, -1):
         client = redis.Redis(db=db)
         if client.set("cin-test-topology-claim", "1", nx=True, ex=3600):
-            if client.dbsize() == 1:
+            if client.dbsize() == 1 and not _others(client, db):
                 return db
             client.delete("cin-test-topology-claim")
     raise RuntimeError("no empty Redis database for the topology: set CIN_TEST_REDIS_DB")
+
+
+def _others(client: redis.Redis, db: int) -> list[str]:
+    me = client.client_id()
+    return [c["addr"] for c in client.client_list() if int(c["db"]) == db and c["id"] != str(me)]
+
+
+def _alone(client: redis.Redis, db: int) -> int:
+    if others := _others(client, db):
+        raise RuntimeError(
+            f"Redis database {db} has {len(others)} other clients (a topology left running by "
+            "an interrupted run?): stop them or set CIN_TEST_REDIS_DB to a free database"
+        )
+    return db
 
 
 @pytest.fixture
