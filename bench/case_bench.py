@@ -218,7 +218,11 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
 
 
 def child_env(
-    server: PrefectServer, backend: str, workdir: Path, name: str, topology: Topology | None
+    server: PrefectServer,
+    backend: str,
+    workdir: Path,
+    name: str,
+    topology: Topology | None = None,
 ) -> dict[str, str]:
     prefect = topology.client_env(0) if topology is not None else server.env()
     env = {**prefect, "CIN_DATA_DIR": str(workdir / name), "PREFECT_LOGGING_LEVEL": "ERROR"}
