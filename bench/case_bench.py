@@ -142,6 +142,22 @@ def child_wakeups(samples: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in parts.items()}
 
 
+def case_events(events: int) -> list[dict[str, str]]:
+    """A case's events after its referral (2024-03-04): the decision to assess, the assessment,
+    the CIN meeting, then a visit every other day up to `events` in all (the opening three at
+    least). Each case of a throughput run, and of bench/worker_memory.py, gets these."""
+    stream = [
+        {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
+        {"type": "assessment_completed", "on": "2024-03-20", "outcome": "cin_plan"},
+        {"type": "cin_meeting_held", "on": "2024-04-02"},
+    ]
+    day = date(2024, 4, 3)
+    while len(stream) < events:
+        stream.append({"type": "visit_recorded", "on": day.isoformat()})
+        day += timedelta(days=2)
+    return stream
+
+
 def child_throughput(cases: int, events_per_case: int, workers: int, threads: int) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -186,16 +202,7 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
         ]
         while not caught_up():
             time.sleep(0.1)
-        opening = [
-            {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
-            {"type": "assessment_completed", "on": "2024-03-20", "outcome": "cin_plan"},
-            {"type": "cin_meeting_held", "on": "2024-04-02"},
-        ]
-        stream = [(ref, e) for e in opening for ref in refs]
-        day = date(2024, 4, 3)
-        for _ in range(events_per_case - len(opening)):
-            stream += [(ref, {"type": "visit_recorded", "on": day.isoformat()}) for ref in refs]
-            day += timedelta(days=2)
+        stream = [(ref, e) for e in case_events(events_per_case) for ref in refs]
         print("FEEDING", flush=True)
         sys.stdin.readline()  # the parent marks the server's request count
         t0 = time.perf_counter()

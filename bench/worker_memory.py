@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -92,15 +92,7 @@ def child(cases: int, events: int, every: int, idle: float, threads: int, poll: 
         print(f"{'':<6} {'wake-ups':>8} {'seconds':>8} {'RSS MB':>8} {'threads':>8} "
               f"{'fds':>6} {'CPU s':>8}  {'load':>5}")  # fmt: skip
         show("start", 0, t0)
-        stream = [
-            {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
-            {"type": "assessment_completed", "on": "2024-03-20", "outcome": "cin_plan"},
-            {"type": "cin_meeting_held", "on": "2024-04-02"},
-        ]
-        day = date(2024, 4, 3)
-        while len(stream) < events:
-            stream.append({"type": "visit_recorded", "on": day.isoformat()})
-            day += timedelta(days=2)
+        stream = case_bench.case_events(events)
         shown = 0
         for event in stream[:events]:
             for ref in refs:
