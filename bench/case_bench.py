@@ -16,6 +16,7 @@ are named `--db-prefix` + wake / w1 / w2 / w3 / prefect, and dropped at the end.
 
     python bench/case_bench.py [--backend postgres|sqlite] [--workers 1,2,3] [--cases 40]
                                [--events 10] [--threads 2] [--db-prefix cin_bench_]
+                               [--topology one|split] [--redis-db 15]
 """
 
 from __future__ import annotations
