@@ -249,7 +249,7 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     assert proc.stdin is not None and proc.stdout is not None
     before, cpu = api_calls(server), server_cpu(server)
     assert server.process is not None
-    sampler = CpuSampler(server_pids(server), proc.pid, DB_PREFIX)
+    sampler = CpuSampler(server_pids(server), proc.pid, DB_PREFIX, tuple(SERVICES))
     used: dict[str, float] = {}
     for line in proc.stdout:
         if line.startswith("FEEDING"):
@@ -285,9 +285,11 @@ def show_cpu(result: dict, calls: Counter[str]) -> None:
     """CPU per event by process class over the throughput window, and events per wake-up."""
     events, cpu = result["events"], result["cpu"]
     total = sum(cpu.values())
+    kinds = ("server", "services") if "services" in cpu else ("server",)
     parts = ", ".join(
-        f"{kind} {cpu.get(kind, 0.0) / events * 1e3:.0f}"
-        for kind in ("server", "workers", "feeder", "postgres")
+        f"{'API server' if kind == 'server' and len(kinds) == 2 else kind} "
+        f"{cpu.get(kind, 0.0) / events * 1e3:.0f}"
+        for kind in (*kinds, "workers", "feeder", "postgres")
     )
     print(f"  CPU ms per event: {parts}; all {total / events * 1e3:.0f} "
           f"({total / result['seconds']:.2f} cores busy)")  # fmt: skip

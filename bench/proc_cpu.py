@@ -27,10 +27,18 @@ class CpuSampler:
     feeder (the bench child), its `cin worker` processes, and the PostgreSQL backends serving
     this bench's databases (matched by name in their command line). Sampled every 0.2 s so that
     a process that exits meanwhile still counts up to its last sample; a process first seen
-    after the start counts from zero."""
+    after the start counts from zero. Pids in `services_pids` (also in `server_pids`) count
+    as "services": the split topology's services process, apart from its API server."""
 
-    def __init__(self, server_pids: tuple[int, ...], child_pid: int, db_prefix: str) -> None:
+    def __init__(
+        self,
+        server_pids: tuple[int, ...],
+        child_pid: int,
+        db_prefix: str,
+        services_pids: tuple[int, ...] = (),
+    ) -> None:
         self.server_pids, self.child_pid = server_pids, child_pid
+        self.services_pids = services_pids
         self.db_prefix = db_prefix.encode()
         self.first: dict[int, float] = {}
         self.last: dict[int, tuple[str, float]] = {}
@@ -56,7 +64,7 @@ class CpuSampler:
             ancestor, depth = pid, 0
             while ancestor > 1 and depth < 10:
                 if ancestor in self.server_pids:
-                    seen[pid] = ("server", cpu)
+                    seen[pid] = ("services" if ancestor in self.services_pids else "server", cpu)
                     break
                 if ancestor == self.child_pid:
                     seen[pid] = ("feeder" if pid == self.child_pid else "workers", cpu)
