@@ -61,6 +61,8 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         # `prepare_thread` made last time is not in force (made again every poll until main's
         # worker-memory fix; put back every poll since)
         self.outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cin-outbox")
+        self.slots = threads
+        self.freed = asyncio.Event()  # set when a thread finishes a run
 
     async def run(
         self,
@@ -94,10 +96,29 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
             self._submitting_flow_run_ids.discard(flow_run.id)
             if self._cancelling_observer is not None:
                 self._cancelling_observer.remove_in_flight_flow_run_id(flow_run.id)
+            self.freed.set()
+
+    async def get_and_submit_flow_runs(self) -> list[FlowRun]:
+        """Prefect's poll, skipped while every thread is busy: it could claim nothing, and each
+        poll costs the Prefect server a query (issue 9: its CPU is the bottleneck). The loop in
+        `serve_worker` polls again as soon as a thread frees."""
+        if self.full:
+            return []
+        return await super().get_and_submit_flow_runs()
 
     @property
     def busy(self) -> bool:
         return bool(self._submitting_flow_run_ids)
+
+    @property
+    def full(self) -> bool:
+        return len(self._submitting_flow_run_ids) >= self.slots
+
+    async def rest(self, seconds: float) -> None:
+        """Sleep up to `seconds`, or less if a thread has finished a run since the last rest."""
+        with anyio.move_on_after(seconds):
+            await self.freed.wait()
+        self.freed.clear()
 
 
 def _outbox_pass(
@@ -149,8 +170,8 @@ async def serve_worker(
             idle = not submitted and report.delivered == report.healed == report.waiting == 0
             if until_idle and idle and not worker.busy and report.failed == 0 and _synced(worker):
                 return
-            if not submitted and report.delivered == 0:
-                await anyio.sleep(poll_seconds)
+            if worker.full or (not submitted and report.delivered == 0):
+                await worker.rest(poll_seconds)
     worker.threads.shutdown(wait=True)
     worker.outbox.shutdown(wait=True)
 
