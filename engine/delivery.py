@@ -1,7 +1,8 @@
 """The engine's side of delivery: register the instance's case deployment, execute a case run.
 
 The outbox itself (create, resume, heal runs; cancel strays; take back a dead worker's runs) is
-`tasks/outbox.py`, the reconciler flow's plumbing, re-exported here for the engine's callers.
+`tasks/outbox.py` and `tasks/run_repair.py`, the reconciler flow's plumbing, re-exported here
+for the engine's callers.
 Runs are executed in-process (`run_case_run`) by `cin worker` (engine/worker.py) and the demo,
 because a process per resume costs seconds on a small machine; each execution holds the case's
 lock in the case database (models/case_lock.py), so no case executes in two places at once.
@@ -35,12 +36,11 @@ from tasks.outbox import (
     DeliveryReport,
     case_deployment_name,
     deliver_case,
-    deliver_pending,
     out_of_step_cases,
     pending_cases,
     remember_deployment,
-    take_back_orphans,
 )
+from tasks.run_repair import deliver_pending, take_back_orphans
 
 __all__ = [
     "DeliveryReport",

@@ -7,7 +7,7 @@ is up), polls only its own instance's work queue, claims each run through Prefec
 transition (a run is claimed once, whatever number of workers poll), and executes it in a thread
 of this process with the case's lock held (engine/delivery.py). It is also the reconciler's hands:
 each poll delivers the outbox, and every `HOUSEKEEPING_SECONDS` it takes back runs whose worker
-died and cancels stray runs (tasks/outbox.py).
+died and cancels stray runs (tasks/outbox.py, tasks/run_repair.py).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from sqlalchemy import Engine
 from engine.delivery import WORKER_TYPE, case_deployment_id, run_case_run
 from engine.executor import prepare_thread
 from models.instance import instance_id, work_queue_name
-from tasks.outbox import CASE_POOL, DeliveryReport, deliver_outbox, housekeeping
+from tasks.outbox import CASE_POOL, DeliveryReport, deliver_outbox
+from tasks.run_repair import housekeeping
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
@@ -129,7 +130,7 @@ def _outbox_pass(
     of step is a failure (a crash, a lost resume): looked for every `HOUSEKEEPING_SECONDS`, not
     on every poll, where a backlog of cases being worked on cost two API calls each a poll and
     held up the poll itself. A serving worker passes `settle` (rows accepted under 2 s ago are
-    left to their accepter, tasks/outbox.py `SETTLING`) and, unless it stops once idle,
+    left to their accepter, models/outbox_rows.py `SETTLING`) and, unless it stops once idle,
     `patient` (an out-of-step case whose run is still working through its events is left to
     it, `STUCK`)."""
     prepare_thread()

@@ -19,7 +19,7 @@ from models.clock import LONDON
 from models.instance import instance_id, reconciler_artifact_key
 from models.runtime import case_engine
 from tasks.monitor_work import rename_this_run
-from tasks.outbox import deliver_pending
+from tasks.run_repair import deliver_pending
 
 RECONCILER_FLOW_NAME = "cin-reconciler"
 

@@ -9,7 +9,8 @@ and the reconciler tries again. The run itself reads the events from the databas
 repeated delivery is harmless: nothing is applied twice.
 
 This is the reconciler flow's plumbing, so it lives below `flows/`: it finds the case deployment
-by name (`engine/delivery.py` registers it) and imports no flow.
+by name (`engine/delivery.py` registers it) and imports no flow. The rows it reads and writes are
+`models/outbox_rows.py`; runs that lost their way are `tasks/run_repair.py`.
 """
 
 from __future__ import annotations
@@ -17,46 +18,34 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.client.schemas.filters import (
-    DeploymentFilter,
-    DeploymentFilterId,
-    FlowRunFilter,
-    FlowRunFilterExpectedStartTime,
-    FlowRunFilterState,
-    FlowRunFilterStateType,
-)
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
-from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
 from prefect.settings import PREFECT_API_URL
-from prefect.states import Cancelled, Scheduled
-from prefect.types._datetime import DateTime, now
-from sqlalchemy import Engine, and_, or_, update
+from prefect.states import Scheduled
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.case_lock import case_lock
 from models.instance import instance_id, instance_tag, run_idempotency_key
+from models.outbox_rows import (
+    due_cases,
+    mark_delivered,
+    out_of_step_cases,
+    pending_cases,
+    record_failure,
+    set_run_id,
+    stuck_cases,
+)
 from models.settings import get_settings
-from models.tables import Case, Outbox, utcnow
+from models.tables import Case, Outbox
 
 log = logging.getLogger("cin.delivery")
 
 CASE_FLOW = "cin-case"  # flows/case.py CASE_FLOW_NAME (tests/test_layout.py checks they agree)
 CASE_POOL = "cin-cases"  # the work pool of `cin worker`s (engine/worker.py)
-# A run claimed (Pending) this long ago whose case lock is free lost its worker.
-PENDING_GRACE = timedelta(seconds=30)
-STRAY_WINDOW = timedelta(minutes=15)  # how far back the reconciler looks for stray runs
 NOT_PAUSED = "not paused"  # Prefect's reason for refusing to resume a run that is not Paused
-# a worker's poll leaves a row this young to the process that accepted it (`pending_cases`)
-SETTLING = timedelta(seconds=2)
-# an out-of-step case whose next event was delivered this long ago has lost its run's attention
-STUCK = timedelta(seconds=15)
-RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Prefect is down
 
 
 @dataclass
@@ -128,18 +117,18 @@ def deliver_case(
             is not None
         )
     if awake:
-        report.delivered += _mark_delivered(engine, case.id, up_to=case.last_seq)
+        report.delivered += mark_delivered(engine, case.id, up_to=case.last_seq)
         return True
     try:
         run_id = _deliver(engine, case, report, optimistic=not check)
     except Exception as error:  # Prefect down or refusing: the outbox keeps the rows
         log.warning("delivery of case %s failed: %s: %s", case_ref, type(error).__name__, error)
-        _record_failure(engine, case.id, f"{type(error).__name__}: {error}")
+        record_failure(engine, case.id, f"{type(error).__name__}: {error}")
         report.failed += 1
         return False
     if run_id is not None:
         report.run_ids.append(run_id)
-    report.delivered += _mark_delivered(engine, case.id, up_to=case.last_seq)
+    report.delivered += mark_delivered(engine, case.id, up_to=case.last_seq)
     return True
 
 
@@ -235,7 +224,7 @@ def _create_run(engine: Engine, client: SyncPrefectClient, case: Case) -> FlowRu
         ],
         idempotency_key=run_idempotency_key(instance, case.case_ref) if keyed else None,
     )
-    _set_run_id(engine, case.id, run.id)
+    set_run_id(engine, case.id, run.id)
     return run
 
 
@@ -252,69 +241,6 @@ def reschedule(client: SyncPrefectClient, run_id: uuid.UUID, why: str) -> None:
     client.set_flow_run_state(run_id, Scheduled(message=why), force=True)
 
 
-def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
-    """Cases with outbox rows due for a delivery attempt, oldest first."""
-    return _due_cases(engine, limit, settle=False)[0]
-
-
-def _due_cases(engine: Engine, limit: int, settle: bool) -> tuple[list[str], set[str]]:
-    """`pending_cases`; with `settle` (a worker's poll), a case whose oldest row was accepted
-    less than `SETTLING` ago is set apart, left to the process that accepted it, which delivers
-    it a moment later (`Ingest.record`): a poll that delivered it too raced that delivery (a
-    resume refused, a read of the run) on every busy case."""
-    now = utcnow()
-    with Session(engine) as session:
-        rows = session.exec(
-            select(Case.case_ref, Outbox.created_at)
-            .join(Case, col(Case.id) == col(Outbox.case_id))
-            .where(col(Outbox.delivered_at).is_(None), Outbox.next_attempt_at <= now)
-            .order_by(col(Outbox.created_at))
-            .limit(limit * 20)
-        ).all()
-    due: dict[str, None] = {}
-    settling: set[str] = set()
-    for case_ref, created_at in rows:
-        if case_ref in due or case_ref in settling:
-            continue
-        if settle and _utc(created_at) > now - SETTLING:
-            settling.add(case_ref)  # its later rows wait with it
-        else:
-            due[case_ref] = None
-    return list(due)[:limit], settling
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def out_of_step_cases(engine: Engine, limit: int = 500) -> list[str]:
-    """Open cases whose run has not handled every event (a lost resume, a crash)."""
-    return _out_of_step(engine, limit, patient=False)[0]
-
-
-def _out_of_step(engine: Engine, limit: int, patient: bool) -> tuple[list[str], int]:
-    """`out_of_step_cases`; `patient` (a serving worker's housekeeping): only those whose next
-    unhandled event was delivered `STUCK` ago or more, with the number left out: a case whose
-    run is working through its events is out of step too, and asking Prefect about each of
-    them every housekeeping pass was a read of the run per case, per worker, every 10 s."""
-    with Session(engine) as session:
-        behind = select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq))
-        if not patient:
-            return list(session.exec(behind.limit(limit))), 0
-        next_row = and_(col(Outbox.case_id) == col(Case.id), col(Outbox.seq) == Case.flow_seq + 1)
-        stuck = or_(
-            col(Outbox.seq).is_(None),  # no outbox row for it: nothing to tell progress by
-            col(Outbox.delivered_at).is_(None),
-            col(Outbox.delivered_at) < utcnow() - STUCK,
-        )
-        rows = session.exec(
-            select(Case.case_ref, stuck)
-            .outerjoin(Outbox, next_row)
-            .where(col(Case.flow_seq) < col(Case.last_seq))
-        ).all()
-    return [ref for ref, is_stuck in rows if is_stuck][:limit], sum(not s for _, s in rows)
-
-
 def deliver_outbox(
     engine: Engine,
     limit: int = 500,
@@ -328,11 +254,11 @@ def deliver_outbox(
     `patient` unless it stops once idle: out-of-step cases whose runs are still working
     through their events are left to them)."""
     report = DeliveryReport()
-    pending, settling = _due_cases(engine, limit, settle)
+    pending, settling = due_cases(engine, limit, settle)
     report.waiting = len(settling)
     for case_ref in pending:
         deliver_case(engine, case_ref, report)
-    stuck, working = _out_of_step(engine, limit, patient) if out_of_step else ([], 0)
+    stuck, working = stuck_cases(engine, limit, patient) if out_of_step else ([], 0)
     report.waiting += working
     for case_ref in stuck:
         if case_ref not in pending and case_ref not in settling:
@@ -340,128 +266,4 @@ def deliver_outbox(
     return report
 
 
-def deliver_pending(engine: Engine, limit: int = 500) -> DeliveryReport:
-    """The reconciler's pass: the outbox, then runs whose worker died, then stray runs."""
-    report = deliver_outbox(engine, limit)
-    housekeeping(engine, report)
-    return report
-
-
-def housekeeping(engine: Engine, report: DeliveryReport) -> None:
-    report.healed += take_back_orphans(engine)
-    report.cancelled += cancel_strays(engine)
-
-
-def _instance_runs(
-    engine: Engine, states: list[StateType], since: DateTime | None = None, limit: int = 200
-) -> list[FlowRun]:
-    _, deployment_id = _deployment(engine)
-    with get_client(sync_client=True) as client:
-        return client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=states)),
-                expected_start_time=(
-                    FlowRunFilterExpectedStartTime(after_=since) if since else None
-                ),
-            ),
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
-            sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-            limit=limit,
-        )
-
-
-def take_back_orphans(engine: Engine, limit: int = 200) -> int:
-    """Runs whose worker died: Running, or claimed (Pending) for a while, with the case's lock
-    free. The lock is held for as long as a worker executes the case and dies with the worker,
-    so it is the lease; it is held here while the run is re-read, so no worker starts the case
-    in between. Other workers carry on meanwhile."""
-    runs = _instance_runs(engine, [StateType.RUNNING, StateType.PENDING], limit=limit)
-    taken = 0
-    for run in runs:
-        case_ref = str(run.parameters.get("case_ref", ""))
-        with Session(engine) as session:
-            case = session.exec(select(Case).where(Case.case_ref == case_ref)).first()
-        if case is None:
-            continue
-        with case_lock(engine, case.id) as held:
-            if not held:
-                continue  # a live worker has it
-            with get_client(sync_client=True) as client:
-                fresh = _read_run(client, run.id)
-                if fresh is None or fresh.state is None:
-                    continue
-                since = fresh.state.timestamp or datetime.now(UTC)
-                running = fresh.state.type is StateType.RUNNING
-                stale_claim = fresh.state.type is StateType.PENDING and (
-                    datetime.now(UTC) - since > PENDING_GRACE
-                )
-                if running or stale_claim:
-                    reschedule(client, fresh.id, "taken back: its worker is gone")
-                    log.warning("case %s: run taken back from a worker that is gone", case_ref)
-                    taken += 1
-    return taken
-
-
-def cancel_strays(engine: Engine) -> int:
-    """Cancel runs of this instance's case deployment that are not their case's run (a second
-    run made for one case: only possible if runs were made without the idempotency key)."""
-    active = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED]
-    since = cast(DateTime, now("UTC") - STRAY_WINDOW)
-    runs = _instance_runs(engine, active, since=since, limit=200)  # the API's maximum
-    refs = {str(r.parameters.get("case_ref", "")) for r in runs}
-    with Session(engine) as session:
-        owner: dict[str, Any] = dict(
-            session.exec(
-                select(Case.case_ref, Case.flow_run_id).where(col(Case.case_ref).in_(refs))
-            ).all()
-        )
-    cancelled = 0
-    with get_client(sync_client=True) as client:
-        for run in runs:
-            case_ref = str(run.parameters.get("case_ref", ""))
-            if case_ref in owner and owner[case_ref] not in (None, run.id):
-                client.set_flow_run_state(
-                    run.id,
-                    Cancelled(message=f"stray run: case {case_ref} runs as {owner[case_ref]}"),
-                    force=True,
-                )
-                log.warning("case %s: stray run %s cancelled", case_ref, run.id)
-                cancelled += 1
-    return cancelled
-
-
-def _mark_delivered(engine: Engine, case_id: uuid.UUID, up_to: int) -> int:
-    with Session(engine) as session:
-        result = session.exec(
-            update(Outbox)
-            .where(
-                col(Outbox.case_id) == case_id,
-                col(Outbox.seq) <= up_to,
-                col(Outbox.delivered_at).is_(None),
-            )
-            .values(delivered_at=utcnow())
-        )
-        session.commit()
-        return int(result.rowcount or 0)
-
-
-def _record_failure(engine: Engine, case_id: uuid.UUID, error: str) -> None:
-    with Session(engine) as session:
-        for row in session.exec(
-            select(Outbox).where(Outbox.case_id == case_id, col(Outbox.delivered_at).is_(None))
-        ):
-            row.attempts += 1
-            wait = RETRY_BACKOFF[min(row.attempts, len(RETRY_BACKOFF)) - 1]
-            row.next_attempt_at = utcnow() + timedelta(seconds=wait)
-            row.last_error = error[:500]
-            session.add(row)
-        session.commit()
-
-
-def _set_run_id(engine: Engine, case_id: uuid.UUID, run_id: uuid.UUID) -> None:
-    with Session(engine) as session:
-        case = session.get(Case, case_id)
-        assert case is not None
-        case.flow_run_id = run_id
-        session.add(case)
-        session.commit()
+__all__ = ["out_of_step_cases", "pending_cases"]  # re-exported: the engine's callers use them here
