@@ -120,16 +120,7 @@ def child_wakeups(samples: int) -> dict[str, float]:
 
     run_case_run(ingest.engine, run_id())
     parts: dict[str, list[float]] = {"accept": [], "deliver (resume)": [], "execute": []}
-    events = [
-        {"type": "referral_decision", "on": "2024-01-09", "outcome": "assessment"},
-        {"type": "assessment_completed", "on": "2024-02-01", "outcome": "cin_plan"},
-        {"type": "cin_meeting_held", "on": "2024-02-12"},
-    ]
-    day = date(2024, 2, 13)
-    while len(events) < samples:
-        events.append({"type": "visit_recorded", "on": day.isoformat()})
-        day += timedelta(days=3)
-    for event in events:
+    for event in case_events(samples, referred=date(2024, 1, 8), visit_every=3):
         t0 = time.perf_counter()
         ingest.record(ref, event)
         t1 = time.perf_counter()
@@ -143,19 +134,25 @@ def child_wakeups(samples: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in parts.items()}
 
 
-def case_events(events: int) -> list[dict[str, str]]:
-    """A case's events after its referral (2024-03-04): the decision to assess, the assessment,
-    the CIN meeting, then a visit every other day up to `events` in all (the opening three at
-    least). Each case of a throughput run, and of bench/worker_memory.py, gets these."""
+def case_events(
+    events: int, referred: date = date(2024, 3, 4), visit_every: int = 2
+) -> list[dict[str, str]]:
+    """A case's events after its referral (by default 2024-03-04, a throughput run's cases):
+    the decision to assess the next day, the assessment 16 days after the referral, the CIN
+    meeting after 29, then a visit every `visit_every` days up to `events` in all (the opening
+    three at least). Each case of a throughput run, the wake-up case (referred 2024-01-08, a
+    visit every third day) and bench/worker_memory.py's cases get these."""
     stream = [
-        {"type": "referral_decision", "on": "2024-03-05", "outcome": "assessment"},
-        {"type": "assessment_completed", "on": "2024-03-20", "outcome": "cin_plan"},
-        {"type": "cin_meeting_held", "on": "2024-04-02"},
-    ]
-    day = date(2024, 4, 3)
+        {"type": "referral_decision", "on": (referred + timedelta(days=1)).isoformat(),
+         "outcome": "assessment"},
+        {"type": "assessment_completed", "on": (referred + timedelta(days=16)).isoformat(),
+         "outcome": "cin_plan"},
+        {"type": "cin_meeting_held", "on": (referred + timedelta(days=29)).isoformat()},
+    ]  # fmt: skip
+    day = referred + timedelta(days=30)
     while len(stream) < events:
         stream.append({"type": "visit_recorded", "on": day.isoformat()})
-        day += timedelta(days=2)
+        day += timedelta(days=visit_every)
     return stream
 
 
@@ -249,7 +246,6 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     )  # fmt: skip
     assert proc.stdin is not None and proc.stdout is not None
     before, cpu = api_calls(server), server_cpu(server)
-    assert server.process is not None
     sampler = CpuSampler(server_pids(server), proc.pid, DB_PREFIX, tuple(SERVICES))
     used: dict[str, float] = {}
     for line in proc.stdout:
