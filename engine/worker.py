@@ -62,7 +62,6 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         # `prepare_thread` made last time is not in force (made again every poll until main's
         # worker-memory fix; put back every poll since)
         self.outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cin-outbox")
-        self.slots = threads
         self.freed = asyncio.Event()  # set when a thread finishes a run
 
     async def run(
@@ -113,7 +112,7 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
 
     @property
     def full(self) -> bool:
-        return len(self._submitting_flow_run_ids) >= self.slots
+        return self._limit is not None and len(self._submitting_flow_run_ids) >= self._limit
 
     async def rest(self, seconds: float) -> None:
         """Sleep up to `seconds`, or less if a thread has finished a run since the last rest."""
