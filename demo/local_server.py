@@ -25,6 +25,27 @@ from pathlib import Path
 
 import httpx
 
+# Prefect 3.8.8's services read their event streams one message at a time, and its task-run
+# recorder writes each task-run event in a transaction of its own. A case event costs three
+# task-run events and a wake-up four flow-run ones. Read and written in batches (flushed at least
+# every second) they cost far less: on PostgreSQL the one-process server's CPU per case event
+# fell from 40 to 28 ms, the split topology's services process's from 31-35 to 19-24
+# (bench/case_bench.py, README "Performance"). Every server the engine starts uses them: the
+# one-process server (the embedded default, the demo, the benches) and, in the split topology,
+# the services process (demo/topology.py). The price: a server killed outright loses the task-run
+# records it had read but not yet written (at most a second's worth), as Prefect's event
+# persister already does by default, and a task run shows in the UI up to a second later. The
+# task runs are the UI's view; the case database's ledger, not they, says what work ran.
+SERVICE_BATCHES = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_READ_BATCH_SIZE": "100",
+}
+
 # what an error looks like in a server log: Prefect's format ("12:00:00.000 | ERROR   | ..."),
 # uvicorn's ("ERROR:    Exception in ASGI application"), and any traceback
 _ERROR_LINE = re.compile(r"\| (ERROR|CRITICAL) +\||^(ERROR|CRITICAL):|^Traceback \(most recent")
@@ -101,6 +122,7 @@ class PrefectServer:
 
     def env(self) -> dict[str, str]:
         env = {
+            **SERVICE_BATCHES,  # unless the environment says otherwise
             **os.environ,
             "PREFECT_HOME": str(self.home),
             "PREFECT_API_URL": self.api_url,

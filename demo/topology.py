@@ -27,30 +27,19 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from demo.local_server import PrefectServer, auth_string_in, free_port, wait_until
+from demo.local_server import (
+    SERVICE_BATCHES,
+    PrefectServer,
+    auth_string_in,
+    free_port,
+    wait_until,
+)
 
 REDIS_SETTINGS = {
     "PREFECT_MESSAGING_BROKER": "prefect_redis.messaging",
     "PREFECT_MESSAGING_CACHE": "prefect_redis.messaging",
     "PREFECT_SERVER_EVENTS_CAUSAL_ORDERING": "prefect_redis.ordering",
     "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": "prefect_redis.lease_storage",
-}
-# Prefect 3.8.8's services read their Redis streams one message at a time, and its task-run
-# recorder writes each task-run event in a transaction of its own. A case event costs three
-# task-run events and a wake-up four flow-run ones, so the services process spent 31-35 ms of
-# CPU per case event; read and written in batches (flushed at least every second) it spends
-# 19-24 (bench/case_bench.py, README "Performance"). The price: a services process killed
-# outright loses the task-run records it had read but not yet written (at most a second's
-# worth), as Prefect's event persister already does by default. The task runs are the UI's
-# view; the case database's ledger, not they, says what work ran.
-SERVICE_BATCHES = {
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
-    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
-    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_READ_BATCH_SIZE": "100",
-    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "100",
-    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
-    "PREFECT_SERVER_SERVICES_TRIGGERS_READ_BATCH_SIZE": "100",
 }
 
 
