@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from models.case_history import correct, derive
 from models.case_reads import case_events, lock_case
@@ -60,6 +60,16 @@ def mark_flow_handled(engine: Engine, *, case_ref: str, seq: int) -> None:
             case.flow_seq = seq
             session.add(case)
         session.commit()
+
+
+def recorded_work(engine: Engine, *, case_ref: str, seq: int) -> CaseWork | None:
+    """The ledger's row for event `seq` of the case, if its work has run."""
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(
+            select(CaseWork)
+            .join(Case, col(Case.id) == col(CaseWork.case_id))
+            .where(Case.case_ref == case_ref, CaseWork.seq == seq)
+        ).first()
 
 
 def record_work(engine: Engine, *, case_ref: str, seq: int, work: str | None) -> int:

@@ -17,11 +17,11 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from models.case_ledger import record_work
+from models.case_ledger import record_work, recorded_work
 from models.case_view import CaseSnapshot, LoggedEvent, timeline_description, timeline_markdown
 from models.instance import case_artifact_key, event_cache_key, instance_id, instance_tag
 from models.policy import PolicyError
-from models.runtime import case_engine, policies
+from models.runtime import case_engine, crash_point, policies
 from notifications.ladder import ladder
 
 # Which events ask something of the world beyond the case record, and what.
@@ -63,7 +63,15 @@ def _event_cache_key(_context: object, parameters: dict[str, object]) -> str:
 )
 def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | None:
     """Record this event's work in the case's ledger; where it asks something of the world (a
-    step-down panel, an escalation), emit a Prefect event for automations and log it."""
+    step-down panel, an escalation), emit a Prefect event for automations and log it.
+
+    Prefect's cache keeps a task that finished from running again, but it records the result
+    after the task's body returns: a worker killed between this task's ledger write and that
+    record would have the work done twice when the run is taken back. The ledger, in the case
+    database, is the record that counts: work it holds is not done again."""
+    done = recorded_work(case_engine(), case_ref=case_ref, seq=event.seq)
+    if done is not None:
+        return done.work
     outcome = event.payload.get("outcome")
     work = STAGE_WORK.get((event.event_type, outcome if isinstance(outcome, str) else None))
     if work:
@@ -76,6 +84,7 @@ def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | Non
         )
         get_run_logger().info("case %s event %s: %s", case_ref, event.seq, work)
     record_work(case_engine(), case_ref=case_ref, seq=event.seq, work=work)
+    crash_point("after-ledger", event.seq)  # before Prefect records this task's result
     return work
 
 

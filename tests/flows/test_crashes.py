@@ -93,6 +93,32 @@ def test_worker_killed_between_doing_an_events_work_and_recording_it(server, wor
     assert work_attempts(ingest.engine, case) == {1: 1, 2: 1, 3: 1, 4: 1}
 
 
+def test_worker_killed_after_the_ledger_write_before_prefect_records_the_result(server, worker):
+    """Prefect's cache records a task's result after its body returns: a worker killed between
+    the ledger write and that record leaves no cached result, and the taken-back run calls the
+    task again. The ledger, not the cache, keeps the work from running twice."""
+    ingest = Ingest.from_settings()
+    case_ref = ingest.refer(authority="redbridge", child_ref="SYN-8", on=date(2025, 1, 6)).case_ref
+    ingest.record(
+        case_ref, {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"}
+    )
+    ingest.record(case_ref, {"type": "assessment_started", "on": "2025-01-08"})
+
+    worker.start(CIN_CRASH_AT="after-ledger:2")
+    assert worker.wait_exit(timeout=120) == 137
+    with Session(ingest.engine) as session:
+        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+    assert (case.flow_seq, case.last_seq) == (1, 3)
+    assert work_attempts(ingest.engine, case) == {1: 1, 2: 1}  # event 2's work is in the ledger
+
+    worker.start()
+    wait_until(lambda: all_handled(ingest.engine), 120, "the restarted worker to catch up")
+    with Session(ingest.engine) as session:
+        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
+    assert case.stage == "assessment"
+    assert work_attempts(ingest.engine, case) == {1: 1, 2: 1, 3: 1}
+
+
 def test_prefect_server_killed_while_events_arrive(server, worker):
     ingest = Ingest.from_settings()
     worker.start()
