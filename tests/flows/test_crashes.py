@@ -62,20 +62,28 @@ def work_attempts(engine, case: Case) -> dict[int, int]:
     return {row.seq: row.attempts for row in rows}
 
 
-def test_worker_killed_between_doing_an_events_work_and_recording_it(server, worker):
-    ingest = Ingest.from_settings()
-    case_ref = ingest.refer(authority="redbridge", child_ref="SYN-9", on=date(2025, 1, 6)).case_ref
+def crash_on_event_2(ingest: Ingest, worker: Worker, child_ref: str, crash_at: str) -> Case:
+    """A case with three events, and a worker that dies (as in a power cut) at `crash_at` while
+    handling event 2: the case as the crash left it."""
+    case_ref = ingest.refer(
+        authority="redbridge", child_ref=child_ref, on=date(2025, 1, 6)
+    ).case_ref
     ingest.record(
         case_ref, {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"}
     )
     ingest.record(case_ref, {"type": "assessment_started", "on": "2025-01-08"})
-
-    # the worker dies (as in a power cut) right after event 2's work, before it is recorded
-    worker.start(CIN_CRASH_AT="after-work:2")
+    worker.start(CIN_CRASH_AT=crash_at)
     assert worker.wait_exit(timeout=120) == 137
     with Session(ingest.engine) as session:
         case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
     assert (case.flow_seq, case.last_seq) == (1, 3)
+    return case
+
+
+def test_worker_killed_between_doing_an_events_work_and_recording_it(server, worker):
+    ingest = Ingest.from_settings()
+    # the worker dies right after event 2's work, before the run records it as handled
+    case_ref = crash_on_event_2(ingest, worker, "SYN-9", "after-work:2").case_ref
 
     # events keep being accepted while no worker is up
     ingest.record(
@@ -98,17 +106,8 @@ def test_worker_killed_after_the_ledger_write_before_prefect_records_the_result(
     the ledger write and that record leaves no cached result, and the taken-back run calls the
     task again. The ledger, not the cache, keeps the work from running twice."""
     ingest = Ingest.from_settings()
-    case_ref = ingest.refer(authority="redbridge", child_ref="SYN-8", on=date(2025, 1, 6)).case_ref
-    ingest.record(
-        case_ref, {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"}
-    )
-    ingest.record(case_ref, {"type": "assessment_started", "on": "2025-01-08"})
-
-    worker.start(CIN_CRASH_AT="after-ledger:2")
-    assert worker.wait_exit(timeout=120) == 137
-    with Session(ingest.engine) as session:
-        case = session.exec(select(Case).where(Case.case_ref == case_ref)).one()
-    assert (case.flow_seq, case.last_seq) == (1, 3)
+    case = crash_on_event_2(ingest, worker, "SYN-8", "after-ledger:2")
+    case_ref = case.case_ref
     assert work_attempts(ingest.engine, case) == {1: 1, 2: 1}  # event 2's work is in the ledger
 
     worker.start()
