@@ -20,7 +20,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments.runner import RunnerDeployment
-from prefect.exceptions import ObjectAlreadyExists, Pause
+from prefect.exceptions import Abort, ObjectAlreadyExists, Pause
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -138,6 +138,9 @@ def _execute(run: Any) -> str:
         return str(getattr(state, "name", "done"))
     except Pause:
         return "Suspended"
+    except Abort as refused:  # the orchestrator refused Running: the run moved on meanwhile
+        log.info("run %s not started: %s", run.id, refused)
+        return "Aborted"
 
 
 class _patient_lock:

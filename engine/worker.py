@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
+from prefect.exceptions import Abort, Pause
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 from sqlalchemy import Engine
 
@@ -97,6 +98,18 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
             if self._cancelling_observer is not None:
                 self._cancelling_observer.remove_in_flight_flow_run_id(flow_run.id)
             self.freed.set()
+
+    async def _propose_pending_state(self, flow_run: FlowRun) -> bool:
+        """Prefect's claim, where a run another worker claimed, ran and suspended since this
+        worker's poll is simply not claimed. Prefect 3.8.8 answers that claim with `Pause` (the
+        server rejects Paused -> Pending), a `BaseException` the base class lets through: it
+        ended the worker process, and a case run another of its threads was executing lost
+        the task-run events it had not yet sent."""
+        try:
+            return await super()._propose_pending_state(flow_run)
+        except (Pause, Abort) as refused:
+            log.info("run %s not claimed: %s", flow_run.id, refused)
+            return False
 
     async def get_and_submit_flow_runs(self) -> list[FlowRun]:
         """Prefect's poll, skipped while every thread is busy: it could claim nothing, and each

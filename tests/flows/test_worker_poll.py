@@ -1,6 +1,8 @@
 """A worker whose threads are all busy does not poll the Prefect server (issue 9: the server's
 CPU is the bottleneck, and such a poll could claim nothing); once a thread frees, it polls and
-claims at once. On the session's real Prefect server, with a real case run waiting."""
+claims at once. A claim or a run the orchestrator refuses (Prefect raises `Pause` or `Abort`,
+BaseExceptions) leaves the run alone and the worker up. On the session's real Prefect server,
+with real case runs, except where said."""
 
 from __future__ import annotations
 
@@ -8,11 +10,14 @@ import asyncio
 import time
 import uuid
 from datetime import date
+from types import SimpleNamespace
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
+from prefect.exceptions import Abort
 from sqlmodel import Session
 
+import engine.delivery
 from engine.ingest import Ingest
 from engine.worker import CaseWorker
 from models.case_reads import load_case
@@ -56,3 +61,51 @@ def test_a_full_worker_leaves_a_waiting_run_unpolled_and_claims_it_when_a_thread
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(run_id).state
     assert state is not None and state.type is StateType.PAUSED  # claimed, ran, suspended
+
+
+def test_a_run_suspended_since_the_poll_is_not_claimed_and_the_worker_carries_on(
+    prefect_server, case_db
+):
+    """Two workers poll the same run; one claims it, runs it and suspends it before the other
+    proposes its claim. Prefect answers the late claim with `Pause` (a BaseException its worker
+    lets through): the worker must leave the run and carry on, not die."""
+    ingest = Ingest.from_settings()
+    accepted = ingest.refer(authority="redbridge", child_ref="POLL-3", on=date(2025, 1, 6))
+    with Session(ingest.engine) as session:
+        run_id = load_case(session, accepted.case_ref).flow_run_id
+    assert run_id is not None
+    with get_client(sync_client=True) as client:
+        polled = client.read_flow_run(run_id)  # as the late worker's poll saw it: Scheduled
+    assert polled.state is not None and polled.state.type is StateType.SCHEDULED
+
+    async def drive() -> tuple[list[uuid.UUID], bool]:
+        first, late = CaseWorker(ingest.engine, threads=1), CaseWorker(ingest.engine, threads=1)
+        async with first, late:
+            await first.sync_with_backend()
+            claimed = [run.id for run in await first.get_and_submit_flow_runs()]
+            while first.busy:
+                await asyncio.sleep(0.05)
+            late._submitting_flow_run_ids.add(run_id)  # as `_submit_scheduled_flow_runs` does
+            late._limiter.acquire_on_behalf_of_nowait(run_id)
+            await late._submit_run(polled)
+            return claimed, late.busy or late.full
+
+    claimed, late_still_holds_it = asyncio.run(drive())
+    assert claimed == [run_id]
+    assert not late_still_holds_it  # the late worker let the run go and its thread is free
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state is not None and state.type is StateType.PAUSED  # still the first's suspension
+
+
+def test_a_run_the_orchestrator_refuses_is_left_and_nothing_escapes_the_thread(monkeypatch):
+    """Prefect's engine raises `Abort` (a BaseException) when the orchestrator refuses one of
+    the run's transitions, e.g. its suspension after the reconciler cancelled it as a stray
+    mid-run. The worker's thread returns; the base class's `except Exception` would not have
+    stopped it taking the worker down."""
+
+    def refused(flow: object, run: object) -> None:
+        raise Abort("Run is already in terminal state CANCELLED.")
+
+    monkeypatch.setattr(engine.delivery, "run_in_process", refused)
+    assert engine.delivery._execute(SimpleNamespace(id=uuid.uuid4())) == "Aborted"
