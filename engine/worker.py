@@ -17,11 +17,12 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import anyio
 import anyio.abc
-from prefect.exceptions import Abort, Pause
+from prefect.exceptions import Abort, ObjectNotFound, Pause
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 from sqlalchemy import Engine
 
@@ -33,9 +34,16 @@ from tasks.run_repair import housekeeping
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
+    from prefect.client.schemas.responses import WorkerFlowRunResponse
 
 log = logging.getLogger("cin.worker")
 HOUSEKEEPING_SECONDS = 10.0
+# A serving worker claims a resumed run once it has waited this long (engine default): events a
+# recording system sends in a burst then share one wake-up instead of waking the case for each.
+# Each wake-up costs the Prefect server about six API calls and their state events, whatever the
+# events it brings, and a worker with a free thread would otherwise claim a run the instant it
+# is resumed. A worker run until idle (the demo, `--until-idle`) does not wait.
+SETTLE_SECONDS = 0.3
 
 
 class CaseWorkerResult(BaseWorkerResult):
@@ -48,7 +56,9 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
     job_configuration_variables = BaseVariables
     _description = "Executes case runs in threads of the worker process (cin worker)."
 
-    def __init__(self, engine: Engine, *, threads: int = 2, name: str | None = None) -> None:
+    def __init__(
+        self, engine: Engine, *, threads: int = 2, name: str | None = None, settle: float = 0.0
+    ) -> None:
         super().__init__(
             work_pool_name=CASE_POOL,
             work_queues=[work_queue_name(instance_id(engine))],
@@ -64,6 +74,7 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         # worker-memory fix; put back every poll since)
         self.outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cin-outbox")
         self.freed = asyncio.Event()  # set when a thread finishes a run
+        self.settle = settle  # seconds a resumed run waits before this worker claims it
 
     async def run(
         self,
@@ -118,6 +129,20 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         if self.full:
             return []
         return await super().get_and_submit_flow_runs()
+
+    async def _get_scheduled_flow_runs(self) -> list[WorkerFlowRunResponse]:
+        """Prefect's query for the runs due, less those resumed under `settle` seconds ago."""
+        if not self.settle:
+            return await super()._get_scheduled_flow_runs()
+        before = datetime.now(UTC) - timedelta(seconds=self.settle)
+        try:
+            return await self.client.get_scheduled_flow_runs_for_work_pool(
+                work_pool_name=self._work_pool_name,
+                scheduled_before=before,
+                work_queue_names=list(self._work_queues),
+            )
+        except ObjectNotFound:  # the pool is made again by the next heartbeat (Prefect's own)
+            return []
 
     @property
     def busy(self) -> bool:
@@ -203,7 +228,9 @@ def work(
     name: str | None = None,
 ) -> None:
     """Work until stopped (or, with `until_idle`, until a pass finds nothing to do)."""
-    worker = CaseWorker(engine, threads=threads, name=name)
+    worker = CaseWorker(
+        engine, threads=threads, name=name, settle=0.0 if until_idle else SETTLE_SECONDS
+    )
     asyncio.run(serve_worker(worker, stop or threading.Event(), poll_seconds, until_idle))
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
 from prefect.exceptions import Abort
+from prefect.states import Scheduled
 from sqlmodel import Session
 
 import engine.delivery
@@ -109,3 +110,40 @@ def test_a_run_the_orchestrator_refuses_is_left_and_nothing_escapes_the_thread(m
 
     monkeypatch.setattr(engine.delivery, "run_in_process", refused)
     assert engine.delivery._execute(SimpleNamespace(id=uuid.uuid4())) == "Aborted"
+
+
+def test_a_serving_worker_leaves_a_run_resumed_moments_ago_for_its_burst_of_events(
+    prefect_server, case_db
+):
+    """`settle`: a run scheduled (created or resumed) under `settle` seconds ago is not claimed
+    yet, so the events a recording system sends in a burst share one wake-up; once it has waited
+    that long it is claimed as before."""
+    ingest = Ingest.from_settings()
+    accepted = ingest.refer(authority="redbridge", child_ref="POLL-2", on=date(2025, 1, 6))
+    with Session(ingest.engine) as session:
+        run_id = load_case(session, accepted.case_ref).flow_run_id
+    assert run_id is not None
+
+    async def drive() -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        worker = CaseWorker(ingest.engine, threads=1, settle=60.0)
+        async with worker:
+            await worker.sync_with_backend()
+            young = [run.id for run in await worker.get_and_submit_flow_runs()]
+            # the same run, as if it had been resumed two minutes ago
+            async with get_client() as client:
+                await client.set_flow_run_state(
+                    run_id,
+                    Scheduled(scheduled_time=datetime.now(UTC) - timedelta(minutes=2)),
+                    force=True,
+                )
+            settled = [run.id for run in await worker.get_and_submit_flow_runs()]
+            while worker.busy:
+                await asyncio.sleep(0.05)
+        return young, settled
+
+    young, settled = asyncio.run(drive())
+    assert young == []
+    assert settled == [run_id]
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state is not None and state.type is StateType.PAUSED  # claimed, ran, suspended
