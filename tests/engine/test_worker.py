@@ -19,6 +19,7 @@ import uuid
 from collections import Counter
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -160,15 +161,32 @@ def test_three_workers_one_killed_every_case_one_run_every_event_once(cluster) -
     # second (demo/local_server.py SERVICE_BATCHES): they may arrive after the ledger.
     assert set(ledger.values()) == {1} and len(ledger) == CASES * 5
     deadline = time.monotonic() + 60
-    while (done := completed_event_tasks([r.id for r in runs])) != set(ledger):
+    while (done := set(event_tasks([r.id for r in runs]))) != set(ledger):
         if not done < set(ledger) or time.monotonic() > deadline:
             break  # something the ledger does not hold, or the records stopped coming
         time.sleep(0.5)
     assert done == set(ledger)
+    # no event's task body ran twice (a repeat after a crash finds Prefect's cache: "Cached"),
+    # and no two of a run's task runs overlap: one execution of a case at a time
+    ran = Counter(
+        key for key, states in event_tasks([r.id for r in runs]).items() for s in states if s[0]
+    )
+    assert max(ran.values()) == 1, [key for key, n in ran.items() if n > 1]
+    spans: dict[uuid.UUID | None, list[tuple[Any, Any]]] = {}
+    for (run_id, _), states in event_tasks([r.id for r in runs]).items():
+        spans.setdefault(run_id, []).extend((start, end) for ran_it, start, end in states if ran_it)
+    overlapping = [
+        run_id
+        for run_id, pairs in spans.items()
+        for (_, end), (start, _) in zip(sorted(pairs), sorted(pairs)[1:], strict=False)
+        if start < end
+    ]
+    assert overlapping == []
 
 
-def completed_event_tasks(run_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID | None, int]]:
-    """(flow run, event seq) of each completed event task run of these runs."""
+def event_tasks(run_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID | None, int], list[Any]]:
+    """(flow run, event seq) -> (its body ran: Completed, not Cached; start; end) of each
+    completed event task run of these runs."""
     with get_client(sync_client=True) as client:
         task_runs = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id={"any_": run_ids}),
@@ -176,8 +194,10 @@ def completed_event_tasks(run_ids: list[uuid.UUID]) -> set[tuple[uuid.UUID | Non
             sort=TaskRunSort.EXPECTED_START_TIME_ASC,
             limit=200,
         )
-    return {
-        (t.flow_run_id, int(t.name.rsplit("#", 1)[1]))
-        for t in task_runs
-        if "#" in t.name and t.state and t.state.type is StateType.COMPLETED
-    }
+    found: dict[tuple[uuid.UUID | None, int], list[Any]] = {}
+    for t in task_runs:
+        if "#" in t.name and t.state and t.state.type is StateType.COMPLETED:
+            found.setdefault((t.flow_run_id, int(t.name.rsplit("#", 1)[1])), []).append(
+                (t.state.name == "Completed", t.start_time, t.end_time)
+            )
+    return found
