@@ -161,19 +161,17 @@ def test_three_workers_one_killed_every_case_one_run_every_event_once(cluster) -
     # second (demo/local_server.py SERVICE_BATCHES): they may arrive after the ledger.
     assert set(ledger.values()) == {1} and len(ledger) == CASES * 5
     deadline = time.monotonic() + 60
-    while (done := set(event_tasks([r.id for r in runs]))) != set(ledger):
+    while (done := set(tasks := event_tasks([r.id for r in runs]))) != set(ledger):
         if not done < set(ledger) or time.monotonic() > deadline:
             break  # something the ledger does not hold, or the records stopped coming
         time.sleep(0.5)
     assert done == set(ledger)
     # no event's task body ran twice (a repeat after a crash finds Prefect's cache: "Cached"),
     # and no two of a run's task runs overlap: one execution of a case at a time
-    ran = Counter(
-        key for key, states in event_tasks([r.id for r in runs]).items() for s in states if s[0]
-    )
+    ran = Counter(key for key, states in tasks.items() for s in states if s[0])
     assert max(ran.values()) == 1, [key for key, n in ran.items() if n > 1]
     spans: dict[uuid.UUID | None, list[tuple[Any, Any]]] = {}
-    for (run_id, _), states in event_tasks([r.id for r in runs]).items():
+    for (run_id, _), states in tasks.items():
         spans.setdefault(run_id, []).extend((start, end) for ran_it, start, end in states if ran_it)
     overlapping = [
         run_id
