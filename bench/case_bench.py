@@ -100,8 +100,9 @@ def child_wakeups(samples: int) -> dict[str, float]:
     """One case, event after event, each stage of a wake-up timed on its own."""
     from sqlmodel import Session, select
 
-    from engine.delivery import case_deployment_id, deliver_case, run_case_run
+    from engine.delivery import deliver_case, run_case_run
     from engine.executor import prepare_thread
+    from engine.worker import case_deployment_id
 
     prepare_thread()
     from engine.ingest import Ingest
@@ -161,8 +162,8 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
 
     from sqlmodel import Session, select
 
-    from engine.delivery import case_deployment_id
     from engine.ingest import Ingest
+    from engine.worker import case_deployment_id
     from models.tables import Case
 
     ingest = Ingest.from_settings()

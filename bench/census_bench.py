@@ -59,7 +59,7 @@ def export_only(url: str, out: str) -> None:
     from models.census.export import export_return
     from models.census.year import CensusYear
     from models.database import get_engine
-    from models.policy import load_policy_dir
+    from models.policy.book import load_policy_dir
 
     engine = get_engine(url)
     book = load_policy_dir(Path(__file__).resolve().parents[1] / "policies")
@@ -164,7 +164,7 @@ def main() -> None:
     from models.census.check import check_return, xsd_problems
     from models.census.year import CensusYear
     from models.database import get_engine
-    from models.policy import load_policy_dir
+    from models.policy.book import load_policy_dir
     from models.settings import get_settings
 
     folder = Path(tempfile.mkdtemp(prefix="cin-census-bench-"))

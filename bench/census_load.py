@@ -25,6 +25,7 @@ import psycopg
 from sqlmodel import Session, create_engine
 
 from bench.monitor_load import REPO, _copy, create_database, libpq_dsn
+from models.cases.store import sync_authorities
 from models.census.child import upn_check_letter
 from models.database import migrate
 from models.lifecycle import (
@@ -35,8 +36,7 @@ from models.lifecycle import (
     parse_event,
     state_to_dict,
 )
-from models.policy import load_policy_dir
-from models.store import sync_authorities
+from models.policy.book import load_policy_dir
 
 AUTHORITY = "warwickshire"  # DfE LA 937
 PREFIX = "WAR"

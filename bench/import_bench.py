@@ -32,7 +32,7 @@ from sqlmodel import col
 
 from demo.caseload import CaseloadRecord, generate_caseload, mix_summary, to_jsonl
 from models.lifecycle import CaseState, apply, initial_state, parse_event
-from models.policy import PolicyBook, load_policy_dir
+from models.policy.book import PolicyBook, load_policy_dir
 from models.tables import Case
 
 REPO = Path(__file__).resolve().parents[1]

@@ -55,8 +55,8 @@ from bench.monitor_load import (  # noqa: E402
     drop_database,
     load,
 )
-from models.alerts_store import due_items  # noqa: E402
-from models.policy import PolicyBook, load_policy_dir  # noqa: E402
+from models.alerts.store import due_items  # noqa: E402
+from models.policy.book import PolicyBook, load_policy_dir  # noqa: E402
 from models.tables import Alert, Dispatch  # noqa: E402
 from notifications import monitor  # noqa: E402
 from notifications.ladder import soon_horizon  # noqa: E402

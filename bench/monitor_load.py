@@ -37,9 +37,9 @@ from psycopg import sql
 from sqlalchemy import make_url
 from sqlmodel import Session, create_engine
 
+from models.cases.store import sync_authorities
 from models.database import migrate
-from models.policy import PolicyBook, load_policy_dir
-from models.store import sync_authorities
+from models.policy.book import PolicyBook, load_policy_dir
 from notifications.ladder import soon_horizon
 
 REPO = Path(__file__).resolve().parents[1]

@@ -60,11 +60,11 @@ from bench.monitor_load import (  # noqa: E402
     load,
 )
 from demo.caseload import generate_caseload  # noqa: E402
+from models.cases.store import sync_authorities  # noqa: E402
 from models.database import migrate  # noqa: E402
 from models.lifecycle import apply, initial_state, parse_event, state_to_dict  # noqa: E402
-from models.policy import load_policy_dir  # noqa: E402
+from models.policy.book import load_policy_dir  # noqa: E402
 from models.report.measures import council_reports  # noqa: E402
-from models.store import sync_authorities  # noqa: E402
 from models.tables import Case, CaseEvent, Deadline  # noqa: E402
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/"

@@ -49,8 +49,8 @@ def child(cases: int, events: int, every: int, idle: float, threads: int, poll: 
     """Drive one worker process; Prefect is imported here, after the environment is set."""
     from sqlmodel import Session, select
 
-    from engine.delivery import case_deployment_id
     from engine.ingest import Ingest
+    from engine.worker import case_deployment_id
     from models.tables import Case
 
     ingest = Ingest.from_settings()

@@ -21,7 +21,7 @@ from cli.common import (
     whole_number,
 )
 from models.fields import parse_iso_date, shown
-from models.policy import PolicyBook, load_policy_dir
+from models.policy.book import PolicyBook, load_policy_dir
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -196,7 +196,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from models.case_reads import case_deadlines, load_case
+    from models.cases.reads import case_deadlines, load_case
     from models.runtime import case_engine, clock
 
     today = clock().today()
@@ -255,7 +255,7 @@ def visits_text(state: dict[str, Any]) -> str | None:
 
 def run_allocate(args: argparse.Namespace) -> int:
     from models.runtime import case_engine
-    from models.staff_store import allocate
+    from models.staff.store import allocate
 
     done = allocate(case_engine(), case_ref=args.case, worker_id=args.worker)
     team = f"team {done.team}" if done.team else "no team"
@@ -270,7 +270,7 @@ def run_allocate(args: argparse.Namespace) -> int:
 
 
 def run_rebuild(args: argparse.Namespace) -> int:
-    from models.case_ledger import rebuild
+    from models.cases.ledger import rebuild
     from models.runtime import case_engine, policies
 
     result = rebuild(case_engine(), policies=policies(), case_ref=args.case)
@@ -283,7 +283,7 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
-    from models.case_reads import open_deadlines
+    from models.cases.reads import open_deadlines
     from models.runtime import case_engine, clock, policies
 
     if args.authority is not None:

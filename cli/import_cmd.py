@@ -92,12 +92,12 @@ def _deliver(ingest: Ingest) -> str:
 
     from engine.delivery import (
         DeliveryReport,
-        case_deployment_id,
         deliver_case,
         out_of_step_cases,
         pending_cases,
     )
-    from models.caseload_lookup import undelivered_cases
+    from engine.worker import case_deployment_id
+    from models.cases.lookup import undelivered_cases
 
     report = DeliveryReport()
     try:

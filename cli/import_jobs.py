@@ -40,7 +40,7 @@ def partition(ingest: Ingest, lines: Sequence[NumberedLine], jobs: int) -> list[
     """Split the lines over `jobs` workers so that each child's lines stay together, in order."""
     from sqlmodel import Session
 
-    from models.caseload_lookup import children_of_cases
+    from models.cases.lookup import children_of_cases
 
     addresses: list[Any] = []
     for _, text in lines:

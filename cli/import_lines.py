@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
-    from models.store import Accepted
+    from models.cases.store import Accepted
 
 SHOWN_REFUSALS = 20
 ADDRESS_FIELDS = ("case", "authority", "child", "team", "key")
@@ -147,7 +147,7 @@ def import_record(ingest: Ingest, record: dict[str, Any]) -> Accepted:
     """Accept one line's event (address fields and key included); raises if it is refused."""
     from sqlmodel import Session
 
-    from models.caseload_lookup import child_cases, resolve
+    from models.cases.lookup import child_cases, resolve
 
     if isinstance(record.get("child"), dict):
         record = set_child_details(ingest, record)

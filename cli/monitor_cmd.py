@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_monitor(args: argparse.Namespace) -> int:
-    from models.alerts_store import MonitorBusy
+    from models.alerts.store import MonitorBusy
     from models.runtime import clock
 
     try:

@@ -13,7 +13,7 @@ from calendars import OneOffClosure
 from cli import whatif_cmd
 from cli.common import CliError, add_policy_dir_option, default_policy_dir, iso_date
 from models.clock import clock_from
-from models.policy import (
+from models.policy.book import (
     PolicyBook,
     PolicyError,
     PolicyFile,
@@ -22,7 +22,7 @@ from models.policy import (
     load_policy_dir,
     validate_policy_file,
 )
-from models.policy_schema import ENGINE_DEFAULTS
+from models.policy.schema import ENGINE_DEFAULTS
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,8 +98,8 @@ def open_case_check(path: Path, policy: PolicyFile, installed_dir: Path) -> None
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session
 
+    from models.cases.rebuild_check import SHOWN_CASES, unrebuildable_cases
     from models.database import get_engine
-    from models.rebuild_check import SHOWN_CASES, unrebuildable_cases
     from models.settings import get_settings
 
     url = get_settings().resolved_database_url()

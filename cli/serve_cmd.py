@@ -33,9 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_init(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
+    from models.cases.store import sync_authorities
     from models.runtime import case_engine, policies
     from models.settings import get_settings
-    from models.store import sync_authorities
 
     engine = case_engine()  # migrates
     with Session(engine) as session:

@@ -46,8 +46,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _engine() -> Engine:
     """The case database, with a row for every authority that has a policy file."""
+    from models.cases.store import sync_authorities
     from models.runtime import case_engine, policies
-    from models.store import sync_authorities
 
     engine = case_engine()
     with Session(engine) as session:
@@ -56,8 +56,8 @@ def _engine() -> Engine:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from models.staff import StaffFileError, parse_staff_csv
-    from models.staff_store import import_staff
+    from models.staff.roster import StaffFileError, parse_staff_csv
+    from models.staff.store import import_staff
 
     try:
         text = args.file.read_text(encoding="utf-8")
@@ -88,7 +88,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _cell(value: object) -> str:
-    """A stored value as one safe cell: rows imported before the checks of `models.staff` may
+    """A stored value as one safe cell: rows imported before the checks of `models.staff.roster` may
     hold a line break, a control code or a spreadsheet formula; shown escaped, never run."""
     if value is None:
         return ""

@@ -39,12 +39,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def run_whatif(args: argparse.Namespace) -> int:
-    from models.policy import load_policy_dir
-    from models.policy_change import from_draft, parse_setting, with_settings
+    from models.policy.book import load_policy_dir
+    from models.policy.change import from_draft, parse_setting, with_settings
     from models.runtime import case_engine, clock
     from models.settings import get_settings
-    from models.whatif import replay
-    from models.whatif_load import load_open_cases
+    from models.whatif.load import load_open_cases
+    from models.whatif.replay import replay
     from notifications.whatif_report import summarise
 
     book = load_policy_dir(args.policy_dir or default_policy_dir())

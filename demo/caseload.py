@@ -26,7 +26,7 @@ from demo import caseload_mix as mix
 from demo.caseload_story import simulate_episode
 from demo.census_demo import with_census_fields
 from models.lifecycle import is_re_referral
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 
 
 @dataclass(frozen=True, slots=True)

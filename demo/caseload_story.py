@@ -17,8 +17,8 @@ from typing import Any
 from calendars import WorkingCalendar
 from demo import caseload_mix as mix
 from models.lifecycle import CaseState, Stage, apply, initial_state, parse_event
-from models.policy import AuthorityPolicy
-from models.timescales import TimescaleKind as K
+from models.policy.book import AuthorityPolicy
+from models.policy.timescales import TimescaleKind as K
 
 MAX_EVENTS = 400  # a guard: no realistic case within the horizon comes near it
 

@@ -128,8 +128,8 @@ def play(started: float) -> None:
     from engine.worker import work
     from flows.monitor import one_pass
     from models.lifecycle import EventRefused
-    from models.staff import parse_staff_csv
-    from models.staff_store import allocate, import_staff
+    from models.staff.roster import parse_staff_csv
+    from models.staff.store import allocate, import_staff
 
     ingest = Ingest.from_settings(deliver=False)
     # each council's referrals a year from the seeds, times one scale (demo/caseload_mix.py)

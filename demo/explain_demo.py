@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from models.policy import load_policy_dir
+from models.policy.book import load_policy_dir
+from models.policy.timescales import TimescaleKind
 from models.settings import get_settings
-from models.timescales import TimescaleKind
 
 log = logging.getLogger("cin.demo")
 

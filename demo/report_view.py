@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from demo.caseload_mix import ANNUAL_REFERRALS, VOLUME_SCALE
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.report import comparison
 from models.report.flat import describe, value_of
 from models.report.seeds import figures_for

@@ -21,10 +21,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from models.cases.store import Accepted, open_case, record, sync_authorities
 from models.lifecycle import parse_event
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.runtime import case_engine, clock, policies
-from models.store import Accepted, open_case, record, sync_authorities
 
 log = logging.getLogger("cin.ingest")
 
@@ -109,8 +109,9 @@ class Ingest:
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:
             # imported here: accepting with deliver=False (Prefect down) never loads Prefect
-            from engine.delivery import case_deployment_id, deliver_case
+            from engine.delivery import deliver_case
             from engine.executor import prepare_thread
+            from engine.worker import case_deployment_id
 
             prepare_thread()
             try:

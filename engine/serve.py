@@ -9,7 +9,7 @@ from datetime import timedelta
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
-from engine.delivery import case_deployment_id
+from engine.worker import case_deployment_id
 from flows.monitor import deadline_monitor
 from flows.reconciler import reconcile
 from models.runtime import case_engine

@@ -7,7 +7,9 @@ is up), polls only its own instance's work queue, claims each run through Prefec
 transition (a run is claimed once, whatever number of workers poll), and executes it in a thread
 of this process with the case's lock held (engine/delivery.py). It is also the reconciler's hands:
 each poll delivers the outbox, and every `HOUSEKEEPING_SECONDS` it takes back runs whose worker
-died and cancels stray runs (tasks/outbox.py, tasks/run_repair.py).
+died and cancels stray runs (tasks/outbox.py, tasks/run_repair.py). The worker type owns its pool:
+`case_deployment_id` makes the pool (with this type's job template) and registers the instance's
+case deployment on it. Imports engine/delivery.py, never the other way round.
 """
 
 from __future__ import annotations
@@ -16,20 +18,31 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import anyio.abc
-from prefect.exceptions import Abort, ObjectNotFound, Pause
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.deployments.runner import RunnerDeployment
+from prefect.exceptions import Abort, ObjectAlreadyExists, ObjectNotFound, Pause
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 from sqlalchemy import Engine
 
-from engine.delivery import WORKER_TYPE, case_deployment_id, run_case_run
+from engine.delivery import run_case_run
 from engine.executor import prepare_thread
-from models.instance import instance_id, work_queue_name
-from tasks.outbox import CASE_POOL, DeliveryReport, deliver_outbox
+from flows.case import case_flow
+from models.instance import instance_id, instance_tag, work_queue_name
+from tasks.outbox import (
+    CASE_POOL,
+    DeliveryReport,
+    case_deployment_name,
+    deliver_outbox,
+    remember_deployment,
+)
 from tasks.run_repair import housekeeping
 
 if TYPE_CHECKING:
@@ -44,6 +57,11 @@ HOUSEKEEPING_SECONDS = 10.0
 # events it brings, and a worker with a free thread would otherwise claim a run the instant it
 # is resumed. A worker run until idle (the demo, `--until-idle`) does not wait.
 SETTLE_SECONDS = 0.3
+
+
+WORKER_TYPE = "cin-case"
+_registered: dict[tuple[str, str], uuid.UUID] = {}
+_register_guard = threading.Lock()
 
 
 class CaseWorkerResult(BaseWorkerResult):
@@ -159,6 +177,44 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         self.freed.clear()
 
 
+def case_deployment_id(engine: Engine) -> uuid.UUID:
+    """Register (or update) this instance's case deployment, once per Prefect API and process:
+    on the case pool, on the instance's own work queue, tagged with the instance."""
+    from prefect.settings import PREFECT_API_URL
+
+    instance = instance_id(engine)
+    where = (str(PREFECT_API_URL.value()), instance)
+    with _register_guard:
+        if where not in _registered:
+            ensure_case_pool()
+            deployment = cast(
+                RunnerDeployment,
+                case_flow.to_deployment(
+                    name=case_deployment_name(instance),
+                    tags=["cin", instance_tag(instance)],
+                    work_queue_name=work_queue_name(instance),
+                ),
+            )
+            _registered[where] = cast(uuid.UUID, deployment.apply(work_pool_name=CASE_POOL))
+        remember_deployment(engine, _registered[where])
+        return _registered[where]
+
+
+def ensure_case_pool() -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_work_pool(
+                WorkPoolCreate(
+                    name=CASE_POOL,
+                    type=WORKER_TYPE,
+                    base_job_template=CaseWorker.get_default_base_job_template(),
+                    description="Case runs, executed in threads by `cin worker` processes",
+                )
+            )
+        except ObjectAlreadyExists:
+            pass
+
+
 def _outbox_pass(
     engine: Engine, with_housekeeping: bool, patient: bool = False, settle: bool = False
 ) -> DeliveryReport:
@@ -167,7 +223,7 @@ def _outbox_pass(
     of step is a failure (a crash, a lost resume): looked for every `HOUSEKEEPING_SECONDS`, not
     on every poll, where a backlog of cases being worked on cost two API calls each a poll and
     held up the poll itself. A serving worker passes `settle` (rows accepted under 2 s ago are
-    left to their accepter, models/outbox_rows.py `SETTLING`) and, unless it stops once idle,
+    left to their accepter, models/cases/outbox.py `SETTLING`) and, unless it stops once idle,
     `patient` (an out-of-step case whose run is still working through its events is left to
     it, `STUCK`)."""
     prepare_thread()
@@ -234,4 +290,4 @@ def work(
     asyncio.run(serve_worker(worker, stop or threading.Event(), poll_seconds, until_idle))
 
 
-__all__ = ["CaseWorker", "work"]
+__all__ = ["CaseWorker", "case_deployment_id", "work"]

@@ -23,8 +23,8 @@ from prefect.states import Paused
 from prefect.utilities.engine import propose_state_sync
 from sqlalchemy import Engine
 
-from models.case_ledger import last_seq, mark_flow_handled
-from models.case_view import load_snapshot
+from models.cases.ledger import last_seq, mark_flow_handled
+from models.cases.view import load_snapshot
 from models.runtime import case_engine, clock, crash_point
 from tasks.case_work import handle_event, publish_case_view
 

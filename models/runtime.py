@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from models.clock import Clock, clock_from
 from models.database import get_engine, migrate
-from models.policy import PolicyBook, load_policy_dir
+from models.policy.book import PolicyBook, load_policy_dir
 from models.settings import get_settings
 
 

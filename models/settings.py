@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     census_python: Path = REPO_ROOT / ".venv-census" / "bin" / "python"
     # Engine safety nets, on in every real use; tests switch one off to show what it prevents:
     # case runs created with an idempotency key of (instance, case), so concurrent deliveries
-    # make one run, and the per-case lock (models/case_lock.py) held while a case executes
+    # make one run, and the per-case lock (models/cases/lock.py) held while a case executes
     run_idempotency: bool = True
     case_lock: bool = True
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from models.alerts_store import DueItem
-from models.drift import TEAM_MANAGER_ONLY
-from models.policy import ResolvedPolicy
-from models.policy_schema import EscalationStep, Role
+from models.alerts.store import DueItem
+from models.lifecycle.drift import TEAM_MANAGER_ONLY
+from models.policy.book import ResolvedPolicy
+from models.policy.schema import EscalationStep, Role
 
 DUE_SOON = "due_soon"
 DUE_TODAY = "due_today"

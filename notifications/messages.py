@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from models.alerts_store import DueItem
-from models.case_view import overdue_since
+from models.alerts.store import DueItem
+from models.cases.view import overdue_since
 from models.instance import case_artifact_key
-from models.policy import ResolvedPolicy
-from models.policy_schema import Role
+from models.policy.book import ResolvedPolicy
+from models.policy.schema import Role
 from notifications.ladder import DRIFT, DUE_SOON, DUE_TODAY, Notice, ladder
 from notifications.rules import rule_sentence
 

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.alerts_store import (
+from models.alerts.store import (
     DigestLine,
     DueItem,
     active_staff,
@@ -38,10 +38,10 @@ from models.alerts_store import (
     monitor_lock,
     new_dispatch,
 )
-from models.case_view import overdue_since
+from models.cases.view import overdue_since
 from models.instance import instance_id
-from models.policy import PolicyBook, PolicyError, ResolvedPolicy
-from models.staff import Person
+from models.policy.book import PolicyBook, PolicyError, ResolvedPolicy
+from models.staff.roster import Person
 from notifications import messages
 from notifications.ladder import decide, soon_horizon
 from notifications.raising import Router, raise_alerts, release_held

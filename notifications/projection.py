@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from models.alerts_store import DueItem
-from models.policy import ResolvedPolicy
-from models.whatif import LiveDeadline
+from models.alerts.store import DueItem
+from models.policy.book import ResolvedPolicy
+from models.whatif.replay import LiveDeadline
 from notifications.ladder import decide, ladder
 
 WEEKS = 13  # a quarter

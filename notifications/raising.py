@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.alerts_store import (
+from models.alerts.store import (
     DueItem,
     Mark,
     alert_id,
@@ -28,10 +28,10 @@ from models.alerts_store import (
     record_findings,
     set_alert_modes,
 )
-from models.case_view import overdue_since
-from models.policy import ResolvedPolicy
-from models.policy_schema import Channel, Role
-from models.staff import Person, manager_with_role
+from models.cases.view import overdue_since
+from models.policy.book import ResolvedPolicy
+from models.policy.schema import Channel, Role
+from models.staff.roster import Person, manager_with_role
 from models.tables import utcnow
 from notifications import messages
 from notifications.ladder import OVERDUE, Decision, Notice

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from models.alerts_store import DueItem
+from models.alerts.store import DueItem
 
 BATCH = 5000
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from models.alerts_store import DueItem
-from models.policy import (
+from models.alerts.store import DueItem
+from models.policy.book import (
     ANCHOR_WORDS,
     ENGINE_DEFAULT,
     STATUTORY,
@@ -19,7 +19,7 @@ from models.policy import (
     ResolvedTimescale,
     quantity,
 )
-from models.timescales import TimescaleKind
+from models.policy.timescales import TimescaleKind
 
 # The seed documents (../shared/seeds/README.md), by the number the policy files cite them by.
 DOCUMENTS: dict[str, str] = {

@@ -13,8 +13,8 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-from models.policy import ResolvedPolicy
-from models.whatif import Replayed, overdue_on
+from models.policy.book import ResolvedPolicy
+from models.whatif.replay import Replayed, overdue_on
 from notifications.projection import Projection, project
 
 NO_TEAM = "(no team)"

@@ -31,8 +31,8 @@ from prefect.client.schemas.sorting import FlowRunSort
 from prefect.states import Scheduled
 from sqlalchemy import Engine
 
-from models.case_reads import UnknownCase
-from models.case_view import OVERDUE_TAG, CaseSnapshot, load_snapshot
+from models.cases.reads import UnknownCase
+from models.cases.view import OVERDUE_TAG, CaseSnapshot, load_snapshot
 from models.instance import instance_id, instance_tag
 from tasks.case_work import rung_roles
 

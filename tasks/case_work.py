@@ -17,10 +17,10 @@ from prefect.client.orchestration import get_client
 from prefect.context import FlowRunContext
 from prefect.events import emit_event
 
-from models.case_ledger import record_work, recorded_work
-from models.case_view import CaseSnapshot, LoggedEvent, timeline_description, timeline_markdown
+from models.cases.ledger import record_work, recorded_work
+from models.cases.view import CaseSnapshot, LoggedEvent, timeline_description, timeline_markdown
 from models.instance import case_artifact_key, event_cache_key, instance_id, instance_tag
-from models.policy import PolicyError
+from models.policy.book import PolicyError
 from models.runtime import case_engine, crash_point, policies
 from notifications.ladder import ladder
 

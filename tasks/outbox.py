@@ -10,7 +10,7 @@ repeated delivery is harmless: nothing is applied twice.
 
 This is the reconciler flow's plumbing, so it lives below `flows/`: it finds the case deployment
 by name (`engine/delivery.py` registers it) and imports no flow. The rows it reads and writes are
-`models/outbox_rows.py`; runs that lost their way are `tasks/run_repair.py`.
+`models/cases/outbox.py`; runs that lost their way are `tasks/run_repair.py`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ from prefect.states import Scheduled
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.instance import instance_id, instance_tag, run_idempotency_key
-from models.outbox_rows import (
+from models.cases.outbox import (
     due_cases,
     mark_delivered,
     out_of_step_cases,
@@ -38,6 +37,7 @@ from models.outbox_rows import (
     set_run_id,
     stuck_cases,
 )
+from models.instance import instance_id, instance_tag, run_idempotency_key
 from models.settings import get_settings
 from models.tables import Case, Outbox
 

@@ -24,7 +24,7 @@ from prefect.types._datetime import DateTime, now
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.case_lock import case_lock
+from models.cases.lock import case_lock
 from models.tables import Case
 from tasks.outbox import DeliveryReport, _deployment, _read_run, deliver_outbox, reschedule
 

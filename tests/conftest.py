@@ -23,9 +23,9 @@ from sqlmodel import Session
 
 from demo.local_smtp import LocalSmtpServer
 from demo.teams_receiver import TeamsReceiver
+from models.cases.store import sync_authorities
 from models.database import get_engine, migrate
-from models.policy import PolicyBook, load_policy_dir
-from models.store import sync_authorities
+from models.policy.book import PolicyBook, load_policy_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The maintenance database that test databases are created from and dropped from.

@@ -19,7 +19,7 @@ from models.census.export import export_return
 from models.census.own_rules import own_rule_failures
 from models.census.rowmap import RowMap, focus_column
 from models.census.year import CensusYear
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.tables import Case, CaseEvent
 
 XSD = Path(__file__).resolve().parent / "CIN_schema_2026.xsd"

@@ -88,7 +88,7 @@ def fold_episode(
     fold: _Fold | None = None
     last_seq = 0
     # in date order, ties in the order recorded: as the lifecycle replays a log with late entries
-    # (models/case_history.py)
+    # (models/cases/history.py)
     for entry in sorted(log, key=lambda e: (e.on, e.seq)):
         if entry.on > year.reference_date:
             continue

@@ -12,7 +12,7 @@ from models.census.rowmap import RowMap
 from models.census.source import Omission, Omissions, children_for_year
 from models.census.writer import Header, private_file, write_return
 from models.census.year import CensusYear
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 
 
 @dataclass(frozen=True)

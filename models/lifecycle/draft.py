@@ -14,7 +14,7 @@ from models.lifecycle.errors import EventRefused
 from models.lifecycle.events import Event, VisitFrequency
 from models.lifecycle.state import CaseState, OpenDeadline, Stage
 from models.lifecycle.transition import DeadlineAction, DeadlineChange, Transition
-from models.timescales import PolicyTimeline, PolicyView, TimescaleKind
+from models.policy.timescales import PolicyTimeline, PolicyView, TimescaleKind
 
 # Clocks of one family share a key sequence: the first review and the later ones are
 # "review#1", "review#2", ...; every visit owed is "visit#n".

@@ -29,7 +29,7 @@ from models.lifecycle.events import (
 from models.lifecycle.plan import open_plan_decision_clocks
 from models.lifecycle.protection import escalate
 from models.lifecycle.state import Stage
-from models.timescales import TimescaleKind as K
+from models.policy.timescales import TimescaleKind as K
 
 
 def referral_received(d: Draft, e: ReferralReceived) -> None:

@@ -48,7 +48,7 @@ from models.lifecycle.draft import Draft
 from models.lifecycle.events import Event
 from models.lifecycle.state import OPEN_STAGES, CaseState, Stage, initial_state
 from models.lifecycle.transition import Transition
-from models.timescales import PolicyTimeline
+from models.policy.timescales import PolicyTimeline
 
 _S = Stage
 _PLAN = frozenset({_S.CIN_PLAN, _S.STEP_DOWN_PANEL, _S.FINAL_MEETING})

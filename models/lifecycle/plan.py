@@ -25,7 +25,7 @@ from models.lifecycle.events import (
     VisitRecorded,
 )
 from models.lifecycle.state import PLAN_STAGES, Stage
-from models.timescales import TimescaleKind as K
+from models.policy.timescales import TimescaleKind as K
 
 # The clocks a CIN meeting answers: the meeting itself (after an assessment or a transfer in),
 # "plan in place" and Warwickshire's "CIN support initiated" (support starts at the meeting).

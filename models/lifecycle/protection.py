@@ -20,7 +20,7 @@ from models.lifecycle.draft import Draft
 from models.lifecycle.events import CpReviewHeld, IcpcHeld, S47Concluded, S47Started
 from models.lifecycle.plan import open_plan_decision_clocks
 from models.lifecycle.state import Stage
-from models.timescales import TimescaleKind as K
+from models.policy.timescales import TimescaleKind as K
 
 # Where an ICPC without a plan returns to, by the stage s47 enquiries started from.
 _RETURNS_TO: dict[Stage, Stage] = {

@@ -25,7 +25,7 @@ from models.lifecycle.events import ReviewHeld
 from models.lifecycle.plan import open_next_visit, open_plan_copies
 from models.lifecycle.protection import escalate
 from models.lifecycle.state import Stage
-from models.timescales import TimescaleKind as K
+from models.policy.timescales import TimescaleKind as K
 
 _CHAIRS = ("team_manager", "senior_practitioner")
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from models.lifecycle.codes import ClosureReasonCode, PrimaryNeedCode, ReferralSourceCode
 from models.lifecycle.events import VisitFrequency
-from models.timescales import TimescaleKind
+from models.policy.timescales import TimescaleKind
 
 
 class Stage(StrEnum):

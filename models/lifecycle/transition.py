@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 
 from models.lifecycle.state import CaseState
-from models.timescales import TimescaleKind
+from models.policy.timescales import TimescaleKind
 
 
 class DeadlineAction(StrEnum):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.report.measures import council_reports, seeds_beside
 from models.tables import Authority
 

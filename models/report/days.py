@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import Column, Connection, Date, Integer, MetaData, String, Table
 
 from calendars import WorkingCalendar
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 
 _META = MetaData()
 REPORT_DAY = Table(

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, TextClause, text
 
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
+from models.policy.timescales import TimescaleKind
 from models.report import queries as q
 from models.report.days import create_day_table, financial_quarter
 from models.report.seeds import seed_figures
-from models.timescales import TimescaleKind
 
 RE_REFERRAL_BANDS = ("under_1_month", "1_to_3_months", "3_to_6_months", "6_to_12_months")
 CLOSURE_BANDS = ("under_3_months", "3_to_6_months", "6_to_9_months", "9_months_and_over")

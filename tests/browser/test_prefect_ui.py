@@ -28,10 +28,10 @@ from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import deadline_monitor, one_pass
 from flows.reconciler import reconcile
-from models.case_reads import load_case
+from models.cases.reads import load_case
 from models.instance import instance_id, monitor_artifact_key
-from models.staff import parse_staff_csv
-from models.staff_store import allocate, import_staff
+from models.staff.roster import parse_staff_csv
+from models.staff.store import allocate, import_staff
 from tests.browser.conftest import SHOTS
 from tests.notifications.caseload import ROSTER
 

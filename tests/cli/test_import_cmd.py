@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from cli.main import main
 from demo.caseload import generate_caseload, to_jsonl
 from demo.local_server import wait_until
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.runtime import case_engine
 from models.tables import Case, CaseEvent
 
@@ -195,6 +195,7 @@ def test_prefect_down_leaves_delivery_to_the_reconciler(
     cin_env: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import engine.delivery
+    import engine.worker
 
     tried: list[str] = []
 
@@ -204,7 +205,7 @@ def test_prefect_down_leaves_delivery_to_the_reconciler(
 
     monkeypatch.setattr(engine.delivery, "deliver_case", unreachable)
     # the case deployment was registered before Prefect went down
-    monkeypatch.setattr(engine.delivery, "case_deployment_id", lambda engine: uuid.uuid4())
+    monkeypatch.setattr(engine.worker, "case_deployment_id", lambda engine: uuid.uuid4())
     lines = [
         REFERRAL,
         DECISION,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import main
-from tests.models.policy_factories import (
+from tests.models.policy.factories import (
     REAL_POLICIES,
     authority,
     policy_folder,

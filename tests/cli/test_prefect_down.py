@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from demo.local_server import free_port
 from demo.local_smtp import LocalSmtpServer
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from tests.notifications.caseload import AS_OF, EXPECTED_MESSAGES, overdue_caseload
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from calendars import Unit
 from cli import errors
 from cli.common import MAX_JOBS, MAX_WHOLE_NUMBER
 from models import fields
-from models.policy_loading import MAX_POLICY_BYTES
-from models.policy_schema import MAX_AMOUNT
-from models.staff import MAX_EMAIL
+from models.policy.loading import MAX_POLICY_BYTES
+from models.policy.schema import MAX_AMOUNT
+from models.staff.roster import MAX_EMAIL
 from tests.cli.cli_harness import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -12,11 +12,11 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlmodel import Session
 
 from cli.main import main
+from models.cases.store import sync_authorities
 from models.database import get_engine, migrate
-from models.policy import PolicyBook
-from models.store import sync_authorities
+from models.policy.book import PolicyBook
 from tests.conftest import REPO_ROOT
-from tests.models.report_histories import build
+from tests.models.report.histories import build
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

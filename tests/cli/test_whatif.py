@@ -19,9 +19,9 @@ from sqlmodel import Session
 
 from cli.main import main
 from models.database import get_engine
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from tests.conftest import REPO_ROOT
-from tests.models.report_histories import build
+from tests.models.report.histories import build
 
 
 @pytest.fixture

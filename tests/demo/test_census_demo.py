@@ -13,13 +13,13 @@ from demo.census_demo import child_details, with_census_fields
 from demo.census_returns import record_children, send_record
 from demo.demo import AUTHORITIES, DAYS, START
 from engine.ingest import Ingest
+from models.cases.store import sync_authorities
 from models.census.check import check_return, xsd_problems
 from models.census.child import parse_child
 from models.census.export import export_return
 from models.census.year import CensusYear
 from models.lifecycle import EventRefused, parse_event
 from models.settings import get_settings
-from models.store import sync_authorities
 
 
 def test_the_demos_returns_pass_the_xsd_and_the_dfe_rules(engine, book, tmp_path):

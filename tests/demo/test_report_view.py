@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from demo.report_view import beside_the_seeds
-from models.policy import PolicyBook
-from tests.models.report_histories import END, START, build
+from models.policy.book import PolicyBook
+from tests.models.report.histories import END, START, build
 
 
 def test_each_tuned_figure_is_printed_beside_its_seed(

@@ -62,8 +62,8 @@ from sqlmodel import Session, col, select
 import models.runtime
 from demo.local_server import wait_until
 from demo.topology import Topology
-from engine.delivery import case_deployment_id
 from engine.ingest import Ingest
+from engine.worker import case_deployment_id
 from models.tables import Case, CaseEvent, CaseWork, Outbox
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.flows.processes import Worker

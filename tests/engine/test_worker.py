@@ -38,8 +38,8 @@ from sqlmodel import Session, select
 
 import models.runtime
 from demo.local_server import PrefectServer, free_port, wait_until
-from engine.delivery import case_deployment_id
 from engine.ingest import Ingest
+from engine.worker import case_deployment_id
 from models.tables import Case, CaseWork
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.flows.processes import Worker

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from engine.ingest import Ingest
 from engine.worker import work
-from models.case_reads import load_case
+from models.cases.reads import load_case
 from models.instance import case_artifact_key, instance_id, instance_tag
 from tests.flows.prefect_reads import read_artifacts
 

@@ -19,8 +19,8 @@ from models.lifecycle import (
     is_re_referral,
     parse_event,
 )
-from models.policy import PolicyBook
-from models.timescales import TimescaleKind
+from models.policy.book import PolicyBook
+from models.policy.timescales import TimescaleKind
 
 AUTHORITIES = ("redbridge", "warwickshire", "stockton-on-tees", "redcar-and-cleveland")
 START = date(2024, 4, 1)
@@ -96,7 +96,7 @@ def test_the_mix_has_every_path_the_engine_must_handle(
         if state.closure_reason:
             reasons.add(state.closure_reason)
     # no seed gives a rate of refused consent, so the synthetic mix has none: the lifecycle
-    # tests (tests/models/test_lifecycle_seed_rules.py, point 2) cover that stage
+    # tests (tests/models/lifecycle/test_seed_rules.py, point 2) cover that stage
     assert stages == set(Stage) - {Stage.NEW, Stage.NO_CONSENT}
     assert {TimescaleKind.FIRST_REVIEW, TimescaleKind.REVIEW} & met_late
     assert {TimescaleKind.VISIT, TimescaleKind.REFERRAL_DECISION} <= met_late

@@ -34,8 +34,8 @@ from models.census.check import check_return
 from models.census.export import export_return
 from models.census.year import CensusYear
 from models.settings import get_settings
-from models.staff import parse_staff_csv
-from models.staff_store import allocate, import_staff
+from models.staff.roster import parse_staff_csv
+from models.staff.store import allocate, import_staff
 from tests.flows.prefect_reads import artifacts_matching
 from tests.models.census.histories import upn_for
 from tests.notifications.caseload import ROSTER

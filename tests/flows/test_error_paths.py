@@ -25,11 +25,11 @@ from sqlmodel import Session
 
 from demo.local_server import free_port
 from engine.worker import work
-from models.case_reads import load_case
+from models.cases.reads import load_case
 from models.runtime import case_engine
 from tests.cli.cli_harness import REPO, Outcome, cin, write_lines
 from tests.cli.test_import_db_error import referral_lines, refuse_child_in_trigger
-from tests.models.test_policy_bomb import alias_bomb
+from tests.models.policy.test_bomb import alias_bomb
 from tests.notifications.test_smtp_silent import SilentServer
 
 SENTINEL = "SENTINEL-C7Q2"

@@ -18,9 +18,9 @@ from sqlmodel import Session, select
 
 import models.database
 import models.runtime
-from engine.delivery import case_deployment_id, deliver_case
+from engine.delivery import deliver_case
 from engine.ingest import Ingest
-from engine.worker import work
+from engine.worker import case_deployment_id, work
 from flows.monitor import deadline_monitor
 from flows.reconciler import reconcile
 from models.instance import (

@@ -20,10 +20,10 @@ from demo.teams_receiver import TeamsReceiver
 from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import MONITOR_FLOW_NAME, deadline_monitor
-from models.case_reads import load_case
+from models.cases.reads import load_case
 from models.instance import instance_id, monitor_artifact_key
-from models.staff import parse_staff_csv
-from models.staff_store import allocate, import_staff
+from models.staff.roster import parse_staff_csv
+from models.staff.store import allocate, import_staff
 from tests.flows.prefect_reads import read_artifacts
 from tests.notifications.caseload import ADDRESSES, ROSTER, STAFF_NAMES
 

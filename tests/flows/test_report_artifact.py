@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import Session
 
 from flows.monitor import deadline_monitor
+from models.cases.store import sync_authorities
 from models.instance import instance_id, report_artifact_key
 from models.runtime import case_engine, policies
-from models.store import sync_authorities
 from tests.flows.prefect_reads import read_artifacts
-from tests.models.report_histories import build
+from tests.models.report.histories import build
 
 
 def test_the_monitor_publishes_the_headline_table_once_a_day(

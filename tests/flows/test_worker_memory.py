@@ -23,9 +23,9 @@ from prefect.flow_engine import FlowRunEngine
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from engine.delivery import case_deployment_id, run_case_run
+from engine.delivery import run_case_run
 from engine.ingest import Ingest
-from engine.worker import _outbox_pass
+from engine.worker import _outbox_pass, case_deployment_id
 from models.tables import Case
 
 POLLS = 15

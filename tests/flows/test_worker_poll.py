@@ -21,7 +21,7 @@ from sqlmodel import Session
 import engine.delivery
 from engine.ingest import Ingest
 from engine.worker import CaseWorker
-from models.case_reads import load_case
+from models.cases.reads import load_case
 
 
 def referred_case(child_ref: str) -> tuple[Ingest, uuid.UUID]:

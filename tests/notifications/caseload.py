@@ -6,11 +6,11 @@ from datetime import date
 
 from sqlalchemy import Engine
 
+from models.cases.store import open_case, record
 from models.lifecycle import AssessmentCompleted, ReferralDecision, ReferralReceived
-from models.policy import PolicyBook
-from models.staff import parse_staff_csv
-from models.staff_store import allocate, import_staff
-from models.store import open_case, record
+from models.policy.book import PolicyBook
+from models.staff.roster import parse_staff_csv
+from models.staff.store import allocate, import_staff
 
 AS_OF = date(2025, 4, 1)  # a Tuesday; every rung of the ladder has been reached by then
 CHILD_PREFIX = "CHILD-SECRET-"

@@ -15,11 +15,11 @@ from sqlmodel import Session, select
 
 from cli.main import main as cin
 from demo.local_smtp import LocalSmtpServer
+from models.cases.store import record
 from models.lifecycle import parse_event
-from models.policy import PolicyBook
-from models.staff import parse_staff_csv
-from models.staff_store import import_staff
-from models.store import record
+from models.policy.book import PolicyBook
+from models.staff.roster import parse_staff_csv
+from models.staff.store import import_staff
 from models.tables import Alert
 from notifications.monitor import MonitorConfig, run_pass
 from tests.notifications.caseload import ADDRESSES, AS_OF, ROSTER, overdue_caseload

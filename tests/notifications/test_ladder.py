@@ -8,9 +8,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.alerts_store import DueItem
-from models.policy import PolicyBook
-from models.policy_schema import Role
+from models.alerts.store import DueItem
+from models.policy.book import PolicyBook
+from models.policy.schema import Role
 from notifications import messages
 from notifications.ladder import decide
 

@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 
 from cli.main import main as cin
 from demo.local_smtp import LocalSmtpServer
-from models.alerts_store import monitor_lock
-from models.policy import PolicyBook
+from models.alerts.store import monitor_lock
+from models.policy.book import PolicyBook
 from models.tables import Alert, Deadline, Dispatch
 from notifications.monitor import MonitorConfig, deliver, run_pass
 from tests.notifications.caseload import (

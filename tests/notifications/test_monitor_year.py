@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from demo.local_smtp import LocalSmtpServer
 from demo.teams_receiver import TeamsReceiver
+from models.cases.store import open_case, record
 from models.lifecycle import (
     AssessmentCompleted,
     CinMeetingHeld,
@@ -34,10 +35,9 @@ from models.lifecycle import (
     StepDownPanel,
     VisitRecorded,
 )
-from models.policy import PolicyBook
-from models.staff import parse_staff_csv
-from models.staff_store import allocate, import_staff
-from models.store import open_case, record
+from models.policy.book import PolicyBook
+from models.staff.roster import parse_staff_csv
+from models.staff.store import allocate, import_staff
 from models.tables import Alert, Case, CaseEvent, Deadline, Dispatch, Drift
 from notifications.monitor import MonitorConfig, run_pass
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.policy import PolicyBook
-from models.whatif import LiveDeadline
+from models.policy.book import PolicyBook
+from models.whatif.replay import LiveDeadline
 from notifications.projection import project
 
 MONDAY = date(2025, 6, 2)

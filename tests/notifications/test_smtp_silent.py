@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from demo.local_smtp import LocalSmtpServer
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.tables import Dispatch
 from notifications.monitor import MonitorConfig, deliver, run_pass
 from notifications.transport import (

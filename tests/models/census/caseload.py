@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from tests.models.census.histories import (
     Story,
     child,

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from models.cases.store import open_case, record
 from models.census.child import parse_child
 from models.census.child_store import set_child
 from models.lifecycle import parse_event
-from models.policy import PolicyBook
-from models.store import open_case, record
+from models.policy.book import PolicyBook
 
 AUTHORITY = "redbridge"  # DfE LA 317
 

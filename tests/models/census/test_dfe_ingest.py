@@ -22,11 +22,11 @@ from demo.caseload import generate_caseload
 from demo.census_returns import record_children, send_record
 from demo.demo import AUTHORITIES, DAYS, START
 from engine.ingest import Ingest
+from models.cases.store import sync_authorities
 from models.census.dfe_rules import run_dfe_rules
 from models.census.export import export_return
 from models.census.year import CensusYear
 from models.settings import get_settings
-from models.store import sync_authorities
 from tests.models.census.caseload import YEAR_2026, record_mistakes
 from tests.models.census.histories import AUTHORITY, record_story
 

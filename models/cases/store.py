@@ -1,0 +1,334 @@
+"""Accepting events: check them against the lifecycle, then log, derive and enqueue at once.
+
+`accept` is the only way an event enters the system. The event row (with its idempotency key), the
+case's new state, its deadline changes and an outbox row for the case's flow run commit together,
+and only then does the caller hear "accepted". A refused event writes nothing. The same
+idempotency key twice returns the first acceptance and writes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Engine, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from models.cases.history import (
+    apply_changes,
+    continue_streak,
+    correct,
+    derive,
+    live_deadlines,
+    mark_late,
+    refuse_late,
+    sync_drift,
+)
+from models.cases.reads import UnknownCase, case_events, lock_case
+from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
+from models.lifecycle import (
+    CaseState,
+    DeadlineChange,
+    Event,
+    EventRefused,
+    apply,
+    event_to_dict,
+    initial_state,
+    is_re_referral,
+    parse_event,
+    state_from_dict,
+    state_to_dict,
+)
+from models.policy.book import AuthorityPolicy, PolicyBook
+from models.tables import (
+    Authority,
+    Case,
+    CaseEvent,
+    Deadline,
+    Drift,
+    Outbox,
+    Staff,
+    utcnow,
+)
+
+OPENING_EVENTS = ("referral_received", "transfer_in")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    case_ref: str
+    seq: int
+    stage: str
+    duplicate: bool  # the idempotency key was seen before: nothing was written
+    changes: tuple[DeadlineChange, ...] = ()
+
+
+def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
+    """Make sure every authority with a policy file has its row (and case-number counter).
+
+    Every worker and CLI start runs this, so two may run at once on a new database: the loser of
+    that race finds its inserts refused as duplicates, and looks again rather than failing.
+    """
+    for attempt in range(3):
+        existing = {a.slug for a in session.exec(select(Authority))}
+        missing = [slug for slug in policies.slugs() if slug not in existing]
+        for slug in missing:
+            authority = policies.authority(slug)
+            session.add(
+                Authority(
+                    slug=slug,
+                    name=authority.name,
+                    nation=authority.nation.value,
+                    case_prefix=authority.policy.prefix,
+                )
+            )
+        try:
+            session.commit()
+            return
+        except IntegrityError:
+            session.rollback()
+            if attempt == 2:
+                raise
+
+
+def open_case(
+    engine: Engine,
+    *,
+    policies: PolicyBook,
+    authority: str,
+    child_ref: str,
+    event: Event,
+    key: str | None = None,
+    team: str | None = None,
+    today: date | None = None,
+) -> Accepted:
+    """Start a case with its first event (a referral or a transfer in).
+
+    Refused: a child who already has an open case in this authority (the message names that
+    case), an event dated after `today`, and an idempotency key already used for another event.
+    """
+    if event.type not in OPENING_EVENTS:
+        raise EventRefused(
+            f"{event.type} refused: a new case starts with referral_received or transfer_in"
+        )
+    _refuse_future(event, today)
+    timeline = policies.authority(authority)  # an unknown authority is refused before any write
+    check_child_ref(child_ref)
+    team = check_team(team)
+    key = check_key(key) or f"open:{uuid.uuid4()}"
+    with Session(engine, expire_on_commit=False) as session:
+        counter = _lock_authority(session, authority)
+        _check_roster_team(session, authority, team)
+        earlier = session.exec(
+            select(Case, CaseEvent)
+            .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
+            .where(Case.authority == authority, Case.child_ref == child_ref)
+            .where(CaseEvent.idempotency_key == key)
+        ).first()
+        if earlier is not None:
+            case, logged = earlier
+            _same_event(logged, event, key)
+            return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
+        still_open = session.exec(
+            select(col(Case.case_ref)).where(
+                Case.authority == authority, Case.child_ref == child_ref, Case.stage != "closed"
+            )
+        ).first()
+        if still_open is not None:
+            raise EventRefused(
+                f"{event.type} refused: the child already has an open case, {still_open}; "
+                "record this on it, or close it first"
+            )
+        transition = apply(initial_state(), event, timeline)
+        # earlier cases of the child opened by a referral: a transfer in is not a referral, so
+        # a referral after one is not a re-referral (DfE: "within 12 months of a previous
+        # referral")
+        previous = list(
+            session.exec(
+                select(col(Case.referral_date))
+                .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
+                .where(Case.authority == authority, Case.child_ref == child_ref)
+                .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
+            )
+        )
+        case = Case(
+            case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
+            authority=authority,
+            child_ref=child_ref,
+            team=team,
+            stage=str(transition.state.stage),
+            referral_date=event.on,
+            re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
+            state=state_to_dict(transition.state),
+        )
+        counter.next_case_number += 1
+        session.add(counter)
+        session.add(case)
+        session.flush()
+        _log(session, case, event, key, transition.state, transition.changes, timeline)
+        session.commit()
+        return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
+
+
+def record(
+    engine: Engine,
+    *,
+    policies: PolicyBook,
+    case_ref: str,
+    event: Event,
+    key: str | None = None,
+    today: date | None = None,
+) -> Accepted:
+    """Append one event to an open case, if its lifecycle allows it.
+
+    An event dated before the case's latest event is a late entry: it takes its place in date
+    order and the case is re-derived from its log (`models.cases.history`).
+    """
+    check_case_ref(case_ref)
+    key = check_key(key) or f"record:{uuid.uuid4()}"
+    with Session(engine, expire_on_commit=False) as session:
+        case = lock_case(session, case_ref)
+        logged = session.exec(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.idempotency_key == key)
+        ).first()
+        if logged is not None:
+            _same_event(logged, event, key)
+            return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
+        if event.type in OPENING_EVENTS:
+            raise EventRefused(f"{event.type} refused: case {case_ref} is already open")
+        _refuse_future(event, today)
+        timeline = policies.authority(case.authority)
+        latest = session.exec(
+            select(func.max(CaseEvent.occurred_on)).where(CaseEvent.case_id == case.id)
+        ).one()
+        if latest is not None and event.on < latest:
+            changes = _record_late(session, case, event, key, timeline, today)
+        else:
+            transition = apply(state_from_dict(case.state), event, timeline)
+            _log(session, case, event, key, transition.state, transition.changes, timeline)
+            changes = transition.changes
+        session.commit()
+        return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
+
+
+def _refuse_future(event: Event, today: date | None) -> None:
+    if today is not None and event.on > today:
+        raise EventRefused(
+            f"{event.type} refused: on: expected a date on or before today "
+            f"({today.isoformat()}); got {event.on.isoformat()}"
+        )
+
+
+def _same_event(logged: CaseEvent, event: Event, key: str) -> None:
+    """The same key with a different event is a mistake in the sender, not a duplicate."""
+    if logged.payload != event_to_dict(event):
+        raise EventRefused(
+            f"{event.type} refused: idempotency key {key!r} was already used by event "
+            f"{logged.seq} ({logged.event_type} on {logged.occurred_on.isoformat()}); "
+            "expected the same event, or a new key"
+        )
+
+
+def _record_late(
+    session: Session,
+    case: Case,
+    event: Event,
+    key: str,
+    timeline: AuthorityPolicy,
+    today: date | None,
+) -> tuple[DeadlineChange, ...]:
+    """Place `event` in date order, re-derive the case, and correct its rows in place."""
+    if event.on < case.referral_date:
+        raise EventRefused(
+            f"{event.type} on {event.on.isoformat()} refused: expected a date on or after the "
+            f"case opened on {case.referral_date.isoformat()}"
+        )
+    seq = case.last_seq + 1
+    history = [(row.seq, parse_event(row.payload)) for row in case_events(session, case.id)]
+    try:
+        derived = derive([*history, (seq, event)], timeline, case.id)
+    except EventRefused as refusal:
+        raise refuse_late(event, refusal) from None
+    mark_late(derived.deadlines, live_deadlines(session, case.id), today or event.on)
+    case.last_seq = seq
+    case.stage = str(derived.state.stage)
+    case.state = state_to_dict(derived.state)
+    case.updated_at = utcnow()
+    session.add(case)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            seq=seq,
+            idempotency_key=key,
+            event_type=event.type,
+            occurred_on=event.on,
+            payload=event_to_dict(event),
+        )
+    )
+    correct(session, case.id, derived)
+    session.add(Outbox(case_id=case.id, seq=seq))
+    return ()
+
+
+def _log(
+    session: Session,
+    case: Case,
+    event: Event,
+    key: str,
+    state: CaseState,
+    changes: tuple[DeadlineChange, ...],
+    timeline: AuthorityPolicy,
+) -> None:
+    case.last_seq += 1
+    case.stage = str(state.stage)
+    case.state = state_to_dict(state)
+    case.updated_at = utcnow()
+    session.add(case)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            seq=case.last_seq,
+            idempotency_key=key,
+            event_type=event.type,
+            occurred_on=event.on,
+            payload=event_to_dict(event),
+        )
+    )
+    keys = [c.key for c in changes]
+    rows = {
+        d.key: d
+        for d in session.exec(
+            select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
+        )
+    }
+    for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
+        session.add(row)
+    drift = {
+        d.key: d
+        for d in session.exec(select(Drift).where(Drift.case_id == case.id, Drift.status == "open"))
+    }
+    streak = continue_streak(timeline, state)
+    for found in sync_drift(drift, case_id=case.id, seq=case.last_seq, state=state, streak=streak):
+        session.add(found)
+    session.add(Outbox(case_id=case.id, seq=case.last_seq))
+
+
+def _check_roster_team(session: Session, authority: str, team: str | None) -> None:
+    """Teams come from the authority's roster (`cin staff import`) once it has one."""
+    if team is None:
+        return
+    query = select(col(Staff.team)).where(Staff.authority == authority, col(Staff.active))
+    teams = set(session.exec(query.distinct()))
+    teams.discard(None)
+    if teams and team not in teams:
+        listed = ", ".join(sorted(str(t) for t in teams)[:10])
+        raise FieldRefused(f"team: expected one on {authority}'s roster ({listed}); got {team!r}")
+
+
+def _lock_authority(session: Session, slug: str) -> Authority:
+    row = session.exec(select(Authority).where(Authority.slug == slug).with_for_update()).first()
+    if row is None:
+        raise UnknownCase(f"authority {slug!r} has no row: run `cin init` to load the policies")
+    return row
