@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -41,6 +40,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.proc_cpu import CpuSampler  # noqa: E402
+from bench.server_cost import (  # noqa: E402
+    SERVICES,
+    api_calls,
+    server_cpu,
+    server_pids,
+    show_calls,
+    show_cpu,
+)
 from demo.local_server import PrefectServer, free_port  # noqa: E402
 from demo.topology import Topology  # noqa: E402
 
@@ -57,40 +64,6 @@ def fresh_pg_database(name: str) -> str:
         conn.execute(f"CREATE DATABASE {name}")
     CREATED.append(name)
     return name
-
-
-ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-REQUEST = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) ([^ ?"]+)')
-
-
-def server_cpu(server: PrefectServer) -> float:
-    """CPU seconds the Prefect server's processes have used (one process serving the API and
-    running the services; with `--topology split`, the API server and the services process):
-    what a wake-up costs the bottleneck, whatever else loads the machine."""
-    return sum(_cpu(pid) for pid in server_pids(server))
-
-
-def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-SERVICES: list[int] = []  # with --topology split: the services process's pid
-
-
-def server_pids(server: PrefectServer) -> tuple[int, ...]:
-    assert server.process is not None
-    return (server.process.pid, *SERVICES)
-
-
-def api_calls(server: PrefectServer) -> Counter[str]:
-    """The server's access log so far, counted by endpoint (ids folded to `{id}`)."""
-    log = server.home / "server.log"
-    calls: Counter[str] = Counter()
-    for line in log.read_text(errors="replace").splitlines():
-        if "uvicorn.access" in line and (match := REQUEST.search(line)):
-            calls[f"{match[1]} {ID.sub('{id}', match[2])}"] += 1
-    return calls
 
 
 # -- the child processes (Prefect imported only here, after the environment is set) ------------
@@ -270,31 +243,6 @@ def run_child(env: dict[str, str], server: PrefectServer, *args: str) -> tuple[d
     return result, api_calls(server) - before
 
 
-def show_calls(calls: Counter[str], events: int, top: int) -> None:
-    """The endpoints behind the calls per event, busiest first."""
-    for endpoint, n in calls.most_common(top):
-        print(f"    {n / events:5.2f}/event  {endpoint}")
-
-
-RESUME = "POST /api/flow_runs/{id}/resume"
-
-
-def show_cpu(result: dict, calls: Counter[str]) -> None:
-    """CPU per event by process class over the throughput window, and events per wake-up."""
-    events, cpu = result["events"], result["cpu"]
-    total = sum(cpu.values())
-    kinds = ("server", "services") if "services" in cpu else ("server",)
-    parts = ", ".join(
-        f"{'API server' if kind == 'server' and len(kinds) == 2 else kind} "
-        f"{cpu.get(kind, 0.0) / events * 1e3:.0f}"
-        for kind in (*kinds, "workers", "feeder", "postgres")
-    )
-    print(f"  CPU ms per event: {parts}; all {total / events * 1e3:.0f} "
-          f"({total / result['seconds']:.2f} cores busy)")  # fmt: skip
-    if calls[RESUME]:
-        print(f"  {calls[RESUME]} resumes: {events / calls[RESUME]:.2f} events per wake-up")
-
-
 def drop_databases() -> None:
     with psycopg.connect(PG, autocommit=True) as conn:
         for name in CREATED:
@@ -315,7 +263,7 @@ def main() -> None:
         "--topology", choices=["one", "split"], default="one",
         help="one: a Prefect server process serving the API and running its services (the "
         "embedded default); split: an API server without services, a services process, and "
-        "Redis for their messaging (README, Scale out; PostgreSQL only)",
+        "Redis for their messaging (docs/scale-out.md; PostgreSQL only)",
     )  # fmt: skip
     parser.add_argument(
         "--redis-db",

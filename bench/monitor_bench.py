@@ -33,10 +33,9 @@ import json
 import pstats
 import sys
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from pathlib import Path
@@ -47,20 +46,15 @@ from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.monitor_load import (  # noqa: E402
-    AS_OF,
-    REPO,
-    Loaded,
-    LoadSpec,
-    drop_database,
-    load,
-)
+from bench.monitor_load import REPO, Loaded, drop_database, load  # noqa: E402
+from bench.monitor_phases import show, timed_pass  # noqa: E402
+from bench.monitor_world import AS_OF, LoadSpec  # noqa: E402
 from models.alerts.store import due_items  # noqa: E402
 from models.policy.book import PolicyBook, load_policy_dir  # noqa: E402
 from models.tables import Alert, Dispatch  # noqa: E402
 from notifications import monitor  # noqa: E402
 from notifications.ladder import soon_horizon  # noqa: E402
-from notifications.monitor import MonitorConfig, PassReport, run_pass  # noqa: E402
+from notifications.monitor import MonitorConfig, run_pass  # noqa: E402
 
 ENGLAND_CIN = 403_090  # England's children in need (the figure)
 TARGET_SECONDS = 10.0
@@ -70,85 +64,6 @@ NEXT_DAY = date(2025, 6, 11)  # the working day after AS_OF
 OPEN_PER_CASE = 2.3  # open deadlines a case has on average under the loader's stage mix
 UI_URL = "http://127.0.0.1:4200"
 TEAMS_URL = "workflows://teams.example.org:443/{team}/SIG/?pa=yes"
-# the functions of notifications.monitor timed while a pass runs
-PHASES = (
-    "due_items",
-    "active_staff",
-    "decide",
-    "_raise",
-    "record_findings",
-    "_compose_digests",
-    "digest_alerts",
-    "create_digests",
-)
-
-
-# -- timing -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Phases:
-    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    calls: Counter[str] = field(default_factory=Counter)
-
-    @contextmanager
-    def installed(self) -> Iterator[None]:
-        # a name the module no longer has is left out (its phase then shows 0)
-        originals = {name: getattr(monitor, name) for name in PHASES if hasattr(monitor, name)}
-        for name, function in originals.items():
-            setattr(monitor, name, self._timed(name, function))
-        try:
-            yield
-        finally:
-            for name, function in originals.items():
-                setattr(monitor, name, function)
-
-    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            t0 = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self.seconds[name] += time.perf_counter() - t0
-                self.calls[name] += 1
-
-        return timed
-
-    def split(self, total: float) -> list[tuple[str, float, int]]:
-        s, n = self.seconds, self.calls
-        parts = [
-            ("due-items query (due_items)", s["due_items"], n["due_items"]),
-            ("staff directories (active_staff)", s["active_staff"], n["active_staff"]),
-            ("decisions (ladder.decide)", s["decide"], n["decide"]),
-            ("alerts built (routing, text)", s["_raise"] - s["record_findings"], n["_raise"]),
-            (
-                "marks + alerts written (record_findings)",
-                s["record_findings"],
-                n["record_findings"],
-            ),
-            ("digest alerts read (digest_alerts)", s["digest_alerts"], n["digest_alerts"]),
-            (
-                "digests built (grouping, text)",
-                s["_compose_digests"] - s["digest_alerts"] - s["create_digests"],
-                n["_compose_digests"],
-            ),
-            ("digests written (create_digests)", s["create_digests"], n["create_digests"]),
-        ]
-        rest = total - sum(p[1] for p in parts)
-        return [*parts, ("the rest (lock, policies, rows to items, tally)", rest, 1)]
-
-
-@dataclass
-class Timed:
-    label: str
-    as_of: date
-    seconds: float
-    report: PassReport
-    phases: Phases
-
-    @property
-    def raised(self) -> int:
-        return len(self.report.raised)
 
 
 def config_for(loaded: Loaded, teams: bool) -> MonitorConfig:
@@ -158,34 +73,6 @@ def config_for(loaded: Loaded, teams: bool) -> MonitorConfig:
             {f"{a}/{t}": TEAMS_URL.format(team=t) for a, t in loaded.team_names()}
         )
     return MonitorConfig(ui_url=UI_URL, smtp_url=None, deliver=False, digests=True, environ=environ)
-
-
-def timed_pass(
-    label: str, engine: Engine, book: PolicyBook, as_of: date, config: MonitorConfig
-) -> Timed:
-    phases = Phases()
-    now = datetime.combine(as_of, clock_time(17, 0), tzinfo=UTC)
-    with phases.installed():
-        t0 = time.perf_counter()
-        report = run_pass(engine, book, as_of=as_of, now=now, config=config)
-        seconds = time.perf_counter() - t0
-    return Timed(label, as_of, seconds, report, phases)
-
-
-def show(timed: Timed, *, split: bool = True) -> None:
-    r = timed.report
-    print(
-        f"{timed.label} ({timed.as_of.isoformat()}): {timed.seconds:.2f} s; "
-        f"{r.due_items:,} due items, {r.decisions:,} decisions, {timed.raised:,} alerts raised "
-        f"({len(r.escalations()):,} escalations, {r.immediate} immediate, {r.unrouted} unrouted), "
-        f"{len(r.newly_overdue):,} newly overdue, {r.digests:,} digests"
-    )
-    if r.due_items:
-        print(f"  {timed.seconds / r.due_items * 1e6:.0f} us per due item")
-    if split:
-        for name, seconds, calls in timed.phases.split(timed.seconds):
-            share = seconds / timed.seconds * 100 if timed.seconds else 0.0
-            print(f"    {name:<48} {seconds:7.2f} s {share:5.1f}%  ({calls:,} calls)")
 
 
 # -- the query's plan ---------------------------------------------------------------------------

@@ -49,16 +49,8 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.monitor_load import (  # noqa: E402
-    AS_OF,
-    AUTHORITIES,
-    REPO,
-    LoadSpec,
-    create_database,
-    drop_database,
-    libpq_dsn,
-    load,
-)
+from bench.monitor_load import REPO, create_database, drop_database, libpq_dsn, load
+from bench.monitor_world import AS_OF, AUTHORITIES, LoadSpec
 from demo.caseload import generate_caseload  # noqa: E402
 from models.cases.store import sync_authorities  # noqa: E402
 from models.database import migrate  # noqa: E402

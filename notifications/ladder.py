@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from models.alerts.store import DueItem
 from models.lifecycle.drift import TEAM_MANAGER_ONLY
 from models.policy.book import ResolvedPolicy
-from models.policy.schema import EscalationStep, Role
+from models.policy.parts import EscalationStep, Role
 
 DUE_SOON = "due_soon"
 DUE_TODAY = "due_today"

@@ -14,7 +14,7 @@ from models.alerts.store import DueItem
 from models.cases.view import overdue_since
 from models.instance import case_artifact_key
 from models.policy.book import ResolvedPolicy
-from models.policy.schema import Role
+from models.policy.parts import Role
 from notifications.ladder import DRIFT, DUE_SOON, DUE_TODAY, Notice, ladder
 from notifications.rules import rule_sentence
 

@@ -27,21 +27,19 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.alerts.store import (
+from models.alerts.dispatch import (
     DigestLine,
-    DueItem,
-    active_staff,
     create_digests,
     digest_alerts,
     digest_key,
-    due_items,
-    monitor_lock,
     new_dispatch,
 )
+from models.alerts.store import DueItem, due_items, monitor_lock
 from models.cases.view import overdue_since
 from models.instance import instance_id
 from models.policy.book import PolicyBook, PolicyError, ResolvedPolicy
 from models.staff.roster import Person
+from models.staff.store import active_staff
 from notifications import messages
 from notifications.ladder import decide, soon_horizon
 from notifications.raising import Router, raise_alerts, release_held

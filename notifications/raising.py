@@ -19,18 +19,11 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.alerts.store import (
-    DueItem,
-    Mark,
-    alert_id,
-    held_alerts,
-    new_dispatch,
-    record_findings,
-    set_alert_modes,
-)
+from models.alerts.dispatch import alert_id, held_alerts, new_dispatch, set_alert_modes
+from models.alerts.store import DueItem, Mark, record_findings
 from models.cases.view import overdue_since
 from models.policy.book import ResolvedPolicy
-from models.policy.schema import Channel, Role
+from models.policy.parts import Channel, Role
 from models.staff.roster import Person, manager_with_role
 from models.tables import utcnow
 from notifications import messages

@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.alerts.store import mark_failed, mark_sent, pending_dispatches, staff_email
+from models.alerts.dispatch import mark_failed, mark_sent, pending_dispatches
+from models.staff.store import staff_email
 from models.tables import Dispatch
 from notifications.report import MonitorConfig, PassReport
 from notifications.transport import (

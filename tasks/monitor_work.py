@@ -17,7 +17,7 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run
 from sqlmodel import Session
 
-from models.alerts.store import Standing, outbox_standing
+from models.alerts.dispatch import Standing, outbox_standing
 from models.clock import LONDON
 from models.instance import instance_id, monitor_artifact_key
 from models.runtime import case_engine, crash_point, policies

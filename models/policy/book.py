@@ -25,6 +25,7 @@ from models.policy.loading import (
     national_problems,
     validate_policy_file,
 )
+from models.policy.parts import Timescale
 from models.policy.resolved import (
     ANCHOR_WORDS,
     ENGINE_DEFAULT,
@@ -40,7 +41,6 @@ from models.policy.schema import (
     NATIONAL,
     PolicyFile,
     PolicyVersion,
-    Timescale,
     prefix_problems,
 )
 from models.policy.timescales import PolicyTimeline, PolicyView, TimescaleKind

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from calendars.types import Unit
 from models.policy.book import AuthorityPolicy, PolicyBook, PolicyError, validate_policy_file
-from models.policy.schema import Timescale
+from models.policy.parts import Timescale
 from models.policy.timescales import TimescaleKind
 
 _UNITS: dict[str, Unit] = {

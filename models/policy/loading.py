@@ -17,10 +17,10 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from models.fields import shown
+from models.policy.parts import RULE_ERROR
 from models.policy.schema import (
     ENGINE_DEFAULTS,
     NATIONAL,
-    RULE_ERROR,
     PolicyFile,
     PolicyVersion,
     prefix_problems,

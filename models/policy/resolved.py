@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from calendars import Closure, Count, Nation, Unit, WorkingCalendar, get_calendar
-from models.policy.schema import Channel, EscalationStep, Role
+from models.policy.parts import Channel, EscalationStep, Role
 from models.policy.timescales import Anchor, CountedDue, TimescaleKind
 
 # How each anchor reads in an explanation: "15 working days from plan decision on ..."

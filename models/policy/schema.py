@@ -1,7 +1,8 @@
 """The policy file format: one authority's YAML, validated (DESIGN.md, "Policies").
 
-Only the shape and the rules one file can break live here. Which version is in force on a day, and
-what falls back to the national default, is `models.policy.book`.
+Only the shape and the rules one file can break live here: the version and the file (the pieces
+a version is built of are parts.py, its cross-field rules rules.py). Which version is in force on
+a day, and what falls back to the national default, is `models.policy.book`.
 
 A rule spanning several fields reports every breach as a line `field.path: expected ...; got ...`
 relative to the model it sits on; `models.policy.loading` prefixes the model's own position.
@@ -10,152 +11,39 @@ relative to the model it sits on; `models.policy.loading` prefixes the model's o
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    model_validator,
-)
-from pydantic_core import PydanticCustomError
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, model_validator
 
-from calendars.types import AnnualClosure, Closure, Nation, OneOffClosure, Unit
-from models.fields import POLICY_TEXT_MAX
-from models.policy.timescales import ALLOWED_ANCHORS, Anchor, TimescaleKind
+from calendars.types import Nation
+from models.policy.parts import (
+    Channel,
+    ClosureDays,
+    DriftRule,
+    EscalationStep,
+    Role,
+    Strict,
+    Text,
+    Timescale,
+    refuse,
+)
+from models.policy.rules import (
+    anchor_problems,
+    coverage_problems,
+    duplicates,
+    escalation_problems,
+)
+from models.policy.timescales import TimescaleKind
 
 NATIONAL = "national"  # the slug (and file stem) of the statutory national rules
 ENGINE_DEFAULTS = "engine-defaults"  # the engine's own defaults: no document sets them
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-RULE_ERROR = "policy_rule"  # pydantic error type of the cross-field rules below
-
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=POLICY_TEXT_MAX)
-]
 # A case reference is PREFIX-000123; the prefix is unique across the policy folder (case refs are
 # unique), and an authority may set its own when the one made from its slug would collide.
 CASE_PREFIX_PATTERN = r"^[A-Z][A-Z0-9]{1,7}$"
-# ENGINE DEFAULT: no clock in the seeds or Working Together runs past a year (the longest is
-# "at most 6 months" between reviews, 003 s5), so a timescale of more is a typing error, and one
-# of 10000 would put every due date past the calendar's end (2040-12-31). Zero is never meant:
-# "within 0 working days" would make a next-day decision late.
-MAX_AMOUNT = {
-    Unit.WORKING_DAYS: 260,
-    Unit.DAYS: 366,
-    Unit.WEEKS: 52,
-    Unit.MONTHS: 12,
-}
-MonthDay = Annotated[str, StringConstraints(pattern=r"^\d{2}-\d{2}$")]
 
 
-class Role(StrEnum):
-    """Who an alert can go to, lowest rung first."""
-
-    WORKER = "worker"
-    TEAM_MANAGER = "team_manager"
-    SERVICE_MANAGER = "service_manager"
-    HEAD_OF_SERVICE = "head_of_service"
-
-
-class Channel(StrEnum):
-    """How a role is told; the Apprise URLs behind each come from the environment, never a file."""
-
-    EMAIL = "email"
-    TEAMS = "teams"
-
-
-class _Strict(BaseModel):
-    # a misspelt key must fail loudly, or a council's rule would silently fall back to a default
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _refuse(problems: list[str]) -> None:
-    if problems:
-        raise PydanticCustomError(RULE_ERROR, "{problems}", {"problems": "\n".join(problems)})
-
-
-class Timescale(_Strict):
-    amount: Annotated[StrictInt, Field(ge=1)]
-    unit: Unit
-    counts_from: Anchor
-    source: Text
-
-    @model_validator(mode="after")
-    def _within_a_year(self) -> Timescale:
-        most = MAX_AMOUNT[self.unit]
-        if self.amount > most:
-            _refuse(
-                [
-                    f"amount: expected 1 to {most} {self.unit.value} (engine default: no "
-                    f"timescale runs past a year); got {self.amount}"
-                ]
-            )
-        return self
-
-    def describe(self) -> str:
-        return f"{self.amount} {self.unit.value} ({self.source})"
-
-
-class OneOffClosureDay(_Strict):
-    day: date = Field(alias="date")
-    name: Text
-
-    def to_calendar(self) -> OneOffClosure:
-        return OneOffClosure(self.day, self.name)
-
-
-class AnnualClosurePeriod(_Strict):
-    """Inclusive month-day range repeated every year; `from: "12-24", to: "01-02"` wraps."""
-
-    start: MonthDay = Field(alias="from")
-    end: MonthDay = Field(alias="to")
-    name: Text
-
-    @model_validator(mode="after")
-    def _real_days(self) -> AnnualClosurePeriod:
-        problems = []
-        for field, text in (("from", self.start), ("to", self.end)):
-            month, day = (int(part) for part in text.split("-"))
-            try:
-                # 2000 is a leap year, so 02-29 is accepted as a month-day
-                date(2000, month, day)
-            except ValueError:
-                problems.append(f"{field}: expected a real month-day MM-DD; got {text!r}")
-        _refuse(problems)
-        return self
-
-    def to_calendar(self) -> AnnualClosure:
-        (start_month, start_day), (end_month, end_day) = (
-            (int(part) for part in text.split("-")) for text in (self.start, self.end)
-        )
-        return AnnualClosure(start_month, start_day, end_month, end_day, self.name)
-
-
-class ClosureDays(_Strict):
-    one_off: tuple[OneOffClosureDay, ...] = ()
-    annual: tuple[AnnualClosurePeriod, ...] = ()
-
-    def to_calendar(self) -> tuple[Closure, ...]:
-        days: list[Closure] = [c.to_calendar() for c in self.one_off]
-        days.extend(c.to_calendar() for c in self.annual)
-        return tuple(days)
-
-
-class EscalationStep(_Strict):
-    role: Role
-    after_working_days_overdue: Annotated[StrictInt, Field(ge=0, le=260)]
-
-
-class DriftRule(_Strict):
-    continues_in_a_row: Annotated[StrictInt, Field(ge=2)]
-    reason: Text
-
-
-class PolicyVersion(_Strict):
+class PolicyVersion(Strict):
     """One version. Each clock is set here (`timescales`: local, with its seed citation), taken
     from the statutory national rules (`national_default_applies`), taken from the engine's own
     defaults (`engine_default_applies`), or has no clock (`no_clock`). The escalation ladder,
@@ -208,8 +96,8 @@ class PolicyVersion(_Strict):
                 f"assumed_from: expected on or before effective_from "
                 f"{self.effective_from.isoformat()}; got {self.assumed_from.isoformat()}"
             )
-        problems += _anchor_problems(self.timescales)
-        problems += _coverage_problems(
+        problems += anchor_problems(self.timescales)
+        problems += coverage_problems(
             self.timescales,
             {
                 "national_default_applies": self.national_default_applies,
@@ -217,13 +105,13 @@ class PolicyVersion(_Strict):
                 "no_clock": self.no_clock,
             },
         )
-        problems += _duplicates("urgent", self.urgent or ())
-        problems += _escalation_problems(self.escalation or (), self.channels or {})
-        _refuse(problems)
+        problems += duplicates("urgent", self.urgent or ())
+        problems += escalation_problems(self.escalation or (), self.channels or {})
+        refuse(problems)
         return self
 
 
-class PolicyFile(_Strict):
+class PolicyFile(Strict):
     authority: Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=64)]
     name: Text
     nation: Nation
@@ -282,7 +170,7 @@ class PolicyFile(_Strict):
                     f"versions[{i}].version: expected a number above {earlier.version} "
                     f"(versions are numbered in date order); got {later.version}"
                 )
-        _refuse(problems)
+        refuse(problems)
         return self
 
 
@@ -311,77 +199,3 @@ def prefix_problems(policies: dict[str, PolicyFile]) -> list[str]:
 
 def _end_text(day: date | None) -> str:
     return "open-ended" if day is None else day.isoformat()
-
-
-def _anchor_problems(timescales: dict[TimescaleKind, Timescale]) -> list[str]:
-    problems = []
-    for kind, timescale in timescales.items():
-        allowed = ALLOWED_ANCHORS[kind]
-        if timescale.counts_from not in allowed:
-            problems.append(
-                f"timescales.{kind.value}.counts_from: expected "
-                f"{' or '.join(sorted(a.value for a in allowed))}; "
-                f"got {timescale.counts_from.value!r}"
-            )
-    return problems
-
-
-def _coverage_problems(
-    timescales: dict[TimescaleKind, Timescale], lists: dict[str, tuple[TimescaleKind, ...]]
-) -> list[str]:
-    # nothing is silently defaulted: the file says, kind by kind, where each clock comes from
-    problems: list[str] = []
-    for field, kinds in lists.items():
-        problems += _duplicates(field, kinds)
-        both = [kind.value for kind in TimescaleKind if kind in timescales and kind in kinds]
-        if both:
-            problems.append(
-                f"{field}: {', '.join(both)} also set in timescales; "
-                "expected each clock either set or inherited, not both"
-            )
-    named = list(timescales) + [kind for kinds in lists.values() for kind in kinds]
-    twice = sorted({k.value for k in named if named.count(k) > 1 and k not in timescales})
-    if twice:
-        problems.append(
-            f"national_default_applies: {', '.join(twice)} listed in more than one of "
-            "national_default_applies, engine_default_applies and no_clock; expected one"
-        )
-    neither = [k.value for k in TimescaleKind if k not in named]
-    if neither:
-        problems.append(
-            "timescales: expected every clock set here or listed in national_default_applies, "
-            f"engine_default_applies or no_clock; missing {', '.join(neither)}"
-        )
-    return problems
-
-
-def _duplicates(field: str, kinds: tuple[TimescaleKind, ...]) -> list[str]:
-    repeated = sorted({k.value for k in kinds if kinds.count(k) > 1})
-    return [f"{field}: expected each kind once; repeated {', '.join(repeated)}"] if repeated else []
-
-
-def _escalation_problems(
-    ladder: tuple[EscalationStep, ...], channels: dict[Role, tuple[Channel, ...]]
-) -> list[str]:
-    problems = []
-    for i, (lower, higher) in enumerate(zip(ladder, ladder[1:], strict=False), start=1):
-        if higher.after_working_days_overdue <= lower.after_working_days_overdue:
-            problems.append(
-                f"escalation[{i}].after_working_days_overdue: expected more than "
-                f"{lower.after_working_days_overdue} (the step before); "
-                f"got {higher.after_working_days_overdue}"
-            )
-    roles = [step.role for step in ladder]
-    for i, role in enumerate(roles):
-        if role in roles[:i]:
-            problems.append(f"escalation[{i}].role: expected each role once; repeated {role.value}")
-        elif not channels.get(role):
-            problems.append(
-                f"channels.{role.value}: expected at least one channel for a role on the "
-                "escalation ladder; got none"
-            )
-    for role, ways in channels.items():
-        if len(set(ways)) != len(ways):
-            listed = ", ".join(way.value for way in ways)
-            problems.append(f"channels.{role.value}: expected each channel once; got {listed}")
-    return problems

@@ -1,7 +1,8 @@
 """`council_reports(...)`: every measure for every authority asked for, from the SQL in queries.py.
 
-The SQL counts; this module only names the counts (stable snake_case JSON keys, README "Reports"),
-turns them into percentages and rates, and puts the seeds' published figures beside them.
+The SQL counts; this module only names the counts (stable snake_case JSON keys,
+docs/census-and-annex-a.md), turns them into percentages and rates, and puts the seeds' published
+figures beside them.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, Row, TextClause, text
 from models.policy.book import PolicyBook
 from models.policy.timescales import TimescaleKind
 from models.report import queries as q
+from models.report import staging
 from models.report.days import create_day_table, financial_quarter
 from models.report.seeds import seed_figures
 
@@ -84,25 +86,25 @@ def council_reports(
     dialect = conn.dialect.name
     uuid_type = "UUID" if dialect == "postgresql" else "CHAR(32)"
     tables = (
-        ("report_case", q.CASE_TABLE),
-        ("report_event", q.EVENT_TABLE),
-        ("report_facts", q.FACTS_TABLE),
-        ("report_closed", q.CLOSED_TABLE),
+        ("report_case", staging.CASE_TABLE),
+        ("report_event", staging.EVENT_TABLE),
+        ("report_facts", staging.FACTS_TABLE),
+        ("report_closed", staging.CLOSED_TABLE),
     )
     for table, create in tables:
         conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
         conn.execute(text(create.format(uuid=uuid_type)))
-    conn.execute(q.fill_case_table(), {"auth": auth})
+    conn.execute(staging.fill_case_table(), {"auth": auth})
     clock.lap("fill_case_table")
     _analyse(conn, "report_case")
-    conn.execute(q.fill_event_table(dialect))
+    conn.execute(staging.fill_event_table(dialect))
     clock.lap("fill_event_table")
     _analyse(conn, "report_event")
     clock.lap("analyse report_case, report_event")
-    conn.execute(q.fill_facts_table(), params)
+    conn.execute(staging.fill_facts_table(), params)
     clock.lap("fill_facts_table")
     _analyse(conn, "report_facts")
-    conn.execute(q.fill_closed_table(), params)
+    conn.execute(staging.fill_closed_table(), params)
     clock.lap("fill_closed_table")
     _analyse(conn, "report_closed", "report_day")
 

@@ -1,10 +1,11 @@
 """The measures as SQL over the event log, the case rows and the deadline rows: set-at-a-time.
 
 Every query is grouped by authority, so one report and the comparison of every council are the
-same statements. They read two temporary tables filled first: `report_event`, the authorities'
-events without visits, with the outcome and reason that measures read out of the JSON once (the
-only text that differs between SQLite and PostgreSQL), and `report_day` (days.py), on which date
-arithmetic is a join. That is what lets one text run unchanged on both databases.
+same statements. They read temporary tables filled first: `report_case`, `report_event` (the
+authorities' events without visits, with the outcome and reason that measures read out of the
+JSON once: the only text that differs between SQLite and PostgreSQL), `report_facts` and
+`report_closed` (staging.py, which also binds the parameters), and `report_day` (days.py), on
+which date arithmetic is a join. That is what lets one text run unchanged on both databases.
 
 Bind parameters: `:auth` (the authorities, expanding), `:s` and `:e` (the period, inclusive),
 `:d` (the "on a date" day, the period's end).
@@ -17,31 +18,13 @@ lifecycle revision may spell differently.
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy import TextClause
 
-from sqlalchemy import BindParameter, Date, TextClause, bindparam, text
-
-# Full calendar months from day a to day b (days.py).
-MONTHS = "(b.mi - a.mi - CASE WHEN b.dom < a.dom THEN 1 ELSE 0 END)"
-
-
-def json_field(dialect: str, column: str, field: str) -> str:
-    if dialect == "postgresql":
-        return f"({column} ->> '{field}')"
-    return f"json_extract({column}, '$.{field}')"
-
-
-def _q(sql: str) -> TextClause:
-    # typed dates: SQLite keeps dates as ISO text, PostgreSQL as dates; the type converts for both
-    dates = [bindparam(name, type_=Date) for name in ("s", "e", "d") if f":{name}" in sql]
-    authorities: list[BindParameter[Any]] = (
-        [bindparam("auth", expanding=True)] if ":auth" in sql else []
-    )
-    return text(sql).bindparams(*authorities, *dates)
+from models.report.staging import MONTHS, bound
 
 
 def referrals_by_quarter() -> TextClause:
-    return _q(
+    return bound(
         """
         SELECT c.authority, d.fq, COUNT(*) AS n
         FROM report_event ev
@@ -55,7 +38,7 @@ def referrals_by_quarter() -> TextClause:
 
 
 def referrals_and_re_referrals() -> TextClause:
-    return _q(
+    return bound(
         """
         SELECT c.authority, COUNT(*) AS referrals,
                SUM(CASE WHEN c.re_referral THEN 1 ELSE 0 END) AS re_referrals
@@ -70,7 +53,7 @@ def referrals_and_re_referrals() -> TextClause:
 
 def re_referral_intervals() -> TextClause:
     """Each re-referral in the period against the child's latest earlier referral."""
-    return _q(
+    return bound(
         f"""
         WITH prev AS (
             SELECT c.id, c.authority, c.referral_date AS this_day,
@@ -101,7 +84,7 @@ def re_referral_intervals() -> TextClause:
 def referral_decisions() -> TextClause:
     """Referral decisions (events) on the cases referred in the period, and those that were no
     further action (or early help); counted per case in report_facts."""
-    return _q(
+    return bound(
         """
         SELECT c.authority, SUM(f.decided) AS decided, SUM(f.nfa) AS nfa
         FROM report_facts f
@@ -113,7 +96,7 @@ def referral_decisions() -> TextClause:
 
 
 def assessments_45wd() -> TextClause:
-    return _q(
+    return bound(
         """
         SELECT c.authority, COUNT(*) AS completed,
                SUM(CASE WHEN b.wd - a.wd <= 45 THEN 1 ELSE 0 END) AS within
@@ -129,7 +112,7 @@ def assessments_45wd() -> TextClause:
 
 
 def assessments_local_target() -> TextClause:
-    return _q(
+    return bound(
         """
         SELECT c.authority, COUNT(*) AS answered,
                SUM(CASE WHEN dl.status = 'met' THEN 1 ELSE 0 END) AS on_time
@@ -142,73 +125,9 @@ def assessments_local_target() -> TextClause:
     )
 
 
-CLOSED_TABLE = """
-    CREATE TEMPORARY TABLE report_closed (
-        id {uuid} NOT NULL,
-        authority VARCHAR(64) NOT NULL,
-        opened DATE NOT NULL,
-        closed_on DATE NOT NULL,
-        early_help INTEGER NOT NULL,
-        plan_start DATE
-    )"""
-
-
-def fill_facts_table() -> TextClause:
-    """One pass over the authorities' events, grouped by case: what the closure, plan and "on a
-    date" measures need of each case (its latest event, how it closed, its plan's start, and
-    whether a CIN or CP plan had started by day d, whether it opened with a referral, and its
-    referral decisions).
-
-    A closure to early help is told by the event that made it, whichever reason code it carries:
-    each of these events only ever closes a case, so the case has one exactly when it closed that
-    way (README, "Reports").
-    """
-    return _q(
-        """
-        INSERT INTO report_facts (id, latest, early_help, plan_start, cin, cp, referred, decided,
-                                  nfa)
-        SELECT ev.case_id, MAX(ev.occurred_on),
-               MAX(CASE WHEN (ev.event_type = 'referral_decision' AND ev.outcome = 'early_help')
-                          OR (ev.event_type = 'assessment_completed'
-                              AND ev.outcome = 'step_down')
-                          OR ev.event_type = 'final_meeting_held'
-                          OR (ev.event_type = 'case_closed' AND ev.reason = 'RC9')
-                        THEN 1 ELSE 0 END),
-               MIN(CASE WHEN ev.event_type = 'cin_meeting_held' THEN ev.occurred_on END),
-               MAX(CASE WHEN ev.event_type = 'cin_meeting_held' AND ev.occurred_on <= :d
-                        THEN 1 ELSE 0 END),
-               MAX(CASE WHEN ev.event_type = 'icpc_held' AND ev.outcome = 'cp_plan'
-                             AND ev.occurred_on <= :d
-                        THEN 1 ELSE 0 END),
-               MAX(CASE WHEN ev.seq = 1 AND ev.event_type = 'referral_received'
-                        THEN 1 ELSE 0 END),
-               SUM(CASE WHEN ev.event_type = 'referral_decision' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN ev.event_type = 'referral_decision'
-                             AND ev.outcome IN ('nfa', 'early_help')
-                        THEN 1 ELSE 0 END)
-        FROM report_event ev
-        GROUP BY ev.case_id
-        """
-    )
-
-
-def fill_closed_table() -> TextClause:
-    """Closed cases whose closure (their latest event) falls in the period, kept in a temporary
-    table (analysed) that the closure and plan measures read."""
-    return _q(
-        """
-        INSERT INTO report_closed (id, authority, opened, closed_on, early_help, plan_start)
-        SELECT c.id, c.authority, c.referral_date, f.latest, f.early_help, f.plan_start
-        FROM report_case c
-        JOIN report_facts f ON f.id = c.id
-        WHERE c.stage = 'closed' AND f.latest BETWEEN :s AND :e
-        """
-    )
-
-
 def closures() -> TextClause:
     """Closures in the period by full months open, and how many went to early help."""
-    return _q(
+    return bound(
         f"""
         SELECT closed.authority,
                CASE WHEN {MONTHS} < 3 THEN 'under_3_months'
@@ -227,7 +146,7 @@ def closures() -> TextClause:
 
 def plan_durations() -> TextClause:
     """CIN plans that ended in the period: from the first CIN meeting to the case's closure."""
-    return _q(
+    return bound(
         """
         WITH plans AS (
             SELECT authority, closed_on, plan_start AS started FROM report_closed
@@ -253,7 +172,7 @@ def plan_durations() -> TextClause:
 
 def open_on_date() -> TextClause:
     """On day d: cases open, CIN plans in force, CP plans in force (from report_facts)."""
-    return _q(
+    return bound(
         """
         SELECT c.authority, COUNT(*) AS open_cases,
                SUM(CASE WHEN f.cin = 1 AND f.cp = 0 THEN 1 ELSE 0 END) AS cin_plans,
@@ -269,7 +188,7 @@ def open_on_date() -> TextClause:
 def cp_plans_started() -> TextClause:
     """CP plans started in the period, and those for a child whose first CP plan (in any of the
     authority's cases) was earlier: a repeat."""
-    return _q(
+    return bound(
         """
         WITH cp AS (
             SELECT c.authority, c.child_ref, e.occurred_on
@@ -293,7 +212,7 @@ def cp_plans_started() -> TextClause:
 
 def caseload() -> TextClause:
     """Open cases allocated to a worker, and the workers holding them: as allocated now."""
-    return _q(
+    return bound(
         """
         SELECT held.authority, SUM(held.cases) AS cases, COUNT(*) AS workers
         FROM (
@@ -315,7 +234,7 @@ def overdue_on_date() -> TextClause:
     (no closing event at all), and deadlines closed by an event dated after d, found from those
     events (ix_case_event_occurred_on: few, when d is the period's end). A closed deadline's
     `closed_seq` names the event that closed it, written in the same transaction."""
-    return _q(
+    return bound(
         """
         WITH overdue AS (
             SELECT dl.case_id, dl.kind
@@ -340,79 +259,4 @@ def overdue_on_date() -> TextClause:
 def first_referral() -> TextClause:
     """The earliest day any measure joins to the day table (every other day joined is between a
     case's referral and the period's end)."""
-    return _q('SELECT MIN(c.referral_date) FROM "case" c WHERE c.authority IN :auth')
-
-
-# the events whose outcome (or reason) some measure reads; report_event holds NULL for the rest
-OUTCOME_READ = "'referral_decision', 'assessment_completed', 'icpc_held'"
-REASON_READ = "'case_closed'"
-
-CASE_TABLE = """
-    CREATE TEMPORARY TABLE report_case (
-        id {uuid} NOT NULL,
-        authority VARCHAR(64) NOT NULL,
-        child_ref VARCHAR(64) NOT NULL,
-        referral_date DATE NOT NULL,
-        stage VARCHAR(32) NOT NULL,
-        re_referral BOOLEAN NOT NULL,
-        worker_id VARCHAR(64)
-    )"""
-
-FACTS_TABLE = """
-    CREATE TEMPORARY TABLE report_facts (
-        id {uuid} NOT NULL,
-        latest DATE NOT NULL,
-        early_help INTEGER NOT NULL,
-        plan_start DATE,
-        cin INTEGER NOT NULL,
-        cp INTEGER NOT NULL,
-        referred INTEGER NOT NULL,
-        decided INTEGER NOT NULL,
-        nfa INTEGER NOT NULL
-    )"""
-
-
-def fill_case_table() -> TextClause:
-    """The authorities' cases, narrow (no state): every measure joins these instead of the case
-    table, whose rows carry each case's state."""
-    return _q(
-        """
-        INSERT INTO report_case (id, authority, child_ref, referral_date, stage, re_referral,
-                                 worker_id)
-        SELECT c.id, c.authority, c.child_ref, c.referral_date, c.stage, c.re_referral,
-               c.worker_id
-        FROM "case" c
-        WHERE c.authority IN :auth
-        """
-    )
-
-
-EVENT_TABLE = """
-    CREATE TEMPORARY TABLE report_event (
-        case_id {uuid} NOT NULL,
-        seq INTEGER NOT NULL,
-        event_type VARCHAR(32) NOT NULL,
-        occurred_on DATE NOT NULL,
-        outcome VARCHAR(32),
-        reason VARCHAR(8)
-    )"""
-
-
-def fill_event_table(dialect: str) -> TextClause:
-    """The authorities' events with their outcome and reason read out of the JSON once, leaving
-    out visits: no measure counts them and they are most of the log (and never close a case)."""
-    outcome = json_field(dialect, "e.payload", "outcome")
-    reason = json_field(dialect, "e.payload", "reason")
-    # Only the outcomes and reasons a measure reads are read out of the JSON (half the rows):
-    # parsing every event's payload was a third of the report's time over 8 M events.
-    return _q(
-        f"""
-        INSERT INTO report_event (case_id, seq, event_type, occurred_on, outcome, reason)
-        SELECT e.case_id, e.seq, e.event_type, e.occurred_on,
-               CASE WHEN e.event_type IN ({OUTCOME_READ}) THEN {outcome} END,
-               CASE WHEN e.event_type IN ({REASON_READ}) THEN {reason} END
-        FROM case_event e
-        JOIN report_case c ON c.id = e.case_id
-        WHERE e.event_type <> 'visit_recorded'
-        """
-    )
+    return bound('SELECT MIN(c.referral_date) FROM "case" c WHERE c.authority IN :auth')

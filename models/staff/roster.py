@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from models.fields import PERSON_NAME, STAFF_ID, TEAM, shown
-from models.policy.schema import Role
+from models.policy.parts import Role
 
 HEADER = ("staff_id", "name", "email", "role", "team", "manager_id")
 MAX_ID = 64  # staff.staff_id, staff.manager_id, staff.team

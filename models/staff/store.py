@@ -13,12 +13,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy import select as columns
 from sqlmodel import Session, col, select
 
 from models.cases.reads import UnknownCase
 from models.fields import STAFF_ID, check_case_ref
-from models.policy.schema import Role
-from models.staff.roster import CASE_HOLDERS, StaffRow
+from models.policy.parts import Role
+from models.staff.roster import CASE_HOLDERS, Person, StaffRow
 from models.tables import Authority, Case, Staff, utcnow
 
 
@@ -199,3 +200,17 @@ def _lock_authority(session: Session, slug: str) -> Authority:
             f"unknown authority {slug!r}: no policy file loaded for it (see `cin init`)"
         )
     return row
+
+
+def staff_email(session: Session, authority: str, staff_id: str) -> str | None:
+    row = session.get(Staff, (authority, staff_id))
+    return row.email if row is not None and row.active else None
+
+
+def active_staff(session: Session, authority: str) -> list[Person]:
+    rows = session.execute(
+        columns(col(Staff.staff_id), col(Staff.role), col(Staff.team), col(Staff.manager_id)).where(
+            col(Staff.authority) == authority, col(Staff.active)
+        )
+    ).all()
+    return [Person(*row) for row in rows]

@@ -9,7 +9,7 @@ from cli import errors
 from cli.common import MAX_JOBS, MAX_WHOLE_NUMBER
 from models import fields
 from models.policy.loading import MAX_POLICY_BYTES
-from models.policy.schema import MAX_AMOUNT
+from models.policy.parts import MAX_AMOUNT
 from models.staff.roster import MAX_EMAIL
 from tests.cli.cli_harness import REPO
 

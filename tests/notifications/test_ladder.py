@@ -10,7 +10,7 @@ import pytest
 
 from models.alerts.store import DueItem
 from models.policy.book import PolicyBook
-from models.policy.schema import Role
+from models.policy.parts import Role
 from notifications import messages
 from notifications.ladder import decide
 

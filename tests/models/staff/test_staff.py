@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.policy.schema import Role
+from models.policy.parts import Role
 from models.staff.roster import Person, StaffFileError, StaffRow, manager_with_role, parse_staff_csv
 
 HEADER = "staff_id,name,email,role,team,manager_id\n"

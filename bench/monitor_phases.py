@@ -1,0 +1,125 @@
+"""The monitor pass timed phase by phase (bench/monitor_bench.py): the named functions of
+`notifications.monitor` are wrapped with timers while a pass runs, and the split is printed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from typing import Any
+
+from sqlalchemy import Engine
+
+from models.policy.book import PolicyBook
+from notifications import monitor
+from notifications.monitor import MonitorConfig, PassReport, run_pass
+
+# the functions of notifications.monitor timed while a pass runs
+PHASES = (
+    "due_items",
+    "active_staff",
+    "decide",
+    "_raise",
+    "record_findings",
+    "_compose_digests",
+    "digest_alerts",
+    "create_digests",
+)
+
+
+@dataclass
+class Phases:
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    calls: Counter[str] = field(default_factory=Counter)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        # a name the module no longer has is left out (its phase then shows 0)
+        originals = {name: getattr(monitor, name) for name in PHASES if hasattr(monitor, name)}
+        for name, function in originals.items():
+            setattr(monitor, name, self._timed(name, function))
+        try:
+            yield
+        finally:
+            for name, function in originals.items():
+                setattr(monitor, name, function)
+
+    def _timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - t0
+                self.calls[name] += 1
+
+        return timed
+
+    def split(self, total: float) -> list[tuple[str, float, int]]:
+        s, n = self.seconds, self.calls
+        parts = [
+            ("due-items query (due_items)", s["due_items"], n["due_items"]),
+            ("staff directories (active_staff)", s["active_staff"], n["active_staff"]),
+            ("decisions (ladder.decide)", s["decide"], n["decide"]),
+            ("alerts built (routing, text)", s["_raise"] - s["record_findings"], n["_raise"]),
+            (
+                "marks + alerts written (record_findings)",
+                s["record_findings"],
+                n["record_findings"],
+            ),
+            ("digest alerts read (digest_alerts)", s["digest_alerts"], n["digest_alerts"]),
+            (
+                "digests built (grouping, text)",
+                s["_compose_digests"] - s["digest_alerts"] - s["create_digests"],
+                n["_compose_digests"],
+            ),
+            ("digests written (create_digests)", s["create_digests"], n["create_digests"]),
+        ]
+        rest = total - sum(p[1] for p in parts)
+        return [*parts, ("the rest (lock, policies, rows to items, tally)", rest, 1)]
+
+
+@dataclass
+class Timed:
+    label: str
+    as_of: date
+    seconds: float
+    report: PassReport
+    phases: Phases
+
+    @property
+    def raised(self) -> int:
+        return len(self.report.raised)
+
+
+def timed_pass(
+    label: str, engine: Engine, book: PolicyBook, as_of: date, config: MonitorConfig
+) -> Timed:
+    phases = Phases()
+    now = datetime.combine(as_of, clock_time(17, 0), tzinfo=UTC)
+    with phases.installed():
+        t0 = time.perf_counter()
+        report = run_pass(engine, book, as_of=as_of, now=now, config=config)
+        seconds = time.perf_counter() - t0
+    return Timed(label, as_of, seconds, report, phases)
+
+
+def show(timed: Timed, *, split: bool = True) -> None:
+    r = timed.report
+    print(
+        f"{timed.label} ({timed.as_of.isoformat()}): {timed.seconds:.2f} s; "
+        f"{r.due_items:,} due items, {r.decisions:,} decisions, {timed.raised:,} alerts raised "
+        f"({len(r.escalations()):,} escalations, {r.immediate} immediate, {r.unrouted} unrouted), "
+        f"{len(r.newly_overdue):,} newly overdue, {r.digests:,} digests"
+    )
+    if r.due_items:
+        print(f"  {timed.seconds / r.due_items * 1e6:.0f} us per due item")
+    if split:
+        for name, seconds, calls in timed.phases.split(timed.seconds):
+            share = seconds / timed.seconds * 100 if timed.seconds else 0.0
+            print(f"    {name:<48} {seconds:7.2f} s {share:5.1f}%  ({calls:,} calls)")
