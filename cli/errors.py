@@ -1,4 +1,4 @@
-"""The one rule for how `cin` fails (README, "Exit codes").
+"""The one rule for how `cin` fails (docs/operating.md, "Exit codes").
 
 Every failure is one line on stderr, `cin: error: ...`, naming the field or resource and what was
 expected, and an exit status that means one thing:

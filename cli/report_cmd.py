@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="measures for a council (or every council) over a period",
         description="Referrals, NFA, assessments, re-referrals, closures by duration, plans, "
         "overdue work and rates per 10,000 children, each beside the seeds' published figure "
-        "(README, 'Reports'). Measures on a date are on --to.",
+        "(docs/census-and-annex-a.md, 'Reports'). Measures on a date are on --to.",
     )
     who = report.add_mutually_exclusive_group(required=True)
     who.add_argument("--authority", metavar="SLUG", help="one council")

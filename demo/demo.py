@@ -42,7 +42,7 @@ START = date(2025, 1, 6)
 DAYS = 364
 # The worker delivers and runs the case runs once every ROUND_WEEKS simulated weeks: each case run
 # then wakes once for all of that period's news: the demo takes about 7 minutes on a quiet 2-core
-# machine (README, Performance).
+# machine (docs/performance.md).
 ROUND_WEEKS = 6
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
 CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due

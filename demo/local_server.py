@@ -30,7 +30,7 @@ import httpx
 # task-run events and a wake-up four flow-run ones. Read and written in batches (flushed at least
 # every second) they cost far less: on PostgreSQL the one-process server's CPU per case event
 # fell from 40 to 28 ms, the split topology's services process's from 31-35 to 19-24
-# (bench/case_bench.py, README "Performance"). Every server the engine starts uses them: the
+# (bench/case_bench.py, docs/performance-history.md). Every server the engine starts uses them: the
 # one-process server (the embedded default, the demo, the benches) and, in the split topology,
 # the services process (demo/topology.py). The price: a server killed outright loses the task-run
 # records it had read but not yet written (at most a second's worth), as Prefect's event

@@ -190,9 +190,9 @@ def prepare_thread() -> None:
     handed to `anyio.to_thread.run_sync` (the worker's outbox pass, every poll) runs in a fresh
     copy of the event loop's context each call, where the pair made by the last call is not in
     force. Made again each time, and kept in a process-wide list, it was the worker's memory
-    leak: a client, its connection pool and a settings copy per poll, for ever (README, Known
-    limits; bench/worker_memory.py). Here the thread's own pair is put back into such a context
-    instead."""
+    leak: a client, its connection pool and a settings copy per poll, for ever
+    (docs/known-limits.md; bench/worker_memory.py). Here the thread's own pair is put back into
+    such a context instead."""
     if threading.current_thread() is threading.main_thread():
         return
     api_url = str(PREFECT_API_URL.value())

@@ -1,9 +1,10 @@
 """Limits and character sets of every free-text field a user or a recording system gives (pure).
 
 One table, checked in the domain before anything reaches a database, so SQLite and PostgreSQL
-refuse the same input with the same message (README, "Limits"). A refusal names the field and
-what was expected; it never quotes a child's reference, and quotes other values only cut short
-and escaped (`shown`), so a control code or a 50 MB value never reaches a terminal or a log.
+refuse the same input with the same message (docs/operating.md, "Limits"). A refusal names the
+field and what was expected; it never quotes a child's reference, and quotes other values only
+cut short and escaped (`shown`), so a control code or a 50 MB value never reaches a terminal or a
+log.
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # the monitor commits its marks and alerts this many items at a time
     monitor_batch: int = 5000
     # messages sent at once: faster through a slow relay; a crash mid-send may then re-send up
-    # to this many (README, "Known limits")
+    # to this many (docs/known-limits.md)
     monitor_send_threads: int = 1
     # the Python of the DfE census rules' own venv (`make .venv-census`: they need numpy < 2)
     census_python: Path = REPO_ROOT / ".venv-census" / "bin" / "python"

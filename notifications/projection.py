@@ -3,7 +3,7 @@
 Each open deadline is walked day by day through `ladder.decide` from today, with its marks
 carried from one day to the next as the monitor would write them: the worker's reminders, then
 each rung once. Only the deadlines open now are projected: clocks that future events will open
-are not known yet (README, "What if").
+are not known yet (docs/policies.md, "What if").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A case's deadlines are derived from its log under the policy in force; a change that makes an
 accepted event refuse (a timescale whose due date falls past the calendar, a version gap) would
 make `cin case rebuild` fail for that case, so `cin policy validate` refuses such a change and
-names the cases (`cin policy validate`, README "Policies").
+names the cases (`cin policy validate`, docs/operating.md, "Limits").
 """
 
 from __future__ import annotations

@@ -202,7 +202,8 @@ def test_show_defaults_to_today_from_the_clock(
 
 
 def test_the_readme_diff_example_works(capsys: pytest.CaptureFixture[str]) -> None:
-    """README: `cin policy diff redbridge 1 2 --policy-dir policies/examples/...` on a clone."""
+    """docs/policies.md: `cin policy diff redbridge 1 2 --policy-dir policies/examples/...` on a
+    clone."""
     folder = (
         Path(__file__).resolve().parents[2] / "policies/examples/redbridge-reviews-every-3-months"
     )

@@ -20,8 +20,8 @@ Run with CIN_RUN_IDEMPOTENCY=false or CIN_CASE_LOCK=false in the environment (ha
 process) to see what each safety net prevents. Without the idempotency key the test fails within
 minutes ("a case has more than one run", with the counts). Without the lock, runs are taken back
 from live workers and executed again (the lock is the lease); the test fails if that makes a
-ledger row run twice, a task run overlap another of its run, or the runs never settle. README,
-"Known limits", has the measured figures.
+ledger row run twice, a task run overlap another of its run, or the runs never settle.
+docs/known-limits.md has the measured figures.
 
 Redis: the topology needs a Redis database of its own (prefect-redis's keys have fixed names).
 CIN_TEST_REDIS_DB names one (flushed before and after); otherwise the test claims an empty one.
@@ -263,7 +263,7 @@ class Watch:
         return instance_runs(self.deployment)
 
     def summary(self) -> str:
-        """What the run looks like, in counts (for failures and the README's note)."""
+        """What the run looks like, in counts (for failures and docs/known-limits.md)."""
         runs = self.runs()
         per_case = Counter(str(r.parameters.get("case_ref")) for r in runs)
         states = Counter(r.state.name if r.state else "none" for r in runs)
@@ -415,7 +415,7 @@ def test_two_api_servers_three_workers_kills_and_restarts(
         )
         assert max(did_work.values(), default=1) == 1, f"an event's task ran twice: {why}"
         # A task run whose Completed state went down with the SIGKILLed API server stays Running
-        # (Prefect sends task-run states as events, in batches: README, "Known limits"). Every run
+        # (Prefect sends task-run states as events, in batches: docs/known-limits.md). Every run
         # is suspended by now, so no task of it can still be running: such a task run, for an
         # event whose work is in the ledger and that has no Completed task run, is that event's
         # one task run, with its last state lost. Counted once, and reported.

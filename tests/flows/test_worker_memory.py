@@ -1,6 +1,6 @@
 """A `cin worker` keeps one Prefect client a thread, whatever number of polls and wake-ups it
 handles: its memory grew by a client, its connection pool and a settings copy on every poll
-(README, "Performance": bench/worker_memory.py).
+(docs/performance.md: bench/worker_memory.py).
 
 The worker's two paths are driven here as `serve_worker` drives them, on a real Prefect server:
 the outbox pass through `anyio.to_thread.run_sync` (a fresh copy of the event loop's context
