@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from cli.census_cmd import add_census_options, census_fields
 from cli.common import CliError, iso_date
+from models.actors import Actor
 from models.lifecycle import EVENT_TYPES
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     refer.add_argument("--need", help="DfE primary need code N0-N9")
     refer.add_argument("--team", help="the team that holds the case")
     refer.add_argument("--key", help="idempotency key: the same key twice is one referral")
+    add_by_option(refer)
     refer.set_defaults(func=run_refer)
 
     rec = commands.add_parser("record", help="record an event on a case")
@@ -78,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_census_options(rec)
     rec.add_argument("--key", help="idempotency key: the same key twice is one event")
+    add_by_option(rec)
     rec.set_defaults(func=run_record)
 
     show = commands.add_parser("show", help="stage and deadlines of a case")
@@ -109,6 +112,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     deadlines.set_defaults(func=run_deadlines)
 
 
+def add_by_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--by",
+        metavar="STAFF_ID",
+        help="the staff id of whoever made the record (checked against the roster when there is "
+        "one); the event also records the operating-system user",
+    )
+
+
+def cli_actor(args: argparse.Namespace) -> Actor:
+    """Who records through the CLI: the operating-system user, and the staff id of `--by`."""
+    import getpass
+    import os
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name (a container's bare uid): the uid says who
+        user = f"uid {os.getuid()}"
+    return Actor("cli", user[:120], getattr(args, "by", None))
+
+
 def _ingest() -> tuple[Ingest, str | None]:
     """The ingestion API, delivering at once only if Prefect answers: accepting an event never
     waits on Prefect. The second value is the line to print when it did not answer."""
@@ -134,6 +158,7 @@ def run_refer(args: argparse.Namespace) -> int:
         primary_need=args.need,
         team=args.team,
         key=args.key,
+        actor=cli_actor(args),
     )
     note = " (already recorded under this key)" if accepted.duplicate else ""
     print(f"referral accepted{note}; stage {accepted.stage}")
@@ -181,7 +206,7 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
 def run_record(args: argparse.Namespace) -> int:
     record = event_record(args)  # a bad command line is refused before anything else
     ingest, queued = _ingest()
-    accepted = ingest.record(args.case, record, key=args.key)
+    accepted = ingest.record(args.case, record, key=args.key, actor=cli_actor(args))
     if accepted.duplicate:
         print(f"already recorded as event {accepted.seq} of {accepted.case_ref} (same key)")
     else:
@@ -196,13 +221,25 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from models.cases.reads import case_deadlines, load_case
+    from models.actors import actor_text
+    from models.cases.reads import case_deadlines, case_events, load_case
     from models.runtime import case_engine, clock
 
     today = clock().today()
     with Session(case_engine()) as session:
         case = load_case(session, args.case)
         deadlines = case_deadlines(session, case.id)
+        logged = case_events(session, case.id)
+    recorded = [
+        {
+            "seq": e.seq,
+            "on": e.occurred_on.isoformat(),
+            "event": e.event_type,
+            "recorded_at": e.recorded_at.isoformat(timespec="seconds"),
+            "recorded_by": actor_text(e.actor_kind, e.actor, e.recorded_by),
+        }
+        for e in logged
+    ]
     rows = [
         {
             "key": d.key,
@@ -226,6 +263,7 @@ def run_show(args: argparse.Namespace) -> int:
         "events": case.last_seq,
         "visits": visits_text(case.state),
         "deadlines": rows,
+        "recorded": recorded,
     }
     if args.json:
         print(json.dumps(view, indent=2))
@@ -237,6 +275,10 @@ def run_show(args: argparse.Namespace) -> int:
     for d in rows:
         late = "  OVERDUE" if d["overdue"] else ""
         print(f"  {d['key']:24} due {d['due']}  {d['status']:9}{late}  {d['explanation']}")
+    if recorded:
+        print("  recorded (event, date, type, who):")
+    for r in recorded:
+        print(f"    {r['seq']:>4}  {r['on']}  {r['event']:22} {r['recorded_by']}")
     return 0
 
 

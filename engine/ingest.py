@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from models.actors import Actor
 from models.cases.store import Accepted, open_case, record, sync_authorities
 from models.lifecycle import parse_event
 from models.policy.book import PolicyBook
@@ -52,6 +53,7 @@ class Ingest:
         primary_need: str | None = None,
         team: str | None = None,
         key: str | None = None,
+        actor: Actor | None = None,
     ) -> Accepted:
         event = {
             "type": "referral_received",
@@ -59,7 +61,9 @@ class Ingest:
             "source": source,
             "primary_need": primary_need,
         }
-        return self.open(authority=authority, child_ref=child_ref, event=event, team=team, key=key)
+        return self.open(
+            authority=authority, child_ref=child_ref, event=event, team=team, key=key, actor=actor
+        )
 
     def open(
         self,
@@ -69,6 +73,7 @@ class Ingest:
         event: Mapping[str, Any],
         team: str | None = None,
         key: str | None = None,
+        actor: Actor | None = None,
     ) -> Accepted:
         """Start a case with any opening event (a referral or a transfer in)."""
         return self._delivered(
@@ -81,10 +86,17 @@ class Ingest:
                 key=key,
                 team=team,
                 today=clock().today(),
+                actor=actor,
             )
         )
 
-    def record(self, case_ref: str, event: Mapping[str, Any], key: str | None = None) -> Accepted:
+    def record(
+        self,
+        case_ref: str,
+        event: Mapping[str, Any],
+        key: str | None = None,
+        actor: Actor | None = None,
+    ) -> Accepted:
         accepted = record(
             self.engine,
             policies=self.policies,
@@ -92,6 +104,7 @@ class Ingest:
             event=parse_event(event),
             key=key,
             today=clock().today(),  # an event dated after today is refused
+            actor=actor,
         )
         return self._delivered(accepted)
 

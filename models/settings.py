@@ -46,6 +46,16 @@ class Settings(BaseSettings):
     # make one run, and the per-case lock (models/cases/lock.py) held while a case executes
     run_idempotency: bool = True
     case_lock: bool = True
+    # the HTTP API (`cin api`; `cin serve` starts it too when api_in_serve is true): loopback by
+    # default, behind a reverse proxy for TLS and single sign-on (docs/http-api.md)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8421
+    api_in_serve: bool = False
+    # engine defaults, not a council's: a request body's size (an event is under 1 KB; a child's
+    # details under 1 KB), and requests per client (API key) per second with a burst allowance
+    api_max_body_bytes: int = 16_384
+    api_rate_per_second: float = 100.0
+    api_rate_burst: int = 200
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -75,6 +75,11 @@ class CaseEvent(SQLModel, table=True):
     occurred_on: date
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     recorded_at: datetime = Field(default_factory=utcnow)
+    # who recorded it (models/actors.py): api / cli / python, the client or OS user, and the
+    # staff id the record names; "unknown (before recording of actors)" for older events (0009)
+    actor_kind: str = Field(default="unknown", max_length=16)
+    actor: str = Field(default="unknown", max_length=200)
+    recorded_by: str | None = Field(default=None, max_length=64)
 
 
 class Deadline(SQLModel, table=True):

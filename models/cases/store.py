@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from models.actors import Actor, check_recorded_by
 from models.cases.history import (
     apply_changes,
     continue_streak,
@@ -54,6 +55,10 @@ from models.tables import (
 )
 
 OPENING_EVENTS = ("referral_received", "transfer_in")
+
+
+class KeyReused(EventRefused):
+    """The idempotency key was used before with another event (HTTP 409)."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,7 @@ def open_case(
     key: str | None = None,
     team: str | None = None,
     today: date | None = None,
+    actor: Actor | None = None,
 ) -> Accepted:
     """Start a case with its first event (a referral or a transfer in).
 
@@ -121,6 +127,7 @@ def open_case(
     with Session(engine, expire_on_commit=False) as session:
         counter = _lock_authority(session, authority)
         _check_roster_team(session, authority, team)
+        actor = _checked_actor(session, authority, actor)
         earlier = session.exec(
             select(Case, CaseEvent)
             .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
@@ -167,7 +174,7 @@ def open_case(
         session.add(counter)
         session.add(case)
         session.flush()
-        _log(session, case, event, key, transition.state, transition.changes, timeline)
+        _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
         session.commit()
         return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
 
@@ -180,6 +187,7 @@ def record(
     event: Event,
     key: str | None = None,
     today: date | None = None,
+    actor: Actor | None = None,
 ) -> Accepted:
     """Append one event to an open case, if its lifecycle allows it.
 
@@ -200,17 +208,27 @@ def record(
             raise EventRefused(f"{event.type} refused: case {case_ref} is already open")
         _refuse_future(event, today)
         timeline = policies.authority(case.authority)
+        actor = _checked_actor(session, case.authority, actor)
         latest = session.exec(
             select(func.max(CaseEvent.occurred_on)).where(CaseEvent.case_id == case.id)
         ).one()
         if latest is not None and event.on < latest:
-            changes = _record_late(session, case, event, key, timeline, today)
+            changes = _record_late(session, case, event, key, timeline, today, actor)
         else:
             transition = apply(state_from_dict(case.state), event, timeline)
-            _log(session, case, event, key, transition.state, transition.changes, timeline)
+            _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
             changes = transition.changes
         session.commit()
         return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
+
+
+def _checked_actor(session: Session, authority: str, actor: Actor | None) -> Actor:
+    """The actor to log; a caller that names none is the Python API's (DESIGN.md: every record
+    says who made it)."""
+    if actor is None:
+        return Actor("python", "python api")
+    check_recorded_by(session, authority, actor.recorded_by)
+    return actor
 
 
 def _refuse_future(event: Event, today: date | None) -> None:
@@ -224,7 +242,7 @@ def _refuse_future(event: Event, today: date | None) -> None:
 def _same_event(logged: CaseEvent, event: Event, key: str) -> None:
     """The same key with a different event is a mistake in the sender, not a duplicate."""
     if logged.payload != event_to_dict(event):
-        raise EventRefused(
+        raise KeyReused(
             f"{event.type} refused: idempotency key {key!r} was already used by event "
             f"{logged.seq} ({logged.event_type} on {logged.occurred_on.isoformat()}); "
             "expected the same event, or a new key"
@@ -238,6 +256,7 @@ def _record_late(
     key: str,
     timeline: AuthorityPolicy,
     today: date | None,
+    actor: Actor,
 ) -> tuple[DeadlineChange, ...]:
     """Place `event` in date order, re-derive the case, and correct its rows in place."""
     if event.on < case.referral_date:
@@ -265,6 +284,9 @@ def _record_late(
             event_type=event.type,
             occurred_on=event.on,
             payload=event_to_dict(event),
+            actor_kind=actor.kind,
+            actor=actor.name,
+            recorded_by=actor.recorded_by,
         )
     )
     correct(session, case.id, derived)
@@ -280,6 +302,7 @@ def _log(
     state: CaseState,
     changes: tuple[DeadlineChange, ...],
     timeline: AuthorityPolicy,
+    actor: Actor,
 ) -> None:
     case.last_seq += 1
     case.stage = str(state.stage)
@@ -294,6 +317,9 @@ def _log(
             event_type=event.type,
             occurred_on=event.on,
             payload=event_to_dict(event),
+            actor_kind=actor.kind,
+            actor=actor.name,
+            recorded_by=actor.recorded_by,
         )
     )
     keys = [c.key for c in changes]

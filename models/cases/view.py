@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from models.actors import actor_text
 from models.cases.reads import case_deadlines, case_events, load_case
 
 OVERDUE_TAG = "overdue"
@@ -30,6 +31,7 @@ class LoggedEvent(BaseModel):
     event_type: str
     occurred_on: date
     payload: dict[str, Any]
+    recorded_by: str = ""  # who recorded it (models/actors.py): staff ids, never a name
 
 
 class DeadlineView(BaseModel):
@@ -116,7 +118,11 @@ def load_snapshot(engine: Engine, case_ref: str) -> CaseSnapshot:
         window = max(TIMELINE_EVENTS, case.last_seq - case.flow_seq)
         events = [
             LoggedEvent(
-                seq=e.seq, event_type=e.event_type, occurred_on=e.occurred_on, payload=e.payload
+                seq=e.seq,
+                event_type=e.event_type,
+                occurred_on=e.occurred_on,
+                payload=e.payload,
+                recorded_by=actor_text(e.actor_kind, e.actor, e.recorded_by),
             )
             for e in case_events(session, case.id, after_seq=case.last_seq - window)
         ]
@@ -190,12 +196,21 @@ def timeline_markdown(snapshot: CaseSnapshot, today: date) -> str:
         if snapshot.events and snapshot.events[0].seq > 1
         else ""
     )
-    lines += ["", f"## Timeline{shown}", "", "| # | date | event | detail |", "|---|---|---|---|"]
+    lines += [
+        "",
+        f"## Timeline{shown}",
+        "",
+        "| # | date | event | detail | recorded by |",
+        "|---|---|---|---|---|",
+    ]
     for e in snapshot.events:
         detail = ", ".join(
             f"{k}={v}" for k, v in e.payload.items() if k in ("outcome", "reason", "source")
         )
-        lines.append(f"| {e.seq} | {e.occurred_on.isoformat()} | {e.event_type} | {detail} |")
+        who = e.recorded_by.replace("|", "/")
+        lines.append(
+            f"| {e.seq} | {e.occurred_on.isoformat()} | {e.event_type} | {detail} | {who} |"
+        )
     closed = [d for d in snapshot.deadlines if d.status not in ("open", "missed")]
     if closed:
         lines += ["", "## Closed deadlines", "", "| deadline | due | status | met on |"]
