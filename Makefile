@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy calendars models cli flows tasks engine demo notifications
+	$(BIN)/mypy calendars models cli flows tasks engine api demo notifications
 
 # Debian's chromium, for the tests that open the HTML report in a real browser (Playwright)
 browser:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from cli import (
+    api_cmd,
     calendar_cmd,
     case_cmd,
     census_cmd,
@@ -25,6 +26,7 @@ from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
 COMMANDS = (
+    api_cmd,
     calendar_cmd,
     policy_cmd,
     case_cmd,

@@ -59,13 +59,22 @@ def run_serve(args: argparse.Namespace) -> int:
     interrupted."""
     from engine.worker import work
     from models.runtime import case_engine
+    from models.settings import get_settings
 
     runner = subprocess.Popen([sys.executable, "-m", "engine.serve"])
+    # the HTTP API too, when configured (CIN_API_IN_SERVE=true; docs/http-api.md)
+    api = (
+        subprocess.Popen([sys.executable, "-m", "api.server"])
+        if get_settings().api_in_serve
+        else None
+    )
     try:
         work(case_engine(), threads=args.threads)
     except KeyboardInterrupt:
         pass
     finally:
-        runner.terminate()
-        runner.wait(timeout=30)
+        for child in (runner, api):
+            if child is not None:
+                child.terminate()
+                child.wait(timeout=30)
     return 0

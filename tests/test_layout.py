@@ -1,7 +1,8 @@
 """The folders import downwards only: calendars < models < notifications < tasks < flows <
-engine < cli < demo < bench (DESIGN.md, "Layers": the demo "may import anything"). Read from the
-source by parsing every import, so a function-level import counts as much as a module-level one.
-No two modules of a folder, and no two rooms of models/, import each other in a loop (issue 25).
+engine < api < cli < demo < bench (DESIGN.md, "Layers": the demo "may import anything"). Read
+from the source by parsing every import, so a function-level import counts as much as a
+module-level one. No two modules of a folder, and no two rooms of models/, import each other in a
+loop (issue 25).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # a folder may import folders of its own rank or lower; the demo may use the CLI's renderers, the
-# CLI never imports the demo
+# CLI never imports the demo; the HTTP API sits on the engine, and the CLI starts it (`cin api`)
 RANK = {
     "calendars": 0,
     "models": 1,
@@ -21,9 +22,10 @@ RANK = {
     "tasks": 3,
     "flows": 4,
     "engine": 5,
-    "cli": 6,
-    "demo": 7,
-    "bench": 8,  # the benchmarks may use anything; nothing imports them
+    "api": 6,  # the HTTP API sits on the engine; the CLI starts it (`cin api`)
+    "cli": 7,
+    "demo": 8,
+    "bench": 9,  # the benchmarks may use anything; nothing imports them
 }
 
 

@@ -1,0 +1,82 @@
+"""The FastAPI application: routes, error shapes, and the guard (rate, body, access log)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api import errors, routes
+from api.guard import Guard
+from engine.ingest import Ingest
+from models.policy import PolicyBook
+from models.settings import Settings, get_settings
+from models.store import sync_authorities
+
+TITLE = "cin-engine HTTP API"
+VERSION = "1.0.0"
+
+
+def create_app(
+    engine: Engine | None = None,
+    policies: PolicyBook | None = None,
+    settings: Settings | None = None,
+) -> Any:
+    """The ASGI application over `engine` (default: CIN_DATABASE_URL, migrated)."""
+    from models.runtime import case_engine
+    from models.runtime import policies as default_policies
+
+    settings = settings or get_settings()
+    engine = engine or case_engine()
+    policies = policies or default_policies()
+    with Session(engine) as session:
+        sync_authorities(session, policies=policies)
+    app = build_fastapi()
+    app.state.engine = engine
+    # accepting never waits for Prefect: `cin worker` / `cin serve` deliver the outbox
+    app.state.ingest = Ingest(engine, policies, deliver=False)
+    guarded = Guard(
+        app,
+        engine=engine,
+        max_body=settings.api_max_body_bytes,
+        rate=settings.api_rate_per_second,
+        burst=settings.api_rate_burst,
+    )
+    return guarded
+
+
+DESCRIPTION = (
+    "Recording systems open cases, record events and read deadlines here (docs/http-api.md). "
+    "Every write needs an Idempotency-Key; every error is JSON naming the field."
+)
+
+
+def build_fastapi() -> FastAPI:
+    """The routes and error shapes, before a database is attached (the OpenAPI description)."""
+    app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION)
+    errors.install(app)
+    app.include_router(routes.router)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """What docs/openapi.json holds; `python -m api.app` writes it."""
+    document: dict[str, Any] = build_fastapi().openapi()
+    return document
+
+
+if __name__ == "__main__":
+    import json
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[1] / "docs" / "openapi.json"
+    target.parent.mkdir(exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".openapi-")
+    with os.fdopen(handle, "w") as out:
+        out.write(json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n")
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)

@@ -1,0 +1,136 @@
+"""Each route x {no key, revoked key, other authority's key, read key on a write, right key}:
+the status, and no write on any refusal (every table but the access log, before and after)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from models.api_keys import revoke_key
+from models.lifecycle import parse_event
+from models.policy import PolicyBook
+from models.store import open_case
+from tests.api.conftest import RunningApi, new_key, referral
+from tests.cli.cli_harness import snapshot
+
+KEYS = ("none", "revoked", "other_authority", "read", "right")
+
+
+def _routes(case: str) -> list[tuple[str, str, dict[str, Any] | None, bool]]:
+    """(method, path, body, is a write)"""
+    child = {
+        "child_ref": "C-9",
+        "details": {
+            "sex": "F",
+            "ethnicity": "WBRI",
+            "birth_date": "2015-03-01",
+            "upn_unknown": "UN1",
+        },
+    }
+    visit = {"recorded_by": "sw-1", "event": {"type": "visit_recorded", "on": "2025-05-05"}}
+    return [
+        ("POST", "/v1/cases", referral(child="C-8"), True),
+        ("POST", f"/v1/cases/{case}/events", visit, True),
+        ("PUT", "/v1/children", child, True),
+        ("GET", f"/v1/cases/{case}", None, False),
+        ("GET", "/v1/deadlines?authority=redbridge", None, False),
+    ]
+
+
+EXPECTED = {
+    # the write routes: an other authority's key may open a case in its own authority and set
+    # its own child (so it is "right" there); it never sees this case (404)
+    ("POST", "/v1/cases"): {"none": 401, "revoked": 401, "read": 403, "right": 201},
+    ("POST", "/events"): {
+        "none": 401,
+        "revoked": 401,
+        "other_authority": 404,
+        "read": 403,
+        "right": 201,
+    },
+    ("PUT", "/v1/children"): {"none": 401, "revoked": 401, "read": 403, "right": 200},
+    ("GET", "/case"): {
+        "none": 401,
+        "revoked": 401,
+        "other_authority": 404,
+        "read": 200,
+        "right": 200,
+    },
+    ("GET", "/v1/deadlines?authority=redbridge"): {
+        "none": 401,
+        "revoked": 401,
+        "other_authority": 404,
+        "read": 200,
+        "right": 200,
+    },
+}
+
+
+def _expected(method: str, path: str) -> dict[str, int]:
+    if path.endswith("/events"):
+        return EXPECTED[("POST", "/events")]
+    if method == "GET" and path.startswith("/v1/cases/"):
+        return EXPECTED[("GET", "/case")]
+    return EXPECTED[(method, path)]
+
+
+def _keys(running_api: RunningApi) -> dict[str, str | None]:
+    revoked = new_key(running_api.engine)
+    revoke_key(running_api.engine, key_id=revoked.split("_")[1])
+    return {
+        "none": None,
+        "revoked": revoked,
+        "other_authority": new_key(running_api.engine, authority="warwickshire"),
+        "read": new_key(running_api.engine, scope="read"),
+        "right": new_key(running_api.engine),
+    }
+
+
+def test_authorisation_matrix(running_api: RunningApi, book: PolicyBook) -> None:
+    case = open_case(
+        running_api.engine,
+        policies=book,
+        authority="redbridge",
+        child_ref="C-1",
+        event=parse_event({"type": "referral_received", "on": "2025-05-01", "source": "10"}),
+    ).case_ref
+    keys = _keys(running_api)
+    seen: dict[tuple[str, str, str], int] = {}
+    for method, path, body, write in _routes(case):
+        for who in KEYS:
+            expected = _expected(method, path).get(who)
+            if expected is None:  # another authority's key on a route about no case: its own
+                continue
+            before = _tables(running_api)
+            with running_api.client(keys[who]) as http:
+                headers = {"Content-Type": "application/json", "Idempotency-Key": f"{who}-{path}"}
+                answer = http.request(
+                    method,
+                    path,
+                    content=json.dumps(body) if body else None,
+                    headers=headers if write else None,
+                )
+            seen[(method, path, who)] = answer.status_code
+            assert answer.status_code == expected, (method, path, who, answer.text)
+            if answer.status_code >= 400:
+                assert _tables(running_api) == before, (method, path, who)
+                assert set(answer.json()) == {"error", "field", "message"}
+    assert len(seen) == 23  # 5 routes x 5 keys, less another council's own opening and child
+
+
+def _tables(running_api: RunningApi) -> dict[str, list[str]]:
+    """Every row of every table but the access log, which records refusals by design."""
+    tables = snapshot(running_api.engine)
+    tables.pop("audit_log")
+    return tables
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_revocation_holds_from_the_next_request(running_api: RunningApi) -> None:
+    key = new_key(running_api.engine, scope="read")
+    with running_api.client(key) as http:
+        assert http.get("/v1/deadlines").status_code == 200
+        revoke_key(running_api.engine, key_id=key.split("_")[1])
+        assert http.get("/v1/deadlines").status_code == 401
