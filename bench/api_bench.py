@@ -1,0 +1,209 @@
+"""Accepted events per second and latency (p50, p99) through the HTTP API, with 1, 4 and 16
+clients, on PostgreSQL, beside a trivial FastAPI endpoint on the same server in the same run.
+
+The server is one real `uvicorn` process (the API as `cin api` runs it, with one extra route,
+`POST /trivial`, that parses a body of the same size and answers): the ratio of the two is the
+cost of the engine's own work per event (authentication, the idempotency check, the accept
+transaction, the access log row) over FastAPI's. Each client sends its own cases' events in
+order: a referral, then nine events, then a new case. No Prefect: accepting never waits for it
+(the outbox is delivered by `cin worker`).
+
+    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--db-prefix cin21_bench_]
+
+The machine is shared and small: figures measured on it say so, and the ratio is the number to
+compare between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from demo.local_server import free_port  # noqa: E402
+
+EVENTS = [
+    {"type": "referral_decision", "on": "2025-03-04", "outcome": "assessment"},
+    {"type": "assessment_started", "on": "2025-03-05"},
+    {"type": "assessment_completed", "on": "2025-04-01", "outcome": "cin_plan"},
+    {"type": "cin_meeting_held", "on": "2025-04-14"},
+    {"type": "plan_distributed", "on": "2025-04-16"},
+    {"type": "visit_recorded", "on": "2025-04-20"},
+    {"type": "visit_recorded", "on": "2025-04-27"},
+    {"type": "visit_recorded", "on": "2025-05-04"},
+    {"type": "review_held", "on": "2025-05-26", "outcome": "continue"},
+]
+SERVER = """
+import sys, uvicorn
+from pydantic import BaseModel
+from api.app import create_app
+
+class Anything(BaseModel):
+    recorded_by: str
+    event: dict
+
+guarded = create_app()
+def trivial(body: Anything) -> dict:
+    return {"ok": True}
+guarded.app.add_api_route("/trivial", trivial, methods=["POST"], status_code=201)
+uvicorn.run(guarded, host="127.0.0.1", port=int(sys.argv[1]), access_log=False,
+            log_level="warning")
+"""
+
+
+def run_clients(url: str, key: str, clients: int, seconds: float, trivial: bool) -> dict[str, Any]:
+    latencies: list[float] = []
+    accepted = [0]
+    errors: list[int] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+    run = uuid.uuid4().hex[:8]
+
+    def client(number: int) -> None:
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        mine: list[float] = []
+        ok = 0
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
+            case_number = 0
+            while time.monotonic() < stop:
+                case_number += 1
+                child = f"B-{run}-{number}-{case_number}"
+                ref = None
+                for i in range(len(EVENTS) + 1):
+                    if time.monotonic() >= stop:
+                        break
+                    if trivial:
+                        path, body = "/trivial", {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+                    elif i == 0:
+                        path = "/v1/cases"
+                        body = {
+                            "child_ref": child,
+                            "recorded_by": "sw-1",
+                            "event": {
+                                "type": "referral_received",
+                                "on": "2025-03-03",
+                                "source": "10",
+                            },
+                        }
+                    else:
+                        path = f"/v1/cases/{ref}/events"
+                        body = {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+                    began = time.perf_counter()
+                    answer = http.post(
+                        path,
+                        content=json.dumps(body),
+                        headers={"Idempotency-Key": f"{child}-{i}"},
+                    )
+                    mine.append(time.perf_counter() - began)
+                    if answer.status_code != 201:
+                        with lock:
+                            errors.append(answer.status_code)
+                        break
+                    ok += 1
+                    if i == 0 and not trivial:
+                        ref = answer.json()["case"]
+        with lock:
+            latencies.extend(mine)
+            accepted[0] += ok
+
+    began = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {
+        "per_second": accepted[0] / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))] if latencies else float("nan"),
+        "requests": len(latencies),
+        "errors": errors[:5],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", default="1,4,16")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--db-prefix", default="cin21_bench_")
+    args = parser.parse_args()
+    name = f"{args.db_prefix}{uuid.uuid4().hex[:8]}"
+    admin = "host=127.0.0.1 user=postgres dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    data = Path(tempfile.mkdtemp(prefix="cin-api-bench-"))
+    env = {
+        **os.environ,
+        "CIN_DATA_DIR": str(data),
+        "CIN_DATABASE_URL": f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}",
+        "CIN_TODAY": "2025-06-02",
+        "CIN_API_RATE_PER_SECOND": "1000000",
+        "CIN_API_RATE_BURST": "1000000",
+    }
+    server = None
+    try:
+        key = subprocess.run(
+            [sys.executable, "-m", "cli.main", "api", "key", "create", "--authority",
+             "redbridge", "--name", "bench", "--scope", "record"],
+            env=env, cwd=REPO, check=True, capture_output=True, text=True,
+        ).stdout.splitlines()[-1]  # fmt: skip
+        port = free_port()
+        log = (data / "api.log").open("ab")
+        server = subprocess.Popen(
+            [sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO, stdout=log, stderr=log
+        )
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        # warm-up: the first request of each kind loads what the server imports lazily
+        run_clients(url, key, 1, 1.0, True)
+        run_clients(url, key, 1, 1.0, False)
+        print(f"HTTP API on PostgreSQL, {args.seconds:g} s per run; the machine is shared and "
+              "loaded: compare the ratio, not the absolute figures")  # fmt: skip
+        print(f"{'clients':>7} {'endpoint':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'requests':>8}  errors")  # fmt: skip
+        for clients in (int(c) for c in args.clients.split(",")):
+            rows = {}
+            for trivial in (True, False):
+                got = run_clients(url, key, clients, args.seconds, trivial)
+                rows[trivial] = got
+                label = "trivial" if trivial else "events"
+                print(
+                    f"{clients:>7} {label:10} {got['per_second']:>8.1f} {got['p50_ms']:>8.1f} "
+                    f"{got['p99_ms']:>8.1f} {got['requests']:>8}  {got['errors'] or ''}"
+                )
+            if rows[True]["per_second"]:
+                ratio = rows[False]["per_second"] / rows[True]["per_second"]
+                print(f"{clients:>7} {'ratio':10} {ratio:>8.2f}  (accepted events / trivial)")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
