@@ -287,3 +287,8 @@ class EngineInstance(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# the HTTP API's tables live in a module of their own; registered here so that every reader of
+# the schema (Alembic's comparison, the tests' table snapshots) sees the whole of it
+import models.api_tables  # noqa: E402, F401
