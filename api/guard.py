@@ -144,7 +144,7 @@ class Guard:
             actor, authority = "anonymous", None
         route = scope.get("route")
         path = getattr(route, "path", None) or "(no route)"
-        case_ref = (scope.get("path_params") or {}).get("case_ref")
+        case_ref = (scope.get("path_params") or {}).get("case_ref") or state.get("case_ref")
         outcome = f"{status} {state.get('outcome', '')}".strip()
         try:
             await anyio.to_thread.run_sync(

@@ -146,6 +146,7 @@ def open_case(
         actor=Actor("api", client.label, body.recorded_by),
     )
     request.state.outcome = "opened"
+    request.state.case_ref = accepted.case_ref  # the access log names the case it opened
     if accepted.duplicate or replay:
         response.headers["Idempotent-Replayed"] = "true"
     else:

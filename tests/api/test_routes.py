@@ -228,12 +228,13 @@ def test_every_request_writes_an_access_row_without_the_body(running_api: Runnin
             )
         )
     assert [(r.action, r.outcome[:3]) for r in rows] == [
+        ("POST /v1/cases", "201"),
         ("GET /v1/cases/{case_ref}", "200"),
         ("GET /v1/cases/{case_ref}", "404"),
         ("GET /v1/cases/{case_ref}", "401"),
     ]
-    assert rows[0].actor.startswith("redbridge-record-ics") and rows[2].actor == "anonymous"
-    assert rows[1].authority == "warwickshire"
+    assert rows[1].actor.startswith("redbridge-record-ics") and rows[3].actor == "anonymous"
+    assert rows[2].authority == "warwickshire"
     with Session(running_api.engine) as session:
         opened = session.exec(select(AuditEntry).where(AuditEntry.action == "POST /v1/cases"))
         assert [(r.outcome, r.child_ref) for r in opened] == [("201 opened", None)]
