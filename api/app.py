@@ -11,9 +11,9 @@ from sqlmodel import Session
 from api import errors, routes
 from api.guard import Guard
 from engine.ingest import Ingest
-from models.policy import PolicyBook
+from models.cases.store import sync_authorities
+from models.policy.book import PolicyBook
 from models.settings import Settings, get_settings
-from models.store import sync_authorities
 
 TITLE = "cin-engine HTTP API"
 VERSION = "1.0.0"

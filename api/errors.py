@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from models.case_reads import UnknownCase
+from models.cases.reads import UnknownCase
+from models.cases.store import KeyReused
 from models.fields import FieldRefused
 from models.lifecycle import EventRefused
-from models.store import KeyReused
 
 log = logging.getLogger("cin.api")
 

@@ -30,13 +30,12 @@ from api.schemas import (
 from engine.ingest import Ingest
 from models.actors import Actor
 from models.api_keys import Client
-from models.api_tables import ApiIdempotency
-from models.case_reads import UnknownCase, case_deadlines, load_case, open_deadlines
+from models.cases.reads import UnknownCase, case_deadlines, load_case, open_deadlines
 from models.census.child import ChildDetails
 from models.census.child_store import set_child
 from models.fields import CASE_REF, KEY
 from models.runtime import clock
-from models.tables import Case, CaseEvent
+from models.tables import ApiIdempotency, Case, CaseEvent
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 EVENTS_SHOWN = 200

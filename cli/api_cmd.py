@@ -51,8 +51,8 @@ def run_key_create(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from models.api_keys import create_key
+    from models.cases.store import sync_authorities
     from models.runtime import case_engine, policies
-    from models.store import sync_authorities
 
     policies().authority(args.authority)  # an unknown authority is refused by name
     engine = case_engine()

@@ -24,9 +24,8 @@ from typing import Literal
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.api_tables import ApiClient
 from models.fields import FieldRefused, FieldRule, check_team
-from models.tables import Authority, utcnow
+from models.tables import ApiClient, Authority, utcnow
 
 Scope = Literal["record", "read"]
 SCOPES: tuple[Scope, ...] = ("record", "read")

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.api_tables import AuditEntry
 from models.fields import check_case_ref
+from models.tables import AuditEntry
 
 
 def write_audit(

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from api.app import create_app
 from models.api_keys import create_key
-from models.policy import PolicyBook
+from models.policy.book import PolicyBook
 from models.settings import Settings
 
 TODAY = "2025-06-02"

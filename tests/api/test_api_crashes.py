@@ -34,8 +34,8 @@ from demo.api_process import ApiProcess
 from demo.local_server import PrefectServer, free_port, wait_until
 from engine.delivery import case_deployment_id
 from models.api_keys import create_key
+from models.cases.store import sync_authorities
 from models.runtime import case_engine, policies
-from models.store import sync_authorities
 from models.tables import Case, CaseEvent
 from tests.engine.test_worker import drop, pg_database
 from tests.flows.processes import Worker

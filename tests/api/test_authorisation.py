@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from models.api_keys import revoke_key
+from models.cases.store import open_case
 from models.lifecycle import parse_event
-from models.policy import PolicyBook
-from models.store import open_case
+from models.policy.book import PolicyBook
 from tests.api.conftest import RunningApi, new_key, referral
 from tests.cli.cli_harness import snapshot
 

@@ -11,9 +11,9 @@ from sqlmodel import Session, select
 
 from api.app import create_app
 from models.actors import UNKNOWN_ACTOR
-from models.api_tables import ApiClient
 from models.database import alembic_config, get_engine
 from models.settings import Settings
+from models.tables import ApiClient
 from tests.api.conftest import serve
 from tests.cli.cli_harness import assert_failed_cleanly, cin, point_at
 

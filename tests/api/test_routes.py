@@ -7,8 +7,7 @@ import json
 
 from sqlmodel import Session, col, select
 
-from models.api_tables import AuditEntry
-from models.tables import CaseEvent, Staff
+from models.tables import AuditEntry, CaseEvent, Staff
 from tests.api.conftest import RunningApi, new_key, referral
 
 WRITE = {"Content-Type": "application/json"}

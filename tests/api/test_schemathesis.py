@@ -15,9 +15,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from models.cases.store import open_case
 from models.lifecycle import parse_event
-from models.policy import PolicyBook
-from models.store import open_case
+from models.policy.book import PolicyBook
 from tests.api.conftest import RunningApi, new_key
 
 SCHEMA = schemathesis.openapi.from_path(

@@ -10,11 +10,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from models.actors import Actor
-from models.case_view import load_snapshot, timeline_markdown
+from models.cases.store import open_case, record
+from models.cases.view import load_snapshot, timeline_markdown
 from models.fields import FieldRefused
 from models.lifecycle import parse_event
-from models.policy import PolicyBook
-from models.store import open_case, record
+from models.policy.book import PolicyBook
 from models.tables import CaseEvent, Staff
 
 REFERRAL = {"type": "referral_received", "on": "2025-05-01", "source": "10"}
