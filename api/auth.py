@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from api.errors import ApiError
-from models.api_keys import Client, authenticate
+from models.access.keys import Client, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `cin api key create`")
 

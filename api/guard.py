@@ -16,7 +16,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 
 from api.errors import error_response
-from models.audit import write_audit
+from models.access.audit import write_audit
 
 log = logging.getLogger("cin.api")
 

@@ -28,8 +28,8 @@ from api.schemas import (
     SetChild,
 )
 from engine.ingest import Ingest
-from models.actors import Actor
-from models.api_keys import Client
+from models.access.actors import Actor
+from models.access.keys import Client
 from models.cases.reads import UnknownCase, case_deadlines, load_case, open_deadlines
 from models.census.child import ChildDetails
 from models.census.child_store import set_child

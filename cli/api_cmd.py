@@ -50,7 +50,7 @@ def run_api(args: argparse.Namespace) -> int:
 def run_key_create(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from models.api_keys import create_key
+    from models.access.keys import create_key
     from models.cases.store import sync_authorities
     from models.runtime import case_engine, policies
 
@@ -66,7 +66,7 @@ def run_key_create(args: argparse.Namespace) -> int:
 
 
 def run_key_list(args: argparse.Namespace) -> int:
-    from models.api_keys import list_keys
+    from models.access.keys import list_keys
     from models.runtime import case_engine
 
     rows = list_keys(case_engine(), authority=args.authority)
@@ -79,7 +79,7 @@ def run_key_list(args: argparse.Namespace) -> int:
 
 
 def run_key_revoke(args: argparse.Namespace) -> int:
-    from models.api_keys import revoke_key
+    from models.access.keys import revoke_key
     from models.runtime import case_engine
 
     if revoke_key(case_engine(), key_id=args.key_id):
@@ -90,7 +90,7 @@ def run_key_revoke(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from models.audit import audit_for_case
+    from models.access.audit import audit_for_case
     from models.runtime import case_engine
 
     rows = audit_for_case(case_engine(), args.case)

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from cli.census_cmd import add_census_options, census_fields
 from cli.common import CliError, iso_date
-from models.actors import Actor
+from models.access.actors import Actor
 from models.lifecycle import EVENT_TYPES
 
 if TYPE_CHECKING:
@@ -221,7 +221,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from models.actors import actor_text
+    from models.access.actors import actor_text
     from models.cases.reads import case_deadlines, case_events, load_case
     from models.runtime import case_engine, clock
 

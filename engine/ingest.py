@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.actors import Actor
+from models.access.actors import Actor
 from models.cases.store import Accepted, open_case, record, sync_authorities
 from models.lifecycle import parse_event
 from models.policy.book import PolicyBook

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from models.actors import Actor, check_recorded_by
+from models.access.actors import Actor, check_recorded_by
 from models.cases.history import (
     apply_changes,
     continue_streak,

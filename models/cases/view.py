@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.actors import actor_text
+from models.access.actors import actor_text
 from models.cases.reads import case_deadlines, case_events, load_case
 
 OVERDUE_TAG = "overdue"

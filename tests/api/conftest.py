@@ -16,7 +16,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from api.app import create_app
-from models.api_keys import create_key
+from models.access.keys import create_key
 from models.policy.book import PolicyBook
 from models.settings import Settings
 

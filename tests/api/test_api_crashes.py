@@ -33,7 +33,7 @@ import models.runtime
 from demo.api_process import ApiProcess
 from demo.local_server import PrefectServer, free_port, wait_until
 from engine.delivery import case_deployment_id
-from models.api_keys import create_key
+from models.access.keys import create_key
 from models.cases.store import sync_authorities
 from models.runtime import case_engine, policies
 from models.tables import Case, CaseEvent

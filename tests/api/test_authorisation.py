@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from models.api_keys import revoke_key
+from models.access.keys import revoke_key
 from models.cases.store import open_case
 from models.lifecycle import parse_event
 from models.policy.book import PolicyBook

@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 
 from api.app import create_app
-from models.actors import UNKNOWN_ACTOR
+from models.access.actors import UNKNOWN_ACTOR
 from models.database import alembic_config, get_engine
 from models.settings import Settings
 from models.tables import ApiClient

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from models.actors import Actor
+from models.access.actors import Actor
 from models.cases.store import open_case, record
 from models.cases.view import load_snapshot, timeline_markdown
 from models.fields import FieldRefused
