@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 import models.runtime
 from demo.api_process import ApiProcess
 from demo.local_server import PrefectServer, free_port, wait_until
-from engine.delivery import case_deployment_id
+from engine.worker import case_deployment_id
 from models.access.keys import create_key
 from models.cases.store import sync_authorities
 from models.runtime import case_engine, policies
