@@ -25,9 +25,9 @@ from pathlib import Path
 
 import httpx
 
-# Prefect 3.8.8's services read their event streams one message at a time, and its task-run
-# recorder writes each task-run event in a transaction of its own. A case event costs three
-# task-run events and a wake-up four flow-run ones. Read and written in batches (flushed at least
+# Prefect's services (3.8.8 and 3.9.1 alike: the same defaults) read their event streams one
+# message at a time, and the task-run recorder writes each task-run event in a transaction of
+# its own. A case event costs three task-run events and a wake-up four flow-run ones. Read and written in batches (flushed at least
 # every second) they cost far less: on PostgreSQL the one-process server's CPU per case event
 # fell from 40 to 28 ms, the split topology's services process's from 31-35 to 19-24
 # (bench/case_bench.py, docs/performance-history.md). Every server the engine starts uses them: the
