@@ -27,8 +27,8 @@ import httpx
 
 # Prefect's services (3.8.8 and 3.9.1 alike: the same defaults) read their event streams one
 # message at a time, and the task-run recorder writes each task-run event in a transaction of
-# its own. A case event costs three task-run events and a wake-up four flow-run ones. Read and written in batches (flushed at least
-# every second) they cost far less: on PostgreSQL the one-process server's CPU per case event
+# its own. A case event costs three task-run events and a wake-up four flow-run ones. Read and
+# written in batches (flushed at least every second) they cost far less: on PostgreSQL the one-process server's CPU per case event
 # fell from 40 to 28 ms, the split topology's services process's from 31-35 to 19-24
 # (bench/case_bench.py, docs/performance-history.md). Every server the engine starts uses them: the
 # one-process server (the embedded default, the demo, the benches) and, in the split topology,
