@@ -103,8 +103,12 @@ class PrefectServer:
         no_services: bool = False,
         extra_env: dict[str, str] | None = None,
         auth_file: Path | None = None,
+        python: str | None = None,
     ) -> None:
         self.home, self.port, self.database_url, self.ui = home, port, database_url, ui
+        # another installation's interpreter (the upgrade test's previous Prefect): it runs
+        # from the server's home, so its own `demo` package is the one imported
+        self.python = python
         self.no_services, self.extra_env = no_services, dict(extra_env or {})
         self.auth_file = auth_file or home / "api-auth"
         self.api_url = f"http://127.0.0.1:{port}/api"
@@ -147,13 +151,13 @@ class PrefectServer:
         """Start and wait until healthy; `detach` leaves it running after this process ends."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
-        command = [sys.executable, "-m", "demo.prefect_server", "server", "start",
+        command = [self.python or sys.executable, "-m", "demo.prefect_server", "server", "start",
                    "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
         if self.no_services:
             command.append("--no-services")
         self.process = subprocess.Popen(
             command, env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, cwd=self.home if self.python else None,
         )  # fmt: skip
         (self.home / "server.pid").write_text(str(self.process.pid))
         wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")
