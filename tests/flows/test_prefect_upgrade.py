@@ -22,6 +22,8 @@ import prefect
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import StateType
+from prefect.events.worker import EventsWorker
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import (
     PREFECT_API_AUTH_STRING,
     PREFECT_API_URL,
@@ -105,6 +107,8 @@ def test_suspended_case_runs_resume_after_the_server_moves_to_the_new_prefect(
             PREFECT_API_AUTH_STRING: new.auth_string,
             PREFECT_LOCAL_STORAGE_PATH: str(storage),
         }
+        for setting, value in settings.items():  # the worker's threads read the environment
+            monkeypatch.setenv(setting.name, value)
         with temporary_settings(updates=settings):
             with get_client(sync_client=True) as client:
                 assert client.api_version()  # the new server answers
@@ -137,6 +141,9 @@ def test_suspended_case_runs_resume_after_the_server_moves_to_the_new_prefect(
                 assert state.type is StateType.PAUSED, (ref, state)
                 assert state.state_details.pause_key == "event-4", (ref, state.state_details)
                 assert "stage plan_pending" in (state.message or ""), (ref, state.message)
+            # the runs' task-run events and logs reach this server before it stops
+            for background in (EventsWorker, APILogWorker):
+                background.drain_all(timeout=30)
         assert new.log_errors() == []
     finally:
         new.stop()
