@@ -36,7 +36,7 @@ from sqlmodel import Session
 from demo.local_server import PrefectServer, free_port
 from engine.ingest import Ingest
 from engine.worker import work
-from models.case_reads import load_case
+from models.cases.reads import load_case
 from tests.conftest import _postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]

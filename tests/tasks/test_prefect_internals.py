@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from engine.ingest import Ingest
 from engine.worker import work
-from models.case_reads import load_case
+from models.cases.reads import load_case
 from tasks.prefect_internals import (
     WORKER_INTERNALS,
     FlowRunSuspensionRequest,
