@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed
 # the DfE's census rules need numpy < 2: a venv of their own, pinned (census-requirements.txt)
 CENSUS_VENV ?= .venv-census
 CENSUS_STAMP := $(CENSUS_VENV)/.installed
+# the previous Prefect pin and the engine's code on it (main's last commit on Prefect 3.8.8), for
+# the upgrade test (tests/flows/test_prefect_upgrade.py, docs/prefect.md): a venv of its own
+PREFECT_OLD_VENV ?= .venv-prefect-old
+PREFECT_OLD_REF ?= 291dbdd
+PREFECT_OLD_STAMP := $(PREFECT_OLD_VENV)/.installed
 
 .PHONY: test lint typecheck pytest browser demo stop bench clean
 
@@ -21,7 +26,16 @@ $(CENSUS_STAMP): census-requirements.txt
 	$(CENSUS_VENV)/bin/python -m pip install --quiet -r census-requirements.txt
 	touch $(CENSUS_STAMP)
 
-test: $(STAMP) $(CENSUS_STAMP) lint typecheck pytest
+$(PREFECT_OLD_STAMP):
+	rm -rf $(PREFECT_OLD_VENV)
+	$(PYTHON) -m venv $(PREFECT_OLD_VENV)
+	mkdir -p $(PREFECT_OLD_VENV)/src
+	git archive $(PREFECT_OLD_REF) | tar -x -C $(PREFECT_OLD_VENV)/src
+	$(PREFECT_OLD_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PREFECT_OLD_VENV)/bin/python -m pip install --quiet -e '$(PREFECT_OLD_VENV)/src[demo]'
+	touch $(PREFECT_OLD_STAMP)
+
+test: $(STAMP) $(CENSUS_STAMP) $(PREFECT_OLD_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,7 +48,7 @@ typecheck: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-pytest: $(STAMP) $(CENSUS_STAMP) browser
+pytest: $(STAMP) $(CENSUS_STAMP) $(PREFECT_OLD_STAMP) browser
 	$(BIN)/pytest -q
 
 demo: $(STAMP) $(CENSUS_STAMP)
@@ -51,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/report_bench.py
 
 clean:
-	rm -rf $(VENV) $(CENSUS_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CENSUS_VENV) $(PREFECT_OLD_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

@@ -10,10 +10,11 @@ from prefect import flow
 from prefect.client.orchestration import get_client
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import Pause
-from prefect.flow_engine import run_flow_sync
 from prefect.flow_runs import resume_flow_run, suspend_flow_run
 from prefect.input import RunInput
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+from tasks.prefect_internals import run_flow_sync
 
 COUNTER = {"n": 0}
 

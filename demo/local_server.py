@@ -25,17 +25,18 @@ from pathlib import Path
 
 import httpx
 
-# Prefect 3.8.8's services read their event streams one message at a time, and its task-run
-# recorder writes each task-run event in a transaction of its own. A case event costs three
-# task-run events and a wake-up four flow-run ones. Read and written in batches (flushed at least
-# every second) they cost far less: on PostgreSQL the one-process server's CPU per case event
-# fell from 40 to 28 ms, the split topology's services process's from 31-35 to 19-24
-# (bench/case_bench.py, docs/performance-history.md). Every server the engine starts uses them: the
-# one-process server (the embedded default, the demo, the benches) and, in the split topology,
-# the services process (demo/topology.py). The price: a server killed outright loses the task-run
-# records it had read but not yet written (at most a second's worth), as Prefect's event
-# persister already does by default, and a task run shows in the UI up to a second later. The
-# task runs are the UI's view; the case database's ledger, not they, says what work ran.
+# Prefect's services (3.8.8 and 3.9.1 alike: the same defaults) read their event streams one
+# message at a time, and the task-run recorder writes each task-run event in a transaction of
+# its own. A case event costs three task-run events and a wake-up four flow-run ones. Read and
+# written in batches (flushed at least every second) they cost far less: on PostgreSQL the
+# one-process server's CPU per case event fell from 40 to 28 ms, the split topology's services
+# process's from 31-35 to 19-24 (bench/case_bench.py, docs/performance-history.md). Every server
+# the engine starts uses them: the one-process server (the embedded default, the demo, the
+# benches) and, in the split topology, the services process (demo/topology.py). The price: a
+# server killed outright loses the task-run records it had read but not yet written (at most a
+# second's worth), as Prefect's event persister already does by default, and a task run shows in
+# the UI up to a second later. The task runs are the UI's view; the case database's ledger, not
+# they, says what work ran.
 SERVICE_BATCHES = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
@@ -103,8 +104,12 @@ class PrefectServer:
         no_services: bool = False,
         extra_env: dict[str, str] | None = None,
         auth_file: Path | None = None,
+        python: str | None = None,
     ) -> None:
         self.home, self.port, self.database_url, self.ui = home, port, database_url, ui
+        # another installation's interpreter (the upgrade test's previous Prefect): it runs
+        # from the server's home, so its own `demo` package is the one imported
+        self.python = python
         self.no_services, self.extra_env = no_services, dict(extra_env or {})
         self.auth_file = auth_file or home / "api-auth"
         self.api_url = f"http://127.0.0.1:{port}/api"
@@ -147,13 +152,13 @@ class PrefectServer:
         """Start and wait until healthy; `detach` leaves it running after this process ends."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
-        command = [sys.executable, "-m", "demo.prefect_server", "server", "start",
+        command = [self.python or sys.executable, "-m", "demo.prefect_server", "server", "start",
                    "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
         if self.no_services:
             command.append("--no-services")
         self.process = subprocess.Popen(
             command, env=self.env(), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, cwd=self.home if self.python else None,
         )  # fmt: skip
         (self.home / "server.pid").write_text(str(self.process.pid))
         wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")

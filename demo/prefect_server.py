@@ -1,7 +1,8 @@
 """`python -m demo.prefect_server server start ...`: Prefect's own command line, unchanged but for
 one thing on SQLite: every transaction the server opens begins `IMMEDIATE`.
 
-Why: Prefect 3.8.8 begins a SQLite transaction `DEFERRED` unless the caller asks for a row lock
+Why: Prefect (3.8.8, and 3.9.1: `prefect/server/database/configurations.py` line 610) begins a
+SQLite transaction `DEFERRED` unless the caller asks for a row lock
 (`AioSqliteConfiguration.begin_transaction`, `with_for_update`). A deferred transaction that has
 read and then writes must upgrade its read snapshot to the write lock; in WAL mode, if another
 connection committed in between, SQLite answers `database is locked` at once, without waiting

@@ -3,7 +3,7 @@ messaging, two (or more) API servers without services, one process for Prefect's
 services. `cin worker` processes and recording systems are its clients (`client_env`).
 
 This follows Prefect's "How to scale self-hosted Prefect" (docs/v3/advanced/self-hosted, for
-Prefect 3.8.8 with prefect-redis): the schema is migrated once before any server starts
+Prefect 3.8.8 and 3.9.1 with prefect-redis): the schema is migrated once before any server starts
 (`prefect server database upgrade -y`, then `PREFECT_API_DATABASE_MIGRATE_ON_START=false`), the
 API servers run `prefect server start --no-services` and publish events to Redis streams, and
 `prefect server services start` consumes them and runs the loop services (scheduler, late runs,

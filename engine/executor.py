@@ -1,6 +1,6 @@
 """Execute a case run in this process, without the per-run costs a case engine cannot afford.
 
-`run_flow_sync` (Prefect 3.8.8, internal API used by Prefect's own tests) with two differences,
+`run_flow_sync` (Prefect 3.9.1, internal API used by Prefect's own tests) with two differences,
 measured on a 2-core machine at about 0.4 s of a 0.75 s resume:
 - no suspension observer: Prefect starts a thread with its own event loop and event subscription
   per run so that *another* process can suspend it; case runs only ever suspend themselves, which
@@ -15,7 +15,8 @@ measured on a 2-core machine at about 0.4 s of a 0.75 s resume:
   of an unchanged flow version and retry policy are skipped (that write-back is also how a stale
   `FlowRun` used to wipe the fired suspend keys); the result storage and "persist by default"
   that Prefect asks the server for three times per start are asked once per process.
-Keep it in step with `prefect.flow_engine.run_flow_sync` when upgrading Prefect.
+Keep it in step with `prefect.flow_engine.run_flow_sync` when upgrading Prefect: every Prefect
+internal it uses comes from tasks/prefect_internals.py, which lists them.
 """
 
 from __future__ import annotations
@@ -27,19 +28,21 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from prefect import Flow
-from prefect._flow_run_suspension import (
-    FlowRunSuspensionRequest,
-    register_flow_run_suspension_request,
-)
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.objects import FlowRun
 from prefect.context import SettingsContext, SyncClientContext, get_settings_context
-from prefect.flow_engine import FlowRunEngine
-from prefect.results import _get_default_persist_result, _get_default_result_storage
 from prefect.settings import (
     PREFECT_API_URL,
     PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
     PREFECT_LOCAL_STORAGE_PATH,
+)
+
+from tasks.prefect_internals import (
+    FlowRunEngine,
+    FlowRunSuspensionRequest,
+    default_persist_result,
+    default_result_storage,
+    register_flow_run_suspension_request,
 )
 
 # per context: the Prefect API whose quiet settings and shared client are in force in it
@@ -125,13 +128,11 @@ def _with_resolved_results(flow: Flow[Any, Any]) -> Flow[Any, Any]:
     if key not in _flow_copies:
         resolved = flow.with_options(
             persist_result=(
-                flow.persist_result
-                if flow.persist_result is not None
-                else _get_default_persist_result()
+                flow.persist_result if flow.persist_result is not None else default_persist_result()
             ),
         )
         # set, not passed: Flow() refuses an unsaved block, which the local default is
-        resolved.result_storage = flow.result_storage or _get_default_result_storage().storage
+        resolved.result_storage = flow.result_storage or default_result_storage().storage
         _flow_copies[key] = resolved
     return _flow_copies[key]
 

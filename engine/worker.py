@@ -1,7 +1,7 @@
 """`cin worker`: a Prefect worker of the engine's own type that executes case runs in threads.
 
 A process worker starts a process per flow run, which costs seconds per resume on a small
-machine; a case engine resumes runs all day. `CaseWorker` is a `BaseWorker` (Prefect 3.8.8) for
+machine; a case engine resumes runs all day. `CaseWorker` is a `BaseWorker` (Prefect 3.9.1) for
 the `cin-cases` work pool: it heartbeats like any worker (so the deployment shows Ready while one
 is up), polls only its own instance's work queue, claims each run through Prefect's Pending
 transition (a run is claimed once, whatever number of workers poll), and executes it in a thread
@@ -9,7 +9,9 @@ of this process with the case's lock held (engine/delivery.py). It is also the r
 each poll delivers the outbox, and every `HOUSEKEEPING_SECONDS` it takes back runs whose worker
 died and cancels stray runs (tasks/outbox.py, tasks/run_repair.py). The worker type owns its pool:
 `case_deployment_id` makes the pool (with this type's job template) and registers the instance's
-case deployment on it. Imports engine/delivery.py, never the other way round.
+case deployment on it. Imports engine/delivery.py, never the other way round. The private members
+of `BaseWorker` it overrides, calls or reads are listed in tasks/prefect_internals.py
+(`WORKER_INTERNALS`) and checked by tests/tasks/test_prefect_internals.py.
 """
 
 from __future__ import annotations
@@ -130,8 +132,9 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
 
     async def _propose_pending_state(self, flow_run: FlowRun) -> bool:
         """Prefect's claim, where a run another worker claimed, ran and suspended since this
-        worker's poll is simply not claimed. Prefect 3.8.8 answers that claim with `Pause` (the
-        server rejects Paused -> Pending), a `BaseException` the base class lets through: it
+        worker's poll is simply not claimed. Prefect answers that claim with `Pause` (the server
+        rejects Paused -> Pending), a `BaseException` the base class lets through (3.8.8 and
+        3.9.1 alike: `BaseWorker._propose_pending_state` catches `Abort` and `Exception`): it
         ended the worker process, and a case run another of its threads was executing lost
         the task-run events it had not yet sent."""
         try:

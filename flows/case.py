@@ -14,19 +14,18 @@ from functools import partial
 from typing import Any
 
 from prefect import flow
-from prefect._flow_run_suspension import mark_flow_run_suspension_requested
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.exceptions import Pause
 from prefect.states import Paused
-from prefect.utilities.engine import propose_state_sync
 from sqlalchemy import Engine
 
 from models.cases.ledger import last_seq, mark_flow_handled
 from models.cases.view import load_snapshot
 from models.runtime import case_engine, clock, crash_point
 from tasks.case_work import handle_event, publish_case_view
+from tasks.prefect_internals import mark_flow_run_suspension_requested, propose_state
 
 CASE_FLOW_NAME = "cin-case"
 
@@ -36,12 +35,12 @@ def suspend_for_next_event(
 ) -> None:
     """Suspend this run (the process exits); returns at once if `key` has already fired.
 
-    This is Prefect 3.8.8's `suspend_flow_run(key=...)` with two differences: the Suspended
+    This is Prefect's `suspend_flow_run(key=...)` (3.9.1) with two differences: the Suspended
     state carries a message, so the Prefect UI shows what the case waits for, and a name:
     "Overdue" on the badge of a case with work past due (`CaseSnapshot.state_name`). It waits
     for no run input: the run reads its events from the case database, so a resume carries
     nothing (no personal data, and no input schema for the server to store, look up and check
-    on every wake-up). Keep it in step with that function when upgrading Prefect.
+    on every wake-up). What it takes from Prefect's internals is in tasks/prefect_internals.py.
 
     `missed`, asked once the run is suspended: whether an event was accepted while it worked. Its
     delivery found the run awake and left the event to it (tasks/outbox.py), so the run wakes
@@ -56,7 +55,7 @@ def suspend_for_next_event(
         name=name, reschedule=True, timeout_seconds=None, pause_key=key, message=message
     )
     with get_client(sync_client=True) as client:
-        state = propose_state_sync(client=client, state=proposed, flow_run_id=flow_run_id)
+        state = propose_state(client, proposed, flow_run_id)
     if state.is_running():
         return  # the orchestrator refused: this key was suspended on and resumed before
     if not state.is_paused():

@@ -20,7 +20,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.states import Cancelled
-from prefect.types._datetime import DateTime, now
+from prefect.types import DateTime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -101,7 +101,7 @@ def cancel_strays(engine: Engine) -> int:
     """Cancel runs of this instance's case deployment that are not their case's run (a second
     run made for one case: only possible if runs were made without the idempotency key)."""
     active = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED]
-    since = cast(DateTime, now("UTC") - STRAY_WINDOW)
+    since = cast(DateTime, datetime.now(UTC) - STRAY_WINDOW)
     runs = _instance_runs(engine, active, since=since, limit=200)  # the API's maximum
     refs = {str(r.parameters.get("case_ref", "")) for r in runs}
     with Session(engine) as session:

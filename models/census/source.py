@@ -16,7 +16,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, select
+from sqlalchemy import Engine, and_, select
 from sqlmodel import Session, col
 
 from models.census.episodes import Episode, LogEntry, fold_episode
@@ -108,7 +108,7 @@ def children_for_year(
             yield from _child(per_case, year, omissions)
 
 
-def _details(row: Row[Any]) -> ChildRecord | None:
+def _details(row: Any) -> ChildRecord | None:
     if row[4] is None:
         return None
     disabilities = row[13]
@@ -122,7 +122,7 @@ def _details(row: Row[Any]) -> ChildRecord | None:
 
 
 def _child(
-    cases: list[tuple[Row[Any], list[LogEntry]]], year: CensusYear, omissions: Omissions
+    cases: list[tuple[Any, list[LogEntry]]], year: CensusYear, omissions: Omissions
 ) -> Iterator[ChildReturn]:
     episodes: list[Episode] = []
     previous_cp = 0

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from time import perf_counter
 from typing import Any
 
-from sqlalchemy import Connection, Row, TextClause, text
+from sqlalchemy import Connection, TextClause, text
 
 from models.policy.book import PolicyBook
 from models.policy.timescales import TimescaleKind
@@ -108,7 +108,8 @@ def council_reports(
     clock.lap("fill_closed_table")
     _analyse(conn, "report_closed", "report_day")
 
-    def rows(measure: Callable[[], TextClause]) -> list[Row[Any]]:
+    # rows of any width: SQLAlchemy 2.1 types `Row[Any]` as a one-column row
+    def rows(measure: Callable[[], TextClause]) -> list[Any]:
         clock.lap("")
         found = list(conn.execute(measure(), params))
         clock.lap(measure.__name__)

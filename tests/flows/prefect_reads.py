@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter
 from prefect.client.schemas.objects import Artifact
+from prefect.client.schemas.sorting import ArtifactSort
 
 
 def read_artifacts(key: str, limit: int = 50) -> list[Artifact]:
@@ -15,25 +17,19 @@ def read_artifacts(key: str, limit: int = 50) -> list[Artifact]:
 
 
 async def _artifacts(key: str, limit: int) -> list[Artifact]:
-    # the request itself: this server (FastAPI 0.154) refuses the null sub-filters and paging
-    # fields that 3.8.8's clients send, and an empty task-run filter leaves out the artifacts a
-    # flow made outside any task (the reconciler's)
     async with get_client() as client:
-        response = await client._client.post(
-            "/artifacts/filter",
-            json={"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": limit},
-        )
-        response.raise_for_status()
-        return [Artifact.model_validate(item) for item in response.json()]
+        return await artifacts_matching(client, {"key": {"any_": [key]}}, limit)
 
 
 async def artifacts_matching(client: Any, artifacts: dict[str, Any], limit: int) -> list[Artifact]:
     """Artifacts by an artifact filter alone, newest first, whether a flow run or a task made
-    them (a case run publishes its timeline from the flow's body), sent as `_artifacts` sends
-    its request."""
-    response = await client._client.post(
-        "/artifacts/filter",
-        json={"artifacts": artifacts, "sort": "CREATED_DESC", "limit": limit},
+    them (a case run publishes its timeline from the flow's body): no task-run filter, which
+    would leave out the artifacts a flow made outside any task (the reconciler's). Prefect
+    3.8.8's server (FastAPI 0.154) refused the null paging fields its client sends here, so this
+    was a request of its own until 3.9.1 (FastAPI 0.150), which accepts them."""
+    found: list[Artifact] = await client.read_artifacts(
+        artifact_filter=ArtifactFilter.model_validate(artifacts),
+        sort=ArtifactSort.CREATED_DESC,
+        limit=limit,
     )
-    response.raise_for_status()
-    return [Artifact.model_validate(item) for item in response.json()]
+    return found

@@ -130,7 +130,7 @@ def _rows(engine, tables: tuple[str, ...]) -> str:
 
 async def _prefect_texts() -> dict[str, str]:
     async with get_client() as client:
-        # explicit sorts: this server refuses the null ones 3.8.8's client sends (README)
+        # explicit sorts: a stable order (Prefect 3.8.8 also refused the null ones; 3.9.1 does not)
         runs = await client.read_flow_runs(
             flow_run_filter=FlowRunFilter(), sort=FlowRunSort.ID_DESC, limit=200
         )

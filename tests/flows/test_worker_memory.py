@@ -17,9 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import anyio
-from prefect._flow_run_suspension import _active_flow_run_suspension_requests
 from prefect.client.orchestration import SyncPrefectClient, get_client
-from prefect.flow_engine import FlowRunEngine
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -27,6 +25,7 @@ from engine.delivery import run_case_run
 from engine.ingest import Ingest
 from engine.worker import _outbox_pass, case_deployment_id
 from models.tables import Case
+from tasks.prefect_internals import FlowRunEngine, suspension_requests_open
 
 POLLS = 15
 WAKE_UPS = 5
@@ -92,4 +91,4 @@ def test_polls_and_wake_ups_keep_one_client_a_thread(prefect_server: Any, case_d
     assert counted["busy"] <= counted["warm"] + len(threads), counted
     assert len(seen) == len(threads), f"a thread was handed {len(seen)} clients in turn"
     assert live(FlowRunEngine) == 0  # no run's engine outlives its wake-up
-    assert not _active_flow_run_suspension_requests  # nor its suspension request
+    assert suspension_requests_open() == 0  # nor its suspension request
