@@ -8,11 +8,8 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
 from cli.census_cmd import add_census_options, census_fields
 from cli.common import CliError, iso_date
-from models.lifecycle import EVENT_TYPES
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
@@ -26,6 +23,14 @@ OUTCOME_EVENTS = {
     "s47_concluded": ("icpc_required", "icpc_not_required"),
     "cp_review_held": ("continue", "cin_plan", "close"),
 }
+# The lifecycle's event types (models.lifecycle.EVENT_TYPES, which tests/cli/test_startup.py
+# checks this against), spelled here so that parsing a command does not build the event models
+EVENT_TYPES = (
+    "referral_received", "referral_decision", "assessment_started", "assessment_completed",
+    "support_started", "consent_withdrawn", "cin_meeting_held", "plan_distributed", "review_held",
+    "visit_recorded", "step_down_panel", "final_meeting_held", "s47_started", "s47_concluded",
+    "icpc_held", "cp_review_held", "transfer_in", "transfer_out", "case_closed",
+)  # fmt: skip
 CHAIRS = ("team_manager", "senior_practitioner", "social_worker", "other")
 
 
@@ -196,6 +201,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
     from models.cases.reads import case_deadlines, load_case
     from models.runtime import case_engine, clock
 
@@ -283,6 +290,8 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
     from models.cases.reads import open_deadlines
     from models.runtime import case_engine, clock, policies
 
