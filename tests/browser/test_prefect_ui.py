@@ -7,6 +7,7 @@ summary names the folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -22,14 +23,15 @@ from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlmodel import Session
 
+from cli.main import main as cin
 from demo.local_server import PrefectServer, free_port
 from demo.local_smtp import LocalSmtpServer
 from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import deadline_monitor, one_pass
 from flows.reconciler import reconcile
-from models.cases.reads import load_case
-from models.instance import instance_id, monitor_artifact_key
+from models.cases.reads import case_deadlines, load_case
+from models.instance import instance_id, monitor_artifact_key, overdue_cases_artifact_key
 from models.staff.roster import parse_staff_csv
 from models.staff.store import allocate, import_staff
 from tests.browser.conftest import SHOTS
@@ -234,6 +236,15 @@ def test_the_case_page_shows_stage_wait_and_timeline(caseload: Caseload, page: P
 def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page) -> None:
     messages = caseload.smtp.messages
     assert messages, "the monitor sent alerts"
+    with Session(Ingest.from_settings().engine) as session:
+        open_deadlines = {
+            ref: [
+                d.key
+                for d in case_deadlines(session, load_case(session, ref).id)
+                if d.status in ("open", "missed")
+            ]
+            for ref in caseload.runs
+        }
     urgent = [m for m in messages if "URGENT" in m.subject]
     assert urgent, "the undecided referral is urgent"
     opened = 0
@@ -251,6 +262,8 @@ def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page
                 else next(r for r, run in caseload.runs.items() if run == ref.group(2))
             )
             assert expected in refs and expected in text, f"{link} does not open {expected}"
+            for key in open_deadlines[expected]:  # the case's current timeline, at once
+                assert key in text, f"{link} does not show {expected}'s open deadline {key}"
             opened += 1
     assert opened >= len(messages)
     # from the case page a link goes on to the run
@@ -260,3 +273,51 @@ def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page
     page.wait_for_url(re.compile(r"/runs/flow-run/"))
     page.get_by_text("stage:").first.wait_for(timeout=30_000)
     page.screenshot(path=str(caseload.shots / "mail-link-to-run.png"), full_page=True)
+
+
+def test_the_overdue_view_is_one_click_from_the_runs_list_and_agrees_with_the_cli(
+    caseload: Caseload, page: Page, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cin(["deadlines", "--overdue", "--as-of", AS_OF.isoformat(), "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    expected = [
+        [i["case"], i["authority"], i["team"] or "unallocated", i["key"], i["due"],
+         str(i["working_days_overdue"]), i["rung"] or "-"]
+        for i in cli
+    ]  # fmt: skip
+    assert {i["case"] for i in cli} == set(caseload.overdue)
+
+    _open(page, f"{caseload.ui}/runs", caseload.shots / "runs-before-click.png", "RED-")
+    # one click, on the monitor's run in the runs list: its page opens on its Logs tab
+    page.get_by_role("link", name=re.compile(r"^monitor 2025-02-25")).first.click()
+    page.get_by_text("Overdue on 2025-02-25").first.wait_for(timeout=30_000)
+    page.get_by_text(f"#{len(expected)} ").first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(caseload.shots / "overdue-view-one-click.png"), full_page=True)
+    lines = re.findall(
+        r"#(\d+) (RED-\d{6}) · (\S+) · (\S+) · waits for (\S+) · due (\S+) · "
+        r"(\d+) working days overdue · rung (\S+)",
+        page.inner_text("body"),
+    )
+    shown = [list(line[1:]) for line in sorted(lines, key=lambda line: int(line[0]))]
+    assert shown == expected  # the same rows as the command, in the same order (latest first)
+    assert [int(r[5]) for r in shown] == sorted((int(r[5]) for r in shown), reverse=True)
+
+    # the table artifact: the same rows, each reference a link to the case, a search box
+    key = overdue_cases_artifact_key(caseload.instance)
+    _open(
+        page, f"{caseload.ui}/artifacts/key/{key}", caseload.shots / "overdue-key.png", "Overdue on"
+    )
+    assert _table_rows(page) == expected
+    page.get_by_role("link", name=caseload.overdue[0]).first.click()
+    page.get_by_text("Open deadlines").first.wait_for(timeout=30_000)
+    page.screenshot(path=str(caseload.shots / "overdue-view-to-case.png"), full_page=True)
+
+
+def _table_rows(page: Page) -> list[list[str]]:
+    """The first table's body rows on the page, cell texts."""
+    rows = page.locator("table").first.locator("tbody tr")
+    return [
+        [cell.strip() for cell in rows.nth(i).locator("td").all_inner_texts()]
+        for i in range(rows.count())
+    ]
