@@ -26,6 +26,7 @@ from sqlmodel import Session
 from cli.main import main as cin
 from demo.local_server import PrefectServer, free_port
 from demo.local_smtp import LocalSmtpServer
+from demo.serving import start_worker, stop_worker
 from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import deadline_monitor, one_pass
@@ -55,6 +56,7 @@ class Caseload:
     smtp: LocalSmtpServer
     shots: Path
     auth: str = ""  # the server's API auth string: what an operator types at the UI's login
+    server: PrefectServer | None = None
     instance: str = ""  # the case database's engine instance id (artifact keys carry it)
 
 
@@ -92,6 +94,7 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
         try:
             played = _play(ui, smtp, shots)
             played.auth = server.auth_string
+            played.server = server
             yield played
         finally:
             # Prefect keeps one events worker and one API-log worker per process, bound to the
@@ -321,3 +324,20 @@ def _table_rows(page: Page) -> list[list[str]]:
         [cell.strip() for cell in rows.nth(i).locator("td").all_inner_texts()]
         for i in range(rows.count())
     ]
+
+
+def test_with_the_demo_s_worker_left_serving_the_deployment_reads_ready(
+    caseload: Caseload, page: Page
+) -> None:
+    assert caseload.server is not None
+    data = Path(os.environ["CIN_DATA_DIR"])
+    start_worker(caseload.server, AS_OF.isoformat(), data)  # as `make demo` leaves it
+    try:
+        page.goto(f"{caseload.ui}/deployments")
+        page.get_by_text(f"case-{caseload.instance}").first.click()
+        page.get_by_text("Ready", exact=True).first.wait_for(timeout=90_000)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(caseload.shots / "deployment-ready.png"), full_page=True)
+        assert "Not Ready" not in page.inner_text("body")
+    finally:
+        stop_worker(caseload.server.home)
