@@ -22,7 +22,7 @@ from models.clock import LONDON
 from models.instance import instance_id, monitor_artifact_key, overdue_cases_artifact_key
 from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
-from notifications.messages import case_link
+from notifications.messages import case_link, working_days
 from notifications.monitor import MonitorConfig, PassReport, run_pass
 from notifications.overdue_view import OverdueRow, overdue_rows
 from tasks.case_labels import relabel_runs
@@ -148,8 +148,9 @@ def publish_overdue_cases(as_of: date) -> None:
     caption = (
         f"Overdue on {as_of.isoformat()}: {len(rows)} deadlines in "
         f"{len({r.case_ref for r in rows})} cases, the latest first{more}. "
-        "Filter with the search box (a team, an authority); working days under each "
-        "authority's calendar; the rung is the highest manager the monitor has reached."
+        "Working days under each authority's calendar; the rung is the highest manager the "
+        "monitor has reached. The version's own page (its id below) has the table with a "
+        "search box: filter by team, authority or reference."
     )
     log_overdue(rows, as_of)
     create_table_artifact(
@@ -174,9 +175,9 @@ def log_overdue(rows: list[OverdueRow], as_of: date) -> None:
     )  # fmt: skip
     for rank, row in enumerate(rows[:OVERDUE_LOG_LINES], start=1):
         logger.info(
-            "#%d %s · %s · %s · waits for %s · due %s · %d working days overdue · rung %s",
+            "#%d %s · %s · %s · waits for %s · due %s · %s overdue · rung %s",
             rank, row.case_ref, row.authority, row.team or "unallocated", row.key,
-            row.due.isoformat(), row.working_days_overdue, row.rung or "-",
+            row.due.isoformat(), working_days(row.working_days_overdue), row.rung or "-",
         )  # fmt: skip
     if len(rows) > OVERDUE_LOG_LINES:
         logger.info("... and %d more: `cin deadlines --overdue`", len(rows) - OVERDUE_LOG_LINES)
