@@ -24,7 +24,7 @@ from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary
 from sqlmodel import Session
 
 from cli.main import main as cin
-from demo.local_server import PrefectServer, free_port
+from demo.local_server import PrefectServer, free_port, wait_until
 from demo.local_smtp import LocalSmtpServer
 from demo.serving import start_worker, stop_worker
 from engine.ingest import Ingest
@@ -333,11 +333,18 @@ def test_with_the_demo_s_worker_left_serving_the_deployment_reads_ready(
     data = Path(os.environ["CIN_DATA_DIR"])
     start_worker(caseload.server, AS_OF.isoformat(), data)  # as `make demo` leaves it
     try:
+        with get_client(sync_client=True) as client:  # its first heartbeat (a loaded machine)
+
+            def online() -> bool:
+                workers = client.read_workers_for_work_pool("cin-cases")
+                return any(w.status is not None and w.status.value == "ONLINE" for w in workers)
+
+            wait_until(online, 180, "the demo's worker to heartbeat on the cin-cases pool")
         page.goto(f"{caseload.ui}/deployments")
         page.get_by_text(f"case-{caseload.instance}").first.click()
-        page.get_by_text("Ready", exact=True).first.wait_for(timeout=90_000)
+        page.get_by_text("Ready", exact=True).first.wait_for(timeout=60_000)
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=str(caseload.shots / "deployment-ready.png"), full_page=True)
         assert "Not Ready" not in page.inner_text("body")
     finally:
+        page.screenshot(path=str(caseload.shots / "deployment-ready.png"), full_page=True)
         stop_worker(caseload.server.home)
