@@ -27,7 +27,6 @@ import shutil
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from sqlalchemy import Engine
 from demo.explain_demo import explain_examples
 from demo.local_server import PrefectServer
 from demo.local_smtp import LocalSmtpServer
+from demo.serving import DEFAULT_PORT, demo_port
 from demo.teams_receiver import TeamsReceiver
 
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +44,7 @@ DATA = REPO / "data"
 # a port and a Prefect home of the demo's own: another `cin` on this machine (default port 4200,
 # home data/prefect) cannot write into the demo's server by default, nor without its auth string;
 # a second clone's demo on the same machine sets CIN_DEMO_PORT (an engine default, not a rule)
-PORT = 4310
+PORT = DEFAULT_PORT
 START = date(2025, 1, 6)
 DAYS = 364
 # The worker delivers and runs the case runs once every ROUND_WEEKS simulated weeks: each case run
@@ -54,16 +54,6 @@ ROUND_WEEKS = 6
 TEAMS = TeamsReceiver()  # every team's Teams workflow, for the demo
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
 CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due
-
-
-def demo_port(environ: Mapping[str, str] = os.environ) -> int:
-    """CIN_DEMO_PORT if set (a port from 1024 to 65535), else 4310; a bad value is one line."""
-    raw = environ.get("CIN_DEMO_PORT", "").strip()
-    if not raw:
-        return PORT
-    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
-        raise SystemExit(f"CIN_DEMO_PORT: expected a port number from 1024 to 65535, got {raw!r}")
-    return int(raw)
 
 
 def stop_previous_server(home: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from demo.local_server import PrefectServer
@@ -20,6 +21,19 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 HOME = DATA / "demo-prefect"
 TODAY_FILE = HOME / "demo-today"  # the simulated day the demo ended on (the worker's clock)
+# a port of the demo's own, so another `cin` on this machine (default port 4200) cannot write
+# into the demo's server by default; a second clone's demo sets CIN_DEMO_PORT (an engine default)
+DEFAULT_PORT = 4310
+
+
+def demo_port(environ: Mapping[str, str] = os.environ) -> int:
+    """CIN_DEMO_PORT if set (a port from 1024 to 65535), else 4310; a bad value is one line."""
+    raw = environ.get("CIN_DEMO_PORT", "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
+        raise SystemExit(f"CIN_DEMO_PORT: expected a port number from 1024 to 65535, got {raw!r}")
+    return int(raw)
 
 
 def login_lines(port: int, home: Path = HOME) -> list[str]:
@@ -69,8 +83,6 @@ def stop_worker(home: Path = HOME) -> None:
 
 def main() -> None:
     """Start the demo's server (if it is not up) and worker on the data the demo left."""
-    from demo.demo import demo_port
-
     port = demo_port()
     if not (DATA / "cin.db").exists() or not HOME.exists():
         raise SystemExit("no demo data under data/: run `make demo` first")
