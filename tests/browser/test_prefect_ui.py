@@ -336,7 +336,7 @@ def test_with_the_demo_s_worker_left_serving_the_deployment_reads_ready(
         with get_client(sync_client=True) as client:  # its first heartbeat (a loaded machine)
 
             def online() -> bool:
-                workers = client.read_workers_for_work_pool("cin-cases")
+                workers = client.read_workers_for_work_pool("cin-cases", limit=10, offset=0)
                 return any(w.status is not None and w.status.value == "ONLINE" for w in workers)
 
             wait_until(online, 180, "the demo's worker to heartbeat on the cin-cases pool")
