@@ -12,7 +12,7 @@ PREFECT_OLD_VENV ?= .venv-prefect-old
 PREFECT_OLD_REF ?= 291dbdd
 PREFECT_OLD_STAMP := $(PREFECT_OLD_VENV)/.installed
 
-.PHONY: test lint typecheck pytest browser demo stop bench clean
+.PHONY: test lint typecheck pytest browser demo demo-serve stop bench clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) on PATH (set PYTHON=...)"; exit 1; }
@@ -54,8 +54,14 @@ pytest: $(STAMP) $(CENSUS_STAMP) $(PREFECT_OLD_STAMP) browser
 demo: $(STAMP) $(CENSUS_STAMP)
 	$(BIN)/python -m demo.demo
 
-# the demo leaves its Prefect server running so the UI can be explored; this stops it
+# the demo leaves its Prefect server and a case worker running so the UI can be explored (the
+# deployment reads Ready); demo-serve starts them again on the data the last demo left
+demo-serve: $(STAMP)
+	$(BIN)/python -m demo.serving
+
+# stops the demo's worker and server
 stop:
+	-test -f data/demo-prefect/worker.pid && kill -TERM -$$(cat data/demo-prefect/worker.pid); rm -f data/demo-prefect/worker.pid
 	-test -f data/demo-prefect/server.pid && kill -TERM -$$(cat data/demo-prefect/server.pid) && rm -f data/demo-prefect/server.pid
 
 bench: $(STAMP)

@@ -8,15 +8,12 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
-
 from cli.census_cmd import add_census_options, census_fields
 from cli.common import CliError, iso_date
-from models.access.actors import Actor
-from models.lifecycle import EVENT_TYPES
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
+    from models.access.actors import Actor
 
 OUTCOME_EVENTS = {
     "referral_decision": ("nfa", "early_help", "assessment", "strategy_discussion"),
@@ -27,6 +24,14 @@ OUTCOME_EVENTS = {
     "s47_concluded": ("icpc_required", "icpc_not_required"),
     "cp_review_held": ("continue", "cin_plan", "close"),
 }
+# The lifecycle's event types (models.lifecycle.EVENT_TYPES, which tests/cli/test_startup.py
+# checks this against), spelled here so that parsing a command does not build the event models
+EVENT_TYPES = (
+    "referral_received", "referral_decision", "assessment_started", "assessment_completed",
+    "support_started", "consent_withdrawn", "cin_meeting_held", "plan_distributed", "review_held",
+    "visit_recorded", "step_down_panel", "final_meeting_held", "s47_started", "s47_concluded",
+    "icpc_held", "cp_review_held", "transfer_in", "transfer_out", "case_closed",
+)  # fmt: skip
 CHAIRS = ("team_manager", "senior_practitioner", "social_worker", "other")
 
 
@@ -106,7 +111,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     deadlines = subparsers.add_parser("deadlines", help="open deadlines across cases")
     deadlines.add_argument("--authority", metavar="SLUG")
-    deadlines.add_argument("--overdue", action="store_true", help="only those past due")
+    deadlines.add_argument(
+        "--overdue",
+        action="store_true",
+        help="only those past due, with team and working days overdue, the latest first (the "
+        "monitor's overdue-cases table in the Prefect UI shows the same rows)",
+    )
+    deadlines.add_argument("--team", metavar="TEAM", help="only this team's cases")
     deadlines.add_argument("--as-of", type=iso_date, help="the day to judge 'overdue' on")
     deadlines.add_argument("--json", action="store_true")
     deadlines.set_defaults(func=run_deadlines)
@@ -125,6 +136,8 @@ def cli_actor(args: argparse.Namespace) -> Actor:
     """Who records through the CLI: the operating-system user, and the staff id of `--by`."""
     import getpass
     import os
+
+    from models.access.actors import Actor
 
     try:
         user = getpass.getuser()
@@ -221,15 +234,25 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from sqlmodel import Session, col, select
+
     from models.access.actors import actor_text
     from models.cases.reads import case_deadlines, case_events, load_case
     from models.runtime import case_engine, clock
+    from models.tables import Outbox
 
     today = clock().today()
     with Session(case_engine()) as session:
         case = load_case(session, args.case)
         deadlines = case_deadlines(session, case.id)
         logged = case_events(session, case.id)
+        undelivered = sorted(
+            session.exec(
+                select(Outbox.seq)
+                .where(Outbox.case_id == case.id)
+                .where(col(Outbox.delivered_at).is_(None))
+            )
+        )
     recorded = [
         {
             "seq": e.seq,
@@ -264,6 +287,10 @@ def run_show(args: argparse.Namespace) -> int:
         "visits": visits_text(case.state),
         "deadlines": rows,
         "recorded": recorded,
+        # events accepted but not yet delivered to the case's run (Prefect was down), and the
+        # last event the run has done the work for: the Prefect UI shows the case as of that
+        "undelivered_events": undelivered,
+        "run_handled_up_to": case.flow_seq,
     }
     if args.json:
         print(json.dumps(view, indent=2))
@@ -272,6 +299,9 @@ def run_show(args: argparse.Namespace) -> int:
     print(f"{case.case_ref}  {case.authority}  stage {case.stage}{rerun}  events {case.last_seq}")
     if view["visits"]:
         print(f"  visits: {view['visits']}")
+    behind = run_behind(case.last_seq, case.flow_seq, undelivered)
+    if behind:
+        print(f"  {behind}")
     for d in rows:
         late = "  OVERDUE" if d["overdue"] else ""
         print(f"  {d['key']:24} due {d['due']}  {d['status']:9}{late}  {d['explanation']}")
@@ -280,6 +310,25 @@ def run_show(args: argparse.Namespace) -> int:
     for r in recorded:
         print(f"    {r['seq']:>4}  {r['on']}  {r['event']:22} {r['recorded_by']}")
     return 0
+
+
+def run_behind(last_seq: int, flow_seq: int, undelivered: list[int]) -> str | None:
+    """Why the Prefect UI may still show an older state of the case, or None when it is current."""
+    if undelivered:
+        seqs = ", ".join(str(s) for s in undelivered)
+        return (
+            f"event{'s' if len(undelivered) > 1 else ''} {seqs} not yet delivered to the case's "
+            f"run (queued: Prefect did not answer; `cin worker` or the reconciler delivers "
+            f"{'them' if len(undelivered) > 1 else 'it'}): the Prefect UI shows the case as of "
+            f"event {flow_seq}"
+        )
+    if flow_seq < last_seq:
+        return (
+            f"delivered; the case's run has not yet done the work for events "
+            f"{flow_seq + 1}-{last_seq} (a worker picks it up): the Prefect UI shows event "
+            f"{flow_seq}"
+        )
+    return None
 
 
 def visits_text(state: dict[str, Any]) -> str | None:
@@ -325,18 +374,18 @@ def run_rebuild(args: argparse.Namespace) -> int:
 
 
 def run_deadlines(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
     from models.cases.reads import open_deadlines
     from models.runtime import case_engine, clock, policies
 
     if args.authority is not None:
         policies().authority(args.authority)  # an unknown authority is refused, not "0 deadlines"
     as_of: date = args.as_of or clock().today()
+    if args.overdue:
+        return _overdue(args, as_of)
     with Session(case_engine()) as session:
-        rows = open_deadlines(
-            session,
-            authority=args.authority,
-            due_by=as_of if args.overdue else None,
-        )
+        rows = open_deadlines(session, authority=args.authority, due_by=None)
     items = [
         {
             "case": case.case_ref,
@@ -350,7 +399,7 @@ def run_deadlines(args: argparse.Namespace) -> int:
             "explanation": d.explanation,
         }
         for d, case in rows
-        if not args.overdue or d.due < as_of
+        if args.team is None or case.team == args.team
     ]
     if args.json:
         print(json.dumps(items, indent=2))
@@ -358,5 +407,43 @@ def run_deadlines(args: argparse.Namespace) -> int:
     for item in items:
         late = f"overdue {item['days_overdue']}d" if item["days_overdue"] else "open"
         print(f"{item['due']}  {item['case']:12} {item['key']:24} {late:14} {item['authority']}")
-    print(f"{len(items)} deadline(s){' overdue' if args.overdue else ' open'} as of {as_of}")
+    print(f"{len(items)} deadline(s) open as of {as_of}")
+    return 0
+
+
+def _overdue(args: argparse.Namespace, as_of: date) -> int:
+    """The overdue rows (notifications/overdue_view.py), as the monitor's table shows them."""
+    from sqlmodel import Session
+
+    from models.runtime import case_engine, policies
+    from notifications.overdue_view import overdue_rows
+
+    with Session(case_engine()) as session:
+        rows = overdue_rows(session, policies(), as_of, authority=args.authority, team=args.team)
+    items = [
+        {
+            "case": r.case_ref,
+            "authority": r.authority,
+            "team": r.team,
+            "key": r.key,
+            "kind": r.kind,
+            "due": r.due.isoformat(),
+            "status": "overdue",
+            "days_overdue": (as_of - r.due).days,
+            "working_days_overdue": r.working_days_overdue,
+            "rung": r.rung,
+            "explanation": r.explanation,
+        }
+        for r in rows
+    ]
+    if args.json:
+        print(json.dumps(items, indent=2))
+        return 0
+    print(f"{'case':12} {'team':14} {'waits for':24} {'due':10}  {'WD late':>7}  rung reached")
+    for i in items:
+        print(
+            f"{i['case']:12} {i['team'] or 'unallocated':14} {i['key']:24} {i['due']:10}  "
+            f"{i['working_days_overdue']:7}  {i['rung'] or '-'}"
+        )
+    print(f"{len(items)} deadline(s) overdue as of {as_of}, the latest first")
     return 0

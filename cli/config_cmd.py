@@ -47,6 +47,8 @@ def sources(environ: dict[str, str], env_file: Path = ENV_FILE) -> list[dict[str
             source = "environment"
         elif variable in from_file:
             source = f".env ({env_file.resolve()})"
+        elif name == "ui_url":
+            source = "from the Prefect API URL"  # models/settings.py: links go to the API's server
         else:
             source = "default"
         value = getattr(settings, name)
@@ -69,6 +71,44 @@ def sources(environ: dict[str, str], env_file: Path = ENV_FILE) -> list[dict[str
     return rows
 
 
+def channel_gaps(environ: dict[str, str]) -> list[str]:
+    """One line per authority whose policy (in force today) names a channel with nothing to
+    send it to: Teams with no CIN_TEAMS_URLS entry for any of its teams, email with no
+    CIN_SMTP_URL. Their alerts are held (`cin monitor status`), never dropped."""
+    from models.policy.parts import Channel
+    from models.runtime import clock, policies
+    from notifications.transport import TEAMS_URLS_VARIABLE, _teams_table
+
+    settings = Settings()
+    raw = environ.get(TEAMS_URLS_VARIABLE, "").strip()
+    try:
+        table = _teams_table(raw) if raw else {}
+    except ValueError as error:
+        return [str(error)]
+    book, today = policies(), clock().today()
+    lines = []
+    for slug in book.slugs():
+        channels = book.authority(slug).on(today).channels
+        for channel, setting in ((Channel.TEAMS, TEAMS_URLS_VARIABLE), (Channel.EMAIL, "")):
+            roles = [role.value for role, ways in channels.items() if channel in ways]
+            if not roles:
+                continue
+            if channel is Channel.EMAIL:
+                if not settings.smtp_url:
+                    lines.append(
+                        f"{slug}: the policy tells {', '.join(roles)} by email but CIN_SMTP_URL "
+                        "is unset: emails wait in the outbox, failing (`cin monitor status`)"
+                    )
+                continue
+            teams = sorted(k.split("/", 1)[1] for k in table if k.startswith(f"{slug}/"))
+            where = f"only for teams {', '.join(teams)}" if teams else "for none of its teams"
+            lines.append(
+                f"{slug}: the policy tells {', '.join(roles)} by Teams; {setting} has a URL "
+                f"{where}: Teams alerts for a team without one are held (`cin monitor status`)"
+            )
+    return lines
+
+
 def mask(value: str) -> str:
     """A URL with its password and secret query arguments replaced by ****."""
     if "://" not in value:
@@ -89,10 +129,15 @@ def mask(value: str) -> str:
 
 def run_show(args: argparse.Namespace) -> int:
     rows = sources(dict(os.environ))
+    gaps = channel_gaps(dict(os.environ))
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     width = max(len(r["variable"]) for r in rows)
     for row in rows:
         print(f"{row['variable']:{width}}  {row['value'] or '(unset)'}  [{row['source']}]")
+    if gaps:
+        print("channels the policies name with no destination set:")
+        for line in gaps:
+            print(f"  {line}")
     return 0

@@ -5,59 +5,84 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 
-from cli import (
-    api_cmd,
-    calendar_cmd,
-    case_cmd,
-    census_cmd,
-    child_cmd,
-    config_cmd,
-    import_cmd,
-    monitor_cmd,
-    policy_cmd,
-    report_cmd,
-    serve_cmd,
-    staff_cmd,
-)
 from cli.common import Parser
 from cli.errors import ENVIRONMENT, FAULT, classify, one_line, sensitive, write_log
-from cli.prefect_env import use_project_prefect
 
-# Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
-COMMANDS = (
-    api_cmd,
-    calendar_cmd,
-    policy_cmd,
-    case_cmd,
-    import_cmd,
-    serve_cmd,
-    staff_cmd,
-    monitor_cmd,
-    child_cmd,
-    census_cmd,
-    config_cmd,
-    report_cmd,
-)
+# Each command: the module that registers it (`register(subparsers)`, setting `func` on its
+# parsers) and its line in `cin --help`. Only the module of the command asked for is imported:
+# `cin --help` and every command start without the others' imports (SQLAlchemy, numpy, pydantic
+# models; Prefect only inside the functions that talk to it). tests/cli/test_startup.py checks
+# that this table says what the modules register.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "calendar": ("calendar_cmd", "working-day arithmetic"),
+    "policy": ("policy_cmd", "authority timescale policies"),
+    "case": ("case_cmd", "open, record and inspect cases"),
+    "deadlines": ("case_cmd", "open deadlines across cases"),
+    "import": (
+        "import_cmd",
+        "record a bulk file of events (JSON lines); re-importing adds nothing",
+    ),
+    "init": ("serve_cmd", "create or upgrade the case database, load policies"),
+    "worker": (
+        "serve_cmd",
+        "a Prefect worker (pool cin-cases): deliver accepted events and execute this case "
+        "database's runs in threads of this process; start as many as you like",
+    ),
+    "serve": (
+        "serve_cmd",
+        "run the engine for real use: a worker, and the reconciler (every minute) and the "
+        "deadline monitor (every 15 minutes) on their schedules",
+    ),
+    "staff": ("staff_cmd", "staff rosters: who holds cases, who manages whom"),
+    "monitor": ("monitor_cmd", "the deadline monitor: run a pass, see alerts"),
+    "child": ("child_cmd", "a child's details for the census return"),
+    "census": ("census_cmd", "the DfE children in need census return"),
+    "config": ("config_cmd", "the settings in force and where they came from"),
+    "report": ("report_cmd", "measures for a council (or every council) over a period"),
+    "api": (
+        "api_cmd",
+        "run the HTTP API for recording systems (docs/http-api.md); manage its keys",
+    ),
+    "audit": ("api_cmd", "who read or wrote a case through the API, when"),
+}
 
 
-def build_parser() -> Parser:
+def build_parser(command: str | None = None) -> Parser:
+    """The whole parser, or (given `command`) one whose other commands are stubs for `--help`."""
     parser = Parser(
         prog="cin",
         description="Children in need case engine: deadlines under each council's policy.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in COMMANDS:
-        module.register(subparsers)
+    wanted = COMMANDS[command][0] if command in COMMANDS else None
+    registered: set[str] = set()
+    for name, (module, help_line) in COMMANDS.items():
+        if module in registered:
+            continue
+        if command is None or module == wanted:
+            import_module(f"cli.{module}").register(subparsers)
+            registered.add(module)
+        else:
+            subparsers.add_parser(name, help=help_line, add_help=False)
     return parser
+
+
+def command_of(arguments: Sequence[str]) -> str | None:
+    """The command word: the first argument that is not an option (`cin` has only -h)."""
+    return next((a for a in arguments if not a.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure is one line and an exit status (`cli.errors`)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(arguments)  # usage errors: one line, exit 2
+    # only the asked-for command's module is imported; usage errors: one line, exit 2
+    args = build_parser(command_of(arguments) or "").parse_args(arguments)
     try:
         with sensitive(getattr(args, "child", None)):
+            from cli.prefect_env import use_project_prefect  # the settings: pydantic
+
             use_project_prefect()  # before any command imports Prefect
             status: int = args.func(args)
             sys.stdout.flush()  # here, so a reader that left early is caught below

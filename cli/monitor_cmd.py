@@ -88,10 +88,12 @@ def _run_monitor(args: argparse.Namespace, today: date) -> int:
 
 def run_status(args: argparse.Namespace) -> int:
     from sqlalchemy import func
+    from sqlalchemy import select as sa_select
     from sqlmodel import Session, col, select
 
     from models.runtime import case_engine
     from models.tables import Alert, Dispatch
+    from notifications.raising import NO_TEAMS_URL, held_channel
 
     now = datetime.now(UTC)
     with Session(case_engine()) as session:
@@ -99,10 +101,9 @@ def run_status(args: argparse.Namespace) -> int:
         sent = session.exec(
             select(func.count()).select_from(Dispatch).where(col(Dispatch.sent_at).is_not(None))
         ).one()
-        unrouted = session.exec(
-            select(col(Alert.authority), col(Alert.team), col(Alert.role), func.count())
-            .where(Alert.mode == "held")
-            .group_by(col(Alert.authority), col(Alert.team), col(Alert.role))
+        held = (col(Alert.authority), col(Alert.team), col(Alert.role), col(Alert.recipient))
+        unrouted = session.execute(
+            sa_select(*held, func.count()).where(col(Alert.mode) == "held").group_by(*held)
         ).all()
     failing = [d for d in dispatches if d.last_error]
     result: dict[str, Any] = {
@@ -121,9 +122,18 @@ def run_status(args: argparse.Namespace) -> int:
             for d in sorted(failing, key=lambda d: d.key)
         ],
         "unrouted": [
-            {"authority": a, "team": t or "unallocated", "role": r, "alerts": n}
-            for a, t, r, n in sorted(unrouted, key=lambda row: (row[0], row[1] or "", row[2]))
-        ],
+            {
+                "authority": a,
+                "team": t or "unallocated",
+                "role": r,
+                "alerts": n,
+                "channel": held_channel(recipient),
+                "missing": "teams_url" if recipient.startswith(NO_TEAMS_URL) else "role_holder",
+            }
+            for a, t, r, recipient, n in sorted(
+                unrouted, key=lambda row: (row[0], row[1] or "", row[2], row[3])
+            )
+        ],  # fmt: skip
     }
     if args.json:
         print(json.dumps(result))
@@ -135,6 +145,14 @@ def run_status(args: argparse.Namespace) -> int:
             f"{f['last_error']}"
         )
     for u in result["unrouted"]:
+        if u["missing"] == "teams_url":
+            print(
+                f"  held: {u['alerts']} Teams alerts for the {u['role']} of "
+                f"{u['authority']}/{u['team']}: CIN_TEAMS_URLS has no URL for "
+                f"{u['authority']}/{u['team']} (the policy tells that role by Teams); told at "
+                "the first monitor pass after it is set (`cin config show`)"
+            )
+            continue
         print(
             f"  held: {u['alerts']} alerts for the {u['role']} of {u['authority']}/{u['team']}, "
             "nobody holds that role; told at the first monitor pass after someone takes the role "

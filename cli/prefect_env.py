@@ -29,6 +29,11 @@ def use_project_prefect() -> None:
             os.environ[variable] = value
             DERIVED[variable] = source
     Path(os.environ["PREFECT_HOME"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    mismatch = get_settings().ui_mismatch()
+    if mismatch is not None:
+        from cli.common import CliError
+
+        raise CliError(mismatch)
 
 
 def prefect_api_url() -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import matplotlib
@@ -40,6 +41,29 @@ def _figure() -> Figure:
         return Figure(figsize=(6.4, 3.0))
 
 
+def _legend(ax: Any) -> None:
+    """The legend beside the plot, never over a bar or a line."""
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def _empty(ax: Any, values: Sequence[float], *, horizontal: bool = False) -> None:
+    """An axis from 0 (not -0.04 to 0.04) and a word, when there is nothing to draw."""
+    if any(values):
+        return
+    (ax.set_xlim if horizontal else ax.set_ylim)(0, 1)
+    ax.text(0.5, 0.5, "none in this period", transform=ax.transAxes, ha="center", color="#555")
+
+
+def quarter_bounds(label: str) -> tuple[date, date]:
+    """The first and last day of a financial quarter labelled like "2024-25 Q1" (April-June)."""
+    year, quarter = int(label[:4]), int(label[-1])
+    first_month = 4 + 3 * (quarter - 1)
+    start = date(year + (first_month - 1) // 12, (first_month - 1) % 12 + 1, 1)
+    next_month = first_month + 3
+    end = date(year + (next_month - 1) // 12, (next_month - 1) % 12 + 1, 1)
+    return start, date.fromordinal(end.toordinal() - 1)
+
+
 def band_chart(
     report: dict[str, Any], key: str, bands: Sequence[str], labels: Sequence[str], title: str
 ) -> str:
@@ -60,26 +84,46 @@ def band_chart(
     ax.set_xticks([x + width * len(seeds) / 2 for x in xs], labels)
     ax.set_ylabel("%")
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
+    _empty(ax, [*ours, *(v for values in seeds.values() for v in values)])
+    _legend(ax)
     return svg(fig)
 
 
 def quarter_lines(reports: Sequence[dict[str, Any]], title: str) -> str:
-    """Referrals per quarter: one line per council."""
+    """Referrals per quarter: one line per council. A quarter the period covers only in part is
+    a hollow point off the line, labelled with the days it covers: it is not a drop."""
     fig = _figure()
     ax = fig.add_subplot()
+    labels: list[str] = []
+    everything: list[float] = []
     for report in reports:
-        quarters = report["referrals_per_quarter"]
-        ax.plot(
-            [q["quarter"] for q in quarters],
-            [q["referrals"] for q in quarters],
-            marker="o",
-            label=report["name"],
-        )
+        first, last = date.fromisoformat(report["from"]), date.fromisoformat(report["to"])
+        full: list[tuple[int, int]] = []
+        part: list[tuple[int, int, str]] = []
+        for q in report["referrals_per_quarter"]:
+            if q["quarter"] not in labels:
+                labels.append(q["quarter"])
+            x, start_end = labels.index(q["quarter"]), quarter_bounds(q["quarter"])
+            start, end = start_end
+            everything.append(q["referrals"])
+            if first <= start and end <= last:
+                full.append((x, q["referrals"]))
+            else:
+                covered = f"{max(first, start):%d %b} to {min(last, end):%d %b}"
+                part.append((x, q["referrals"], covered))
+        line = ax.plot([x for x, _ in full], [n for _, n in full], marker="o", label=report["name"])
+        colour = line[0].get_color()
+        for x, n, covered in part:
+            ax.plot(
+                [x], [n], marker="o", fillstyle="none", color=colour, linestyle="none",
+                label=f"{report['name']}: part quarter ({covered})",
+            )  # fmt: skip
+    ax.set_xticks(range(len(labels)), labels)
     ax.set_ylabel("referrals")
     ax.set_title(title)
     ax.tick_params(axis="x", labelrotation=30)
-    ax.legend(frameon=False, fontsize=8)
+    _empty(ax, everything)
+    _legend(ax)
     return svg(fig)
 
 
@@ -88,6 +132,7 @@ def kind_bars(counts: dict[str, int], title: str) -> str:
     ax = fig.add_subplot()
     kinds = list(counts) or ["(none)"]
     ax.barh(kinds, [counts.get(k, 0) for k in kinds], color=OURS)
+    _empty(ax, [counts.get(k, 0) for k in kinds], horizontal=True)
     ax.set_xlabel("deadlines")
     ax.set_title(title)
     return svg(fig)
@@ -98,8 +143,10 @@ def compare_bars(reports: Sequence[dict[str, Any]], measure: str, title: str) ->
     fig = _figure()
     ax = fig.add_subplot()
     names = [r["name"] for r in reports]
-    ax.bar(names, [value_of(r, measure) or 0 for r in reports], color=OURS)
+    values = [value_of(r, measure) or 0 for r in reports]
+    ax.bar(names, values, color=OURS)
     reference = england_reference(measure)
+    _empty(ax, [*values, reference.value if reference is not None else 0])
     if reference is not None:
         ax.axhline(reference.value, color=SEED_COLOURS[0], linestyle="--")
         ax.annotate(

@@ -14,7 +14,7 @@ table { border-collapse: collapse; margin: 1em 0; width: 100%; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.5em; text-align: left;
          vertical-align: top; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.seed { color: #555; font-size: 12px; }
+td.seed { color: #555; font-size: 12px; overflow-wrap: anywhere; min-width: 12em; }
 figure.chart { margin: 1.5em 0; }
 figure.chart svg { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 12px; }
@@ -37,7 +37,7 @@ def _page(title: str, body: list[str]) -> str:
 
 def _value(value: Any) -> str:
     if value is None:
-        return "–"
+        return "n/a"  # no figure: nothing to count in the period (a dash read as a bullet)
     if isinstance(value, float):
         return f"{value:g}"
     return escape(str(value))

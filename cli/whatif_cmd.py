@@ -73,30 +73,80 @@ def run_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+MOVES_SHOWN = 50  # cases listed in the text; --json lists every one
+
+
 def as_text(summary: dict[str, Any]) -> list[str]:
+    """Sentences and tables for a person; `--json` carries the same figures."""
     lines = [
-        f"what if {summary['authority']}: {summary['change']} (today {summary['today']}; "
-        "nothing written)"
+        f"What if {summary['authority']} changed {summary['change']}, judged on "
+        f"{summary['today']} (nothing is written):",
+        "",
     ]
-    rows = [("", summary)] + [(f"team {t}", s) for t, s in summary["by_team"].items()]
+    rows = [("All teams", summary)] + [(f"Team {t}", s) for t, s in summary["by_team"].items()]
     for label, s in rows:
-        shift = s["shift_days"]
-        head = label or "all teams"
-        lines += [
-            f"{head}: {s['open_cases']} open cases, {s['open_deadlines']} open deadlines",
-            f"  moved: {s['moved']} ({s['moved_earlier']} earlier, {s['moved_later']} later; "
-            f"days min {shift['min']}, median {shift['median']}, max {shift['max']}) "
-            f"{_kinds(s['moved_by_kind'])}",
-            f"  overdue today: {s['overdue_today']['now']} now, {s['overdue_today']['then']} then",
-            f"  alerts per week, next 13 weeks: now {s['now']['alerts_by_week']}",
-            f"                                 then {s['then']['alerts_by_week']}",
-            f"  escalations by rung: now {_kinds(s['now']['escalations_by_rung'])}, "
-            f"then {_kinds(s['then']['escalations_by_rung'])}",
-        ]
+        lines += [f"{label}: {_plural(s['open_cases'], 'open case')}, "
+                  f"{_plural(s['open_deadlines'], 'open deadline')}."]  # fmt: skip
+        lines.append(f"  {_moved(s)}")
+        overdue = s["overdue_today"]
+        lines.append(f"  Overdue today: {overdue['now']} now, {overdue['then']} under the change.")
         if s["refused"]:
-            lines.append(f"  {s['refused']} case(s) could not be replayed under the change")
+            lines.append(f"  {_plural(s['refused'], 'case')} could not be replayed under it.")
+        lines += _weeks_table(s["now"]["alerts_by_week"], s["then"]["alerts_by_week"])
+        lines += _rungs_table(s["now"]["escalations_by_rung"], s["then"]["escalations_by_rung"])
+        lines.append("")
+    moves = summary.get("moves", [])
+    if moves:
+        lines.append(f"Deadlines that would move ({len(moves)}):")
+        lines.append(f"  {'case':12} {'team':18} {'deadline':24} {'due now':10}  {'then':10}  days")
+        for m in moves[:MOVES_SHOWN]:
+            lines.append(
+                f"  {m['case']:12} {m['team']:18} {m['deadline']:24} {m['due_now']:10}  "
+                f"{m['due_then']:10}  {m['days']:+d}"
+            )
+        if len(moves) > MOVES_SHOWN:
+            lines.append(f"  ... and {len(moves) - MOVES_SHOWN} more (--json lists them all)")
+    else:
+        lines.append("No open deadline would move.")
     return lines
 
 
-def _kinds(counts: dict[str, int]) -> str:
-    return "{" + ", ".join(f"{k}: {v}" for k, v in counts.items()) + "}"
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _moved(s: dict[str, Any]) -> str:
+    if not s["moved"]:
+        return "No open deadline would move."
+    shift = s["shift_days"]
+    kinds = ", ".join(f"{kind} {n}" for kind, n in s["moved_by_kind"].items())
+    return (
+        f"{_plural(s['moved'], 'deadline')} would move ({s['moved_earlier']} earlier, "
+        f"{s['moved_later']} later), by {shift['min']} to {shift['max']} days "
+        f"(median {shift['median']}): {kinds}."
+    )
+
+
+def _weeks_table(now: list[int], then: list[int]) -> list[str]:
+    if not any(now) and not any(then):
+        return ["  No alerts expected in the next 13 weeks, now or under the change."]
+    head = "".join(f"{w:>4}" for w in range(1, len(now) + 1))
+    return [
+        "  Alerts expected per week over the next 13 weeks:",
+        f"    {'week':6}{head}",
+        f"    {'now':6}" + "".join(f"{n:>4}" for n in now),
+        f"    {'then':6}" + "".join(f"{n:>4}" for n in then),
+    ]
+
+
+def _rungs_table(now: dict[str, int], then: dict[str, int]) -> list[str]:
+    rungs = sorted(set(now) | set(then))
+    if not rungs:
+        return ["  No escalations expected, now or under the change."]
+    lines = [
+        "  Escalations expected by rung of the ladder:",
+        f"    {'rung':26}{'now':>6}{'then':>6}",
+    ]
+    for rung in rungs:
+        lines.append(f"    {rung:26}{now.get(rung, 0):>6}{then.get(rung, 0):>6}")
+    return lines

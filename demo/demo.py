@@ -10,18 +10,23 @@
 4. runs the deadline monitor every simulated morning: reminders, overdue alerts up each council's
    escalation ladder and daily digests go by email to a real SMTP server the demo starts on
    loopback (every message kept as a file under data/mail); staff rosters are synthetic;
-5. prints what happened, what went to whom, and where to look in the UI, and ends (the server is
-   left running so the UI can be explored; `make stop` stops it).
+5. prints what happened, what went to whom, and where to look in the UI, and ends with the server
+   and a case worker left running (demo/serving.py), so the UI can be explored with the
+   deployment Ready; `make demo-serve` starts them again on the same data, `make stop` stops them.
+
+Teams messages go to a local HTTPS receiver standing in for each team's Teams workflow
+(demo/teams_receiver.py), so the team manager's Teams channel, which the engine's channels name,
+is exercised rather than held.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,31 +36,24 @@ from sqlalchemy import Engine
 from demo.explain_demo import explain_examples
 from demo.local_server import PrefectServer
 from demo.local_smtp import LocalSmtpServer
+from demo.serving import DEFAULT_PORT, demo_port
+from demo.teams_receiver import TeamsReceiver
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 # a port and a Prefect home of the demo's own: another `cin` on this machine (default port 4200,
 # home data/prefect) cannot write into the demo's server by default, nor without its auth string;
 # a second clone's demo on the same machine sets CIN_DEMO_PORT (an engine default, not a rule)
-PORT = 4310
+PORT = DEFAULT_PORT
 START = date(2025, 1, 6)
 DAYS = 364
 # The worker delivers and runs the case runs once every ROUND_WEEKS simulated weeks: each case run
 # then wakes once for all of that period's news: the demo takes about 7 minutes on a quiet 2-core
 # machine (docs/performance.md).
 ROUND_WEEKS = 6
+TEAMS = TeamsReceiver()  # every team's Teams workflow, for the demo
 AUTHORITIES = ("redbridge", "stockton-on-tees", "warwickshire", "redcar-and-cleveland")
 CENSUS_YEAR = 2026  # the collection year ending 31 March 2026, checked before it is due
-
-
-def demo_port(environ: Mapping[str, str] = os.environ) -> int:
-    """CIN_DEMO_PORT if set (a port from 1024 to 65535), else 4310; a bad value is one line."""
-    raw = environ.get("CIN_DEMO_PORT", "").strip()
-    if not raw:
-        return PORT
-    if not raw.isdigit() or not 1024 <= int(raw) <= 65535:
-        raise SystemExit(f"CIN_DEMO_PORT: expected a port number from 1024 to 65535, got {raw!r}")
-    return int(raw)
 
 
 def stop_previous_server(home: Path) -> None:
@@ -81,6 +79,10 @@ def start_server() -> PrefectServer:
     server = PrefectServer(home, PORT, ui=True)
     print(f"starting a local Prefect server (SQLite under {home.relative_to(REPO)}) ...")
     server.start(detach=True)
+    from demo.serving import login_lines
+
+    for line in login_lines(PORT):
+        print(line, flush=True)
     for key, value in server.env().items():
         if key.startswith("PREFECT_"):
             os.environ[key] = value
@@ -165,6 +167,13 @@ def play(started: float) -> None:
             if row.role.value == "worker" and row.team:
                 workers.setdefault(row.team, []).append(row.staff_id)
     print(f"staff rosters (synthetic) imported from {rosters.relative_to(REPO)}/*.csv")
+    teams_urls = {
+        f"{authority}/{team}": TEAMS.apprise_url(f"cin-{team}")
+        for authority, names in teams.items()
+        for team in names
+    }
+    os.environ["CIN_TEAMS_URLS"] = json.dumps(teams_urls)
+    print(f"Teams: every team's workflow URL is a local HTTPS receiver ({len(teams_urls)} teams)")
     from demo.census_returns import census_returns, record_children, send_record
 
     print(f"census details (synthetic) of {record_children(ingest, records)} children recorded")
@@ -255,7 +264,10 @@ in data/demo-prefect/api-auth):
   Artifacts   {artifact}: the case's timeline and open deadlines.
   CLI         CIN_DATA_DIR=data CIN_TODAY={today} .venv/bin/cin case show {example.case_ref}
               CIN_DATA_DIR=data .venv/bin/cin deadlines --overdue --as-of {today}
-The Prefect server keeps running for exploring the UI; `make stop` stops it."""
+  Overdue     the latest cin-deadline-monitor run (one click in Runs): its log lists every
+              overdue case, the latest first; its table artifact overdue-cases-... links each.
+The Prefect server and a case worker keep running for exploring the UI; `make stop` stops them,
+`make demo-serve` starts them again on this data."""
     )
 
 
@@ -274,6 +286,7 @@ def summarise_alerts(engine: Engine) -> None:
         "urgent, at once" if x.key.startswith("alert:") else "daily digest" for x in sent
     )
     mail = sorted((DATA / "mail").glob("*.eml"))
+    teams_posts = len(TEAMS.requests)
     print(
         f"\nalerts: {len(alerts)} raised, {len(sent)} messages sent "
         f"({len(dispatches) - len(sent)} waiting)"
@@ -284,7 +297,8 @@ def summarise_alerts(engine: Engine) -> None:
     for recipient, count in recipients.most_common(8):
         print(f"    {recipient:<48} {count}")
     unrouted = sum(1 for a in alerts if a.channel == "none")
-    print(f"  with nobody to tell: {unrouted}")
+    print(f"  held (nobody to tell, or no destination for the channel): {unrouted}")
+    print(f"  Teams posts received by the local receiver: {teams_posts}")
     if mail:
         print(
             f"  every message is a file under {mail[0].parent.relative_to(REPO)}/ "
@@ -306,10 +320,20 @@ def main() -> None:
         stale.unlink()
     server = start_server()
     smtp = start_smtp()
+    TEAMS.start()
+    os.environ["REQUESTS_CA_BUNDLE"] = str(TEAMS.ca_file)  # Apprise trusts the receiver
     try:
         play(started)
     finally:
         smtp.stop()
+        TEAMS.stop()
+    from demo.serving import TODAY_FILE, login_lines, start_worker
+
+    TODAY_FILE.write_text(os.environ.get("CIN_TODAY", ""))
+    pid = start_worker(server, os.environ.get("CIN_TODAY"))
+    print(f"\na case worker is left serving (pid {pid}): the deployment reads Ready")
+    for line in login_lines(PORT):
+        print(line)
     minutes, seconds = divmod(round(time.monotonic() - started), 60)
     print(f"\ndemo finished in {minutes} min {seconds} s (wall time)")
     # the demo is also the embedded server's test under load: an error it logged fails the demo

@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from models.clock import LONDON
 from models.instance import instance_id, reconciler_artifact_key
-from models.runtime import case_engine
+from models.runtime import case_engine, clock
 from tasks.monitor_work import rename_this_run
 from tasks.run_repair import deliver_pending
 
@@ -25,8 +25,9 @@ RECONCILER_FLOW_NAME = "cin-reconciler"
 
 
 def run_name() -> str:
-    """The run's name until it is renamed by what it did."""
-    return f"reconcile {datetime.now(LONDON):%Y-%m-%d %H:%M}"
+    """The run's name until it is renamed by what it did: the day as the engine's clock says
+    (CIN_TODAY in the demo, as the monitor's runs), then the time on the machine's."""
+    return f"reconcile {clock().today().isoformat()} {datetime.now(LONDON):%H:%M}"
 
 
 @flow(name=RECONCILER_FLOW_NAME, flow_run_name=run_name, log_prints=False)

@@ -8,17 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event, exc, make_url
 from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config  # Alembic loads only when a schema may need changing
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url)
@@ -33,6 +36,12 @@ def migrate(url: str) -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.query.get("uri") != "true":
         if parsed.database and parsed.database != ":memory:":
             create_private_file(Path(parsed.database))
+    from models.schema_head import at_head
+
+    if at_head(get_engine(url)):
+        return  # the common case: every command after the first
+    from alembic import command
+
     command.upgrade(alembic_config(url), "head")
 
 

@@ -49,6 +49,11 @@ def monitor_artifact_key(instance: str) -> str:
     return f"overdue-by-team-{instance}"
 
 
+def overdue_cases_artifact_key(instance: str) -> str:
+    """The monitor's table of every overdue deadline, case by case (tasks/monitor_work.py)."""
+    return f"overdue-cases-{instance}"
+
+
 def reconciler_artifact_key(instance: str) -> str:
     """What this instance's last reconciler pass delivered and healed."""
     return f"cin-reconciler-{instance}"

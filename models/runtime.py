@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from models.clock import Clock, clock_from
 from models.database import get_engine, migrate
-from models.policy.book import PolicyBook, load_policy_dir
 from models.settings import get_settings
+
+if TYPE_CHECKING:
+    from models.policy.book import PolicyBook
 
 
 def case_engine() -> Engine:
@@ -31,6 +34,8 @@ def policies() -> PolicyBook:
 
 @lru_cache(maxsize=4)
 def _policies(path: str) -> PolicyBook:
+    from models.policy.book import load_policy_dir  # pydantic and YAML: only when asked for
+
     return load_policy_dir(Path(path))
 
 

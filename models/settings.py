@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -18,8 +20,9 @@ class Settings(BaseSettings):
     # postgresql+psycopg://user@host:5432/cin
     database_url: str = ""
     policy_dir: Path = REPO_ROOT / "policies"
-    # the Prefect UI, for links in alerts and in `cin case show`
-    ui_url: str = "http://127.0.0.1:4200"
+    # the Prefect UI, for links in alerts and in `cin case show`; unset, the UI of the Prefect
+    # API this installation uses (that URL without its /api), so links go to the same server
+    ui_url: str = ""
     # the Prefect API this installation delivers to (PREFECT_API_URL wins when set)
     prefect_api_url: str = "http://127.0.0.1:4200/api"
     # pins "today" for simulations and the demo (YYYY-MM-DD); unset = the date in Europe/London
@@ -56,6 +59,28 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = 16_384
     api_rate_per_second: float = 100.0
     api_rate_burst: int = 200
+
+    @model_validator(mode="after")
+    def _ui_of_the_api(self) -> Settings:
+        if not self.ui_url:
+            api = self.api_url().rstrip("/")
+            self.ui_url = api.removesuffix("/api") if api.endswith("/api") else api
+        return self
+
+    def api_url(self) -> str:
+        """The Prefect API in use: PREFECT_API_URL when set, else CIN_PREFECT_API_URL."""
+        return os.environ.get("PREFECT_API_URL") or self.prefect_api_url
+
+    def ui_mismatch(self) -> str | None:
+        """Why links built from CIN_UI_URL would open another server than the API's, or None."""
+        ui, api = urlsplit(self.ui_url), urlsplit(self.api_url())
+        if (ui.scheme, ui.hostname, ui.port) == (api.scheme, api.hostname, api.port):
+            return None
+        return (
+            f"CIN_UI_URL ({ui.scheme}://{ui.netloc}) is not the server of the Prefect API "
+            f"({api.scheme}://{api.netloc}): alert links would open another server; unset "
+            "CIN_UI_URL (it follows the API) or set it to the API's server"
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -2,11 +2,14 @@
 its decisions (`raise_alerts`), and the held alerts it tells once somebody holds the role
 (`release_held`).
 
-An alert whose rung has nobody to tell is kept as a "held" row, never dropped. When a later
-roster gives that role a holder, the next pass (on a working day) tells them each held item that
-is still open, once: the new alert's key names the recipient, so it exists once however often
-passes run; the held row becomes "released" in the same transaction. A held item that was met
-or cancelled meanwhile becomes "lapsed": nobody needs telling any more.
+An alert whose rung has nobody to tell is kept as a "held" row, never dropped; so is an alert
+for a channel the policy names that has no destination configured (a Teams channel with no
+CIN_TEAMS_URLS entry for the case's team: recipient "no-teams-url:<team>"). When a later roster
+gives that role a holder, or the team's URL is configured, the next pass (on a working day) tells
+each held item that is still open, once, on the held channel only: the new alert's key names
+the recipient, so it exists once however often passes run; the held row becomes "released" in
+the same transaction. A held item that was met or cancelled meanwhile becomes "lapsed": nobody
+needs telling any more.
 """
 
 from __future__ import annotations
@@ -31,6 +34,13 @@ from notifications.ladder import OVERDUE, Decision, Notice
 from notifications.report import MonitorConfig, PassReport, Raised
 from notifications.transport import teams_url_for
 
+NO_TEAMS_URL = "no-teams-url:"  # a held alert's recipient: the team whose Teams URL is missing
+
+
+def held_channel(recipient: str) -> str:
+    """The channel a held alert waits for: Teams for a missing URL, else email (nobody:<role>)."""
+    return Channel.TEAMS.value if recipient.startswith(NO_TEAMS_URL) else Channel.EMAIL.value
+
 
 class Router:
     """Who hears about an item at a rung: worked out once per (case's worker, team, role)."""
@@ -46,7 +56,8 @@ class Router:
         self, item: DueItem, notice: Notice, policy: ResolvedPolicy
     ) -> list[tuple[str, str]]:
         """(channel, recipient): "staff:<id>", "team:<team>" or, for a rung with nobody to
-        tell, ("none", "nobody:<role>") (kept and shown by `cin monitor status`, never sent)."""
+        tell, ("none", "nobody:<role>"), and for a Teams channel with no URL for the case's team,
+        ("none", "no-teams-url:<team>") (kept and shown by `cin monitor status`, never sent)."""
         out: list[tuple[str, str]] = []
         for channel in policy.channels.get(notice.role, (Channel.EMAIL,)):
             if channel is Channel.EMAIL:
@@ -57,6 +68,8 @@ class Router:
                     out.append(("none", f"nobody:{notice.role.value}"))
             elif item.team and teams_url_for(item.authority, item.team, self.environ):
                 out.append((Channel.TEAMS.value, f"team:{item.team}"))
+            else:  # the policy names Teams: held until the team's URL is set, never dropped
+                out.append(("none", f"{NO_TEAMS_URL}{item.team or 'unallocated'}"))
         return out
 
     def _person(self, item: DueItem, role: Role) -> str | None:
@@ -216,7 +229,8 @@ def release_held(
             continue
         days = policy.calendar.working_days_between(item.due, as_of)
         notice = Notice(alert.level, Role(alert.role), alert.notice, days)
-        recipients = [r for r in router.recipients(item, notice, policy) if r[0] != "none"]
+        waits_for = held_channel(alert.recipient)  # the other channels were told at the time
+        recipients = [r for r in router.recipients(item, notice, policy) if r[0] == waits_for]
         if recipients:
             rows.add(item, notice, recipients, policy, as_of, config)
             modes[alert.id] = "released"

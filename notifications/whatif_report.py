@@ -3,6 +3,7 @@
 moved: open deadlines whose due date changes, earlier and later, and by how many days
 overdue_today: open deadlines past due today, now and under the change
 now / then: alerts per week over the coming quarter and escalations by rung (projection.py)
+moves: each deadline whose due date changes: case, team, deadline, due now and then
 """
 
 from __future__ import annotations
@@ -42,7 +43,22 @@ def summarise(
     }
     by_team = {team: _summary(cases, projected, today) for team, cases in sorted(teams.items())}
     total = _summary(replayed, projected, today)
-    return {"today": today.isoformat(), **total, "by_team": by_team}
+    moves = sorted(
+        (
+            {
+                "case": case.case_ref,
+                "team": case.team or NO_TEAM,
+                "deadline": key,
+                "due_now": now.isoformat(),
+                "due_then": then.isoformat(),
+                "days": (then - now).days,
+            }
+            for case in replayed
+            for key, _, now, then in case.moves()
+        ),
+        key=lambda m: (m["case"], m["deadline"]),
+    )
+    return {"today": today.isoformat(), **total, "by_team": by_team, "moves": moves}
 
 
 def _summary(

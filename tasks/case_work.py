@@ -94,6 +94,15 @@ def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
     Prefect server three state events per wake-up and showed nothing the artifact does not
     (a failure fails the run, which the reconciler starts again)."""
     context = FlowRunContext.get()
+    if context is not None:  # one line per wake-up, so the run's Logs tab says what it did
+        handled = ", ".join(f"#{e.seq} {e.event_type}" for e in snapshot.unhandled)
+        get_run_logger().info(
+            "%s on %s: %s; %s",
+            snapshot.case_ref,
+            today.isoformat(),
+            f"handled {handled}" if handled else "woke with no new event",
+            snapshot.waiting_message(today),
+        )
     instance = instance_id(case_engine())
     tags = [*snapshot.tags(today, rung_roles(snapshot.authority, today)), instance_tag(instance)]
     if context is not None and context.flow_run is not None:
@@ -101,10 +110,13 @@ def publish_case_view(snapshot: CaseSnapshot, today: date) -> None:
             with get_client(sync_client=True) as client:
                 client.update_flow_run(context.flow_run.id, tags=tags)
             context.flow_run.tags = tags
+    timeline = timeline_markdown(snapshot, today)
+    # the timeline in the caption too: the key's page (`/artifacts/key/...`, every alert's
+    # link) shows the latest version's caption at once, its content only a click further on
     create_markdown_artifact(
         key=case_artifact_key(instance, snapshot.case_ref),
-        markdown=timeline_markdown(snapshot, today),
-        description=timeline_description(snapshot, today),
+        markdown=timeline,
+        description=f"{timeline_description(snapshot, today)}\n\n{timeline}",
     )
 
 

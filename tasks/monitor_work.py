@@ -19,10 +19,12 @@ from sqlmodel import Session
 
 from models.alerts.dispatch import Standing, outbox_standing
 from models.clock import LONDON
-from models.instance import instance_id, monitor_artifact_key
+from models.instance import instance_id, monitor_artifact_key, overdue_cases_artifact_key
 from models.runtime import case_engine, crash_point, policies
 from models.settings import get_settings
+from notifications.messages import case_link, working_days
 from notifications.monitor import MonitorConfig, PassReport, run_pass
+from notifications.overdue_view import OverdueRow, overdue_rows
 from tasks.case_labels import relabel_runs
 
 # Prefect events of each kind per pass: a first pass over a national backlog would emit ~90,000
@@ -80,6 +82,7 @@ def publish(report: PassReport) -> None:
         table=rows or [{"authority": "-", "team": "-", "overdue": 0}],
         description=caption(report, standing),
     )
+    publish_overdue_cases(report.as_of)
     overdue, escalated = report.newly_overdue, report.escalations()
     if len(overdue) > EVENT_LIMIT or len(escalated) > EVENT_LIMIT:
         get_run_logger().warning(
@@ -119,6 +122,90 @@ def publish(report: PassReport) -> None:
                 f"{raised.channel}",
             ),
         )
+
+
+OVERDUE_CASES_SHOWN = 2000  # rows in the table; the caption says when there are more
+CAPTION_ROWS = 300  # of those, in the caption's markdown (the table's search finds the rest)
+
+
+def publish_overdue_cases(as_of: date) -> None:
+    """Every overdue deadline, the latest first, as the table `cin deadlines --overdue` prints
+    (notifications/overdue_view.py): the operator's morning list. Its search box filters by any
+    cell (a team, an authority, a reference); each reference links to the case's page. The same
+    table heads the caption in markdown, so the key's page (`/artifacts/key/overdue-cases-...`)
+    and its card on the Artifacts page show it at once. Case runs are not woken for it."""
+    engine = case_engine()
+    instance = instance_id(engine)
+    ui = get_settings().ui_url
+    with Session(engine) as session:
+        rows = overdue_rows(session, policies(), as_of)
+    shown = rows[:OVERDUE_CASES_SHOWN]
+    more = (
+        f" (the first {len(shown)} shown: `cin deadlines --overdue`)"
+        if len(rows) > len(shown)
+        else ""
+    )
+    caption = (
+        f"Overdue on {as_of.isoformat()}: {len(rows)} deadlines in "
+        f"{len({r.case_ref for r in rows})} cases, the latest first{more}. "
+        "Working days under each authority's calendar; the rung is the highest manager the "
+        "monitor has reached. The version's own page (its id below) has the table with a "
+        "search box: filter by team, authority or reference."
+    )
+    log_overdue(rows, as_of)
+    create_table_artifact(
+        key=overdue_cases_artifact_key(instance),
+        table=[_overdue_cell(row, ui, instance) for row in shown]
+        or [{"case": "-", "team": "-", "waits for": "nothing overdue"}],
+        description=f"{caption}\n\n{overdue_markdown(shown[:CAPTION_ROWS], ui, instance)}",
+    )
+
+
+OVERDUE_LOG_LINES = 200  # the monitor run's Logs tab lists this many; the artifact all of them
+
+
+def log_overdue(rows: list[OverdueRow], as_of: date) -> None:
+    """The overdue list in the monitor run's Logs tab, the tab its page opens on: one click on
+    the monitor's run in the runs list shows it (the run list itself shows no message)."""
+    logger = get_run_logger()
+    logger.info(
+        "Overdue on %s: %d deadlines in %d cases, the latest first (table with links and "
+        "search: this run's Artifacts tab, overdue-cases-...)",
+        as_of.isoformat(), len(rows), len({r.case_ref for r in rows}),
+    )  # fmt: skip
+    for rank, row in enumerate(rows[:OVERDUE_LOG_LINES], start=1):
+        logger.info(
+            "#%d %s · %s · %s · waits for %s · due %s · %s overdue · rung %s",
+            rank, row.case_ref, row.authority, row.team or "unallocated", row.key,
+            row.due.isoformat(), working_days(row.working_days_overdue), row.rung or "-",
+        )  # fmt: skip
+    if len(rows) > OVERDUE_LOG_LINES:
+        logger.info("... and %d more: `cin deadlines --overdue`", len(rows) - OVERDUE_LOG_LINES)
+
+
+def _overdue_cell(row: OverdueRow, ui: str, instance: str) -> dict[str, object]:
+    return {
+        "case": f"[{row.case_ref}]({case_link(ui, row.case_ref, instance)})",
+        "authority": row.authority,
+        "team": row.team or "unallocated",
+        "waits for": row.key,
+        "due": row.due.isoformat(),
+        "working days overdue": row.working_days_overdue,
+        "highest rung told": row.rung or "-",
+    }
+
+
+def overdue_markdown(rows: list[OverdueRow], ui: str, instance: str) -> str:
+    if not rows:
+        return "Nothing is overdue."
+    lines = [
+        "| case | authority | team | waits for | due | working days overdue | highest rung told |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        cell = _overdue_cell(row, ui, instance)
+        lines.append("| " + " | ".join(str(v) for v in cell.values()) + " |")
+    return "\n".join(lines)
 
 
 @task(name="label-overdue-runs", cache_policy=NO_CACHE, persist_result=False)

@@ -153,13 +153,15 @@ class HeldAlert:
     level: int
     role: str
     notice: str
+    recipient: str  # "nobody:<role>", or "no-teams-url:<team>" (notifications/raising.py)
 
 
 def held_alerts(session: Session) -> list[HeldAlert]:
-    """Alerts kept because their rung had nobody to tell, not yet released or lapsed."""
+    """Alerts kept because their rung had nobody to tell (or its channel no destination), not
+    yet released or lapsed."""
     c = ALERT.c
     rows = session.execute(
-        columns(c.id, c.authority, c.finding, c.level, c.role, c.notice)
+        columns(c.id, c.authority, c.finding, c.level, c.role, c.notice, c.recipient)
         .where(c.mode == "held")
         .order_by(c.finding, c.level)
     ).all()

@@ -7,6 +7,7 @@ summary names the folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -22,14 +23,16 @@ from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlmodel import Session
 
-from demo.local_server import PrefectServer, free_port
+from cli.main import main as cin
+from demo.local_server import PrefectServer, free_port, wait_until
 from demo.local_smtp import LocalSmtpServer
+from demo.serving import start_worker, stop_worker
 from engine.ingest import Ingest
 from engine.worker import work
 from flows.monitor import deadline_monitor, one_pass
 from flows.reconciler import reconcile
-from models.cases.reads import load_case
-from models.instance import instance_id, monitor_artifact_key
+from models.cases.reads import case_deadlines, load_case
+from models.instance import instance_id, monitor_artifact_key, overdue_cases_artifact_key
 from models.staff.roster import parse_staff_csv
 from models.staff.store import allocate, import_staff
 from tests.browser.conftest import SHOTS
@@ -53,6 +56,7 @@ class Caseload:
     smtp: LocalSmtpServer
     shots: Path
     auth: str = ""  # the server's API auth string: what an operator types at the UI's login
+    server: PrefectServer | None = None
     instance: str = ""  # the case database's engine instance id (artifact keys carry it)
 
 
@@ -90,6 +94,7 @@ def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
         try:
             played = _play(ui, smtp, shots)
             played.auth = server.auth_string
+            played.server = server
             yield played
         finally:
             # Prefect keeps one events worker and one API-log worker per process, bound to the
@@ -234,6 +239,15 @@ def test_the_case_page_shows_stage_wait_and_timeline(caseload: Caseload, page: P
 def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page) -> None:
     messages = caseload.smtp.messages
     assert messages, "the monitor sent alerts"
+    with Session(Ingest.from_settings().engine) as session:
+        open_deadlines = {
+            ref: [
+                d.key
+                for d in case_deadlines(session, load_case(session, ref).id)
+                if d.status in ("open", "missed")
+            ]
+            for ref in caseload.runs
+        }
     urgent = [m for m in messages if "URGENT" in m.subject]
     assert urgent, "the undecided referral is urgent"
     opened = 0
@@ -251,6 +265,8 @@ def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page
                 else next(r for r, run in caseload.runs.items() if run == ref.group(2))
             )
             assert expected in refs and expected in text, f"{link} does not open {expected}"
+            for key in open_deadlines[expected]:  # the case's current timeline, at once
+                assert key in text, f"{link} does not show {expected}'s open deadline {key}"
             opened += 1
     assert opened >= len(messages)
     # from the case page a link goes on to the run
@@ -260,3 +276,75 @@ def test_every_link_in_every_email_opens_its_case(caseload: Caseload, page: Page
     page.wait_for_url(re.compile(r"/runs/flow-run/"))
     page.get_by_text("stage:").first.wait_for(timeout=30_000)
     page.screenshot(path=str(caseload.shots / "mail-link-to-run.png"), full_page=True)
+
+
+def test_the_overdue_view_is_one_click_from_the_runs_list_and_agrees_with_the_cli(
+    caseload: Caseload, page: Page, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cin(["deadlines", "--overdue", "--as-of", AS_OF.isoformat(), "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    expected = [
+        [i["case"], i["authority"], i["team"] or "unallocated", i["key"], i["due"],
+         str(i["working_days_overdue"]), i["rung"] or "-"]
+        for i in cli
+    ]  # fmt: skip
+    assert {i["case"] for i in cli} == set(caseload.overdue)
+
+    _open(page, f"{caseload.ui}/runs", caseload.shots / "runs-before-click.png", "RED-")
+    # one click, on the monitor's run in the runs list: its page opens on its Logs tab
+    page.get_by_role("link", name=re.compile(r"^monitor 2025-02-25")).first.click()
+    page.get_by_text("Overdue on 2025-02-25").first.wait_for(timeout=30_000)
+    page.get_by_text(f"#{len(expected)} ").first.wait_for(timeout=30_000)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(caseload.shots / "overdue-view-one-click.png"), full_page=True)
+    lines = re.findall(
+        r"#(\d+) (RED-\d{6}) · (\S+) · (\S+) · waits for (\S+) · due (\S+) · "
+        r"(\d+) working days? overdue · rung (\S+)",
+        page.inner_text("body"),
+    )
+    shown = [list(line[1:]) for line in sorted(lines, key=lambda line: int(line[0]))]
+    assert shown == expected  # the same rows as the command, in the same order (latest first)
+    assert [int(r[5]) for r in shown] == sorted((int(r[5]) for r in shown), reverse=True)
+
+    # the table artifact: the same rows, each reference a link to the case, a search box
+    key = overdue_cases_artifact_key(caseload.instance)
+    _open(
+        page, f"{caseload.ui}/artifacts/key/{key}", caseload.shots / "overdue-key.png", "Overdue on"
+    )
+    assert _table_rows(page) == expected
+    href = page.get_by_role("link", name=caseload.overdue[0]).first.get_attribute("href")
+    assert href is not None and href.endswith(caseload.overdue[0].lower())
+    _open(page, href, caseload.shots / "overdue-view-to-case.png", "Open deadlines")
+
+
+def _table_rows(page: Page) -> list[list[str]]:
+    """The first table's body rows on the page, cell texts."""
+    rows = page.locator("table").first.locator("tbody tr")
+    return [
+        [cell.strip() for cell in rows.nth(i).locator("td").all_inner_texts()]
+        for i in range(rows.count())
+    ]
+
+
+def test_with_the_demo_s_worker_left_serving_the_deployment_reads_ready(
+    caseload: Caseload, page: Page
+) -> None:
+    assert caseload.server is not None
+    data = Path(os.environ["CIN_DATA_DIR"])
+    start_worker(caseload.server, AS_OF.isoformat(), data)  # as `make demo` leaves it
+    try:
+        with get_client(sync_client=True) as client:  # its first heartbeat (a loaded machine)
+
+            def online() -> bool:
+                workers = client.read_workers_for_work_pool("cin-cases", limit=10, offset=0)
+                return any(w.status is not None and w.status.value == "ONLINE" for w in workers)
+
+            wait_until(online, 180, "the demo's worker to heartbeat on the cin-cases pool")
+        page.goto(f"{caseload.ui}/deployments")
+        page.get_by_text(f"case-{caseload.instance}").first.click()
+        page.get_by_text("Ready", exact=True).first.wait_for(timeout=60_000)
+        page.wait_for_load_state("networkidle")
+        assert "Not Ready" not in page.inner_text("body")
+    finally:
+        page.screenshot(path=str(caseload.shots / "deployment-ready.png"), full_page=True)
+        stop_worker(caseload.server.home)

@@ -146,3 +146,32 @@ def test_case_show_says_when_the_plan_sets_no_visits_and_refuses_a_second_case(c
     assert "C-8" not in second.stderr
     future = cin("case", "record", case_ref, "visit_recorded", "--date", "2099-01-01")
     assert future.returncode == 1 and "expected a date on or before today" in future.stderr
+
+
+def test_overdue_deadlines_say_team_and_working_days_late_latest_first(cin):
+    refs = []
+    for team, referred in (("east", "2025-01-06"), ("west", "2025-01-13"), ("east", "2025-02-03")):
+        made = cin("case", "refer", "--authority", "redbridge", "--child", f"C-{len(refs)}",
+                   "--date", referred, "--team", team)  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        refs.append(made.stdout.splitlines()[-1])
+    # each referral decision is due 1 working day after its referral (Working Together)
+    everyone = cin("deadlines", "--overdue", "--as-of", "2025-02-05", "--json")
+    assert everyone.returncode == 0, everyone.stderr
+    rows = json.loads(everyone.stdout)
+    # due Tue 7 Jan: 21 working days late on Wed 5 Feb; due Tue 14 Jan: 16; due Tue 4 Feb: 1
+    assert [(r["case"], r["team"], r["kind"], r["working_days_overdue"]) for r in rows] == [
+        (refs[0], "east", "referral_decision", 21),
+        (refs[1], "west", "referral_decision", 16),
+        (refs[2], "east", "referral_decision", 1),
+    ]
+    # Prefect is down: the case's run has not seen the referral, and `case show` says so
+    shown = cin("case", "show", refs[0])
+    assert "event 1 not yet delivered to the case's run" in shown.stdout, shown.stdout
+    assert "the Prefect UI shows the case as of event 0" in shown.stdout
+    east = cin("deadlines", "--overdue", "--as-of", "2025-02-05", "--team", "east", "--json")
+    assert [r["case"] for r in json.loads(east.stdout)] == [refs[0], refs[2]]
+    text = cin("deadlines", "--overdue", "--as-of", "2025-02-05", "--team", "west")
+    assert text.returncode == 0, text.stderr
+    assert f"{refs[1]:12} west" in text.stdout and "16" in text.stdout
+    assert "1 deadline(s) overdue as of 2025-02-05" in text.stdout

@@ -127,3 +127,28 @@ def _keep(shot: Path) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(folder) / shot.name)
+
+
+def test_the_report_says_what_it_has_no_figure_for(database: str, tmp_path: Path) -> None:
+    part = tmp_path / "part.html"
+    assert main(["report", "--authority", "redbridge", "--from", "2024-04-01",
+                 "--to", "2025-02-15", "--html", str(part)]) == 0  # fmt: skip
+    html = part.read_text(encoding="utf-8")
+    # the last quarter is covered from 1 Jan to 15 Feb only: drawn apart, not as a drop
+    assert "part quarter (01 Jan to 15 Feb)" in html
+    # Stockton's published quarterly count is of Q1: only a Q1 row sits beside it
+    quarter_rows = [
+        r.split("</tr>")[0] for r in html.split("<tr><td>")[1:] if r.startswith("referrals_per_q")
+    ]
+    rows = {cells[0]: cells[-2] for cells in (r.split("</td>") for r in quarter_rows)}
+    q1 = next(v for k, v in rows.items() if k.endswith("Q1"))
+    q2 = next(v for k, v in rows.items() if k.endswith("Q2"))
+    assert "Stockton-on-Tees" in q1 and "Stockton-on-Tees" not in q2
+
+    empty = tmp_path / "empty.html"
+    assert main(["report", "--authority", "redbridge", "--from", "2020-04-01",
+                 "--to", "2020-06-30", "--html", str(empty)]) == 0  # fmt: skip
+    html = empty.read_text(encoding="utf-8")
+    assert "none in this period" in html
+    assert "−0.04" not in html and "-0.04" not in html  # no axis around nothing
+    assert "n/a" in html and "<td class='n'>–</td>" not in html

@@ -67,6 +67,18 @@ def test_a_known_change_moves_the_hand_counted_deadlines(
     assert moved["shift_days"] == {"min": -35, "median": -24.5, "max": -14}
     assert moved["overdue_today"] == {"now": 4, "then": 4}
     assert moved["by_team"]["cin-east"]["moved"] == 2
+    assert {(m["deadline"], m["due_now"], m["due_then"], m["days"]) for m in moved["moves"]} == {
+        ("assessment_completed", "2025-03-24", "2025-02-17", -35),
+        ("review#1", "2024-08-05", "2024-07-22", -14),
+    }
+    # in words, for a person: sentences, tables and the cases that move, no Python values
+    assert main(["policy", "whatif", "redbridge", "--set", "first_review=4 weeks",
+                 "--set", "assessment_completed=20 working days"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "2 deadlines would move (2 earlier, 0 later), by -35 to -14 days" in text
+    assert "Deadlines that would move (2):" in text
+    assert "2024-08-05  2024-07-22  -14" in text and "2025-03-24  2025-02-17  -35" in text
+    assert "None" not in text and "{" not in text
 
 
 def test_a_longer_clock_leaves_less_overdue_per_team(

@@ -68,7 +68,8 @@ def overdue_caseload(engine: Engine, book: PolicyBook) -> list[str]:
 
 
 # what AS_OF must raise, three rungs each by email: 6 plan meetings and 2 referral decisions (the
-# assessment clock starts only with the decision, so the two undecided cases owe no assessment)
-EXPECTED_ALERTS = (6 + 2) * 3
+# assessment clock starts only with the decision, so the two undecided cases owe no assessment);
+# and the team manager's Teams channel for each, held where CIN_TEAMS_URLS gives no URL
+EXPECTED_ALERTS = (6 + 2) * 3 + (6 + 2)
 # digests for TME, TMW, SM1, HS1; one message per urgent alert (2 cases x 3 rungs)
 EXPECTED_MESSAGES = 4 + 6

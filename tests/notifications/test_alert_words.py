@@ -52,7 +52,9 @@ def test_held_alerts_reach_whoever_takes_the_role_once(
     refs = overdue_caseload(engine, book)
     import_staff(engine, authority="redbridge", rows=parse_staff_csv(TEAM_MANAGERS_ONLY))
     first = run_pass(engine, book, as_of=AS_OF, now=datetime.now(UTC), config=config(smtp_server))
-    assert first.unrouted == 8 * 2  # each item's service manager and head of service rungs
+    # each item's service manager and head of service rungs, and its team manager's Teams
+    # channel (the engine's channels; no CIN_TEAMS_URLS here: tests/notifications/test_channel_held)
+    assert first.unrouted == 8 * 2 + 8
     assert not to(smtp_server, "SM1") and not to(smtp_server, "HS1")
     monkeypatch.setenv("CIN_DATABASE_URL", db_url)
     assert cin(["monitor", "status"]) == 0
@@ -73,7 +75,7 @@ def test_held_alerts_reach_whoever_takes_the_role_once(
         assert f"you are told as the {role}: " in told.lower()
     with Session(engine) as session:
         modes = Counter(a.mode for a in session.exec(select(Alert)))
-    assert modes["held"] == 0 and modes["released"] == 16
+    assert modes["held"] == 8 and modes["released"] == 16  # the Teams ones wait for their URL
 
     # and never again
     sent = len(smtp_server.messages)

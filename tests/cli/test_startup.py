@@ -1,0 +1,97 @@
+"""`cin` starts at the speed of a command: only what the command asked for is imported."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from cli import case_cmd
+from cli.main import COMMANDS, build_parser
+from models.database import alembic_config, migrate
+from models.lifecycle import EVENT_TYPES
+from models.schema_head import at_head, script_head
+
+HEAVY = ("prefect", "sqlalchemy", "sqlmodel", "matplotlib", "numpy", "pydantic", "alembic")
+
+PROBE = """
+import json, sys
+from cli.main import main
+try:
+    status = main(sys.argv[1:])
+except SystemExit as done:
+    status = done.code
+sys.stdout.flush()
+print("\\n" + json.dumps(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+"""
+
+
+def loaded(arguments: list[str], tmp_path: Path) -> set[str]:
+    """The top-level packages a fresh `cin <arguments>` process had imported when it finished."""
+    env = {
+        **os.environ,
+        "CIN_DATA_DIR": str(tmp_path),
+        "CIN_DATABASE_URL": "",
+        "PREFECT_API_URL": "http://127.0.0.1:9/api",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *arguments], env=env, capture_output=True, text=True
+    )
+    return set(json.loads(done.stderr.strip().splitlines()[-1]))
+
+
+def test_help_imports_no_prefect_nor_any_heavy_library(tmp_path: Path) -> None:
+    modules = loaded(["--help"], tmp_path)
+    assert "cli" in modules  # the probe saw the command run
+    assert not modules & set(HEAVY), modules & set(HEAVY)
+
+
+def test_a_command_imports_its_own_module_only(tmp_path: Path) -> None:
+    env = {**os.environ, "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    probe = (
+        "import sys\nfrom cli.main import main\ntry:\n    main(['case', '--help'])\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cli.')), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    commands = {m for m in eval(done.stderr.strip().splitlines()[-1]) if m.endswith("_cmd")}
+    assert commands == {"cli.case_cmd", "cli.census_cmd"}  # case_cmd uses census options
+
+
+def test_case_show_on_a_current_database_loads_neither_prefect_nor_alembic(
+    tmp_path: Path,
+) -> None:
+    migrate(f"sqlite:///{tmp_path / 'cin.db'}")
+    modules = loaded(["case", "show", "RED-000001"], tmp_path)  # unknown case: refused, fine
+    assert "sqlmodel" in modules  # it did reach the database
+    assert "prefect" not in modules and "alembic" not in modules, modules
+
+
+def test_the_command_table_says_what_the_modules_register() -> None:
+    parser = build_parser()  # every module registered for real
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    registered = {action.dest: action.help for action in subparsers._choices_actions}
+    assert registered == {name: help_line for name, (_, help_line) in COMMANDS.items()}
+
+
+def test_the_cli_spells_the_lifecycle_event_types_as_the_lifecycle_does() -> None:
+    assert case_cmd.EVENT_TYPES == EVENT_TYPES
+
+
+def test_the_schema_head_read_from_the_files_is_alembic_s_head(tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    url = f"sqlite:///{tmp_path / 'cin.db'}"
+    assert script_head() == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = create_engine(url)
+    assert not at_head(engine)  # no schema yet: Alembic must run
+    migrate(url)
+    assert at_head(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert not at_head(engine)  # an older database is upgraded, not skipped
