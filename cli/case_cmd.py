@@ -23,6 +23,7 @@ OUTCOME_EVENTS = {
     "review_held": ("continue", "change", "step_down_panel", "escalate", "close"),
     "step_down_panel": ("accepted", "rejected"),
     "icpc_held": ("cp_plan", "no_plan"),
+    "strategy_discussion_held": ("s47", "no_s47"),
     "s47_concluded": ("icpc_required", "icpc_not_required"),
     "cp_review_held": ("continue", "cin_plan", "close"),
 }
