@@ -47,6 +47,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     refer.add_argument("--need", help="DfE primary need code N0-N9")
     refer.add_argument("--team", help="the team that holds the case")
     refer.add_argument("--key", help="idempotency key: the same key twice is one referral")
+    refer.add_argument(
+        "--transfer-in",
+        action="store_true",
+        help="the child moved here from another authority: --date is the day the family became "
+        "resident (Redbridge 003 s7); the case opens with transfer_in (referral source 5C)",
+    )
     refer.set_defaults(func=run_refer)
 
     rec = commands.add_parser("record", help="record an event on a case")
@@ -127,17 +133,28 @@ def _ingest() -> tuple[Ingest, str | None]:
 
 def run_refer(args: argparse.Namespace) -> int:
     ingest, queued = _ingest()
-    accepted = ingest.refer(
-        authority=args.authority,
-        child_ref=args.child,
-        on=args.date,
-        source=args.source,
-        primary_need=args.need,
-        team=args.team,
-        key=args.key,
-    )
+    if args.transfer_in:
+        accepted = ingest.transfer_in(
+            authority=args.authority,
+            child_ref=args.child,
+            on=args.date,
+            primary_need=args.need,
+            team=args.team,
+            key=args.key,
+        )
+    else:
+        accepted = ingest.refer(
+            authority=args.authority,
+            child_ref=args.child,
+            on=args.date,
+            source=args.source,
+            primary_need=args.need,
+            team=args.team,
+            key=args.key,
+        )
     note = " (already recorded under this key)" if accepted.duplicate else ""
-    print(f"referral accepted{note}; stage {accepted.stage}")
+    opened = "transfer in" if args.transfer_in else "referral"
+    print(f"{opened} accepted{note}; stage {accepted.stage}")
     if queued and not accepted.duplicate:
         print(queued, file=sys.stderr)
     print(accepted.case_ref)

@@ -146,3 +146,17 @@ def test_case_show_says_when_the_plan_sets_no_visits_and_refuses_a_second_case(c
     assert "C-8" not in second.stderr
     future = cin("case", "record", case_ref, "visit_recorded", "--date", "2099-01-01")
     assert future.returncode == 1 and "expected a date on or before today" in future.stderr
+
+
+def test_refer_opens_a_transfer_in(cin):
+    """Issue 19 point 12: `cin case refer --transfer-in` opens a case for a child who moved here;
+    Redbridge 003 s7: the CIN meeting within 20 WD of residence. Resident Mon 6 Jan 2025: 7-10
+    Jan (4), 13 Jan-31 Jan (19), Mon 3 Feb (20)."""
+    refer = cin("case", "refer", "--authority", "redbridge", "--child", "C78",
+                "--date", "2025-01-06", "--need", "N1", "--transfer-in")  # fmt: skip
+    assert refer.returncode == 0, refer.stderr
+    assert "transfer in accepted; stage plan_pending" in refer.stdout
+    case_ref = refer.stdout.splitlines()[-1]
+    view = json.loads(cin("case", "show", case_ref, "--json").stdout)
+    by_kind = {d["kind"]: d for d in view["deadlines"]}
+    assert by_kind["transfer_in_meeting"]["due"] == "2025-02-03"
