@@ -21,6 +21,7 @@ OUTCOME_EVENTS = {
     "review_held": ("continue", "change", "step_down_panel", "escalate", "close"),
     "step_down_panel": ("accepted", "rejected"),
     "icpc_held": ("cp_plan", "no_plan"),
+    "strategy_discussion_held": ("s47", "no_s47"),
     "s47_concluded": ("icpc_required", "icpc_not_required"),
     "cp_review_held": ("continue", "cin_plan", "close"),
 }
@@ -53,6 +54,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     refer.add_argument("--team", help="the team that holds the case")
     refer.add_argument("--key", help="idempotency key: the same key twice is one referral")
     add_by_option(refer)
+    refer.add_argument(
+        "--transfer-in",
+        action="store_true",
+        help="the child moved here from another authority: --date is the day the family became "
+        "resident (Redbridge 003 s7); the case opens with transfer_in (referral source 5C)",
+    )
     refer.set_defaults(func=run_refer)
 
     rec = commands.add_parser("record", help="record an event on a case")
@@ -163,18 +170,30 @@ def _ingest() -> tuple[Ingest, str | None]:
 
 def run_refer(args: argparse.Namespace) -> int:
     ingest, queued = _ingest()
-    accepted = ingest.refer(
-        authority=args.authority,
-        child_ref=args.child,
-        on=args.date,
-        source=args.source,
-        primary_need=args.need,
-        team=args.team,
-        key=args.key,
-        actor=cli_actor(args),
-    )
+    if args.transfer_in:
+        accepted = ingest.transfer_in(
+            authority=args.authority,
+            child_ref=args.child,
+            on=args.date,
+            primary_need=args.need,
+            team=args.team,
+            key=args.key,
+            actor=cli_actor(args),
+        )
+    else:
+        accepted = ingest.refer(
+            authority=args.authority,
+            child_ref=args.child,
+            on=args.date,
+            source=args.source,
+            primary_need=args.need,
+            team=args.team,
+            key=args.key,
+            actor=cli_actor(args),
+        )
     note = " (already recorded under this key)" if accepted.duplicate else ""
-    print(f"referral accepted{note}; stage {accepted.stage}")
+    opened = "transfer in" if args.transfer_in else "referral"
+    print(f"{opened} accepted{note}; stage {accepted.stage}")
     if queued and not accepted.duplicate:
         print(queued, file=sys.stderr)
     print(accepted.case_ref)

@@ -80,6 +80,9 @@ S47_DURING_ASSESSMENT = 0.03  # new information mid-assessment (assumption)
 # -- child protection (Working Together: ICPC within 15 WD of the strategy discussion) ------------
 
 ICPC_CP_PLAN = 0.45  # an assumption; the seeds give rates, not conversion
+# no CP plan after an assessment that escalated: the council decides (001 L353-355); a CIN plan
+# mostly, otherwise the case closes (assumption)
+DECISION_CIN_PLAN = 0.7
 CP_PLAN_DAYS = (120, 540)  # how long a CP plan lasts here (assumption)
 CP_VISIT_DAYS = (10, 16)  # CP visits are more frequent than CIN ones (assumption)
 CP_PLAN_END: Mapping[str, float] = {"RC7": 0.75, "RC3": 0.1, "RC4": 0.1, "transfer_out": 0.05}

@@ -137,8 +137,25 @@ class _Story:
             Stage.CHILD_PROTECTION: self.icpc,
             Stage.CP_PLAN: self.cp_plan,
             Stage.PLAN_PENDING: self.cin_meeting,
+            Stage.DECISION: self.decide,
         }
+        if self.state.assessment_open and self.state.stage is Stage.CP_PLAN:
+            self.assessment_beside()
+            return
         handlers.get(self.state.stage, self.plan)()
+
+    def assessment_beside(self) -> None:
+        """The assessment goes on through a CP plan and completes beside it (issue 19)."""
+        key, due = self.due_of(K.ASSESSMENT_COMPLETED) or ("assessment", self.later(5, 20))
+        on = self.around(key, due, "assessment", early=(due - self.day).days - 3)
+        self.emit("assessment_completed", on, outcome="escalate")
+
+    def decide(self) -> None:
+        """No plan after enquiries: the council decides (001 L353-355); mostly a CIN plan."""
+        if self.rng.random() < mix.DECISION_CIN_PLAN:
+            self.cin_meeting()
+        else:
+            self.emit("case_closed", self.later(2, 10), reason="RC7")
 
     def decision(self) -> None:
         key, due = self.due_of(K.REFERRAL_DECISION) or ("decision", self.later(0, 1))
@@ -174,6 +191,10 @@ class _Story:
             self.next_cp_visit = self.later(*mix.CP_VISIT_DAYS)
 
     def cp_plan(self) -> None:
+        core_group = self.due_of(K.FIRST_CORE_GROUP)
+        if core_group is not None:  # Working Together: within 10 WD of the ICPC
+            self.emit("core_group_held", self.around(*core_group, "meeting", early=5))
+            return
         review = self.due_of(K.FIRST_CP_REVIEW, K.CP_REVIEW)
         review_on = None if review is None else self.around(*review, "icpc", early=10)
         if review_on is not None and review_on < min(self.next_cp_visit, self.cp_end):

@@ -65,6 +65,24 @@ class Ingest:
             authority=authority, child_ref=child_ref, event=event, team=team, key=key, actor=actor
         )
 
+    def transfer_in(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        on: date,
+        primary_need: str | None = None,
+        team: str | None = None,
+        key: str | None = None,
+        actor: Actor | None = None,
+    ) -> Accepted:
+        """Open a case for a child in need who moved here from another authority; `on` is the
+        day the family became resident (Redbridge 003 s7: the CIN meeting within 20 WD)."""
+        event = {"type": "transfer_in", "on": on, "primary_need": primary_need}
+        return self.open(
+            authority=authority, child_ref=child_ref, event=event, team=team, key=key, actor=actor
+        )
+
     def open(
         self,
         *,

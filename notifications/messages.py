@@ -35,6 +35,8 @@ WHAT: dict[str, str] = {
     "first_cp_review": "first child protection review",
     "cp_review": "child protection review",
     "transfer_in_meeting": "transfer-in CIN meeting",
+    "strategy_discussion": "strategy discussion after an escalation",
+    "first_core_group": "first core group meeting",
     "plan_unchanged": "plan unchanged after 3 'continue' reviews",
 }
 

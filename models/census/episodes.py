@@ -16,7 +16,8 @@ How the log maps to the return (each an engine reading of the DfE census guide's
 - CINPlanDates: start = the `cin_meeting_held` that agreed the plan; end = the review or final
   meeting that ended it, the ICPC that replaced it with a child protection plan, consent
   withdrawn, or the closure.
-- Section47: start = `s47_started` (the strategy discussion); DateOfInitialCPC = `icpc_held`;
+- Section47: start = `s47_started` or `strategy_discussion_held` s47 (the strategy discussion; one
+  that decided no_s47 writes no block); DateOfInitialCPC = `icpc_held`;
   ICPCnotRequired = `s47_concluded` icpc_not_required.
 - ChildProtectionPlans: start = `icpc_held` cp_plan (InitialCategoryOfAbuse its `category`);
   reviews = `cp_review_held` (a `category` there is the latest); end = the CP review that ended it
@@ -176,6 +177,13 @@ def _s47_started(fold: _Fold, e: LogEntry) -> None:
         fold.episode.s47s.append(Section47(e.on, e.seq))
 
 
+def _strategy_discussion_held(fold: _Fold, e: LogEntry) -> None:
+    if e.data.get("outcome") == "s47":
+        _s47_started(fold, e)
+    else:  # no enquiries: the escalation did not become a Section47 block
+        fold.escalated = None
+
+
 def _current_s47(fold: _Fold, e: LogEntry) -> Section47:
     s47 = fold.open_s47()
     if s47 is None:  # an escalation recorded before strategy discussions were events of their own
@@ -228,6 +236,7 @@ _STEPS = {
     "final_meeting_held": _plan_ends,
     "consent_withdrawn": _plan_ends,
     "s47_started": _s47_started,
+    "strategy_discussion_held": _strategy_discussion_held,
     "s47_concluded": _s47_concluded,
     "icpc_held": _icpc_held,
     "cp_review_held": _cp_review_held,

@@ -7,12 +7,12 @@ reasons that end a plan by themselves: RC1-RC6 (adopted, died, child arrangement
 guardianship order, transferred to another authority or to adult social care). A review's
 decision (`review_held` close, `cp_review_held` close) or the step-down's final meeting closes it
 with RC7. RC8 and RC9 mean "closed after assessment"; the DfE's census rejects them on an episode
-with a plan, so they are refused there.
+with a plan or with section 47 enquiries (rule 2990), so they are refused there.
 """
 
 from __future__ import annotations
 
-from models.lifecycle.codes import CLOSED_NO_FURTHER_ACTION, CLOSED_TRANSFERRED_OUT
+from models.lifecycle.codes import CLOSED_TRANSFERRED_OUT
 from models.lifecycle.draft import Draft
 from models.lifecycle.events import CaseClosed, TransferOut
 from models.lifecycle.plan import plan_in_force
@@ -39,10 +39,9 @@ def case_closed(d: Draft, e: CaseClosed) -> None:
             f"{e.reason} means closed after assessment; the census rejects it on an episode "
             "with a plan: expected RC7 (services ceased) or RC1-RC6"
         )
-    if e.reason == CLOSED_NO_FURTHER_ACTION and state.s47_started is not None:
-        # Accepted (the worker's record stands) but flagged: the census return will fail.
-        d.note(
-            "RC8 means closed after assessment with no further action; the census refuses it "
-            "on an episode with s47 enquiries"
+    if state.had_s47 and e.reason in ("RC8", "RC9"):
+        d.refuse(
+            f"{e.reason} means closed after assessment; the DfE refuses it on an episode with "
+            "section 47 enquiries (rule 2990): expected RC7 (services ceased) or RC1-RC6"
         )
     d.close(e.reason)

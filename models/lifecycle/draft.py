@@ -67,12 +67,21 @@ class Draft:
         if stage is not self.state.stage:
             self.state = replace(self.state, stage=stage, stage_since=self.on)
 
-    def close(self, reason: ClosureReasonCode) -> None:
-        """Closure cancels every clock still running."""
+    def close(self, reason: ClosureReasonCode, *, on: date | None = None) -> None:
+        """Closure cancels every clock still running. `on`: a closure that takes effect later
+        than the event (an NFA closes when the manager authorises it, issue 19 point 3)."""
+        closed_on = self.on if on is None else max(on, self.on)
         self.cancel_all()
         self.move_to(Stage.CLOSED)
-        self.state = replace(self.state, closed_on=self.on, closure_reason=reason, after_icpc=None)
-        self.note(f"case closed on {self.on.isoformat()} with reason {reason}")
+        self.state = replace(
+            self.state,
+            closed_on=closed_on,
+            closure_reason=reason,
+            after_icpc=None,
+            assessment_open=False,
+            awaiting_strategy=False,
+        )
+        self.note(f"case closed on {closed_on.isoformat()} with reason {reason}")
 
     # --- clocks ----------------------------------------------------------------------------
 
@@ -146,9 +155,10 @@ class Draft:
         for deadline in [d for d in self._open.values() if d.kind in kinds]:
             self.cancel(deadline.key)
 
-    def cancel_all(self) -> None:
+    def cancel_all(self, *, keep: tuple[TimescaleKind, ...] = ()) -> None:
         for key in sorted(self._open):
-            self.cancel(key)
+            if self._open[key].kind not in keep:
+                self.cancel(key)
 
     def _close_clock(self, deadline: OpenDeadline, action: DeadlineAction) -> None:
         del self._open[deadline.key]

@@ -140,12 +140,29 @@ class S47Started(_Event):
     type: Literal["s47_started"] = "s47_started"
 
 
+class StrategyDiscussionHeld(_Event):
+    """A strategy discussion and its decision (Working Together 2023 ch.2: it decides whether
+    section 47 enquiries are needed). `s47` starts the enquiries, and the ICPC is counted from
+    this discussion; `no_s47` decides none: the assessment, or the plan, carries on (issue 19).
+    `s47_started` remains the record of a discussion that decided on enquiries."""
+
+    type: Literal["strategy_discussion_held"] = "strategy_discussion_held"
+    outcome: Literal["s47", "no_s47"]
+
+
 class S47Concluded(_Event):
     """Section 47 enquiries concluded; `icpc_not_required` cancels the ICPC clock (Working
     Together 2023: enquiries may conclude that no conference is needed)."""
 
     type: Literal["s47_concluded"] = "s47_concluded"
     outcome: Literal["icpc_required", "icpc_not_required"]
+
+
+class CoreGroupHeld(_Event):
+    """A core group meeting of a child protection plan; the first is due within 10 working days
+    of the ICPC that made the plan (Working Together)."""
+
+    type: Literal["core_group_held"] = "core_group_held"
 
 
 class CpReviewHeld(_Event):
@@ -204,8 +221,10 @@ Event = Annotated[
     | StepDownPanel
     | FinalMeetingHeld
     | S47Started
+    | StrategyDiscussionHeld
     | S47Concluded
     | IcpcHeld
+    | CoreGroupHeld
     | CpReviewHeld
     | TransferIn
     | TransferOut

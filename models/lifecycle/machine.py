@@ -29,9 +29,16 @@ transfer_out (-> closed, RC5) and case_closed (-> closed, with its reason).
                      the previous stage's events that answer its clocks stay legal:
                      assessment_completed, support_started, cin_meeting_held, review_held,
                      plan_distributed
-    cp_plan          cp_review_held: continue (stays) | cin_plan -> plan_pending
+    cp_plan          core_group_held (stays);
+                     cp_review_held: continue (stays) | cin_plan -> plan_pending
                                    | close -> closed (RC7)
     no_consent       (the family refused or withdrew consent) case_closed, transfer_out
+    decision         (enquiries or a strategy discussion ended with no plan after an assessment
+                     that escalated) cin_meeting_held -> cin_plan; case_closed; s47_started;
+                     consent_withdrawn -> no_consent
+    any open stage   assessment_started, assessment_completed while the assessment is under way:
+                     it runs beside s47 enquiries, the ICPC and a CP plan until it completes;
+                     strategy_discussion_held s47 = s47_started; no_s47 -> where it came from
 
 Refused: anything before the first referral or transfer in, anything after closure, anything
 dated before the referral, an event the stage does not expect, and a stage change dated before
@@ -52,25 +59,35 @@ from models.policy.timescales import PolicyTimeline
 
 _S = Stage
 _PLAN = frozenset({_S.CIN_PLAN, _S.STEP_DOWN_PANEL, _S.FINAL_MEETING})
+_STRATEGY = _PLAN | {
+    _S.ASSESSMENT,
+    _S.PLAN_PENDING,
+    _S.NO_CONSENT,
+    _S.CHILD_PROTECTION,
+    _S.DECISION,
+}
 _ALLOWED: dict[str, frozenset[Stage]] = {
     "referral_received": frozenset({_S.NEW}),
     "transfer_in": frozenset({_S.NEW}),
     "referral_decision": frozenset({_S.REFERRAL}),
-    "assessment_started": frozenset({_S.ASSESSMENT}),
-    # during s47 enquiries begun from the assessment, it still completes (the handler checks)
-    "assessment_completed": frozenset({_S.ASSESSMENT, _S.CHILD_PROTECTION}),
+    # the assessment runs beside everything else until it completes (the handlers check that
+    # one is under way): DESIGN.md, "A case is several activities at once"
+    "assessment_started": OPEN_STAGES,
+    "assessment_completed": OPEN_STAGES,
     "support_started": frozenset({_S.ASSESSMENT, _S.PLAN_PENDING, _S.CHILD_PROTECTION}),
-    "consent_withdrawn": frozenset({_S.PLAN_PENDING}) | _PLAN,
-    "cin_meeting_held": frozenset({_S.PLAN_PENDING, _S.CHILD_PROTECTION}),
+    "consent_withdrawn": frozenset({_S.PLAN_PENDING, _S.DECISION}) | _PLAN,
+    "cin_meeting_held": frozenset({_S.PLAN_PENDING, _S.CHILD_PROTECTION, _S.DECISION}),
     "plan_distributed": _PLAN | {_S.CHILD_PROTECTION},
     "review_held": _PLAN | {_S.CHILD_PROTECTION},
     "visit_recorded": OPEN_STAGES,
     "step_down_panel": frozenset({_S.STEP_DOWN_PANEL}),
     "final_meeting_held": frozenset({_S.FINAL_MEETING}),
-    "s47_started": _PLAN | {_S.ASSESSMENT, _S.PLAN_PENDING, _S.NO_CONSENT, _S.CHILD_PROTECTION},
+    "s47_started": _STRATEGY,
+    "strategy_discussion_held": _STRATEGY,
     "s47_concluded": frozenset({_S.CHILD_PROTECTION}),
     "icpc_held": frozenset({_S.CHILD_PROTECTION}),
     "cp_review_held": frozenset({_S.CP_PLAN}),
+    "core_group_held": frozenset({_S.CP_PLAN}),
     "transfer_out": OPEN_STAGES,
     "case_closed": OPEN_STAGES,
 }
@@ -90,9 +107,11 @@ _HANDLERS: dict[str, Callable[[Draft, Any], None]] = {
     "step_down_panel": plan.step_down_panel,
     "final_meeting_held": plan.final_meeting_held,
     "s47_started": protection.s47_started,
+    "strategy_discussion_held": protection.strategy_discussion_held,
     "s47_concluded": protection.s47_concluded,
     "icpc_held": protection.icpc_held,
     "cp_review_held": protection.cp_review_held,
+    "core_group_held": protection.core_group_held,
     "transfer_out": closure.transfer_out,
     "case_closed": closure.case_closed,
 }

@@ -40,6 +40,8 @@ _ANSWERED_BY_CIN_MEETING = (
 def cin_meeting_held(d: Draft, e: CinMeetingHeld) -> None:
     if d.state.stage is Stage.CHILD_PROTECTION and d.state.after_icpc is not Stage.PLAN_PENDING:
         d.refuse("expected a CIN plan decided before s47 enquiries began")
+    if d.state.stage is Stage.DECISION:
+        d.note("the council decided on a CIN plan after enquiries ended without one")
     for kind in _ANSWERED_BY_CIN_MEETING:
         deadline = d.find(kind)
         if deadline is not None:
@@ -117,13 +119,14 @@ def visit_recorded(d: Draft, e: VisitRecorded) -> None:
         d.answer(due)
         open_next_visit(d, e.on, counted_from="previous visit")
         return
-    if d.state.stage is Stage.ASSESSMENT and d.state.initial_home_visit is None:
+    if d.state.assessment_open and d.state.initial_home_visit is None:
         view = d.policy_on(e.on)
         if view.has(K.CIN_SUPPORT_INITIATED):
-            # Warwickshire 002 s4.4.2: CIN support within 20 WD "from the initial home visit".
+            # Warwickshire 002 s4.4.2 (L166): CIN support within 20 WD "from the initial home
+            # visit", but only "following completion of the single assessment, if the threshold
+            # is agreed and the family consent": the day is kept, the clock opens then.
             d.state = replace(d.state, initial_home_visit=e.on)
-            d.note("initial home visit: the CIN support clock starts")
-            d.open(K.CIN_SUPPORT_INITIATED, e.on)
+            d.note("initial home visit: CIN support will count from it if a plan is agreed")
             return
     d.note("no visit clock was running; recorded for the timeline")
 
@@ -139,7 +142,7 @@ def open_next_visit(d: Draft, start: date, *, counted_from: str) -> None:
 
 def consent_withdrawn(d: Draft, e: ConsentWithdrawn) -> None:
     """002 L136: support is voluntary; the plan's clocks stop and the case closes or steps down."""
-    d.cancel_all()
+    d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
     d.move_to(Stage.NO_CONSENT)
     d.state = replace(d.state, consent_refused=e.on)
     d.note("the family withdrew consent: the plan's clocks stop")

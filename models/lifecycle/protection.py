@@ -14,11 +14,18 @@ the plan, back to a CIN plan (a CIN meeting owed) or to closure (RC7).
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 
 from models.lifecycle.codes import CLOSED_SERVICES_CEASED
 from models.lifecycle.draft import Draft
-from models.lifecycle.events import CpReviewHeld, IcpcHeld, S47Concluded, S47Started
-from models.lifecycle.plan import open_plan_decision_clocks
+from models.lifecycle.events import (
+    CoreGroupHeld,
+    CpReviewHeld,
+    IcpcHeld,
+    S47Concluded,
+    S47Started,
+    StrategyDiscussionHeld,
+)
 from models.lifecycle.state import Stage
 from models.policy.timescales import TimescaleKind as K
 
@@ -30,31 +37,62 @@ _RETURNS_TO: dict[Stage, Stage] = {
     Stage.STEP_DOWN_PANEL: Stage.CIN_PLAN,  # the step-down request lapses
     Stage.FINAL_MEETING: Stage.CIN_PLAN,
     Stage.NO_CONSENT: Stage.NO_CONSENT,
+    Stage.DECISION: Stage.DECISION,
 }
 
 
-def escalate(d: Draft, *, back_to: Stage) -> None:
-    """Move to child protection; the strategy discussion (`s47_started`) starts the ICPC clock."""
+def escalate(d: Draft, *, back_to: Stage, strategy_owed: bool = True) -> None:
+    """Move to child protection; the strategy discussion (`s47_started`) starts the ICPC clock.
+
+    An escalation owes a strategy discussion: Working Together sets no number for it, so its
+    clock is an engine default (engine-defaults.yaml, with its reason), met by `s47_started` or
+    `strategy_discussion_held` (issue 19 point 4)."""
     d.cancel_kinds(K.STEP_DOWN_PANEL)
     d.move_to(Stage.CHILD_PROTECTION)
-    d.state = replace(d.state, awaiting_strategy=True, after_icpc=back_to)
-    d.note("escalated: the ICPC is counted from the strategy discussion (s47_started)")
+    d.state = replace(d.state, awaiting_strategy=strategy_owed, after_icpc=back_to)
+    if strategy_owed:
+        d.note("escalated: the ICPC is counted from the strategy discussion (s47_started)")
+        d.open(K.STRATEGY_DISCUSSION, d.on)
 
 
-def s47_started(d: Draft, e: S47Started) -> None:
+def s47_started(d: Draft, e: S47Started | StrategyDiscussionHeld) -> None:
+    _strategy_discussion(d, e.on)
+    d.state = replace(d.state, s47_started=e.on, awaiting_strategy=False, had_s47=True)
+    d.open(K.ICPC, e.on)
+
+
+def _strategy_discussion(d: Draft, on: date) -> None:
     if d.state.stage is Stage.CHILD_PROTECTION:
         since = d.state.stage_since
         if not d.state.awaiting_strategy:
             d.refuse(f"s47 enquiries already started on {d.state.s47_started}")
-        if since is not None and e.on < since:
+        if since is not None and on < since:
             d.refuse(f"expected a strategy discussion on or after the escalation on {since}")
+        owed = d.find(K.STRATEGY_DISCUSSION)
+        if owed is not None:
+            d.answer(owed)
     else:
         back_to = _RETURNS_TO[d.state.stage]
         if d.state.stage is not back_to:
             d.note("s47 enquiries supersede the step-down; without a CP plan the CIN plan resumes")
-        escalate(d, back_to=back_to)
-    d.state = replace(d.state, s47_started=e.on, awaiting_strategy=False)
-    d.open(K.ICPC, e.on)
+        escalate(d, back_to=back_to, strategy_owed=False)
+
+
+def strategy_discussion_held(d: Draft, e: StrategyDiscussionHeld) -> None:
+    """Working Together 2023 ch.2: the strategy discussion decides whether s47 enquiries are
+    needed. `s47` is `s47_started`; `no_s47` returns the case to what it was doing (the
+    assessment goes on, the plan continues), or, after an assessment that decided to escalate,
+    to the council's decision (a CIN plan, step down or close)."""
+    if e.outcome == "s47":
+        s47_started(d, e)
+        return
+    if d.state.stage is not Stage.CHILD_PROTECTION:
+        d.note("the strategy discussion decided no s47 enquiries: the case carries on")
+        return
+    _strategy_discussion(d, e.on)
+    d.state = replace(d.state, awaiting_strategy=False)
+    d.note("the strategy discussion decided no s47 enquiries")
+    _return_from_enquiries(d)
 
 
 def _enquiries_under_way(d: Draft) -> None:
@@ -78,21 +116,39 @@ def icpc_held(d: Draft, e: IcpcHeld) -> None:
     if icpc is not None:
         d.answer(icpc)
     if e.outcome == "cp_plan":
-        d.cancel_all()
+        # every clock of the earlier stage ends, except the assessment's: it goes on until it
+        # completes, whatever else happens (Working Together: 45 WD from the referral)
+        d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
         d.move_to(Stage.CP_PLAN)
         d.state = replace(d.state, cp_plan_start=e.on, after_icpc=None, last_cp_review=None)
         d.open(K.FIRST_CP_REVIEW, e.on)
+        # the core group's first meeting within 10 WD of the ICPC (Working Together)
+        d.open(K.FIRST_CORE_GROUP, e.on)
         return
     _return_from_enquiries(d)
 
 
 def _return_from_enquiries(d: Draft) -> None:
     back_to = d.state.after_icpc or Stage.PLAN_PENDING
-    d.move_to(back_to)
     d.state = replace(d.state, after_icpc=None)
     if back_to is Stage.PLAN_PENDING and d.find(K.CIN_PLAN_MEETING, K.TRANSFER_IN_MEETING) is None:
-        # After an assessment that escalated: no CP plan, so the decision is a CIN plan.
-        open_plan_decision_clocks(d)
+        # After an assessment that escalated: no conference, no plan decided. The outcomes are
+        # the council's: continue or start a CIN plan, step down, or close (001 L353-355).
+        d.move_to(Stage.DECISION)
+        d.note("no child protection plan: the council decides a CIN plan, step-down or closure")
+        return
+    d.move_to(back_to)
+
+
+def core_group_held(d: Draft, e: CoreGroupHeld) -> None:
+    """A core group meeting (Working Together: the first within 10 WD of the ICPC)."""
+    first = d.find(K.FIRST_CORE_GROUP)
+    if first is None:
+        d.note("no core group meeting was due; recorded for the timeline")
+        return
+    if e.on < first.start:
+        d.refuse(f"expected a date on or after the ICPC on {first.start}")
+    d.answer(first)
 
 
 def cp_review_held(d: Draft, e: CpReviewHeld) -> None:
@@ -107,7 +163,7 @@ def cp_review_held(d: Draft, e: CpReviewHeld) -> None:
         d.close(CLOSED_SERVICES_CEASED)
     elif e.outcome == "cin_plan":
         # The CP plan ends and a CIN plan follows: its meeting is owed from this decision.
-        d.cancel_all()
+        d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
         d.move_to(Stage.PLAN_PENDING)
         d.note("the child protection plan ended: a CIN plan follows")
         d.open(K.CIN_PLAN_MEETING, e.on)

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter
 
 from models.lifecycle.state import CaseState
 
-STATE_SCHEMA_VERSION = 2  # 2: issue 8 (consent, chair, strategy discussion)
+STATE_SCHEMA_VERSION = 3  # 2: issue 8 (consent, chair, strategy discussion); 3: issue 19
 _ADAPTER: TypeAdapter[CaseState] = TypeAdapter(CaseState)
 
 

@@ -26,6 +26,9 @@ class Stage(StrEnum):
     STEP_DOWN_PANEL = "step_down_panel"  # a review asked the step-down panel; plan still in force
     FINAL_MEETING = "final_meeting"  # the panel accepted: awaiting the final CIN meeting
     CHILD_PROTECTION = "child_protection"  # strategy discussion / s47 enquiries: awaiting ICPC
+    # enquiries or a strategy discussion ended without a plan after the assessment had decided
+    # to escalate: the council decides (a CIN plan, step down or close; 001 L353-355)
+    DECISION = "decision"
     NO_CONSENT = "no_consent"  # a plan was needed but the family refused or withdrew consent
     CP_PLAN = "cp_plan"  # the ICPC made a child protection plan
     CLOSED = "closed"
@@ -59,8 +62,12 @@ class CaseState:
     transferred_in: bool = False
     referral_nfa: bool = False  # census ReferralNFA: closed at the decision, no assessment
     assessment_started: date | None = None
+    # an assessment decided and not yet completed: it runs beside everything else (s47
+    # enquiries, the ICPC, a CP plan) until `assessment_completed` (Working Together: 45 WD)
+    assessment_open: bool = False
     initial_home_visit: date | None = None  # Warwickshire: starts "CIN support initiated"
-    s47_started: date | None = None  # the latest strategy discussion
+    s47_started: date | None = None  # the latest strategy discussion that decided on s47
+    had_s47: bool = False  # section 47 enquiries in this episode (census rule 2990)
     awaiting_strategy: bool = False  # escalated: the strategy discussion (s47_started) is next
     after_icpc: Stage | None = None  # child protection: where an ICPC with no plan returns to
     plan_start: date | None = None  # the CIN meeting that agreed the plan

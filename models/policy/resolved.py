@@ -26,6 +26,7 @@ ANCHOR_WORDS: dict[Anchor, str] = {
     Anchor.ICPC: "initial child protection conference",
     Anchor.PREVIOUS_CP_REVIEW: "previous child protection review",
     Anchor.RESIDENT: "family becoming resident",
+    Anchor.ESCALATION: "escalation",
 }
 
 _UNIT_WORDS: dict[Unit, tuple[str, str]] = {

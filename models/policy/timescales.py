@@ -31,6 +31,8 @@ class TimescaleKind(StrEnum):
     FIRST_CP_REVIEW = "first_cp_review"
     CP_REVIEW = "cp_review"
     TRANSFER_IN_MEETING = "transfer_in_meeting"
+    STRATEGY_DISCUSSION = "strategy_discussion"  # after an escalation (engine default)
+    FIRST_CORE_GROUP = "first_core_group"  # after an ICPC that made a CP plan (statutory)
 
 
 class Anchor(StrEnum):
@@ -48,6 +50,7 @@ class Anchor(StrEnum):
     ICPC = "icpc"
     PREVIOUS_CP_REVIEW = "previous_cp_review"
     RESIDENT = "resident"  # transfer in: the date the family became resident
+    ESCALATION = "escalation"  # an assessment or review decided to escalate
 
 
 # What each kind may count from: a policy naming any other anchor is refused.
@@ -67,6 +70,8 @@ ALLOWED_ANCHORS: dict[TimescaleKind, frozenset[Anchor]] = {
     TimescaleKind.FIRST_CP_REVIEW: frozenset({Anchor.ICPC}),
     TimescaleKind.CP_REVIEW: frozenset({Anchor.PREVIOUS_CP_REVIEW}),
     TimescaleKind.TRANSFER_IN_MEETING: frozenset({Anchor.RESIDENT}),
+    TimescaleKind.STRATEGY_DISCUSSION: frozenset({Anchor.ESCALATION}),
+    TimescaleKind.FIRST_CORE_GROUP: frozenset({Anchor.ICPC}),
 }
 
 

@@ -175,3 +175,17 @@ def test_overdue_deadlines_say_team_and_working_days_late_latest_first(cin):
     assert text.returncode == 0, text.stderr
     assert f"{refs[1]:12} west" in text.stdout and "16" in text.stdout
     assert "1 deadline(s) overdue as of 2025-02-05" in text.stdout
+
+
+def test_refer_opens_a_transfer_in(cin):
+    """Issue 19 point 12: `cin case refer --transfer-in` opens a case for a child who moved here;
+    Redbridge 003 s7: the CIN meeting within 20 WD of residence. Resident Mon 6 Jan 2025: 7-10
+    Jan (4), 13 Jan-31 Jan (19), Mon 3 Feb (20)."""
+    refer = cin("case", "refer", "--authority", "redbridge", "--child", "C78",
+                "--date", "2025-01-06", "--need", "N1", "--transfer-in")  # fmt: skip
+    assert refer.returncode == 0, refer.stderr
+    assert "transfer in accepted; stage plan_pending" in refer.stdout
+    case_ref = refer.stdout.splitlines()[-1]
+    view = json.loads(cin("case", "show", case_ref, "--json").stdout)
+    by_kind = {d["kind"]: d for d in view["deadlines"]}
+    assert by_kind["transfer_in_meeting"]["due"] == "2025-02-03"

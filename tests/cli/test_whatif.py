@@ -45,9 +45,11 @@ def test_the_policy_unchanged_moves_nothing(
     histories: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     same = whatif(capsys, "--draft", str(REPO_ROOT / "policies" / "redbridge.yaml"))
-    assert (same["open_cases"], same["open_deadlines"]) == (4, 4)
+    # issue 19: G's and K2's assessments run on through their CP plans and their first core
+    # groups are owed, neither recorded: 4 more open (and overdue) deadlines
+    assert (same["open_cases"], same["open_deadlines"]) == (4, 8)
     assert (same["moved"], same["appeared"], same["vanished"], same["refused"]) == (0, 0, 0, 0)
-    assert same["overdue_today"] == {"now": 4, "then": 4}
+    assert same["overdue_today"] == {"now": 8, "then": 8}
     assert same["now"] == same["then"]
     # the same amount written differently is no change either
     restated = whatif(capsys, "--set", "first_review=42 days")
@@ -58,25 +60,29 @@ def test_a_known_change_moves_the_hand_counted_deadlines(
     histories: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # I's first review: 24 Jun 2024 + 4 weeks = 22 Jul (was 5 Aug: 14 days earlier);
-    # H's assessment: 20 Jan 2025 + 20 working days = 17 Feb (was 24 Mar: 35 days earlier)
+    # H's assessment: 20 Jan 2025 + 20 working days = 17 Feb (was 24 Mar: 35 days earlier);
+    # G's (Mon 2 Sep 2024) and K2's (Tue 1 Oct 2024), still running (issue 19): 25 working days
+    # = 5 whole weeks earlier, no bank holiday between, 35 days each
     moved = whatif(
         capsys, "--set", "first_review=4 weeks", "--set", "assessment_completed=20 working days"
     )
-    assert (moved["moved"], moved["moved_earlier"], moved["moved_later"]) == (2, 2, 0)
-    assert moved["moved_by_kind"] == {"assessment_completed": 1, "first_review": 1}
-    assert moved["shift_days"] == {"min": -35, "median": -24.5, "max": -14}
-    assert moved["overdue_today"] == {"now": 4, "then": 4}
-    assert moved["by_team"]["cin-east"]["moved"] == 2
+    assert (moved["moved"], moved["moved_earlier"], moved["moved_later"]) == (4, 4, 0)
+    assert moved["moved_by_kind"] == {"assessment_completed": 3, "first_review": 1}
+    assert moved["shift_days"] == {"min": -35, "median": -35.0, "max": -14}
+    assert moved["overdue_today"] == {"now": 8, "then": 8}
+    assert moved["by_team"]["cin-east"]["moved"] == 3  # G, H, I (K2 has no team)
     assert {(m["deadline"], m["due_now"], m["due_then"], m["days"]) for m in moved["moves"]} == {
         ("assessment_completed", "2025-03-24", "2025-02-17", -35),
+        ("assessment_completed", "2024-11-04", "2024-09-30", -35),  # G: 2 Sep + 45 WD / 20 WD
+        ("assessment_completed", "2024-12-03", "2024-10-29", -35),  # K2: 1 Oct + 45 WD / 20 WD
         ("review#1", "2024-08-05", "2024-07-22", -14),
     }
     # in words, for a person: sentences, tables and the cases that move, no Python values
     assert main(["policy", "whatif", "redbridge", "--set", "first_review=4 weeks",
                  "--set", "assessment_completed=20 working days"]) == 0  # fmt: skip
     text = capsys.readouterr().out
-    assert "2 deadlines would move (2 earlier, 0 later), by -35 to -14 days" in text
-    assert "Deadlines that would move (2):" in text
+    assert "4 deadlines would move (4 earlier, 0 later), by -35 to -14 days" in text
+    assert "Deadlines that would move (4):" in text
     assert "2024-08-05  2024-07-22  -14" in text and "2025-03-24  2025-02-17  -35" in text
     assert "None" not in text and "{" not in text
 
@@ -88,14 +94,16 @@ def test_a_longer_clock_leaves_less_overdue_per_team(
     # K2 15 Oct 2024 -> 15 Apr 2025 (no longer overdue). K2 is unallocated: no team.
     longer = whatif(capsys, "--set", "first_cp_review=6 months")
     assert longer["moved"] == 2 and longer["moved_later"] == 2
-    assert longer["overdue_today"] == {"now": 4, "then": 3}
+    assert longer["overdue_today"] == {"now": 8, "then": 7}
     no_team = longer["by_team"]["(no team)"]
-    assert no_team["overdue_today"] == {"now": 1, "then": 0}
+    # K2's assessment and first core group (issue 19) stay overdue either way
+    assert no_team["overdue_today"] == {"now": 3, "then": 2}
     # K2's review was escalated to all three rungs in week 0 now; then it is due on 15 Apr,
-    # so its worker reminder and rungs fall in weeks 2 and 3 instead
-    assert no_team["now"]["alerts_by_week"][0] == 3
-    assert no_team["then"]["alerts_by_week"][0] == 0
-    assert sum(no_team["then"]["alerts_by_week"]) >= 3
+    # so its worker reminder and rungs fall in weeks 2 and 3 instead (the other two overdue
+    # clocks' three rungs each stay in week 0)
+    assert no_team["now"]["alerts_by_week"][0] == 9
+    assert no_team["then"]["alerts_by_week"][0] == 6
+    assert sum(no_team["then"]["alerts_by_week"]) >= 9
 
 
 def test_the_case_database_is_unchanged(

@@ -295,9 +295,16 @@ HISTORIES["redcar-and-cleveland: referred on Christmas Eve, child protection pla
         # 15 WD from the strategy discussion on Tue 30 Dec (not the decision): 31 Dec (1), skip
         # 1 Jan, 2 Jan (2), 5-9 Jan (7), 12-16 Jan (12), 19-21 Jan (15): Wed 21 Jan, held then
         ("icpc", "icpc", "2026-01-21", "met", "2026-01-21"),
+        # issue 19 point 4: the strategy discussion owed from the escalation on Mon 29 Dec
+        # (engine default 3 WD): 30, 31 Dec, skip 1 Jan, Fri 2 Jan; held Tue 30 Dec
+        ("strategy_discussion", "strategy_discussion", "2026-01-02", "met", "2025-12-30"),
+        # the first core group within 10 WD of the ICPC on Wed 21 Jan (Working Together):
+        # 22, 23 Jan (2), 26-30 Jan (7), 2-4 Feb (10); not recorded in this history
+        ("first_core_group", "first_core_group", "2026-02-04", "open", None),
         # 45 WD from Wed 24 Dec: skip 25 and 26 Dec, 29-31 Dec (3), skip 1 Jan, 2 Jan (4), eight
-        # whole weeks 5 Jan-27 Feb (44), Mon 2 Mar (45); the CP plan cancels it
-        ("assessment_completed", "assessment_completed", "2026-03-02", "cancelled", None),
+        # whole weeks 5 Jan-27 Feb (44), Mon 2 Mar (45); the CP plan does not end it (issue 19
+        # point 1: the assessment runs until it completes, and this history never records that)
+        ("assessment_completed", "assessment_completed", "2026-03-02", "open", None),
         # 3 months from the ICPC on 21 Jan 2026; reviewed 20 Apr
         ("cp_review#1", "first_cp_review", "2026-04-21", "met", "2026-04-20"),
         # at most 6 months from the review on 20 Apr 2026

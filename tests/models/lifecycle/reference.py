@@ -15,7 +15,7 @@ from typing import Any
 from tests.models.lifecycle.fakes import add_months
 
 PLAN = {"cin_plan", "step_down_panel", "final_meeting"}
-S47_FROM = PLAN | {"assessment", "plan_pending", "no_consent"}
+S47_FROM = PLAN | {"assessment", "plan_pending", "no_consent", "decision"}
 MEETING_ANSWERS = {
     "cin_plan_meeting",
     "transfer_in_meeting",
@@ -28,11 +28,14 @@ ENDS_A_PLAN_BY_ITSELF = {"RC1", "RC2", "RC3", "RC4", "RC5", "RC6"}
 @dataclass(frozen=True)
 class Reference:
     cin_support: bool  # the policy starts a clock at the initial home visit (Warwickshire)
+    strategy_clock: bool = False  # the policy sets strategy_discussion and first_core_group
     stage: str = "new"
     open: frozenset[str] = frozenset()
     after_icpc: str | None = None
     awaiting_strategy: bool = False
     assessment_started: bool = False
+    assessment_open: bool = False  # issue 19: the assessment runs beside everything else
+    had_s47: bool = False  # DfE rule 2990: no RC8/RC9 on an episode with s47 enquiries
     home_visit: bool = False
     had_plan: bool = False
     frequency: Any = None
@@ -62,7 +65,14 @@ class Reference:
         )
 
     def _closed(self) -> Reference:
-        return replace(self, stage="closed", open=frozenset(), after_icpc=None)
+        return replace(
+            self,
+            stage="closed",
+            open=frozenset(),
+            after_icpc=None,
+            assessment_open=False,
+            awaiting_strategy=False,
+        )
 
     def _to(self, stage: str, open_: set[str], **more: Any) -> Reference:
         return replace(self, stage=stage, open=frozenset(open_), **more)
@@ -71,18 +81,20 @@ class Reference:
         in_force = self.plan_in_force or self.stage == "cp_plan"
         if in_force and e.reason not in ENDS_A_PLAN_BY_ITSELF:
             return None  # 003 L146: a review decides a plan's end
-        if self.had_plan and e.reason in ("RC8", "RC9"):
-            return None  # "closed after assessment": the census rejects it with a plan
+        if (self.had_plan or self.had_s47) and e.reason in ("RC8", "RC9"):
+            return None  # "closed after assessment": the census rejects it (rule 2990)
         return self._closed()
 
     def _visit_recorded(self, e: Any, o: set[str]) -> Reference:
-        initial_home_visit = self.stage == "assessment" and not self.home_visit
+        initial_home_visit = self.assessment_open and not self.home_visit
         if "visit" not in o and initial_home_visit and self.cin_support:
-            return self._to(self.stage, o | {"cin_support_initiated"}, home_visit=True)
+            return replace(self, home_visit=True)  # 002 L166: no clock until a plan is agreed
         return self
 
     def _escalated(self, o: set[str], back: str) -> Reference:
         o.discard("step_down_panel")
+        if self.strategy_clock:  # issue 19 point 4: an engine default, where a policy takes it
+            o.add("strategy_discussion")
         return self._to("child_protection", o, after_icpc=back, awaiting_strategy=True)
 
     def _referral_decision(self, e: Any, o: set[str]) -> Reference | None:
@@ -93,35 +105,45 @@ class Reference:
             return self._closed()
         o.add("assessment_completed")
         if e.outcome == "assessment":
-            return self._to("assessment", o)
-        return self._escalated(o, "assessment")
+            return self._to("assessment", o, assessment_open=True)
+        return replace(self._escalated(o, "assessment"), assessment_open=True)
 
     def _assessment_started(self, e: Any, o: set[str]) -> Reference | None:
-        if self.stage != "assessment" or self.assessment_started:
+        if not self.assessment_open or self.assessment_started:
             return None
         return replace(self, assessment_started=True)
 
+    def _plan_decided(self, o: set[str]) -> set[str]:
+        o = o | {"cin_plan_meeting", "plan_in_place"}
+        return o | {"cin_support_initiated"} if self.cin_support else o
+
     def _assessment_completed(self, e: Any, o: set[str]) -> Reference | None:
+        if not self.assessment_open:
+            return None
         during_s47 = self.stage == "child_protection" and self.after_icpc == "assessment"
-        if self.stage != "assessment" and not during_s47:
+        ends = e.outcome in ("nfa", "step_down")
+        if self.stage != "assessment" and not during_s47 and ends:
             return None
         o.discard("assessment_completed")
         refused_consent = e.outcome == "cin_plan" and not e.consent
-        if refused_consent:
-            o.discard("cin_support_initiated")
+        done = replace(self, assessment_open=False)
         if during_s47:
-            if e.outcome in ("nfa", "step_down"):
+            if ends:
                 return None
-            return self._to(
-                self.stage, o, after_icpc="no_consent" if refused_consent else "plan_pending"
-            )
-        if e.outcome in ("nfa", "step_down"):
+            if refused_consent:
+                return done._to(self.stage, o, after_icpc="no_consent")
+            if e.outcome == "cin_plan":
+                o = self._plan_decided(o)
+            return done._to(self.stage, o, after_icpc="plan_pending")
+        if self.stage != "assessment":
+            return done._to(self.stage, o)
+        if ends:
             return self._closed()
         if refused_consent:
-            return self._to("no_consent", o)
+            return done._to("no_consent", o)
         if e.outcome == "cin_plan":
-            return self._to("plan_pending", o | {"cin_plan_meeting", "plan_in_place"})
-        return self._escalated(o, "plan_pending")
+            return done._to("plan_pending", self._plan_decided(o))
+        return done._escalated(o, "plan_pending")
 
     def _support_started(self, e: Any, o: set[str]) -> Reference | None:
         if self.stage not in ("assessment", "plan_pending", "child_protection"):
@@ -129,13 +151,13 @@ class Reference:
         return self._to(self.stage, o - {"cin_support_initiated"})
 
     def _consent_withdrawn(self, e: Any, o: set[str]) -> Reference | None:
-        if self.stage != "plan_pending" and self.stage not in PLAN:
+        if self.stage not in ("plan_pending", "decision") and self.stage not in PLAN:
             return None
-        return self._to("no_consent", set(), after_icpc=None)
+        return self._to("no_consent", o & {"assessment_completed"}, after_icpc=None)
 
     def _cin_meeting_held(self, e: Any, o: set[str]) -> Reference | None:
         during_s47 = self.stage == "child_protection" and self.after_icpc == "plan_pending"
-        if self.stage != "plan_pending" and not during_s47:
+        if self.stage not in ("plan_pending", "decision") and not during_s47:
             return None
         o = (o - MEETING_ANSWERS) | {"plan_distributed", "first_review"}
         if e.visit_frequency is not None:
@@ -202,19 +224,34 @@ class Reference:
         if self.stage == "child_protection":
             if not self.awaiting_strategy:
                 return None
-            return self._to(self.stage, o | {"icpc"}, awaiting_strategy=False)
+            o.discard("strategy_discussion")
+            return self._to(self.stage, o | {"icpc"}, awaiting_strategy=False, had_s47=True)
         if self.stage not in S47_FROM:
             return None
-        back = (
-            self.stage if self.stage in ("assessment", "plan_pending", "no_consent") else "cin_plan"
-        )
+        back = self.stage if self.stage not in PLAN else "cin_plan"
         o.discard("step_down_panel")
-        return self._to("child_protection", o | {"icpc"}, after_icpc=back, awaiting_strategy=False)
+        return self._to(
+            "child_protection",
+            o | {"icpc"},
+            after_icpc=back,
+            awaiting_strategy=False,
+            had_s47=True,
+        )
+
+    def _strategy_discussion_held(self, e: Any, o: set[str]) -> Reference | None:
+        if e.outcome == "s47":
+            return self._s47_started(e, o)
+        if self.stage == "child_protection":
+            if not self.awaiting_strategy:
+                return None
+            o.discard("strategy_discussion")
+            return replace(self, awaiting_strategy=False)._return(o)
+        return self if self.stage in S47_FROM else None
 
     def _return(self, o: set[str]) -> Reference:
         back = self.after_icpc or "plan_pending"
         if back == "plan_pending" and not o & {"cin_plan_meeting", "transfer_in_meeting"}:
-            o |= {"cin_plan_meeting", "plan_in_place"}
+            back = "decision"  # issue 19 point 4: the council decides, no plan assumed
         return self._to(back, o, after_icpc=None)
 
     def _s47_concluded(self, e: Any, o: set[str]) -> Reference | None:
@@ -230,8 +267,16 @@ class Reference:
             return None
         o.discard("icpc")
         if e.outcome == "cp_plan":
-            return self._to("cp_plan", {"first_cp_review"}, after_icpc=None, had_plan=True)
+            kept = o & {"assessment_completed"}  # issue 19 point 1: it runs on
+            kept |= {"first_cp_review"} | ({"first_core_group"} if self.strategy_clock else set())
+            return self._to("cp_plan", kept, after_icpc=None, had_plan=True)
+
         return self._return(o)
+
+    def _core_group_held(self, e: Any, o: set[str]) -> Reference | None:
+        if self.stage != "cp_plan":
+            return None
+        return self._to("cp_plan", o - {"first_core_group"})
 
     def _cp_review_held(self, e: Any, o: set[str]) -> Reference | None:
         if self.stage != "cp_plan":
@@ -240,5 +285,5 @@ class Reference:
         if e.outcome == "close":
             return self._closed()
         if e.outcome == "cin_plan":
-            return self._to("plan_pending", {"cin_plan_meeting"})
+            return self._to("plan_pending", (o & {"assessment_completed"}) | {"cin_plan_meeting"})
         return self._to("cp_plan", o | {"cp_review"})

@@ -62,13 +62,17 @@ def test_each_clock_is_counted_under_the_version_in_force_when_it_starts() -> No
     assert (next_review.due, next_review.policy_ref) == (d("2025-07-07"), "redbridge v2")
 
 
-def test_warwickshire_initial_home_visit_starts_cin_support_which_the_cin_meeting_meets() -> None:
+def test_warwickshire_cin_support_opens_at_the_plan_decision_counted_from_the_home_visit() -> None:
+    # 002 s4.4.2 (L166): "following completion of the single assessment, if the threshold is
+    # agreed and the family consent", CIN support within 20 WD "from the initial home visit"
+    # (issue 19 point 4): nothing is due before the assessment decides; the due date still
+    # counts from the visit.
     transitions = play(
         warwickshire(),
         [
             *TO_ASSESSMENT,
             VisitRecorded(on=d("2025-01-09")),
-            VisitRecorded(on=d("2025-01-13")),  # not the initial visit: no second clock
+            VisitRecorded(on=d("2025-01-13")),  # not the initial visit
             AssessmentCompleted(on=d("2025-01-31"), outcome="cin_plan"),
             CinMeetingHeld(on=d("2025-02-07")),
         ],
@@ -78,14 +82,33 @@ def test_warwickshire_initial_home_visit_starts_cin_support_which_the_cin_meetin
         # 002 sets no assessment timescale: the national 45 WD, 9 weeks of weekdays
         ("open", "assessment_completed", "2025-03-10"),
     ]
-    assert changes_of(transitions[2]) == [("open", "cin_support_initiated", "2025-02-06")]
+    assert changes_of(transitions[2]) == []  # the visit is kept, no clock yet
     assert transitions[2].state.initial_home_visit == d("2025-01-09")
     assert changes_of(transitions[3]) == []
-    # the fake Warwickshire sets no CIN meeting, plan-in-place, review or plan-copies clocks
-    assert changes_of(transitions[4]) == [("met", "assessment_completed", "2025-03-10")]
+    # hand count: Thu 9 Jan 2025 + 20 working days (no bank holiday) = Thu 6 Feb 2025, already
+    # past when the plan is decided on 31 Jan? no: 31 Jan is before 6 Feb, so it opens due then
+    assert changes_of(transitions[4]) == [
+        ("met", "assessment_completed", "2025-03-10"),
+        ("open", "cin_support_initiated", "2025-02-06"),
+    ]
     assert any("no cin_plan_meeting clock" in n for n in transitions[4].notes)
     # the plan sets no visiting frequency: no visit clock (003 L202; 002 sets none either)
     assert changes_of(transitions[5]) == [("met_late", "cin_support_initiated", "2025-02-06")]
+
+
+def test_warwickshire_assessment_ending_nfa_never_owed_cin_support() -> None:
+    # 002 L166: the 20 WD applies only if the assessment agrees the threshold (issue 19 point 4)
+    (*_, visit, done) = play(
+        warwickshire(),
+        [
+            *TO_ASSESSMENT,
+            VisitRecorded(on=d("2025-01-09")),
+            AssessmentCompleted(on=d("2025-02-28"), outcome="nfa"),
+        ],
+    )
+    assert changes_of(visit) == []
+    assert [c for c in changes_of(done) if c[1] == "cin_support_initiated"] == []
+    assert done.state.stage is Stage.CLOSED
 
 
 def test_redbridge_has_no_initial_home_visit_clock() -> None:

@@ -311,11 +311,17 @@ def test_strategy_discussion_at_referral_runs_the_assessment_beside_the_icpc() -
         ),
     ]
     state = run(redbridge(), steps)
-    assert state.closure_reason == "RC8"
+    # issue 19 point 10: s47 enquiries ran, so not RC8 (DfE rule 2990 refuses RC8/RC9 on an
+    # episode with s47 activity) but RC7, "services ceased for any other reason" (CODES.md)
+    assert state.closure_reason == "RC7"
     assert not state.referral_nfa  # an assessment took place
 
 
-def test_assessment_escalates_and_an_icpc_without_a_plan_decides_a_cin_plan() -> None:
+def test_assessment_escalates_and_an_icpc_without_a_plan_leaves_the_decision_to_the_council() -> (
+    None
+):
+    # issue 19 point 4: after enquiries end with no plan the outcomes are the council's (001
+    # L353-355: continue or start a CIN plan, step down, or close): no CIN plan clocks assumed
     steps = [
         *REDBRIDGE_TO_STEP_DOWN[:2],
         Step(
@@ -326,12 +332,14 @@ def test_assessment_escalates_and_an_icpc_without_a_plan_decides_a_cin_plan() ->
         Step(S47Started(on=d("2025-02-03")), S.CHILD_PROTECTION, [("open", "icpc", "2025-02-24")]),
         Step(
             IcpcHeld(on=d("2025-02-20"), outcome="no_plan"),
-            S.PLAN_PENDING,
-            [
-                ("met", "icpc", "2025-02-24"),
-                ("open", "cin_plan_meeting", "2025-03-13"),  # from the ICPC's decision
-                ("open", "plan_in_place", "2025-04-06"),
-            ],
+            S.DECISION,
+            [("met", "icpc", "2025-02-24")],
+        ),
+        # the council decides on a CIN plan: Redbridge's first review 6 weeks from Mon 3 Mar
+        Step(
+            CinMeetingHeld(on=d("2025-03-03")),
+            S.CIN_PLAN,
+            [("open", "plan_distributed", "2025-03-17"), ("open", "review#1", "2025-04-14")],
         ),
     ]
     run(redbridge(), steps)

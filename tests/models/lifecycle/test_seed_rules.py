@@ -19,6 +19,7 @@ from models.lifecycle import (
     CaseState,
     CinMeetingHeld,
     ConsentWithdrawn,
+    CoreGroupHeld,
     CpReviewHeld,
     Event,
     EventRefused,
@@ -78,9 +79,12 @@ def test_1_warwickshire_20_wd_run_from_the_initial_home_visit_to_support(book: P
     # 45 WD from Mon 2 Jun: 3-6 Jun (4), eight whole weeks 9 Jun-1 Aug (44), Mon 4 Aug (45);
     # no bank holiday between
     assert ("open", "assessment_completed", "2025-08-04") in changes_of(decision)
+    # issue 19 point 4: "if the threshold ... is agreed and the family consent": nothing is due
+    # at the visit; the clock opens when the assessment agrees a plan with consent
+    assert changes_of(visit) == []
     # 20 WD from Thu 5 Jun: 6 Jun (1), 9-27 Jun (16), 30 Jun-3 Jul (20): Thu 3 Jul
-    assert changes_of(visit) == [("open", "cin_support_initiated", "2025-07-03")]
-    (opened,) = visit.changes
+    assert ("open", "cin_support_initiated", "2025-07-03") in changes_of(completed)
+    (opened,) = [c for c in completed.changes if c.kind is K.CIN_SUPPORT_INITIATED]
     assert (
         opened.explanation is not None
         and "from initial home visit on 2025-06-05" in opened.explanation
@@ -191,7 +195,13 @@ def test_4_the_icpc_counts_from_the_strategy_discussion_on_every_route(book: Pol
     strategy = apply(escalated.state, S47Started(on=d("2025-04-10")), policy)
     # 15 WD from Thu 10 Apr: 11 Apr (1), 14-17 Apr (5), skip 18 and 21 Apr, 22-25 Apr (9),
     # 28 Apr-2 May (14), skip 5 May, Tue 6 May (15)
-    assert changes_of(strategy) == [("open", "icpc", "2025-05-06")]
+    # the strategy discussion owed since the escalation (engine default, 3 WD: Mon 7 Apr ->
+    # 8, 9, Thu 10 Apr) is met the day it is held
+    assert ("open", "strategy_discussion", "2025-04-10") in changes_of(escalated)
+    assert changes_of(strategy) == [
+        ("met", "strategy_discussion", "2025-04-10"),
+        ("open", "icpc", "2025-05-06"),
+    ]
     # enquiries conclude that no conference is needed: the clock is cancelled, not escalated
     concluded = apply(
         strategy.state, S47Concluded(on=d("2025-04-24"), outcome="icpc_not_required"), policy
@@ -220,9 +230,30 @@ def test_4_cp_reviews_3_months_then_6_and_the_plan_ends_to_a_cin_plan(book: Poli
     # 27 Oct: 28-31 Oct (4), 3-14 Nov (14), Mon 17 Nov (15)
     assert changes_of(ended) == [
         ("met", "cp_review#2", "2025-10-28"),
+        # this history never records the core group (Wed 29 Jan + 10 WD = Wed 12 Feb)
+        ("cancelled", "first_core_group", "2025-02-12"),
         ("open", "cin_plan_meeting", "2025-11-17"),
     ]
     assert ended.state.stage is Stage.PLAN_PENDING
+
+
+def test_4_the_first_core_group_within_10_working_days_of_the_icpc(book: PolicyBook) -> None:
+    """Working Together 2018 ch.1, flow chart 4 (issue 19 point 4): the core group first meets
+    within 10 working days of the ICPC that made the plan. ICPC Wed 29 Jan 2025: 30, 31 Jan (2),
+    3-7 Feb (7), 10, 11, Wed 12 Feb (10)."""
+    events: list[Event] = [
+        *ASSESSING,
+        S47Started(on=d("2025-01-08")),
+        IcpcHeld(on=d("2025-01-29"), outcome="cp_plan"),
+        CoreGroupHeld(on=d("2025-02-11")),
+    ]
+    *_, icpc, core = play(book.authority("stockton-on-tees"), events)
+    assert ("open", "first_core_group", "2025-02-12") in changes_of(icpc)
+    (opened,) = [c for c in icpc.changes if c.kind is K.FIRST_CORE_GROUP]
+    assert opened.source is not None and opened.source.startswith("statutory: Working Together")
+    assert changes_of(core) == [("met", "first_core_group", "2025-02-12")]
+    # issue 19 point 1: the assessment (from ASSESSING, never completed) is still running
+    assert any(d.kind is K.ASSESSMENT_COMPLETED for d in core.state.deadlines)
 
 
 # -- 5. No clock that no event can meet ------------------------------------------------------------

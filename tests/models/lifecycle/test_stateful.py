@@ -57,6 +57,7 @@ CHOICES: dict[str, dict[str, list[Any]]] = {
     "step_down_panel": {"outcome": ["accepted", "rejected"]},
     "icpc_held": {"outcome": ["cp_plan", "no_plan"]},
     "s47_concluded": {"outcome": ["icpc_required", "icpc_not_required"]},
+    "strategy_discussion_held": {"outcome": ["s47", "no_s47"]},
     "cp_review_held": {"outcome": ["continue", "continue", "cin_plan", "close"]},
     "case_closed": {"reason": list(CLOSURE_REASONS)},
 }
@@ -73,11 +74,14 @@ LIKELY: dict[str, list[str]] = {
     + ["plan_distributed", "s47_started", "consent_withdrawn"],
     "step_down_panel": ["step_down_panel", "visit_recorded", "s47_started", "review_held"],
     "final_meeting": ["final_meeting_held", "visit_recorded", "s47_started", "review_held"],
-    "child_protection": ["s47_started", "icpc_held", "icpc_held", "s47_concluded"]
+    "child_protection": ["s47_started", "strategy_discussion_held", "icpc_held", "icpc_held"]
+    + ["s47_concluded"]
     + ["plan_distributed", "visit_recorded", "review_held", "assessment_completed"]
     + ["cin_meeting_held", "support_started"],
-    "cp_plan": ["visit_recorded", "cp_review_held", "cp_review_held"],
+    "cp_plan": ["visit_recorded", "cp_review_held", "cp_review_held", "assessment_completed"]
+    + ["core_group_held"],
     "no_consent": ["case_closed", "s47_started", "visit_recorded"],
+    "decision": ["cin_meeting_held", "case_closed", "strategy_discussion_held", "visit_recorded"],
     "closed": list(EVENT_TYPES),
 }
 # The start of a usual history: the machine begins after the first 0-5 of these.
@@ -131,16 +135,22 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @initialize(
         cin_support=st.booleans(),
+        strategy_clock=st.booleans(),
         start=st.dates(date(2019, 1, 1), date(2030, 12, 31)),
         head_start=st.integers(0, len(HEAD_START)),
     )
-    def choose_policy(self, cin_support: bool, start: date, head_start: int) -> None:
+    def choose_policy(
+        self, cin_support: bool, strategy_clock: bool, start: date, head_start: int
+    ) -> None:
         """The policy, the first day, and (to reach deep stages often) a plausible opening."""
         amounts = dict(REDBRIDGE)
         if cin_support:
             amounts[K.CIN_SUPPORT_INITIATED] = WARWICKSHIRE[K.CIN_SUPPORT_INITIATED]
+        if strategy_clock:  # issue 19: the engine default and the statutory core group
+            amounts[K.STRATEGY_DISCUSSION] = (3, Unit.WORKING_DAYS)
+            amounts[K.FIRST_CORE_GROUP] = (10, Unit.WORKING_DAYS)
         self.policy = timeline(amounts)
-        self.reference = Reference(cin_support=cin_support)
+        self.reference = Reference(cin_support=cin_support, strategy_clock=strategy_clock)
         self.today = start
         for record in HEAD_START[:head_start]:
             self.record(parse_event({**record, "on": self.day(7).isoformat()}))

@@ -11,7 +11,14 @@ import yaml
 from models.policy.timescales import TimescaleKind
 
 REAL_POLICIES = Path(__file__).resolve().parents[3] / "policies"
-STATUTORY = ("referral_decision", "assessment_completed", "icpc", "first_cp_review", "cp_review")
+STATUTORY = (
+    "referral_decision",
+    "assessment_completed",
+    "icpc",
+    "first_cp_review",
+    "cp_review",
+    "first_core_group",
+)
 NO_CLOCK = ("cin_support_initiated", "team_manager_review")
 
 

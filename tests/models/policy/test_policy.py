@@ -86,7 +86,14 @@ def test_authorities_take_effect_on_their_documents_dates_in_england(
     assert policy.versions[0].closure_days.one_off == ()  # no invented closure days
 
 
-STATUTORY = {K.REFERRAL_DECISION, K.ASSESSMENT_COMPLETED, K.ICPC, K.FIRST_CP_REVIEW, K.CP_REVIEW}
+STATUTORY = {
+    K.REFERRAL_DECISION,
+    K.ASSESSMENT_COMPLETED,
+    K.ICPC,
+    K.FIRST_CP_REVIEW,
+    K.CP_REVIEW,
+    K.FIRST_CORE_GROUP,  # Working Together (issue 19 point 4)
+}
 
 
 def test_every_clock_says_where_it_comes_from(book: PolicyBook) -> None:

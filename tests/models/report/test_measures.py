@@ -93,12 +93,16 @@ EXPECTED: dict[str, Any] = {
     # G's and K2's first CP reviews (20 Dec, 15 Jan), H's assessment (24 Mar) and I's first
     # review (5 Aug); I's plan set no visiting frequency and Redbridge sets none (003 L202), so no
     # visit is owed
+    # issue 19 point 1: G's and K2's assessments go on through their CP plans (Working Together:
+    # 45 WD from the referral) and neither history records their completion: overdue too; nor
+    # their first core groups, due within 10 WD of their ICPCs (issue 19 point 4)
     "overdue_deadlines_by_kind": {
-        "assessment_completed": 1,
+        "assessment_completed": 3,
+        "first_core_group": 2,
         "first_cp_review": 2,
         "first_review": 1,
     },
-    "overdue_deadlines_total": 4,
+    "overdue_deadlines_total": 8,
     # Redbridge's policy gives no child population: no rates
     "child_population": None,
     "referrals_per_10k": None,
