@@ -11,25 +11,29 @@ expected, and an exit status that means one thing:
 
 For 3 and 4 the full traceback goes to `<data folder>/logs/cin-errors.log` for the administrator,
 scrubbed: no SQL parameters (engines hide them), no database `DETAIL:` lines (they quote rows),
-no value registered as a child's detail (`sensitive`), every line cut short.
+no value registered as a child's detail (`sensitive`, `child_values`), no value from the command
+line in the header (`scrub_argv`), every line cut short.
 """
 
 from __future__ import annotations
 
+import argparse
 import errno
 import os
 import re
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REFUSED, USAGE, ENVIRONMENT, FAULT = 1, 2, 3, 4
 LOG_NAME = "cin-errors.log"
 MAX_LINE = 300  # characters of one error line on stderr
 MAX_LOG_LINE = 500
-CHILD_OPTIONS = ("--child",)  # their values never reach a log or a message
+# the destinations of options and arguments that carry a child's details: their values (and
+# the forms a traceback may print them in) never reach a log or a message
+CHILD_DETAILS = ("child", "dob", "expected_dob", "upn", "former_upn", "died")
 
 _sensitive: list[str] = []
 
@@ -76,21 +80,51 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
+def child_values(args: object) -> list[str]:
+    """Every form in which a child's detail given on the command line may be printed: as typed,
+    trimmed, upper-cased (as a UPN is stored), and a date as ISO text and as Python shows it."""
+    forms: list[str] = []
+    for name in CHILD_DETAILS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.strip():
+            forms += [value, value.strip(), value.strip().upper()]
+        elif isinstance(value, date):
+            forms += [value.isoformat(), repr(value), f"{value.year}, {value.month}, {value.day}"]
+    return sorted({form for form in forms if form}, key=len, reverse=True)
+
+
 def scrub_argv(argv: Sequence[str]) -> list[str]:
-    shown: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            shown.append("<child>")
-            hide_next = False
-        elif arg in CHILD_OPTIONS:
+    """The command line for the log's header: the command's words and option names only.
+
+    Every value is `<value>` whatever the option and however it is spelt (`--dob=...`, a
+    positional CHILD_REF, a value that looks like an option), so no child's detail is recorded.
+    """
+    words = _command_words(argv)
+    shown = list(argv[:words])
+    for arg in argv[words:]:
+        if arg.startswith("--") and len(arg) > 2:
+            name = arg.split("=", 1)[0]
+            shown.append(f"{name}=<value>" if "=" in arg else name)
+        elif arg == "--":
             shown.append(arg)
-            hide_next = True
-        elif any(arg.startswith(f"{option}=") for option in CHILD_OPTIONS):
-            shown.append(arg.split("=", 1)[0] + "=<child>")
         else:
-            shown.append(arg[:200])
-    return shown
+            shown.append("<value>")
+    return [_CONTROL.sub("?", word)[:60] for word in shown]
+
+
+def _command_words(argv: Sequence[str]) -> int:
+    """How many leading arguments are sub-command names (`case refer`, `census export`)."""
+    from cli.main import build_parser
+
+    parser: argparse.ArgumentParser = build_parser()
+    count = 0
+    for arg in argv:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or arg not in sub.choices:
+            break
+        parser = sub.choices[arg]
+        count += 1
+    return count
 
 
 def log_path() -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from cli import (
     calendar_cmd,
@@ -20,7 +21,7 @@ from cli import (
     staff_cmd,
 )
 from cli.common import Parser
-from cli.errors import ENVIRONMENT, FAULT, classify, one_line, sensitive, write_log
+from cli.errors import ENVIRONMENT, FAULT, child_values, classify, one_line, sensitive, write_log
 from cli.prefect_env import use_project_prefect
 
 # Each sub-command module exposes `register(subparsers)`, setting `func` on its parsers.
@@ -54,11 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; every failure is one line and an exit status (`cli.errors`)."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(arguments)  # usage errors: one line, exit 2
+    # the child's details stay registered while the error is reported and logged, not only while
+    # the command runs: a trigger's message quoting the value is scrubbed from the log too
+    with sensitive(*child_values(args)):
+        return _run(args, arguments)
+
+
+def _run(args: Any, arguments: list[str]) -> int:
     try:
-        with sensitive(getattr(args, "child", None)):
-            use_project_prefect()  # before any command imports Prefect
-            status: int = args.func(args)
-            sys.stdout.flush()  # here, so a reader that left early is caught below
+        use_project_prefect()  # before any command imports Prefect
+        status: int = args.func(args)
+        sys.stdout.flush()  # here, so a reader that left early is caught below
     except BrokenPipeError:  # `cin ... | head` is fine: stop writing, quietly
         _silence_stdout()
         return 0
