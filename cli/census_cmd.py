@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _common(export)
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xml")
+    export.add_argument(
+        "--force", action="store_true", help="replace --out if it is an existing regular file"
+    )
     export.set_defaults(func=run_export)
     check = commands.add_parser(
         "check", help="run the DfE's validation rules on the year's return; exit 1 on an error"
@@ -97,11 +100,11 @@ def _year(args: argparse.Namespace) -> CensusYear:
 
 def run_export(args: argparse.Namespace) -> int:
     from models.census.export import export_return
+    from models.output_file import check_target
     from models.runtime import case_engine, policies
 
-    if not args.out.parent.is_dir():
-        raise CliError(f"--out: no folder {args.out.parent}")
     year = _year(args)
+    check_target(args.out, option="--out", replace=args.force)  # before reading the database
     done = export_return(
         case_engine(),
         policies=policies(),
@@ -109,6 +112,7 @@ def run_export(args: argparse.Namespace) -> int:
         year=year,
         out=args.out,
         produced_at=datetime.now(UTC),
+        replace=args.force,
     )
     for omitted in done.omitted:
         sys.stderr.write(f"left out: {omitted.case_ref}: {omitted.reason}\n")

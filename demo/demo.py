@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 from demo.explain_demo import explain_examples
 from demo.local_server import PrefectServer
 from demo.local_smtp import LocalSmtpServer
+from models.output_file import write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -158,7 +159,7 @@ def play(started: float) -> None:
     workers: dict[str, list[str]] = {}
     for authority, names in sorted(teams.items()):
         text = demo_staff(authority, sorted(names))
-        (rosters / f"{authority}.csv").write_text(text)
+        write_bytes(rosters / f"{authority}.csv", text.encode(), option="roster", replace=True)
         rows = parse_staff_csv(text)
         import_staff(ingest.engine, authority=authority, rows=rows)
         for row in rows:

@@ -1,13 +1,19 @@
 """Generated bad input through the CLI entry points, on SQLite and PostgreSQL (issue 13).
 
-For events, policy files, staff CSVs and import lines: never a traceback on stderr, never a
-partial write (the database is unchanged after every refusal), every refusal one line. The
+For events, policy files, staff CSVs and import lines, and the file paths of every command that
+writes a file (devices, FIFOs, links, folders, existing files; issue 26): never a traceback on
+stderr, never a partial write (the database is unchanged after every refusal), every refusal one
+line. The
 number of examples is bounded so the whole file runs in CI in well under a minute.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +197,112 @@ def test_staff_files(world, capsys, cells: list[str], row: int):
     for line in listing.out.splitlines():  # one person a line, nothing a spreadsheet would run
         assert not any(ch in line for ch in "\r\x1b"), line
         assert not line.startswith(("=", "+", "-", "@")), line
+
+
+# Every command that writes a file (issue 26, point 3), with the option naming its file and
+# whether it has --force. Each hostile target is refused (exit 1, one line), left exactly as it
+# was, and no temporary file is left beside it.
+WRITERS = {
+    "census export": ["census", "export", "--authority", "redbridge", "--year", "2026", "--out"],
+    "report --html": [
+        "report",
+        "--authority",
+        "redbridge",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-06-01",
+        "--html",
+    ],  # fmt: skip
+}
+HOSTILE = ["device", "fifo", "symlink to a file", "dangling symlink", "symlink to a folder",
+           "folder", "existing file"]  # fmt: skip
+
+
+def _hostile(kind: str, folder: Path) -> tuple[Path, Path | None]:
+    """The target path, and the file a link points at (whose content must not change)."""
+    victim = folder / "victim.txt"
+    victim.write_text("not the command's\n")
+    target = folder / "out.file"
+    if kind == "device":
+        return Path("/dev/null"), None
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink to a file":
+        target.symlink_to(victim)
+    elif kind == "dangling symlink":
+        target.symlink_to(folder / "nothing-here")
+    elif kind == "symlink to a folder":
+        target.symlink_to(folder)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "existing file":
+        return victim, victim
+    return target, victim
+
+
+def _state(path: Path) -> tuple[int, int, int, int]:
+    info = os.lstat(path)
+    return info.st_mode, info.st_ino, info.st_rdev, info.st_size
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_writers_refuse_what_is_not_theirs(world, capsys, command: str, kind: str):
+    folder = world["tmp"] / "outputs"
+    folder.mkdir()
+    target, victim = _hostile(kind, folder)
+    before = _state(target)
+    victim_text = victim.read_text() if victim else None
+    listing = sorted(p.name for p in folder.iterdir())
+    done = cin(capsys, *WRITERS[command], str(target))
+    assert done.status == 1, (done.status, done.err)
+    assert_failed_cleanly(done, single=True)
+    assert "expected a new file name" in done.err, done.err
+    assert _state(target) == before, "the target was replaced or changed"
+    if victim is not None:
+        assert victim.read_text() == victim_text, "written through a link"
+    assert sorted(p.name for p in folder.iterdir()) == listing, "a file was left behind"
+    if kind == "device":
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_writers_replace_a_regular_file_only_with_force(world, capsys, command: str):
+    folder = world["tmp"] / "outputs"
+    folder.mkdir()
+    target = folder / "out.file"
+    target.write_text("old\n")
+    target.chmod(0o644)
+    done = cin(capsys, *WRITERS[command], str(target), "--force")
+    assert done.status == 0, done.err
+    assert target.read_text() != "old\n" and not target.is_symlink()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # a new file, owner only
+    assert sorted(p.name for p in folder.iterdir()) == ["out.file"]  # no temporary left
+    fresh = folder / "new.file"
+    assert cin(capsys, *WRITERS[command], str(fresh)).status == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_a_failed_write_leaves_no_file_and_exits_3(world, db_url, command: str):
+    """A write the kernel refuses part-way (a file-size limit: EFBIG, as a full disk gives
+    ENOSPC) leaves nothing at the target, no temporary, and exits 3 (README, exit codes)."""
+    folder = world["tmp"] / "outputs"
+    folder.mkdir()
+    target = folder / "out.file"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))\n"
+        "from cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *WRITERS[command], str(target)],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=dict(os.environ),
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-1000:]
+    assert "Traceback" not in done.stderr
+    assert str(target) in done.stderr and "File too large" in done.stderr, done.stderr
+    assert list(folder.iterdir()) == [], "a partial or empty file was left"
