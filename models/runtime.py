@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +32,10 @@ def policies() -> PolicyBook:
 
 @lru_cache(maxsize=4)
 def _policies(path: str) -> PolicyBook:
-    return load_policy_dir(Path(path))
+    book = load_policy_dir(Path(path))
+    for problem in book.left_out:  # once a process: the other councils work meanwhile
+        logging.getLogger("cin.policy").warning("left out of the policy folder: %s", problem)
+    return book
 
 
 def clock() -> Clock:

@@ -306,3 +306,48 @@ def test_a_failed_write_leaves_no_file_and_exits_3(world, db_url, command: str):
     assert "Traceback" not in done.stderr
     assert str(target) in done.stderr and "File too large" in done.stderr, done.stderr
     assert list(folder.iterdir()) == [], "a partial or empty file was left"
+
+
+# Policy files that would exhaust the machine (issue 26, point 5): a stream without end and a
+# nesting deeper than Python's stack; each refused in one line, quickly.
+DEEP_POLICY = "name: " + "[" * 800 + "]" * 800 + "\n"  # 1.6 KB
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "deep"])
+@pytest.mark.parametrize("command", ["validate", "whatif --draft"])
+def test_policy_files_that_would_exhaust_the_machine(world, capsys, source: str, command: str):
+    path = Path(source)
+    if source == "deep":
+        path = world["tmp"] / "redbridge.yaml"
+        path.write_text(DEEP_POLICY, encoding="utf-8")
+        assert path.stat().st_size < 2000
+    argv = ["policy", "validate", "--no-cases", str(path)]
+    if command == "whatif --draft":
+        argv = ["policy", "whatif", "redbridge", "--draft", str(path)]
+    done = cin(capsys, *argv)
+    assert done.status == 1, done.err
+    assert_failed_cleanly(done, single=True)
+    expected = "levels of nesting" if source == "deep" else "expected a regular policy file"
+    assert expected in done.err, done.err
+
+
+def test_a_deep_file_in_the_policy_folder_leaves_the_other_councils_working(
+    world, capsys, caplog, monkeypatch
+):
+    folder = world["tmp"] / "policies"
+    folder.mkdir()
+    for source in (REPO / "policies").glob("*.yaml"):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "deepshire.yaml").write_text(DEEP_POLICY, encoding="utf-8")
+    monkeypatch.setenv("CIN_POLICY_DIR", str(folder))
+    from models.runtime import _policies
+
+    _policies.cache_clear()
+    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-26",
+               "--date", "2025-05-01")  # fmt: skip
+    _policies.cache_clear()
+    assert done.status == 0, done.err
+    assert "RED-" in done.out
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "cin.policy"]
+    assert "deepshire.yaml" in warning and "levels of nesting" in warning  # one line, said once
+    assert "\n" not in warning and "Traceback" not in done.err
