@@ -84,17 +84,34 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--year",
         required=True,
-        type=whole_number,
+        type=census_year,
         metavar="YEAR",
         help="the year of the reference date: 2026 = 1 April 2025 to 31 March 2026",
     )
 
 
+FIRST_YEAR = 2000  # engine default: before any case this engine can hold
+
+
+def census_year(text: str) -> int:
+    """A collection year that has begun (1 April YEAR-1 on or before today): a usage error
+    (exit 2) otherwise, like any number out of range."""
+    from models.runtime import clock
+
+    year = whole_number(text)
+    today = clock().today()
+    last = today.year + 1 if (today.month, today.day) >= (4, 1) else today.year
+    if not FIRST_YEAR <= year <= last:
+        raise argparse.ArgumentTypeError(
+            f"expected a collection year from {FIRST_YEAR} to {last} (the one under way); "
+            f"got {year}"
+        )
+    return year
+
+
 def _year(args: argparse.Namespace) -> CensusYear:
     from models.census.year import CensusYear
 
-    if not 2000 <= args.year <= 2100:
-        raise CliError(f"--year: expected a year like 2026; got {args.year}")
     return CensusYear(args.year)
 
 

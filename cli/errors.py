@@ -137,6 +137,16 @@ def log_path() -> Path:
     return data_dir / "logs" / LOG_NAME
 
 
+def private_folder(folder: Path) -> None:
+    """Make `folder` (and missing parents) readable by its owner only, whatever the umask, and
+    tighten it if it exists with group or other access and is ours: it holds children's records
+    or the traceback of a failure about one."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.stat()
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+        folder.chmod(0o700)  # mkdir's mode is cut by the umask only; chmod is not
+
+
 def write_log(error: BaseException, argv: Sequence[str], *, context: str = "") -> str:
     """Append the scrubbed traceback; the log's path, or why there is none (for the message)."""
     path = log_path()
@@ -149,7 +159,7 @@ def write_log(error: BaseException, argv: Sequence[str], *, context: str = "") -
         + "\n"
     )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
             handle.write(entry)

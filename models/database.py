@@ -12,7 +12,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event, exc, make_url
+from sqlalchemy import Engine, event, exc, make_url, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -33,7 +34,49 @@ def migrate(url: str) -> None:
     if parsed.get_backend_name() == "sqlite" and parsed.query.get("uri") != "true":
         if parsed.database and parsed.database != ":memory:":
             create_private_file(Path(parsed.database))
-    command.upgrade(alembic_config(url), "head")
+    with _migration_lock(url):  # two `cin init` at once: the second waits, then finds it done
+        command.upgrade(alembic_config(url), "head")
+
+
+MIGRATION_LOCK_KEY = 0x43494E26  # PostgreSQL advisory lock id for schema upgrades ("CIN&")
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """One schema upgrade at a time per database: a PostgreSQL advisory lock, or an exclusive
+    lock on a `<database>.migrate-lock` file beside a SQLite database (issue 26: concurrent
+    `cin init` losers failed with "duplicate" or "cannot be used")."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+        finally:
+            engine.dispose()
+        return
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        yield
+        return
+    import fcntl
+
+    lock_path = f"{parsed.database}.migrate-lock"
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def create_private_file(path: Path) -> None:

@@ -44,4 +44,9 @@ def export_return(
     with new_file(out, option="--out", replace=replace) as stream:
         children = children_for_year(engine, authority=authority, year=year, omissions=omissions)
         written = write_return(stream, header, children, rows)
+        if written == 0:  # the DfE's XSD needs one <Child> at least: refuse, and keep no file
+            raise ValueError(
+                f"{authority}: no child in the return for {year.start} to {year.reference_date} "
+                "(the DfE schema needs at least one); nothing written"
+            )
     return Exported(out, written, omissions.items)

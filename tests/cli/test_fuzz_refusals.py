@@ -219,6 +219,18 @@ HOSTILE = ["device", "fifo", "symlink to a file", "dangling symlink", "symlink t
            "folder", "existing file"]  # fmt: skip
 
 
+def _one_child_in_the_return(capsys) -> None:
+    """A referral with the child's census details: a return needs one child (the DfE's XSD)."""
+    from models.census.child import upn_check_letter
+
+    upn = upn_check_letter("X201050010127") + "201050010127"
+    assert cin(capsys, "child", "set", "C-26", "--authority", "redbridge", "--dob", "2015-03-04",
+               "--sex", "F", "--ethnicity", "WBRI", "--upn", upn).status == 0  # fmt: skip
+    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-26",
+               "--date", "2025-05-01", "--need", "N1")  # fmt: skip
+    assert done.status == 0, done.err
+
+
 def _hostile(kind: str, folder: Path) -> tuple[Path, Path | None]:
     """The target path, and the file a link points at (whose content must not change)."""
     victim = folder / "victim.txt"
@@ -269,6 +281,7 @@ def test_writers_refuse_what_is_not_theirs(world, capsys, command: str, kind: st
 
 @pytest.mark.parametrize("command", sorted(WRITERS))
 def test_writers_replace_a_regular_file_only_with_force(world, capsys, command: str):
+    _one_child_in_the_return(capsys)
     folder = world["tmp"] / "outputs"
     folder.mkdir()
     target = folder / "out.file"
@@ -285,9 +298,10 @@ def test_writers_replace_a_regular_file_only_with_force(world, capsys, command: 
 
 
 @pytest.mark.parametrize("command", sorted(WRITERS))
-def test_a_failed_write_leaves_no_file_and_exits_3(world, db_url, command: str):
+def test_a_failed_write_leaves_no_file_and_exits_3(world, capsys, db_url, command: str):
     """A write the kernel refuses part-way (a file-size limit: EFBIG, as a full disk gives
     ENOSPC) leaves nothing at the target, no temporary, and exits 3 (README, exit codes)."""
+    _one_child_in_the_return(capsys)
     folder = world["tmp"] / "outputs"
     folder.mkdir()
     target = folder / "out.file"
@@ -351,3 +365,23 @@ def test_a_deep_file_in_the_policy_folder_leaves_the_other_councils_working(
     [warning] = [r.getMessage() for r in caplog.records if r.name == "cin.policy"]
     assert "deepshire.yaml" in warning and "levels of nesting" in warning  # one line, said once
     assert "\n" not in warning and "Traceback" not in done.err
+
+
+def test_census_export_years_and_an_empty_return(world, capsys):
+    """--year past the collection under way, or 0, is a usage error (exit 2); a return with no
+    child (which the DfE's XSD refuses) is refused and leaves no file (issue 26, point 8)."""
+    out = world["tmp"] / "return.xml"
+    base = ["census", "export", "--authority", "redbridge", "--out", str(out)]
+    for year in ("2100", "0", "2027"):  # CIN_TODAY 2025-06-02: the year under way is 2026
+        done = cin(capsys, *base, "--year", year)
+        assert done.status == 2, (year, done.err)
+        assert "--year: expected a collection year from 2000 to 2026" in done.err
+    done = cin(capsys, *base, "--year", "2026")
+    assert done.status == 1, done.err
+    assert_failed_cleanly(done, single=True)
+    assert "no child in the return" in done.err and not out.exists()
+    assert list(world["tmp"].glob(".return.xml*")) == []
+    _one_child_in_the_return(capsys)
+    done = cin(capsys, *base, "--year", "2026")
+    assert done.status == 0, done.err
+    assert "1 children" in done.out and out.exists()
