@@ -17,7 +17,6 @@ line in the header (`scrub_argv`), every line cut short.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
 import re
@@ -93,14 +92,13 @@ def child_values(args: object) -> list[str]:
     return sorted({form for form in forms if form}, key=len, reverse=True)
 
 
-def scrub_argv(argv: Sequence[str]) -> list[str]:
+def scrub_argv(argv: Sequence[str], words: int = 0) -> list[str]:
     """The command line for the log's header: the command's words and option names only.
 
     Every value is `<value>` whatever the option and however it is spelt (`--dob=...`, a
     positional CHILD_REF, a value that looks like an option), so no child's detail is recorded.
     """
-    words = _command_words(argv)
-    shown = list(argv[:words])
+    shown = list(argv[:words])  # the command's words (`case refer`), counted by the caller
     for arg in argv[words:]:
         if arg.startswith("--") and len(arg) > 2:
             name = arg.split("=", 1)[0]
@@ -110,21 +108,6 @@ def scrub_argv(argv: Sequence[str]) -> list[str]:
         else:
             shown.append("<value>")
     return [_CONTROL.sub("?", word)[:60] for word in shown]
-
-
-def _command_words(argv: Sequence[str]) -> int:
-    """How many leading arguments are sub-command names (`case refer`, `census export`)."""
-    from cli.main import build_parser
-
-    parser: argparse.ArgumentParser = build_parser()
-    count = 0
-    for arg in argv:
-        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
-        if sub is None or arg not in sub.choices:
-            break
-        parser = sub.choices[arg]
-        count += 1
-    return count
 
 
 def log_path() -> Path:
@@ -147,13 +130,15 @@ def private_folder(folder: Path) -> None:
         folder.chmod(0o700)  # mkdir's mode is cut by the umask only; chmod is not
 
 
-def write_log(error: BaseException, argv: Sequence[str], *, context: str = "") -> str:
+def write_log(
+    error: BaseException, argv: Sequence[str], *, context: str = "", words: int = 0
+) -> str:
     """Append the scrubbed traceback; the log's path, or why there is none (for the message)."""
     path = log_path()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     body = "".join(traceback.format_exception(error))
     entry = (
-        f"--- {stamp} pid {os.getpid()} cin {' '.join(scrub_argv(argv))}\n"
+        f"--- {stamp} pid {os.getpid()} cin {' '.join(scrub_argv(argv, words))}\n"
         + (f"{context}\n" if context else "")
         + scrub(body)
         + "\n"

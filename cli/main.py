@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
@@ -77,12 +78,27 @@ def _run(args: Any, arguments: list[str]) -> int:
     return status
 
 
+def command_words(argv: Sequence[str]) -> int:
+    """How many leading arguments are sub-command names (`case refer`, `census export`): the
+    error log's header shows them and hides every other value (cli/errors.py `scrub_argv`)."""
+    parser: argparse.ArgumentParser = build_parser()
+    count = 0
+    for arg in argv:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or arg not in sub.choices:
+            break
+        parser = sub.choices[arg]
+        count += 1
+    return count
+
+
 def report(error: Exception, arguments: list[str]) -> int:
     """One line on stderr for `error`, the scrubbed traceback logged for 3 and 4; the status."""
     try:
         code, message = classify(error)
         if code in (ENVIRONMENT, FAULT):
-            message = f"{message}; {write_log(error, arguments)}"
+            words = command_words(arguments)
+            message = f"{message}; {write_log(error, arguments, words=words)}"
         line = one_line(message, 600)
     except Exception:  # the reporting itself failed: still one line, never a traceback
         code, line = FAULT, f"internal error ({type(error).__name__})"

@@ -410,9 +410,9 @@ def test_two_api_servers_three_workers_kills_and_restarts(
     # services process's task-run recorder: on a loaded machine they arrive after the ledger.
     # The ledger is the truth (asserted exactly once above); the task-run records are the UI's
     # picture, and a record in flight in the API server that was SIGKILLed is lost
-    # (docs/known-limits.md): it stays Running, or never appears. Those are counted and reported once
-    # the picture stops changing; what is asserted is that no event's task ran twice and that
-    # no completed task run is for work the ledger does not hold.
+    # (docs/known-limits.md): it stays Running, or never appears. Those are counted and
+    # reported once the picture stops changing; what is asserted is that no event's task ran
+    # twice and that no completed task run is for work the ledger does not hold.
     runs_ids = [r.id for r in runs]
     deadline = time.monotonic() + DEADLINE
     picture: tuple[int, int] | None = None
