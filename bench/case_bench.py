@@ -251,7 +251,7 @@ def drop_databases() -> None:
 
 def main() -> None:
     global DB_PREFIX
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--workers", default="1,2,3")
     parser.add_argument("--cases", type=int, default=40)

@@ -143,7 +143,7 @@ def timed_rules(path: Path, ingest: str) -> tuple[float, dict[str, float], int, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--children", type=int, default=20_000)
     parser.add_argument("--small", type=int, default=5_000)
     parser.add_argument("--keep", action="store_true", help="keep the databases")

@@ -94,7 +94,7 @@ def open_cases(url: str) -> tuple[int, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--cases", type=int, default=5000)
     parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 4, 1))
     parser.add_argument("--days", type=int, default=365)

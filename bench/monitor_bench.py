@@ -194,7 +194,7 @@ def deliver_rate(engine: Engine, config: MonitorConfig) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=ENGLAND_CIN)
     parser.add_argument(
         "--overdue", type=float, default=0.02, help="fraction of open deadlines past due"

@@ -227,7 +227,7 @@ def database_loaded(url: str) -> bool:
 
 def main() -> None:
     global REPORT_DB, WHATIF_DB
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--cases", type=int, default=403_090)
     parser.add_argument("--prefix", default="cin_", help="database name prefix (cin_h11_ ...)")
     parser.add_argument("--skip-load", action="store_true", help="reuse <prefix>report_bench")

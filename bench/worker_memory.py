@@ -111,7 +111,7 @@ def child(cases: int, events: int, every: int, idle: float, threads: int, poll: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
     parser.add_argument("--cases", type=int, default=20)
     parser.add_argument("--events", type=int, default=30, help="events per case")

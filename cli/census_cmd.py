@@ -68,6 +68,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     _common(export)
     export.add_argument("--out", required=True, type=Path, metavar="FILE.xml")
+    export.add_argument(
+        "--force", action="store_true", help="replace --out if it is an existing regular file"
+    )
     export.set_defaults(func=run_export)
     check = commands.add_parser(
         "check", help="run the DfE's validation rules on the year's return; exit 1 on an error"
@@ -81,27 +84,44 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--year",
         required=True,
-        type=whole_number,
+        type=census_year,
         metavar="YEAR",
         help="the year of the reference date: 2026 = 1 April 2025 to 31 March 2026",
     )
 
 
+FIRST_YEAR = 2000  # engine default: before any case this engine can hold
+
+
+def census_year(text: str) -> int:
+    """A collection year that has begun (1 April YEAR-1 on or before today): a usage error
+    (exit 2) otherwise, like any number out of range."""
+    from models.runtime import clock
+
+    year = whole_number(text)
+    today = clock().today()
+    last = today.year + 1 if (today.month, today.day) >= (4, 1) else today.year
+    if not FIRST_YEAR <= year <= last:
+        raise argparse.ArgumentTypeError(
+            f"expected a collection year from {FIRST_YEAR} to {last} (the one under way); "
+            f"got {year}"
+        )
+    return year
+
+
 def _year(args: argparse.Namespace) -> CensusYear:
     from models.census.year import CensusYear
 
-    if not 2000 <= args.year <= 2100:
-        raise CliError(f"--year: expected a year like 2026; got {args.year}")
     return CensusYear(args.year)
 
 
 def run_export(args: argparse.Namespace) -> int:
     from models.census.export import export_return
+    from models.output_file import check_target
     from models.runtime import case_engine, policies
 
-    if not args.out.parent.is_dir():
-        raise CliError(f"--out: no folder {args.out.parent}")
     year = _year(args)
+    check_target(args.out, option="--out", replace=args.force)  # before reading the database
     done = export_return(
         case_engine(),
         policies=policies(),
@@ -109,6 +129,7 @@ def run_export(args: argparse.Namespace) -> int:
         year=year,
         out=args.out,
         produced_at=datetime.now(UTC),
+        replace=args.force,
     )
     for omitted in done.omitted:
         sys.stderr.write(f"left out: {omitted.case_ref}: {omitted.reason}\n")

@@ -11,6 +11,14 @@ from typing import Any
 from cli.common import iso_date
 
 
+def child_date(text: str) -> Any:
+    """A date of the child's, refused without echoing it (a date of birth is personal data)."""
+    try:
+        return iso_date(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError("expected an ISO date YYYY-MM-DD") from None
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     child = subparsers.add_parser("child", help="a child's details for the census return")
     commands = child.add_subparsers(dest="child_command", required=True)
@@ -20,9 +28,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     put.add_argument("child", metavar="CHILD_REF", help="the recording system's child reference")
     put.add_argument("--authority", required=True, metavar="SLUG")
     born = put.add_mutually_exclusive_group(required=True)
-    born.add_argument("--dob", type=iso_date, metavar="YYYY-MM-DD", help="date of birth")
+    born.add_argument("--dob", type=child_date, metavar="YYYY-MM-DD", help="date of birth")
     born.add_argument(
-        "--expected-dob", type=iso_date, metavar="YYYY-MM-DD", help="an unborn child's due date"
+        "--expected-dob", type=child_date, metavar="YYYY-MM-DD", help="an unborn child's due date"
     )
     put.add_argument("--sex", required=True, metavar="M|F|U")
     put.add_argument("--ethnicity", required=True, metavar="CODE", help="DfE ethnicity code")
@@ -37,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CODE",
         help="repeat for each (NONE, MOB, HAND, PC, INC, COMM, LD, HEAR, VIS, BEH, CON, AUT, DDA)",
     )
-    put.add_argument("--died", type=iso_date, metavar="YYYY-MM-DD", help="date of death")
+    put.add_argument("--died", type=child_date, metavar="YYYY-MM-DD", help="date of death")
     put.set_defaults(func=run_set)
 
 

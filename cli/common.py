@@ -7,7 +7,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from models.fields import FieldRefused, parse_iso_date, shown
 
@@ -17,9 +17,21 @@ class CliError(Exception):
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (exit 2), not a usage dump."""
+    """argparse, but a usage error is one line on stderr (exit 2), not a usage dump, and no
+    abbreviated option (`--chil` for `--child`): an option is spelt out, so a log scrubber and a
+    reader both know which value is a child's (issue 26). Sub-parsers are made of this class."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["allow_abbrev"] = False
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
+        prefix = "unrecognized arguments: "
+        if message.startswith(prefix):  # argparse echoes them: option names only, never values
+            words = message.removeprefix(prefix).split()
+            message = prefix + " ".join(
+                w.split("=", 1)[0] if w.startswith("-") else "<value>" for w in words
+            )
         sys.stderr.write(f"{self.prog}: error: {' '.join(message.split())[:400]}\n")
         raise SystemExit(2)
 

@@ -11,7 +11,8 @@ expected, and an exit status that means one thing:
 
 For 3 and 4 the full traceback goes to `<data folder>/logs/cin-errors.log` for the administrator,
 scrubbed: no SQL parameters (engines hide them), no database `DETAIL:` lines (they quote rows),
-no value registered as a child's detail (`sensitive`), every line cut short.
+no value registered as a child's detail (`sensitive`, `child_values`), no value from the command
+line in the header (`scrub_argv`), every line cut short.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ import re
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REFUSED, USAGE, ENVIRONMENT, FAULT = 1, 2, 3, 4
 LOG_NAME = "cin-errors.log"
 MAX_LINE = 300  # characters of one error line on stderr
 MAX_LOG_LINE = 500
-CHILD_OPTIONS = ("--child",)  # their values never reach a log or a message
+# the destinations of options and arguments that carry a child's details: their values (and
+# the forms a traceback may print them in) never reach a log or a message
+CHILD_DETAILS = ("child", "dob", "expected_dob", "upn", "former_upn", "died")
 
 _sensitive: list[str] = []
 
@@ -76,21 +79,35 @@ def one_line(text: str, limit: int = MAX_LINE) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def scrub_argv(argv: Sequence[str]) -> list[str]:
-    shown: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next:
-            shown.append("<child>")
-            hide_next = False
-        elif arg in CHILD_OPTIONS:
+def child_values(args: object) -> list[str]:
+    """Every form in which a child's detail given on the command line may be printed: as typed,
+    trimmed, upper-cased (as a UPN is stored), and a date as ISO text and as Python shows it."""
+    forms: list[str] = []
+    for name in CHILD_DETAILS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.strip():
+            forms += [value, value.strip(), value.strip().upper()]
+        elif isinstance(value, date):
+            forms += [value.isoformat(), repr(value), f"{value.year}, {value.month}, {value.day}"]
+    return sorted({form for form in forms if form}, key=len, reverse=True)
+
+
+def scrub_argv(argv: Sequence[str], words: int = 0) -> list[str]:
+    """The command line for the log's header: the command's words and option names only.
+
+    Every value is `<value>` whatever the option and however it is spelt (`--dob=...`, a
+    positional CHILD_REF, a value that looks like an option), so no child's detail is recorded.
+    """
+    shown = list(argv[:words])  # the command's words (`case refer`), counted by the caller
+    for arg in argv[words:]:
+        if arg.startswith("--") and len(arg) > 2:
+            name = arg.split("=", 1)[0]
+            shown.append(f"{name}=<value>" if "=" in arg else name)
+        elif arg == "--":
             shown.append(arg)
-            hide_next = True
-        elif any(arg.startswith(f"{option}=") for option in CHILD_OPTIONS):
-            shown.append(arg.split("=", 1)[0] + "=<child>")
         else:
-            shown.append(arg[:200])
-    return shown
+            shown.append("<value>")
+    return [_CONTROL.sub("?", word)[:60] for word in shown]
 
 
 def log_path() -> Path:
@@ -103,19 +120,31 @@ def log_path() -> Path:
     return data_dir / "logs" / LOG_NAME
 
 
-def write_log(error: BaseException, argv: Sequence[str], *, context: str = "") -> str:
+def private_folder(folder: Path) -> None:
+    """Make `folder` (and missing parents) readable by its owner only, whatever the umask, and
+    tighten it if it exists with group or other access and is ours: it holds children's records
+    or the traceback of a failure about one."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.stat()
+    if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+        folder.chmod(0o700)  # mkdir's mode is cut by the umask only; chmod is not
+
+
+def write_log(
+    error: BaseException, argv: Sequence[str], *, context: str = "", words: int = 0
+) -> str:
     """Append the scrubbed traceback; the log's path, or why there is none (for the message)."""
     path = log_path()
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     body = "".join(traceback.format_exception(error))
     entry = (
-        f"--- {stamp} pid {os.getpid()} cin {' '.join(scrub_argv(argv))}\n"
+        f"--- {stamp} pid {os.getpid()} cin {' '.join(scrub_argv(argv, words))}\n"
         + (f"{context}\n" if context else "")
         + scrub(body)
         + "\n"
     )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(descriptor, "a", encoding="utf-8") as handle:
             handle.write(entry)

@@ -80,8 +80,38 @@ def run_jobs(
         )
         for i, part in enumerate(partition(ingest, lines, jobs))
     ]
-    for worker in workers:
-        worker.start()
+    # Ctrl-C reaches the whole process group: the workers start with SIGINT blocked (a signal
+    # mask is inherited through fork and exec, so from their first instruction) and ignore it
+    # from `_work` on; `cin import` alone stops, printing one line, and its workers (daemons,
+    # `die_with_parent`) end with it. A Ctrl-C during the start is held, not lost.
+    held: list[int] = []  # another thread of ours may take the signal: Python runs this
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: held.append(number))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        try:
+            for worker in workers:
+                worker.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+            signal.signal(signal.SIGINT, previous)
+        if held:
+            raise KeyboardInterrupt
+        return _collect(workers, counters, results, jobs, advance)
+    except BaseException:  # Ctrl-C, a failed worker: a half-started worker must not speak
+        for worker in workers:
+            if worker.pid is not None and worker.exitcode is None:
+                worker.kill()
+                worker.join(timeout=5)
+        raise
+
+
+def _collect(
+    workers: list[Any],
+    counters: list[Synchronized[int]],
+    results: Queue[tuple[int, Tally]],
+    jobs: int,
+    advance: Callable[[int], None],
+) -> Tally:
     tally, finished, shown = Tally(), set[int](), 0
     while len(finished) < jobs:
         while not results.empty():
@@ -131,6 +161,8 @@ def _work(
     results: Queue[Any],
     parent_pid: int,
 ) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # discards one held since the start, too
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent(parent_pid)
     from engine.ingest import Ingest
 

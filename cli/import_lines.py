@@ -84,7 +84,7 @@ def import_line(ingest: Ingest, number: int, text: str, tally: Tally) -> None:
         except (OperationalError, InterfaceError):
             raise
         except SQLAlchemyError as error:
-            where = write_log(error, ["import", f"line {number}"])
+            where = write_log(error, ["import", f"line {number}"], words=2)
             tally.refuse(
                 number,
                 f"the case database refused this line ({type(error).__name__}); nothing of it "

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
+from typing import Any
 
 from cli.common import Parser
-from cli.errors import ENVIRONMENT, FAULT, classify, one_line, sensitive, write_log
+from cli.errors import ENVIRONMENT, FAULT, child_values, classify, one_line, sensitive, write_log
 
 # Each command: the module that registers it (`register(subparsers)`, setting `func` on its
 # parsers) and its line in `cin --help`. Only the module of the command asked for is imported:
@@ -79,13 +81,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     # only the asked-for command's module is imported; usage errors: one line, exit 2
     args = build_parser(command_of(arguments) or "").parse_args(arguments)
-    try:
-        with sensitive(getattr(args, "child", None)):
-            from cli.prefect_env import use_project_prefect  # the settings: pydantic
+    # the child's details stay registered while the error is reported and logged, not only while
+    # the command runs: a trigger's message quoting the value is scrubbed from the log too
+    with sensitive(*child_values(args)):
+        return _run(args, arguments)
 
-            use_project_prefect()  # before any command imports Prefect
-            status: int = args.func(args)
-            sys.stdout.flush()  # here, so a reader that left early is caught below
+
+def _run(args: Any, arguments: list[str]) -> int:
+    try:
+        from cli.prefect_env import use_project_prefect  # the settings: pydantic
+
+        use_project_prefect()  # before any command imports Prefect
+        status: int = args.func(args)
+        sys.stdout.flush()  # here, so a reader that left early is caught below
     except BrokenPipeError:  # `cin ... | head` is fine: stop writing, quietly
         _silence_stdout()
         return 0
@@ -97,12 +105,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return status
 
 
+def command_words(argv: Sequence[str]) -> int:
+    """How many leading arguments are sub-command names (`case refer`, `census export`): the
+    error log's header shows them and hides every other value (cli/errors.py `scrub_argv`)."""
+    parser: argparse.ArgumentParser = build_parser()
+    count = 0
+    for arg in argv:
+        sub = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        if sub is None or arg not in sub.choices:
+            break
+        parser = sub.choices[arg]
+        count += 1
+    return count
+
+
 def report(error: Exception, arguments: list[str]) -> int:
     """One line on stderr for `error`, the scrubbed traceback logged for 3 and 4; the status."""
     try:
         code, message = classify(error)
         if code in (ENVIRONMENT, FAULT):
-            message = f"{message}; {write_log(error, arguments)}"
+            words = command_words(arguments)
+            message = f"{message}; {write_log(error, arguments, words=words)}"
         line = one_line(message, 600)
     except Exception:  # the reporting itself failed: still one line, never a traceback
         code, line = FAULT, f"internal error ({type(error).__name__})"

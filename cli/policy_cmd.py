@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from calendars import OneOffClosure
 from cli import whatif_cmd
@@ -124,6 +125,8 @@ def open_case_check(path: Path, policy: PolicyFile, installed_dir: Path) -> None
         authorities = (policy.authority,)
     try:
         with Session(get_engine(url)) as session:
+            if not policy.is_national and policy.authority != ENGINE_DEFAULTS:
+                _prefix_held_in_database(session, path, policy)
             found = unrebuildable_cases(session, policies=candidate, authorities=authorities)
     except SQLAlchemyError:
         print(f"note: {path}: open cases not checked (the case database cannot be read)")
@@ -137,6 +140,33 @@ def open_case_check(path: Path, policy: PolicyFile, installed_dir: Path) -> None
                 f"open case to replay under it): {shown}{more}"
             ]
         )
+
+
+def _prefix_held_in_database(session: Any, path: Path, policy: PolicyFile) -> None:
+    """The case database remembers every authority it has numbered cases for, with its prefix:
+    a new file taking a removed council's prefix would make every referral a duplicate
+    reference (issue 26), so refuse it while that council's cases exist."""
+    from sqlmodel import col, func, select
+
+    from models.tables import Authority, Case
+
+    holders = session.exec(
+        select(Authority.slug).where(
+            col(Authority.case_prefix) == policy.prefix, col(Authority.slug) != policy.authority
+        )
+    ).all()
+    for holder in holders:
+        cases = session.exec(
+            select(func.count()).select_from(Case).where(col(Case.authority) == holder)
+        ).one()
+        if cases:
+            raise PolicyError(
+                [
+                    f"{path}: case_prefix: expected a prefix no other authority's cases use; "
+                    f"{policy.prefix} numbers {cases} case(s) of {holder!r} in the case database "
+                    "(set another case_prefix)"
+                ]
+            )
 
 
 def _policy_paths(paths: list[Path]) -> list[Path]:

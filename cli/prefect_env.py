@@ -19,7 +19,9 @@ DERIVED: dict[str, str] = {}
 def use_project_prefect() -> None:
     """Must run before Prefect is first imported: Prefect reads its settings once, at import."""
     settings = get_settings()
-    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # children's records
+    from cli.errors import private_folder
+
+    private_folder(settings.data_dir)  # children's records: 0700, an existing one tightened
     for variable, value, source in (
         ("PREFECT_API_URL", settings.prefect_api_url, "CIN_PREFECT_API_URL"),
         ("PREFECT_HOME", str(settings.data_dir / "prefect"), "CIN_DATA_DIR"),
@@ -28,7 +30,7 @@ def use_project_prefect() -> None:
         if variable not in os.environ:
             os.environ[variable] = value
             DERIVED[variable] = source
-    Path(os.environ["PREFECT_HOME"]).mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(Path(os.environ["PREFECT_HOME"]))
     mismatch = get_settings().ui_mismatch()
     if mismatch is not None:
         from cli.common import CliError

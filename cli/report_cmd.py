@@ -32,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     out.add_argument("--json", action="store_true", help="the measures as JSON")
     out.add_argument("--csv", action="store_true", help="one row per measure (and authority)")
     out.add_argument("--html", type=Path, metavar="FILE", help="a self-contained page with charts")
+    report.add_argument(
+        "--force", action="store_true", help="replace --html if it is an existing regular file"
+    )
     report.set_defaults(func=run_report)
 
 
@@ -41,6 +44,10 @@ def run_report(args: argparse.Namespace) -> int:
 
     if args.end < args.start:
         raise CliError(f"--to: expected a date on or after --from {args.start}; got {args.end}")
+    if args.html:
+        from models.output_file import check_target
+
+        check_target(args.html, option="--html", replace=args.force)  # before the work
     book = policies()
     if args.compare:
         document = comparison(case_engine(), book, args.start, args.end)
@@ -56,7 +63,7 @@ def run_report(args: argparse.Namespace) -> int:
     elif args.csv:
         _write_csv(reports)
     elif args.html:
-        _write_html(args.html, document, compare=args.compare)
+        _write_html(args.html, document, compare=args.compare, replace=args.force)
     else:
         _write_text(reports)
     return 0
@@ -90,12 +97,11 @@ def _write_text(reports: list[dict[str, Any]]) -> None:
             print(f"  {measure.ljust(width)}  {str(shown):>8}  {seeds}".rstrip())
 
 
-def _write_html(path: Path, document: dict[str, Any], *, compare: bool) -> None:
+def _write_html(path: Path, document: dict[str, Any], *, compare: bool, replace: bool) -> None:
     from cli.report_html import authority_html, comparison_html
+    from models.output_file import write_bytes
 
     page = comparison_html(document) if compare else authority_html(document)
-    try:
-        path.write_text(page, encoding="utf-8")
-    except OSError as error:
-        raise CliError(f"--html: cannot write {path}: {error.strerror}") from None
+    # a full or read-only disk is an OSError: exit 3 (README, exit codes), no file left behind
+    write_bytes(path, page.encode("utf-8"), option="--html", replace=replace)
     print(f"wrote {path}")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
+import threading
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,18 +56,32 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+# Seconds `cin serve` gives its scheduler child to stop on SIGTERM before it is killed: the
+# whole stop stays well inside systemd's default TimeoutStopSec (90 s) and Docker's 10 s + grace.
+RUNNER_STOP_SECONDS = 10.0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """The reconciler and deadline-monitor deployments are served by a Prefect runner in a child
     process (it needs the main thread for its signal handlers); the worker runs here until
-    interrupted."""
+    interrupted. SIGTERM (a service manager's stop) is handled like Ctrl-C: the runner and every
+    process it started (its own process group) get SIGTERM, then SIGKILL after
+    RUNNER_STOP_SECONDS; if `cin serve` itself is killed, the kernel ends the runner too."""
     from engine.worker import work
     from models.runtime import case_engine
     from models.settings import get_settings
 
-    runner = subprocess.Popen([sys.executable, "-m", "engine.serve"])
+    def stop(_number: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    runners = [_start_runner()]
+    stopping = threading.Event()
+    keeper = threading.Thread(target=_keep_runner, args=(runners, stopping), daemon=True)
+    keeper.start()
     # the HTTP API too, when configured (CIN_API_IN_SERVE=true; docs/http-api.md)
     api = (
-        subprocess.Popen([sys.executable, "-m", "api.server"])
+        subprocess.Popen([sys.executable, "-m", "api.server"], preexec_fn=_die_with_us)
         if get_settings().api_in_serve
         else None
     )
@@ -73,8 +90,60 @@ def run_serve(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for child in (runner, api):
-            if child is not None:
-                child.terminate()
-                child.wait(timeout=30)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut this short
+        stopping.set()
+        keeper.join(timeout=10)
+        _stop_group(runners[-1])
+        if api is not None:
+            api.terminate()
+            try:
+                api.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                api.kill()
+                api.wait(timeout=10)
     return 0
+
+
+def _start_runner() -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.serve"], start_new_session=True, preexec_fn=_die_with_us
+    )
+
+
+def _keep_runner(runners: list[subprocess.Popen[bytes]], stopping: threading.Event) -> None:
+    """Start the runner again when it ends on its own (it does when the Prefect server lost
+    its deployments, engine/serve.py): the schedules come back without a person's help."""
+    while not stopping.wait(2.0):
+        if runners[-1].poll() is not None and not stopping.is_set():
+            sys.stderr.write(
+                f"cin serve: the scheduler ended (exit {runners[-1].returncode}); restarting it\n"
+            )
+            _stop_group(runners[-1])  # anything it left in its group
+            runners.append(_start_runner())
+
+
+def _die_with_us() -> None:
+    """In the runner, before exec: SIGKILL when `cin serve` dies (Linux PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def _stop_group(runner: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the runner's process group, SIGKILL to what is left after the grace time."""
+    try:
+        os.killpg(runner.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        runner.wait(timeout=RUNNER_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(runner.pid, signal.SIGKILL)  # the runner, and any flow run it left behind
+    except ProcessLookupError:
+        pass
+    runner.wait(timeout=10)

@@ -38,6 +38,7 @@ from demo.local_server import PrefectServer
 from demo.local_smtp import LocalSmtpServer
 from demo.serving import DEFAULT_PORT, demo_port
 from demo.teams_receiver import TeamsReceiver
+from models.output_file import write_bytes
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -160,7 +161,7 @@ def play(started: float) -> None:
     workers: dict[str, list[str]] = {}
     for authority, names in sorted(teams.items()):
         text = demo_staff(authority, sorted(names))
-        (rosters / f"{authority}.csv").write_text(text)
+        write_bytes(rosters / f"{authority}.csv", text.encode(), option="roster", replace=True)
         rows = parse_staff_csv(text)
         import_staff(ingest.engine, authority=authority, rows=rows)
         for row in rows:

@@ -55,8 +55,10 @@ def beside_the_seeds(
     )
     if html is not None:
         from cli.report_html import comparison_html
+        from models.output_file import write_bytes
 
-        html.write_text(comparison_html(document), encoding="utf-8")
+        # the demo's own page, rewritten on each run: a regular file is replaced, nothing else
+        write_bytes(html, comparison_html(document).encode("utf-8"), option="html", replace=True)
         lines.append(f"  charts and every measure: {html}")
     return lines
 

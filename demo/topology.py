@@ -183,7 +183,9 @@ class Topology:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m demo.topology", description=__doc__)
+    parser = argparse.ArgumentParser(
+        allow_abbrev=False, prog="python -m demo.topology", description=__doc__
+    )
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--database-url", required=True, help="postgresql+asyncpg://...")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis host and port")

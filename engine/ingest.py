@@ -131,7 +131,7 @@ class Ingest:
         from models.census.child import parse_child
         from models.census.child_store import set_child
 
-        parsed = parse_child(dict(details))
+        parsed = parse_child(dict(details), today=clock().today())
         with Session(self.engine) as session:
             created = set_child(session, authority=authority, child_ref=child_ref, details=parsed)
             session.commit()

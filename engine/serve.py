@@ -1,9 +1,16 @@
 """Serve the scheduled deployments (started by `cin serve`): the reconciler every minute
-(CIN_RECONCILER_MINUTES) and the deadline monitor every 15 minutes (CIN_MONITOR_MINUTES)."""
+(CIN_RECONCILER_MINUTES) and the deadline monitor every 15 minutes (CIN_MONITOR_MINUTES).
+
+Both are this instance's own (`reconciler-<instance>`, `deadline-monitor-<instance>`, tagged
+with the instance): several case databases' `cin serve` on one Prefect server each get every
+pass of their own schedules, as their case deployments are their own."""
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
+import time
 from datetime import timedelta
 
 from prefect import serve
@@ -12,23 +19,58 @@ from prefect.deployments.runner import RunnerDeployment
 from engine.worker import case_deployment_id
 from flows.monitor import deadline_monitor
 from flows.reconciler import reconcile
+from models.instance import (
+    instance_id,
+    instance_tag,
+    monitor_deployment_name,
+    reconciler_deployment_name,
+)
 from models.runtime import case_engine
 
+LOST_SERVER = 75  # exit status: the deployments are gone, `cin serve` starts this again
+WATCH_SECONDS = 30.0
+
+
+def watch_deployments(names: list[str]) -> None:
+    """Exit when a served deployment is gone from the Prefect server (its database lost or
+    restored from an old backup): a runner would poll for runs of deployments that no longer
+    exist and never run a pass again; `cin serve` starts a new one, which registers them."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    while True:
+        time.sleep(WATCH_SECONDS)
+        try:
+            with get_client(sync_client=True) as client:
+                for name in names:
+                    client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            sys.stderr.write("a served deployment is gone from the Prefect server; restarting\n")
+            os._exit(LOST_SERVER)
+        except Exception:  # Prefect unreachable: nothing to judge by; look again later
+            continue
+
+
 if __name__ == "__main__":
-    case_deployment_id(
-        case_engine()
-    )  # the case deployment must exist before any case run is created
+    engine = case_engine()
+    case_deployment_id(engine)  # the case deployment must exist before any case run is created
+    instance = instance_id(engine)
+    tags = ["cin", instance_tag(instance)]
     minutes = float(os.environ.get("CIN_MONITOR_MINUTES", "15"))
     reconciler_minutes = float(os.environ.get("CIN_RECONCILER_MINUTES", "1"))
     reconciler = reconcile.to_deployment(
-        name="reconciler", interval=timedelta(minutes=reconciler_minutes), tags=["cin"]
+        name=reconciler_deployment_name(instance),
+        interval=timedelta(minutes=reconciler_minutes),
+        tags=tags,
     )
     monitor = deadline_monitor.to_deployment(
-        name="deadline-monitor",
+        name=monitor_deployment_name(instance),
         interval=timedelta(minutes=minutes),
-        tags=["cin"],
+        tags=tags,
         concurrency_limit=1,
     )
     # both are RunnerDeployments here (to_deployment is sync outside an event loop)
     assert isinstance(reconciler, RunnerDeployment) and isinstance(monitor, RunnerDeployment)
+    served = [f"{reconcile.name}/{reconciler.name}", f"{deadline_monitor.name}/{monitor.name}"]
+    threading.Thread(target=watch_deployments, args=(served,), daemon=True).start()
     serve(reconciler, monitor)

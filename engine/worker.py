@@ -34,7 +34,7 @@ from prefect.exceptions import Abort, ObjectAlreadyExists, ObjectNotFound, Pause
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 from sqlalchemy import Engine
 
-from engine.delivery import run_case_run
+from engine.delivery import deliver_case, run_case_run
 from engine.executor import prepare_thread
 from flows.case import case_flow
 from models.instance import instance_id, instance_tag, work_queue_name
@@ -203,6 +203,40 @@ def case_deployment_id(engine: Engine) -> uuid.UUID:
         return _registered[where]
 
 
+def recover_lost_server(engine: Engine) -> int:
+    """The Prefect server lost its database (or was restored from an old backup): this
+    instance's case deployment is gone. Register it (and the pool) again and give every open
+    case whose run the server does not know a new run, made from the case database: it starts,
+    skips the work the ledger says is done, labels itself and suspends at the case's next
+    event (issue 26). One read of the deployment when nothing is lost; returns runs made."""
+    from prefect.settings import PREFECT_API_URL
+    from sqlmodel import Session, col, select
+
+    from models.tables import Case
+
+    deployment_id = case_deployment_id(engine)
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment(deployment_id)
+            return 0
+        except ObjectNotFound:
+            pass
+    log.warning("the case deployment is gone from the Prefect server: rebuilding the runs")
+    with _register_guard:
+        _registered.pop((str(PREFECT_API_URL.value()), instance_id(engine)), None)
+    case_deployment_id(engine)
+    with Session(engine) as session:
+        refs = session.exec(
+            select(Case.case_ref).where(
+                col(Case.stage) != "closed", col(Case.flow_run_id).is_not(None)
+            )
+        ).all()
+    report = DeliveryReport()
+    for case_ref in refs:
+        deliver_case(engine, case_ref, report, check=True)  # a run Prefect knows is kept
+    return report.created
+
+
 def ensure_case_pool() -> None:
     with get_client(sync_client=True) as client:
         try:
@@ -230,6 +264,11 @@ def _outbox_pass(
     `patient` (an out-of-step case whose run is still working through its events is left to
     it, `STUCK`)."""
     prepare_thread()
+    if with_housekeeping:  # a Prefect server whose database was lost: its runs made again first
+        try:
+            recover_lost_server(engine)
+        except Exception as error:  # Prefect unreachable: the outbox pass below says so per case
+            log.warning("lost-server check failed (%s)", type(error).__name__)
     report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=settle, patient=patient)
     if with_housekeeping:
         housekeeping(engine, report)

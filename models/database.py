@@ -10,7 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, exc, make_url
+from sqlalchemy import Engine, event, exc, make_url, text
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 if TYPE_CHECKING:
@@ -42,7 +43,49 @@ def migrate(url: str) -> None:
         return  # the common case: every command after the first
     from alembic import command
 
-    command.upgrade(alembic_config(url), "head")
+    with _migration_lock(url):  # two `cin init` at once: the second waits, then finds it done
+        command.upgrade(alembic_config(url), "head")
+
+
+MIGRATION_LOCK_KEY = 0x43494E26  # PostgreSQL advisory lock id for schema upgrades ("CIN&")
+
+
+@contextmanager
+def _migration_lock(url: str) -> Iterator[None]:
+    """One schema upgrade at a time per database: a PostgreSQL advisory lock, or an exclusive
+    lock on a `<database>.migrate-lock` file beside a SQLite database (issue 26: concurrent
+    `cin init` losers failed with "duplicate" or "cannot be used")."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                try:
+                    yield
+                finally:
+                    conn.execute(
+                        text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                    )
+        finally:
+            engine.dispose()
+        return
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        yield
+        return
+    import fcntl
+
+    lock_path = f"{parsed.database}.migrate-lock"
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def create_private_file(path: Path) -> None:

@@ -71,3 +71,14 @@ def instance_tag(instance: str) -> str:
 def work_queue_name(instance: str) -> str:
     """The case pool's work queue that only this instance's runs go to and its workers poll."""
     return f"cin-{instance}"
+
+
+def reconciler_deployment_name(instance: str) -> str:
+    """This instance's reconciler deployment: two case databases' `cin serve` on one Prefect
+    server each serve and run their own (issue 26: one shared name starved one council)."""
+    return f"reconciler-{instance}"
+
+
+def monitor_deployment_name(instance: str) -> str:
+    """This instance's deadline-monitor deployment (and so its own schedule)."""
+    return f"deadline-monitor-{instance}"

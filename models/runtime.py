@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -36,7 +37,10 @@ def policies() -> PolicyBook:
 def _policies(path: str) -> PolicyBook:
     from models.policy.book import load_policy_dir  # pydantic and YAML: only when asked for
 
-    return load_policy_dir(Path(path))
+    book = load_policy_dir(Path(path))
+    for problem in book.left_out:  # once a process: the other councils work meanwhile
+        logging.getLogger("cin.policy").warning("left out of the policy folder: %s", problem)
+    return book
 
 
 def clock() -> Clock:

@@ -17,6 +17,7 @@ state changed in between is put back to "Resuming" (Scheduled) so a worker still
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -28,6 +29,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import ObjectNotFound
 from prefect.states import Scheduled
 from sqlalchemy import Engine
 
@@ -37,6 +39,7 @@ from models.instance import instance_id, instance_tag
 from tasks.case_work import rung_roles
 
 PAGE = 200
+log = logging.getLogger("cin.monitor")
 
 
 def labelled_overdue(client: SyncPrefectClient, instance: str) -> dict[uuid.UUID, FlowRun]:
@@ -84,7 +87,13 @@ def relabel_runs(
         except UnknownCase:
             continue  # a run of another case database on the same server
         run_id = overdue.get(case_ref) or by_case[case_ref].id
-        written += relabel(client, client.read_flow_run(run_id), snapshot, today, instance)
+        try:
+            written += relabel(client, client.read_flow_run(run_id), snapshot, today, instance)
+        except ObjectNotFound:
+            # the run is gone (the Prefect database was lost or restored from a backup): the
+            # case database is the record, the reconciler makes the case a new run, which
+            # labels itself when it suspends; this pass goes on (issue 26)
+            log.warning("case %s: its run %s is not on the Prefect server", case_ref, run_id)
     return written
 
 

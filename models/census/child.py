@@ -19,7 +19,7 @@ from models.census.codes import DisabilityCode, EthnicityCode, SexCode, UpnUnkno
 # then 11 digits and a digit or letter; the check letter is the sum over characters 2-13 of
 # weight i * value, mod 23, read through this alphabet (no I, O or S).
 _CHECK_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_UPN_SHAPE = re.compile(r"[A-Za-z]\d{11}[0-9A-Za-z]")
+_UPN_SHAPE = re.compile(r"[A-Z]\d{11}[0-9A-Z]")  # capitals: the DfE's XSD pattern has no a-z
 
 
 def upn_check_letter(upn: str) -> str:
@@ -34,7 +34,7 @@ def upn_check_letter(upn: str) -> str:
 def upn_problem(upn: str) -> str | None:
     """Why a UPN is not valid, without repeating it; None when it is."""
     if not _UPN_SHAPE.fullmatch(upn):
-        return "expected 13 characters: a letter, 11 digits, then a digit or letter"
+        return "expected 13 characters: a capital letter, 11 digits, then a digit or capital"
     last = upn[12].upper()
     if not last.isdigit() and last not in _CHECK_LETTERS:
         return "expected character 13 to be a digit or a letter of the UPN alphabet (no I, O, S)"
@@ -90,11 +90,33 @@ _CODE_LISTS = {
 _DATES = {"birth_date", "expected_birth_date", "death_date"}
 
 
-def parse_child(data: dict[str, Any]) -> ChildDetails:
-    """Validate loose input; the error names each field and what was expected, and never echoes
-    a date of birth or a UPN."""
+def date_problems(details: ChildDetails, today: date) -> list[str]:
+    """Dates no child can have on `today`, each naming its field, never the value (issue 26).
+
+    Engine defaults, each the plain meaning of the field in the DfE census guidance: a birth or
+    a death happened on or before today; a death is not before the birth; an expected date of
+    birth is for a child not yet born, so today or later.
+    """
+    problems = []
+    born, died, due = details.birth_date, details.death_date, details.expected_birth_date
+    if born is not None and born > today:
+        problems.append("birth_date: expected a date on or before today")
+    if died is not None and died > today:
+        problems.append("death_date: expected a date on or before today")
+    if died is not None and born is not None and died < born:
+        problems.append("death_date: expected a date on or after the date of birth")
+    if due is not None and due < today:
+        problems.append(
+            "expected_birth_date: expected today or later (a child born since: set the dob)"
+        )
+    return problems
+
+
+def parse_child(data: dict[str, Any], *, today: date | None = None) -> ChildDetails:
+    """Validate loose input (against `today`'s date when given); the error names each field and
+    what was expected, and never echoes a date of birth or a UPN."""
     try:
-        return ChildDetails.model_validate(data)
+        details = ChildDetails.model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -112,3 +134,7 @@ def parse_child(data: dict[str, Any]) -> ChildDetails:
             else:
                 problems.append(str(err["msg"]).removeprefix("Value error, "))
         raise ValueError("child details refused: " + "; ".join(problems)) from None
+    problems = date_problems(details, today) if today is not None else []
+    if problems:
+        raise ValueError("child details refused: " + "; ".join(problems))
+    return details

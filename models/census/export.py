@@ -10,8 +10,9 @@ from sqlalchemy import Engine
 
 from models.census.rowmap import RowMap
 from models.census.source import Omission, Omissions, children_for_year
-from models.census.writer import Header, private_file, write_return
+from models.census.writer import Header, write_return
 from models.census.year import CensusYear
+from models.output_file import new_file
 from models.policy.book import PolicyBook
 
 
@@ -31,6 +32,7 @@ def export_return(
     out: Path,
     produced_at: datetime,
     rows: RowMap | None = None,
+    replace: bool = False,
 ) -> Exported:
     la_code = policies.authority(authority).policy.dfe_la_code
     if la_code is None:
@@ -39,7 +41,12 @@ def export_return(
         )
     omissions = Omissions()
     header = Header(year, la_code, produced_at)
-    with private_file(out) as stream:
+    with new_file(out, option="--out", replace=replace) as stream:
         children = children_for_year(engine, authority=authority, year=year, omissions=omissions)
         written = write_return(stream, header, children, rows)
+        if written == 0:  # the DfE's XSD needs one <Child> at least: refuse, and keep no file
+            raise ValueError(
+                f"{authority}: no child in the return for {year.start} to {year.reference_date} "
+                "(the DfE schema needs at least one); nothing written"
+            )
     return Exported(out, written, omissions.items)

@@ -2,19 +2,16 @@
 (models/census/CIN_schema_2026.xsd, the copy beside this file): only the child being written is
 in memory.
 
-The file is created readable by its owner only (0600): written to a temporary file beside it and
-moved into place, so a failed export leaves no partial return behind.
+The file is written through `models.output_file.new_file` (0600, a temporary file beside it moved
+into place): a failed export leaves no partial return behind, and a device, a FIFO, a link or a
+file it was not asked to replace is refused.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import IO
 
 from lxml import etree
@@ -58,20 +55,6 @@ class ChildReturn:
 
     details: ChildRecord
     episodes: list[Episode]
-
-
-@contextmanager
-def private_file(path: Path) -> Iterator[IO[bytes]]:
-    """A new file only its owner can read, moved into place when the block completes."""
-    folder = path.resolve().parent
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)  # mode 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_return(

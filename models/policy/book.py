@@ -20,6 +20,7 @@ from models.fields import shown
 from models.policy.diff import diff_versions
 from models.policy.loading import (
     PolicyError,
+    PolicyUnreadable,
     engine_problems,
     load_policy_file,
     national_problems,
@@ -55,6 +56,7 @@ __all__ = [
     "AuthorityPolicy",
     "PolicyBook",
     "PolicyError",
+    "PolicyUnreadable",
     "PolicyFile",
     "PolicyVersion",
     "ResolvedPolicy",
@@ -228,6 +230,8 @@ class PolicyBook:
     national: PolicyFile
     authorities: Mapping[str, PolicyFile]
     engine: PolicyFile
+    # authority files that are not policy files at all (PolicyUnreadable), one line each
+    left_out: tuple[str, ...] = ()
 
     def slugs(self) -> tuple[str, ...]:
         """The authorities, sorted; the national default is not one of them."""
@@ -259,10 +263,18 @@ def load_policy_dir(folder: Path) -> PolicyBook:
         if not path.exists():
             raise PolicyError([f"{folder}: no {path.name}, {what}"])
     problems: list[str] = []
+    left_out: list[str] = []
     loaded: dict[Path, PolicyFile] = {}
     for path in sorted(folder.glob("*.yaml")):
         try:
             loaded[path] = load_policy_file(path)
+        except PolicyUnreadable as error:
+            # not a policy file at all (issue 26): the other councils keep working; a broken
+            # authority policy (a field, a rule) still stops the folder, as before
+            if path in (national_path, engine_path):
+                problems.extend(error.problems)
+            else:
+                left_out.extend(error.problems)
         except PolicyError as error:
             problems.extend(error.problems)
     problems.extend(prefix_problems({str(path): policy for path, policy in loaded.items()}))
@@ -277,7 +289,7 @@ def load_policy_dir(folder: Path) -> PolicyBook:
     if problems or national is None or engine is None:
         raise PolicyError(problems)
     authorities = {policy.authority: policy for policy in loaded.values()}
-    return PolicyBook(national, authorities, engine)
+    return PolicyBook(national, authorities, engine, tuple(left_out))
 
 
 if TYPE_CHECKING:

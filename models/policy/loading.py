@@ -6,6 +6,8 @@ An administrator fixes a policy from the message alone, so each problem reads
 
 from __future__ import annotations
 
+import os
+import stat
 import types
 from collections.abc import Hashable, Sequence
 from datetime import date, timedelta
@@ -27,6 +29,8 @@ from models.policy.schema import (
 )
 
 MAX_POLICY_BYTES = 1_000_000  # a policy file is a few KB; anything near this is not one
+# engine default: the deepest real policy nests 5 levels; 800 levels overflow Python's stack
+MAX_POLICY_DEPTH = 32
 
 
 class PolicyError(ValueError):
@@ -39,6 +43,11 @@ class PolicyError(ValueError):
         if more:
             summary += f" (and {more} more problem{'s' if more > 1 else ''})"
         super().__init__(summary)
+
+
+class PolicyUnreadable(PolicyError):
+    """A file that is not a policy at all (too big, not a regular file, not UTF-8 YAML, nested
+    past MAX_POLICY_DEPTH): in a policy folder it is left out, and the other councils work."""
 
 
 def load_policy_file(path: Path) -> PolicyFile:
@@ -176,13 +185,27 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     aliases expand to gigabytes (the "billion laughs").
     """
 
+    depth = 0
+
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.depth >= MAX_POLICY_DEPTH:  # before Python's recursion limit is reached
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"expected at most {MAX_POLICY_DEPTH} levels of nesting",
+                event.start_mark,
+            )
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed in a policy file", event.start_mark
             )
-        return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[object] = set()
@@ -198,15 +221,28 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, refused past MAX_POLICY_BYTES while reading (a size on disk can lie:
+    `/dev/zero` says 0 and never ends), and only from a regular file (a FIFO would block)."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise PolicyUnreadable(
+                [f"{path}: expected a regular policy file (not a device or a FIFO)"]
+            )
+        data = handle.read(MAX_POLICY_BYTES + 1)
+    if len(data) > MAX_POLICY_BYTES:
+        raise PolicyUnreadable([f"{path}: expected a policy file under {MAX_POLICY_BYTES} bytes"])
+    return data
+
+
 def _read_yaml(path: Path) -> object:
     try:
-        if path.stat().st_size > MAX_POLICY_BYTES:
-            raise PolicyError([f"{path}: expected a policy file under {MAX_POLICY_BYTES} bytes"])
-        text = path.read_text(encoding="utf-8")
+        text = _read_bounded(path).decode("utf-8")
     except OSError as error:
-        raise PolicyError([f"{path}: cannot read: {error.strerror or error}"]) from None
+        raise PolicyUnreadable([f"{path}: cannot read: {error.strerror or error}"]) from None
     except UnicodeDecodeError as error:
-        raise PolicyError(
+        raise PolicyUnreadable(
             [f"{path}: expected UTF-8 text; byte {error.start} is not ({error.reason})"]
         ) from None
     try:
@@ -215,7 +251,7 @@ def _read_yaml(path: Path) -> object:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise PolicyError([f"{path}: {where}invalid YAML: {_one_line(problem)}"]) from None
+        raise PolicyUnreadable([f"{path}: {where}invalid YAML: {_one_line(problem)}"]) from None
 
 
 def _describe(detail: ErrorDetails) -> list[str]:

@@ -1,13 +1,19 @@
 """Generated bad input through the CLI entry points, on SQLite and PostgreSQL (issue 13).
 
-For events, policy files, staff CSVs and import lines: never a traceback on stderr, never a
-partial write (the database is unchanged after every refusal), every refusal one line. The
+For events, policy files, staff CSVs and import lines, and the file paths of every command that
+writes a file (devices, FIFOs, links, folders, existing files; issue 26): never a traceback on
+stderr, never a partial write (the database is unchanged after every refusal), every refusal one
+line. The
 number of examples is bounded so the whole file runs in CI in well under a minute.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +197,191 @@ def test_staff_files(world, capsys, cells: list[str], row: int):
     for line in listing.out.splitlines():  # one person a line, nothing a spreadsheet would run
         assert not any(ch in line for ch in "\r\x1b"), line
         assert not line.startswith(("=", "+", "-", "@")), line
+
+
+# Every command that writes a file (issue 26, point 3), with the option naming its file and
+# whether it has --force. Each hostile target is refused (exit 1, one line), left exactly as it
+# was, and no temporary file is left beside it.
+WRITERS = {
+    "census export": ["census", "export", "--authority", "redbridge", "--year", "2026", "--out"],
+    "report --html": [
+        "report",
+        "--authority",
+        "redbridge",
+        "--from",
+        "2025-04-01",
+        "--to",
+        "2025-06-01",
+        "--html",
+    ],  # fmt: skip
+}
+HOSTILE = ["device", "fifo", "symlink to a file", "dangling symlink", "symlink to a folder",
+           "folder", "existing file"]  # fmt: skip
+
+
+def _one_child_in_the_return(capsys) -> None:
+    """A referral with the child's census details: a return needs one child (the DfE's XSD)."""
+    from models.census.child import upn_check_letter
+
+    upn = upn_check_letter("X201050010127") + "201050010127"
+    assert cin(capsys, "child", "set", "C-26", "--authority", "redbridge", "--dob", "2015-03-04",
+               "--sex", "F", "--ethnicity", "WBRI", "--upn", upn).status == 0  # fmt: skip
+    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-26",
+               "--date", "2025-05-01", "--need", "N1")  # fmt: skip
+    assert done.status == 0, done.err
+
+
+def _hostile(kind: str, folder: Path) -> tuple[Path, Path | None]:
+    """The target path, and the file a link points at (whose content must not change)."""
+    victim = folder / "victim.txt"
+    victim.write_text("not the command's\n")
+    target = folder / "out.file"
+    if kind == "device":
+        return Path("/dev/null"), None
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "symlink to a file":
+        target.symlink_to(victim)
+    elif kind == "dangling symlink":
+        target.symlink_to(folder / "nothing-here")
+    elif kind == "symlink to a folder":
+        target.symlink_to(folder)
+    elif kind == "folder":
+        target.mkdir()
+    elif kind == "existing file":
+        return victim, victim
+    return target, victim
+
+
+def _state(path: Path) -> tuple[int, int, int, int]:
+    info = os.lstat(path)
+    return info.st_mode, info.st_ino, info.st_rdev, info.st_size
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_writers_refuse_what_is_not_theirs(world, capsys, command: str, kind: str):
+    folder = world["tmp"] / "outputs"
+    folder.mkdir()
+    target, victim = _hostile(kind, folder)
+    before = _state(target)
+    victim_text = victim.read_text() if victim else None
+    listing = sorted(p.name for p in folder.iterdir())
+    done = cin(capsys, *WRITERS[command], str(target))
+    assert done.status == 1, (done.status, done.err)
+    assert_failed_cleanly(done, single=True)
+    assert "expected a new file name" in done.err, done.err
+    assert _state(target) == before, "the target was replaced or changed"
+    if victim is not None:
+        assert victim.read_text() == victim_text, "written through a link"
+    assert sorted(p.name for p in folder.iterdir()) == listing, "a file was left behind"
+    if kind == "device":
+        assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_writers_replace_a_regular_file_only_with_force(world, capsys, command: str):
+    _one_child_in_the_return(capsys)
+    folder = world["tmp"] / "outputs"
+    folder.mkdir()
+    target = folder / "out.file"
+    target.write_text("old\n")
+    target.chmod(0o644)
+    done = cin(capsys, *WRITERS[command], str(target), "--force")
+    assert done.status == 0, done.err
+    assert target.read_text() != "old\n" and not target.is_symlink()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # a new file, owner only
+    assert sorted(p.name for p in folder.iterdir()) == ["out.file"]  # no temporary left
+    fresh = folder / "new.file"
+    assert cin(capsys, *WRITERS[command], str(fresh)).status == 0
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("command", sorted(WRITERS))
+def test_a_failed_write_leaves_no_file_and_exits_3(world, capsys, db_url, command: str):
+    """A write the kernel refuses part-way (a file-size limit: EFBIG, as a full disk gives
+    ENOSPC) leaves nothing at the target, no temporary, and exits 3 (README, exit codes)."""
+    _one_child_in_the_return(capsys)
+    folder = world["tmp"] / "outputs"
+    folder.mkdir()
+    target = folder / "out.file"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))\n"
+        "from cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *WRITERS[command], str(target)],
+        capture_output=True, text=True, timeout=120, cwd=REPO, env=dict(os.environ),
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr[-1000:]
+    assert "Traceback" not in done.stderr
+    assert str(target) in done.stderr and "File too large" in done.stderr, done.stderr
+    assert list(folder.iterdir()) == [], "a partial or empty file was left"
+
+
+# Policy files that would exhaust the machine (issue 26, point 5): a stream without end and a
+# nesting deeper than Python's stack; each refused in one line, quickly.
+DEEP_POLICY = "name: " + "[" * 800 + "]" * 800 + "\n"  # 1.6 KB
+
+
+@pytest.mark.parametrize("source", ["/dev/zero", "deep"])
+@pytest.mark.parametrize("command", ["validate", "whatif --draft"])
+def test_policy_files_that_would_exhaust_the_machine(world, capsys, source: str, command: str):
+    path = Path(source)
+    if source == "deep":
+        path = world["tmp"] / "redbridge.yaml"
+        path.write_text(DEEP_POLICY, encoding="utf-8")
+        assert path.stat().st_size < 2000
+    argv = ["policy", "validate", "--no-cases", str(path)]
+    if command == "whatif --draft":
+        argv = ["policy", "whatif", "redbridge", "--draft", str(path)]
+    done = cin(capsys, *argv)
+    assert done.status == 1, done.err
+    assert_failed_cleanly(done, single=True)
+    expected = "levels of nesting" if source == "deep" else "expected a regular policy file"
+    assert expected in done.err, done.err
+
+
+def test_a_deep_file_in_the_policy_folder_leaves_the_other_councils_working(
+    world, capsys, caplog, monkeypatch
+):
+    folder = world["tmp"] / "policies"
+    folder.mkdir()
+    for source in (REPO / "policies").glob("*.yaml"):
+        (folder / source.name).write_bytes(source.read_bytes())
+    (folder / "deepshire.yaml").write_text(DEEP_POLICY, encoding="utf-8")
+    monkeypatch.setenv("CIN_POLICY_DIR", str(folder))
+    from models.runtime import _policies
+
+    _policies.cache_clear()
+    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-26",
+               "--date", "2025-05-01")  # fmt: skip
+    _policies.cache_clear()
+    assert done.status == 0, done.err
+    assert "RED-" in done.out
+    [warning] = [r.getMessage() for r in caplog.records if r.name == "cin.policy"]
+    assert "deepshire.yaml" in warning and "levels of nesting" in warning  # one line, said once
+    assert "\n" not in warning and "Traceback" not in done.err
+
+
+def test_census_export_years_and_an_empty_return(world, capsys):
+    """--year past the collection under way, or 0, is a usage error (exit 2); a return with no
+    child (which the DfE's XSD refuses) is refused and leaves no file (issue 26, point 8)."""
+    out = world["tmp"] / "return.xml"
+    base = ["census", "export", "--authority", "redbridge", "--out", str(out)]
+    for year in ("2100", "0", "2027"):  # CIN_TODAY 2025-06-02: the year under way is 2026
+        done = cin(capsys, *base, "--year", year)
+        assert done.status == 2, (year, done.err)
+        assert "--year: expected a collection year from 2000 to 2026" in done.err
+    done = cin(capsys, *base, "--year", "2026")
+    assert done.status == 1, done.err
+    assert_failed_cleanly(done, single=True)
+    assert "no child in the return" in done.err and not out.exists()
+    assert list(world["tmp"].glob(".return.xml*")) == []
+    _one_child_in_the_return(capsys)
+    done = cin(capsys, *base, "--year", "2026")
+    assert done.status == 0, done.err
+    assert "1 children" in done.out and out.exists()
