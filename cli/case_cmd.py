@@ -30,8 +30,9 @@ OUTCOME_EVENTS = {
 EVENT_TYPES = (
     "referral_received", "referral_decision", "assessment_started", "assessment_completed",
     "support_started", "consent_withdrawn", "cin_meeting_held", "plan_distributed", "review_held",
-    "visit_recorded", "step_down_panel", "final_meeting_held", "s47_started", "s47_concluded",
-    "icpc_held", "cp_review_held", "transfer_in", "transfer_out", "case_closed",
+    "visit_recorded", "step_down_panel", "final_meeting_held", "s47_started",
+    "strategy_discussion_held", "s47_concluded", "icpc_held", "core_group_held", "cp_review_held",
+    "transfer_in", "transfer_out", "case_closed",
 )  # fmt: skip
 CHAIRS = ("team_manager", "senior_practitioner", "social_worker", "other")
 
