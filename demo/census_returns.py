@@ -25,7 +25,11 @@ def record_children(ingest: Ingest, records: Sequence[CaseloadRecord]) -> int:
     for (authority, child_ref), record in first.items():
         la_code = ingest.policies.authority(authority).policy.dfe_la_code or "999"
         details = child_details(child_ref, la_code=la_code, referred=record.on)
-        ingest.set_child(authority=authority, child_ref=child_ref, details=details)
+        # checked as of the referral, when the details were first known (an expected date of
+        # birth was still to come then)
+        ingest.set_child(
+            authority=authority, child_ref=child_ref, details=details, as_of=record.on
+        )
     return len(first)
 
 

@@ -126,12 +126,25 @@ class Ingest:
         )
         return self._delivered(accepted)
 
-    def set_child(self, *, authority: str, child_ref: str, details: Mapping[str, Any]) -> bool:
-        """Record a child's census details (personal data: `models.census.child`); True if new."""
+    def set_child(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        details: Mapping[str, Any],
+        as_of: date | None = None,
+    ) -> bool:
+        """Record a child's census details (personal data: `models.census.child`); True if new.
+        The dates are checked against today, or against `as_of` for details loaded from history
+        (a caseload's records, recorded when the child was first referred): an unborn child's
+        expected date of birth was still to come then. `as_of` is never after today."""
         from models.census.child import parse_child
         from models.census.child_store import set_child
 
-        parsed = parse_child(dict(details), today=clock().today())
+        today = clock().today()
+        if as_of is not None and as_of > today:
+            raise ValueError("as_of: expected a date on or before today")
+        parsed = parse_child(dict(details), today=as_of or today)
         with Session(self.engine) as session:
             created = set_child(session, authority=authority, child_ref=child_ref, details=parsed)
             session.commit()
