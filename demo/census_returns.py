@@ -27,9 +27,7 @@ def record_children(ingest: Ingest, records: Sequence[CaseloadRecord]) -> int:
         details = child_details(child_ref, la_code=la_code, referred=record.on)
         # checked as of the referral, when the details were first known (an expected date of
         # birth was still to come then)
-        ingest.set_child(
-            authority=authority, child_ref=child_ref, details=details, as_of=record.on
-        )
+        ingest.set_child(authority=authority, child_ref=child_ref, details=details, as_of=record.on)
     return len(first)
 
 
