@@ -6,7 +6,8 @@ The old installation is real: `.venv-prefect-old` (`make .venv-prefect-old/.inst
 runs on SQLite or PostgreSQL; its engine refers cases and works until each case run suspends at
 its next event. Then, as docs/prefect.md says: the workers are stopped (they were: `until_idle`),
 the server is stopped, Prefect's database migration is run by the new Prefect, the server starts
-again on the new Prefect against the same database, and this branch's engine records one more
+again on the new Prefect against the same database, each case is rebuilt from its log (the
+engine's state schema moved on too), and this branch's engine records one more
 event per case: every run resumes, does that event's work and suspends at the following one.
 """
 
@@ -36,6 +37,7 @@ from sqlmodel import Session
 from demo.local_server import PrefectServer, free_port
 from engine.ingest import Ingest
 from engine.worker import work
+from models.cases.ledger import rebuild
 from models.cases.reads import load_case
 from tests.conftest import _postgres_database
 
@@ -126,6 +128,11 @@ def test_suspended_case_runs_resume_after_the_server_moves_to_the_new_prefect(
                 assert state.type is StateType.PAUSED, (ref, state)
                 assert state.state_details.pause_key == "event-3", (ref, state.state_details)
 
+            # the engine's own upgrade: its state schema moved from 2 to 3 (issue 19), so each
+            # case is re-derived from its log before it takes another event (docs/prefect.md)
+            for ref in refs:
+                rebuilt = rebuild(ingest.engine, policies=ingest.policies, case_ref=ref)
+                assert rebuilt["events"] == 2 and not rebuilt["state_matched"], rebuilt
             for ref in refs:
                 event = {"type": "assessment_completed", "on": "2025-02-10", "outcome": "cin_plan"}
                 ingest.record(ref, event, key=f"upgrade-{ref}-2")
