@@ -24,7 +24,10 @@ def _env(db_url: str, data_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(CIN_DATA_DIR=str(data_dir), CIN_DATABASE_URL=db_url, CIN_TODAY="2025-06-02")
     env.update(PREFECT_API_URL="http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES="0")
-    env.pop("CIN_POLICY_DIR", None)
+    # the project's Prefect home is derived from the data folder unless set: an earlier test in
+    # the same session may have left PREFECT_HOME (and its neighbours) in this process's env
+    for variable in ("CIN_POLICY_DIR", "PREFECT_HOME", "PREFECT_LOCAL_STORAGE_PATH"):
+        env.pop(variable, None)
     return env
 
 
