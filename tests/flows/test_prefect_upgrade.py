@@ -76,6 +76,9 @@ def test_suspended_case_runs_resume_after_the_server_moves_to_the_new_prefect(
     data = tmp_path / "data"
     monkeypatch.setenv("CIN_DATA_DIR", str(data))
     monkeypatch.delenv("CIN_DATABASE_URL", raising=False)
+    # the real clock: an earlier test in the session may leave CIN_TODAY (the browser test sets
+    # it to February 2025), and this test's events fall after that date
+    monkeypatch.delenv("CIN_TODAY", raising=False)
     monkeypatch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(storage))
 
     # the old installation: its server, its engine, case runs suspended in it
@@ -84,6 +87,7 @@ def test_suspended_case_runs_resume_after_the_server_moves_to_the_new_prefect(
     try:
         env = {**old.env(), "CIN_DATA_DIR": str(data)}
         env.pop("PYTHONPATH", None)
+        env.pop("CIN_TODAY", None)
         made = subprocess.run(
             [str(OLD_PYTHON), str(SETUP), OLD_PREFECT],
             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600,
