@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from models.access.actors import Actor, check_recorded_by
@@ -73,29 +72,35 @@ class Accepted:
 def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
     """Make sure every authority with a policy file has its row (and case-number counter).
 
-    Every worker and CLI start runs this, so two may run at once on a new database: the loser of
-    that race finds its inserts refused as duplicates, and looks again rather than failing.
+    Every worker and CLI start runs this, so two may run at once on a new database: each insert
+    is `ON CONFLICT DO NOTHING`, so the loser of that race finds the rows there and goes on (a
+    refused batch insert made psycopg print "error ignored terminating Pipeline" to stderr).
     """
-    for attempt in range(3):
-        existing = {a.slug for a in session.exec(select(Authority))}
-        missing = [slug for slug in policies.slugs() if slug not in existing]
-        for slug in missing:
-            authority = policies.authority(slug)
-            session.add(
-                Authority(
-                    slug=slug,
-                    name=authority.name,
-                    nation=authority.nation.value,
-                    case_prefix=authority.policy.prefix,
-                )
-            )
-        try:
-            session.commit()
-            return
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2:
-                raise
+    existing = {a.slug for a in session.exec(select(Authority))}
+    missing = [slug for slug in policies.slugs() if slug not in existing]
+    if not missing:
+        return
+    rows = []
+    for slug in missing:
+        authority = policies.authority(slug)
+        rows.append(
+            {
+                "slug": slug,
+                "name": authority.name,
+                "nation": authority.nation.value,
+                "case_prefix": authority.policy.prefix,
+                "next_case_number": 1,
+            }
+        )
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    on_postgresql = session.get_bind().dialect.name == "postgresql"
+    for row in rows:  # one statement each: no executemany pipeline to abort
+        if on_postgresql:
+            session.execute(postgresql.insert(Authority).values(**row).on_conflict_do_nothing())
+        else:
+            session.execute(sqlite.insert(Authority).values(**row).on_conflict_do_nothing())
+    session.commit()
 
 
 def open_case(
