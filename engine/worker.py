@@ -29,6 +29,7 @@ import anyio
 import anyio.abc
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.context import SettingsContext, get_settings_context
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import Abort, ObjectAlreadyExists, ObjectNotFound, Pause
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
@@ -66,6 +67,11 @@ _registered: dict[tuple[str, str], uuid.UUID] = {}
 _register_guard = threading.Lock()
 
 
+def _enter_settings(settings: SettingsContext) -> None:
+    """A worker thread's first act: the settings of the code that made the worker."""
+    SettingsContext.__var__.set(settings)
+
+
 class CaseWorkerResult(BaseWorkerResult):
     """How a case run's execution in a thread ended (status 0: it suspended or finished)."""
 
@@ -87,12 +93,28 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
             limit=threads,
         )
         self.engine = engine
-        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="cin-case")
+        # the threads work against the Prefect settings in force where the worker was made (a
+        # test's or the demo's temporary settings), not the process's import-time defaults: a
+        # fresh thread has no settings context of its own, and Prefect falls back to the global
+        # one, whose API URL may be another server (the upgrade test saw 404s from an earlier
+        # test's ephemeral server)
+        inherit = (get_settings_context(),)
+        self.threads = ThreadPoolExecutor(
+            max_workers=threads,
+            thread_name_prefix="cin-case",
+            initializer=_enter_settings,
+            initargs=inherit,
+        )
         # the outbox pass's own thread, whose context persists between polls: `anyio.to_thread`
         # runs each call in a fresh copy of the event loop's context, where the shared client
         # `prepare_thread` made last time is not in force (made again every poll until main's
         # worker-memory fix; put back every poll since)
-        self.outbox = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cin-outbox")
+        self.outbox = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="cin-outbox",
+            initializer=_enter_settings,
+            initargs=inherit,
+        )
         self.freed = asyncio.Event()  # set when a thread finishes a run
         self.settle = settle  # seconds a resumed run waits before this worker claims it
 
