@@ -86,10 +86,12 @@ def what_it_says(timescale: ResolvedTimescale, words: str) -> str:
 def rule_sentence(item: DueItem, policy: ResolvedPolicy, words: str) -> str:
     """One line: "<what the rule says>, <whose rule>. Source: <citation>"."""
     if item.source == "drift" or item.policy_ref == DRIFT_RULE:
+        times = policy.continue_streak
         return (
-            f"{item.explanation}: a plan reviewed three times without a change is drifting; "
-            "this system's check, as no statutory or council rule counts it. Source: "
-            f"{DOCUMENTS['003']}, section 5 (each review says what will change)"
+            f"{item.explanation}: a plan reviewed {times} times in a row without a change is "
+            "drifting; this system's default check, as no statutory or council rule counts it. "
+            f"Source: an inspection finding that plans were not explicit about what needed to "
+            f"change ({DOCUMENTS['001']}, lines 269-271)"
         )
     if PLAN_SET_NOTE in item.explanation:
         plan = _PLAN_SET.match(item.explanation)

@@ -5,9 +5,10 @@ overdue, a visit overdue against the plan's frequency, a case left waiting on th
 (`step_down_panel`). What is left:
 
 - a plan that keeps being reviewed and never changes: Redbridge's reviews must say whether the
-  plan is working and what will change (003 s5), and the seeds' audits found plans "not
-  sufficiently explicit about what needed to change". N reviews in a row deciding "continue" is
-  that finding (N = 3, an engine default: `engine-defaults.yaml`, drift);
+  plan is working and what will change (003 s5), and Stockton's inspection found child in need
+  plans "not sufficiently explicit about what needed to change" (001 L269-271). N reviews in
+  a row deciding "continue" is that finding (N = 3, an engine default: `engine-defaults.yaml`,
+  drift);
 - the first review after a plan's 12 months chaired by someone other than a team manager or
   senior practitioner (Redbridge 003 L131): a finding for the team manager only
   (`REVIEW_CHAIR_KIND`), never an escalation, and nothing at all before that review is held.

@@ -75,7 +75,7 @@ class AssessmentStarted(_Event):
 class AssessmentCompleted(_Event):
     """`consent` is the family's answer to section 17 support when the outcome is a CIN plan:
     support is voluntary (Warwickshire 002 L136 "Parents must consent to receive a children in need
-    service"; Redbridge 003 L120), so a refusal opens no plan clocks.
+    service"), so a refusal opens no plan clocks.
 
     For the census return: `authorised` is the AssessmentAuthorisationDate (the day of the event
     when not given) and `factors` the factors identified (CODES.md). A mistaken mix, such as 21

@@ -177,7 +177,7 @@ def open_support_clock(d: Draft) -> None:
 
 
 def refuse_consent(d: Draft) -> None:
-    """002 L136 / 003 L120: no consent, no section 17 plan; the case closes or steps down."""
+    """002 L136: no consent, no section 17 plan; the case closes or steps down."""
     d.move_to(Stage.NO_CONSENT)
     d.state = replace(d.state, consent_refused=d.on)
     d.note("the family did not consent to child in need support: no plan clocks open")
