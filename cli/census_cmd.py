@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.common import CliError, iso_date, whole_number
+from cli.common import CliError, audit_read, iso_date, whole_number
 
 if TYPE_CHECKING:
     from models.census.year import CensusYear
@@ -130,6 +130,11 @@ def run_export(args: argparse.Namespace) -> int:
         out=args.out,
         produced_at=datetime.now(UTC),
         replace=args.force,
+    )
+    audit_read(  # one row per export, naming nothing personal (issue 24)
+        "census export",
+        f"{done.children} children, year {args.year}",
+        authority=args.authority,
     )
     for omitted in done.omitted:
         sys.stderr.write(f"left out: {omitted.case_ref}: {omitted.reason}\n")
