@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "monitor": ("monitor_cmd", "the deadline monitor: run a pass, see alerts"),
     "child": ("child_cmd", "a child's details for the census return; export a child's record"),
     "hold": ("hold_cmd", "legal holds: a held child's record is never destroyed"),
+    "retention": ("retention_cmd", "the retention schedule: what is due for destruction, apply it"),
     "census": ("census_cmd", "the DfE children in need census return"),
     "config": ("config_cmd", "the settings in force and where they came from"),
     "report": ("report_cmd", "measures for a council (or every council) over a period"),
