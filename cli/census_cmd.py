@@ -162,6 +162,9 @@ def run_check(args: argparse.Namespace) -> int:
         produced_at=datetime.now(UTC),
         census_python=get_settings().census_python,
     )
+    audit_read(  # it reads every child of the return: one row, naming nothing personal
+        "census check", f"{report.children} children, year {args.year}", authority=args.authority
+    )
     for f in sorted(report.findings, key=lambda f: (f.case_ref or "", f.code)):
         print(
             f"{f.case_ref or '(return)':12} rule {f.code:7} {f.level:5}  {f.field}: {f.message}"

@@ -9,8 +9,10 @@ an artifact when its run is deleted.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import (
@@ -22,8 +24,9 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import get_current_settings
 
-from models.instance import case_artifact_key, instance_tag
+from models.instance import case_artifact_key, event_cache_key, instance_tag
 
 
 def forget_on_prefect(instance: str) -> Callable[[list[dict[str, str]]], None]:
@@ -31,6 +34,7 @@ def forget_on_prefect(instance: str) -> Callable[[list[dict[str, str]]], None]:
         with get_client(sync_client=True) as client:
             for item in pending:
                 forget_case(client, instance, item["case_ref"], item.get("flow_run_id") or None)
+                forget_cached_results(instance, item["case_ref"])
 
     return forget
 
@@ -62,3 +66,23 @@ def forget_case(
             client.delete_flow_run(run)
         except ObjectNotFound:
             pass
+
+
+def forget_cached_results(instance: str, case_ref: str) -> int:
+    """The case's task results persisted in Prefect's local result storage on this machine (the
+    event task's cache, tasks/case_work.py): their file names carry the case reference. A
+    worker on another machine keeps its own; a configured storage block keeps its own too
+    (docs/child-record.md). Returns how many files were deleted."""
+    results = get_current_settings().results
+    if results.default_storage_block is not None:
+        return 0
+    prefix = event_cache_key(instance, case_ref, 0).removesuffix("0")
+    pattern = re.compile(re.escape(prefix) + r"\d+")
+    folder = Path(results.local_storage_path).expanduser()
+    gone = 0
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if pattern.fullmatch(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                gone += 1
+    return gone

@@ -142,6 +142,9 @@ def test_record_census_fields_then_export_and_check(cin, tmp_path):
     status, out, err = cin("census", "check", "--authority", "redbridge", "--year", "2026")
     assert status == 0, out + err
     assert "summary (1 children in the return, 2026-03-31)" in out
+    with Session(case_engine()) as session:
+        (access,) = session.exec(select(AuditEntry).where(AuditEntry.action == "census check"))
+    assert access.child_ref is None and access.outcome == "1 children, year 2026"
     assert " Error " not in out
     assert "C77" not in out + err and SENTINEL_DOB not in out + err
 

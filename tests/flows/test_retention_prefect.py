@@ -13,13 +13,13 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, LogFilter
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
-from prefect.settings import PREFECT_API_URL
+from prefect.settings import PREFECT_API_URL, get_current_settings
 from sqlmodel import Session, select
 
 from cli.main import main
 from engine.ingest import Ingest
 from engine.worker import work
-from models.instance import case_artifact_key, instance_id
+from models.instance import case_artifact_key, event_cache_key, instance_id
 from models.tables import DestructionLog
 from tests.cli.test_retention import SENTINEL_DOB, policies_with_rule
 from tests.flows.prefect_reads import read_artifacts
@@ -54,9 +54,10 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     work(ingest.engine, threads=1, until_idle=True)
     instance = instance_id(ingest.engine)
     before = asyncio.run(prefect_texts())
-    for case in cases.values():  # the runs and their timelines are there to delete
+    for case in cases.values():  # the runs, timelines and cached results are there to delete
         assert case in before["flow runs"]
         assert read_artifacts(case_artifact_key(instance, case))
+        assert cached_results(instance, case)
     assert main(["hold", "add", "--authority", "redbridge", "--child", "C-HELD",
                  "--reason", "inquiry"]) == 0  # fmt: skip
     capsys.readouterr()
@@ -72,6 +73,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     assert gone not in after["flow runs"] and held in after["flow runs"]
     assert not read_artifacts(case_artifact_key(instance, gone))
     assert read_artifacts(case_artifact_key(instance, held))
+    assert not cached_results(instance, gone) and cached_results(instance, held)
     with Session(ingest.engine) as session:
         (log,) = session.exec(select(DestructionLog)).all()
     assert log.prefect_pending == [] and log.prefect_done_at is not None
@@ -83,6 +85,12 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     # a second run finds nothing to do, here or on Prefect
     assert main(["retention", "apply", "--authority", "redbridge", "--as-of", AS_OF]) == 0
     assert "0 record(s) destroyed" in capsys.readouterr().out
+
+
+def cached_results(instance: str, case: str) -> list[Path]:
+    folder = Path(get_current_settings().results.local_storage_path).expanduser()
+    prefix = event_cache_key(instance, case, 0).removesuffix("0")
+    return [p for p in folder.iterdir() if p.name.startswith(prefix)] if folder.is_dir() else []
 
 
 async def prefect_texts() -> dict[str, str]:
