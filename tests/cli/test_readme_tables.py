@@ -10,9 +10,9 @@ from cli import errors
 from cli.common import MAX_JOBS, MAX_WHOLE_NUMBER
 from models import fields
 from models.access.holds import REASON as HOLD_REASON
-from models.policy.retention import RetentionRule
 from models.policy.loading import MAX_POLICY_BYTES
 from models.policy.parts import MAX_AMOUNT
+from models.policy.retention import RetentionRule
 from models.staff.roster import MAX_EMAIL
 from tests.cli.cli_harness import REPO
 
