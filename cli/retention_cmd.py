@@ -12,7 +12,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from cli.common import iso_date, os_user
+from cli.common import CliError, iso_date, os_user
 from cli.errors import ENVIRONMENT
 
 if TYPE_CHECKING:
@@ -98,8 +98,14 @@ def run_apply(args: argparse.Namespace) -> int:
     from cli.prefect_env import prefect_api_url, prefect_reachable
     from models.retention.destroy import compact, destroy_child, finish_pending, pending_rows
     from models.retention.plan import retention_plan
-    from models.runtime import case_engine
+    from models.runtime import case_engine, clock
 
+    today = clock().today()
+    if args.as_of > today:  # a plan may look ahead; destruction never runs ahead of the day
+        raise CliError(
+            f"--as-of: expected a day on or before today ({today.isoformat()}); "
+            f"got {args.as_of.isoformat()} (`cin retention plan` shows a later day)"
+        )
     retention = _rule(args)
     engine = case_engine()
     with Session(engine) as session:

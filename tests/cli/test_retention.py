@@ -168,6 +168,9 @@ def test_the_engine_default_keeps_records_75_years_and_refusals(
     assert_failed_cleanly(bad, single=True)
     usage = cin(capsys, "retention", "apply", "--authority", "redbridge", "--as-of", "2025-13-01")
     assert usage.status == 2
+    ahead = cin(capsys, "retention", "apply", "--authority", "redbridge", "--as-of", "2100-01-01")
+    assert_failed_cleanly(ahead, single=True)  # never destroys ahead of today (CIN_TODAY)
+    assert "--as-of: expected a day on or before today (2025-06-02)" in ahead.err
 
 
 def assert_failed_cleanly_env(done: Outcome) -> None:
