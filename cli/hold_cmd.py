@@ -30,13 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
     from models.access.holds import add_hold
     from models.cases.store import sync_authorities
     from models.runtime import case_engine, policies
 
     policies().authority(args.authority)  # an unknown authority is refused by name
-    from sqlmodel import Session
-
     engine = case_engine()
     with Session(engine) as session:
         sync_authorities(session, policies=policies())
