@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -62,10 +63,25 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
                  "--reason", "inquiry"]) == 0  # fmt: skip
     capsys.readouterr()
 
+    # Prefect unreachable: the database part is done, the Prefect part waits (exit 3) ...
+    ui = os.environ.get("CIN_UI_URL")
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("CIN_UI_URL", "http://127.0.0.1:9")  # links follow the API
+    status = main(["retention", "apply", "--authority", "redbridge", "--as-of", AS_OF])
+    out, err = capsys.readouterr()
+    assert status == 3 and "Prefect did not answer" in err, err
+    assert "1 record(s) destroyed (1 case(s)), 1 held and kept" in out
+    assert cases["C-GONE"] in asyncio.run(prefect_texts())["flow runs"]  # still there
+    # ... and the next run, with Prefect back, finishes it
+    monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
+    if ui is None:
+        monkeypatch.delenv("CIN_UI_URL")
+    else:
+        monkeypatch.setenv("CIN_UI_URL", ui)
     status = main(["retention", "apply", "--authority", "redbridge", "--as-of", AS_OF])
     out, err = capsys.readouterr()
     assert status == 0, err
-    assert "1 record(s) destroyed (1 case(s)), 1 held and kept" in out
+    assert "0 record(s) destroyed" in out
     assert "Prefect: the runs and artifacts of 1 destroyed record(s) deleted" in out
 
     after = asyncio.run(prefect_texts())
@@ -82,7 +98,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     files = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("cin.db*")))
     assert SENTINEL_DOB.encode() not in files and b"C-GONE" not in files
 
-    # a second run finds nothing to do, here or on Prefect
+    # a further run finds nothing to do, here or on Prefect
     assert main(["retention", "apply", "--authority", "redbridge", "--as-of", AS_OF]) == 0
     assert "0 record(s) destroyed" in capsys.readouterr().out
 
