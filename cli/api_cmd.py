@@ -33,8 +33,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke.add_argument("key_id", metavar="KEY_ID", help="the id `cin api key list` shows")
     revoke.set_defaults(func=run_key_revoke)
 
-    audit = subparsers.add_parser("audit", help="who read or wrote a case through the API, when")
-    audit.add_argument("--case", required=True, metavar="CASE")
+    audit = subparsers.add_parser(
+        "audit", help="who read or wrote a case or a child's record (API, CLI, exports), when"
+    )
+    about = audit.add_mutually_exclusive_group(required=True)
+    about.add_argument("--case", metavar="CASE")
+    about.add_argument(
+        "--child", metavar="CHILD_REF", help="every access to the child's record and cases"
+    )
+    audit.add_argument("--authority", metavar="SLUG", help="with --child: the child's council")
     audit.set_defaults(func=run_audit)
 
 
@@ -90,14 +97,22 @@ def run_key_revoke(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from models.access.audit import audit_for_case
+    from models.access.audit import audit_for_case, audit_for_child
     from models.runtime import case_engine
 
-    rows = audit_for_case(case_engine(), args.case)
+    if args.case is not None:
+        if args.authority is not None:
+            raise CliError("--authority: expected only with --child (a case names its council)")
+        rows = audit_for_case(case_engine(), args.case)
+        about = args.case
+    else:
+        rows = audit_for_child(case_engine(), args.child, args.authority)
+        about = "the child's record"  # the child's reference is not echoed
     for row in rows:
+        case = f" {row.case_ref}" if args.case is None and row.case_ref else ""
         print(
             f"{row.at:%Y-%m-%dT%H:%M:%S}Z  {row.actor_kind:3} {row.actor:40} "
-            f"{row.action:34} {row.outcome}"
+            f"{row.action + case:34} {row.outcome}"
         )
-    print(f"{len(rows)} access(es) to {args.case}")
+    print(f"{len(rows)} access(es) to {about}")
     return 0

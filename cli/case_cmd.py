@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from cli.census_cmd import add_census_options, census_fields
-from cli.common import CliError, iso_date
+from cli.common import CliError, audit_read, iso_date, os_user
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
@@ -142,16 +142,9 @@ def add_by_option(parser: argparse.ArgumentParser) -> None:
 
 def cli_actor(args: argparse.Namespace) -> Actor:
     """Who records through the CLI: the operating-system user, and the staff id of `--by`."""
-    import getpass
-    import os
-
     from models.access.actors import Actor
 
-    try:
-        user = getpass.getuser()
-    except Exception:  # no login name (a container's bare uid): the uid says who
-        user = f"uid {os.getuid()}"
-    return Actor("cli", user[:120], getattr(args, "by", None))
+    return Actor("cli", os_user(), getattr(args, "by", None))
 
 
 def _ingest() -> tuple[Ingest, str | None]:
@@ -312,6 +305,13 @@ def run_show(args: argparse.Namespace) -> int:
         "undelivered_events": undelivered,
         "run_handled_up_to": case.flow_seq,
     }
+    audit_read(
+        "case show",
+        "shown",
+        authority=case.authority,
+        case_ref=case.case_ref,
+        child_ref=case.child_ref,
+    )
     if args.json:
         print(json.dumps(view, indent=2))
         return 0

@@ -1,4 +1,5 @@
-"""`cin child set`: the child's personal data the census return needs (and nothing else reads).
+"""`cin child set`: the child's personal data the census return needs; `cin child export`:
+everything the case database holds about one child, for a subject access request (issue 24).
 
 Nothing here prints the child's details back: a refusal names the field and the code list.
 """
@@ -6,9 +7,10 @@ Nothing here prints the child's details back: a refusal names the field and the 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from cli.common import iso_date
+from cli.common import audit_read, iso_date
 
 
 def child_date(text: str) -> Any:
@@ -20,7 +22,9 @@ def child_date(text: str) -> Any:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    child = subparsers.add_parser("child", help="a child's details for the census return")
+    child = subparsers.add_parser(
+        "child", help="a child's details for the census return; export a child's record"
+    )
     commands = child.add_subparsers(dest="child_command", required=True)
     put = commands.add_parser(
         "set", help="set (replace) a child's census details: DOB, UPN, sex, ethnicity, disability"
@@ -48,6 +52,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     put.add_argument("--died", type=child_date, metavar="YYYY-MM-DD", help="date of death")
     put.set_defaults(func=run_set)
 
+    export = commands.add_parser(
+        "export",
+        help="everything held about one child (details, cases, events, deadlines, alerts, "
+        "accesses) in one file, readable by its owner only: JSON, or HTML by --html or suffix",
+    )
+    export.add_argument("--authority", required=True, metavar="SLUG")
+    export.add_argument("--child", required=True, metavar="CHILD_REF")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE")
+    export.add_argument("--html", action="store_true", help="a readable page (also for *.html)")
+    export.add_argument(
+        "--force", action="store_true", help="replace --out if it is an existing regular file"
+    )
+    export.set_defaults(func=run_export)
+
 
 def child_details(args: argparse.Namespace) -> dict[str, Any]:
     details: dict[str, Any] = {
@@ -71,4 +89,31 @@ def run_set(args: argparse.Namespace) -> int:
         authority=args.authority, child_ref=args.child, details=child_details(args)
     )
     print(f"child details {'recorded' if created else 'replaced'} ({args.authority})")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from models.access.record import child_record
+    from models.access.record_view import as_html, as_json
+    from models.output_file import check_target, write_bytes
+    from models.runtime import case_engine, policies
+
+    check_target(args.out, option="--out", replace=args.force)  # before reading the database
+    policies().authority(args.authority)  # an unknown authority is refused by name
+    with Session(case_engine()) as session:
+        record = child_record(session, authority=args.authority, child_ref=args.child)
+    produced = datetime.now(UTC).isoformat(timespec="seconds")
+    html = args.html or args.out.suffix.lower() in (".html", ".htm")
+    data = as_html(record, produced) if html else as_json(record, produced)
+    write_bytes(args.out, data, option="--out", replace=args.force)
+    audit_read("child export", "exported", authority=args.authority, child_ref=args.child)
+    rows = sum(len(r) for r in record.tables.values())
+    print(
+        f"{args.out}: {len(record.case_refs)} case(s), {rows} row(s) in "
+        f"{'HTML' if html else 'JSON'} (readable by its owner only)"
+    )
     return 0

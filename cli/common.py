@@ -45,6 +45,42 @@ def iso_date(text: str) -> date:
         ) from None
 
 
+def os_user() -> str:
+    """Who runs this command: the operating-system user (the actor of every CLI record and read)."""
+    import getpass
+
+    try:
+        return getpass.getuser()[:120]
+    except Exception:  # no login name (a container's bare uid): the uid says who
+        return f"uid {os.getuid()}"
+
+
+def audit_read(
+    action: str,
+    outcome: str,
+    *,
+    authority: str | None = None,
+    case_ref: str | None = None,
+    child_ref: str | None = None,
+) -> None:
+    """One access row for a read outside the API (issue 24): who (the OS user), what, about what.
+
+    A bulk export names only its authority."""
+    from models.access.audit import write_audit
+    from models.runtime import case_engine
+
+    write_audit(
+        case_engine(),
+        actor_kind="cli",
+        actor=os_user(),
+        action=action,
+        outcome=outcome,
+        authority=authority,
+        case_ref=case_ref,
+        child_ref=child_ref,
+    )
+
+
 MAX_JOBS = 64
 MAX_WHOLE_NUMBER = 100_000  # more than any count, timescale or job number means; fits every type
 

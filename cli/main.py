@@ -39,7 +39,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "staff": ("staff_cmd", "staff rosters: who holds cases, who manages whom"),
     "monitor": ("monitor_cmd", "the deadline monitor: run a pass, see alerts"),
-    "child": ("child_cmd", "a child's details for the census return"),
+    "child": ("child_cmd", "a child's details for the census return; export a child's record"),
+    "hold": ("hold_cmd", "legal holds: a held child's record is never destroyed"),
+    "retention": ("retention_cmd", "the retention schedule: what is due for destruction, apply it"),
     "census": ("census_cmd", "the DfE children in need census return"),
     "config": ("config_cmd", "the settings in force and where they came from"),
     "report": ("report_cmd", "measures for a council (or every council) over a period"),
@@ -47,7 +49,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "api_cmd",
         "run the HTTP API for recording systems (docs/http-api.md); manage its keys",
     ),
-    "audit": ("api_cmd", "who read or wrote a case through the API, when"),
+    "audit": (
+        "api_cmd",
+        "who read or wrote a case or a child's record (API, CLI, exports), when",
+    ),
 }
 
 

@@ -341,3 +341,47 @@ class ApiIdempotency(SQLModel, table=True):
     route: str = Field(max_length=80)
     body_sha256: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# A child's record (issue 24, migration 0011): legal holds and the destruction log.
+
+
+class LegalHold(SQLModel, table=True):
+    """A legal hold on one child's record: while one is in force (`released_at` None), retention
+    never destroys the record (`cin hold add|list|release`)."""
+
+    __tablename__ = "legal_hold"
+    __table_args__ = (Index("ix_legal_hold_child", "authority", "child_ref"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    authority: str = Field(foreign_key="authority.slug", max_length=64)
+    child_ref: str = Field(max_length=64)
+    reason: str = Field(max_length=500)
+    placed_at: datetime = Field(default_factory=utcnow)
+    placed_by: str = Field(max_length=200)
+    released_at: datetime | None = None
+    released_by: str | None = Field(default=None, max_length=200)
+
+
+class DestructionLog(SQLModel, table=True):
+    """What `cin retention apply` destroyed: a one-way hash of the child's reference, the rule,
+    the dates, counts. Written in the transaction that deletes the child's rows; `prefect_pending`
+    lists the Prefect runs (and artifact keys) still to delete, emptied once they are gone."""
+
+    __tablename__ = "destruction_log"
+    __table_args__ = (Index("ix_destruction_log_child", "child_hash"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    authority: str = Field(max_length=64)
+    child_hash: str = Field(max_length=64)
+    rule: str = Field(max_length=300)
+    due_on: date
+    as_of: date
+    destroyed_at: datetime = Field(default_factory=utcnow)
+    destroyed_by: str = Field(max_length=200)
+    cases: int
+    events: int
+    prefect_pending: list[dict[str, str]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    prefect_done_at: datetime | None = None

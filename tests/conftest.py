@@ -60,7 +60,10 @@ def quiet_exit() -> Iterator[None]:
                 and not type(handler).__module__.startswith("_pytest")  # pytest's own
                 and handler.stream not in (sys.__stderr__, sys.__stdout__)
             ):
-                handler.setStream(sys.__stderr__)
+                try:
+                    handler.setStream(sys.__stderr__)
+                except ValueError:  # its stream (a test's capsys) is closed already: no flush
+                    handler.stream = sys.__stderr__
                 console = getattr(handler, "console", None)  # Prefect's rich console handler
                 if console is not None:
                     console.file = sys.__stderr__

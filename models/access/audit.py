@@ -1,18 +1,19 @@
 """The access log: who read or wrote which case, when, and how it went (no request body).
 
-Written by the HTTP API for every request (api/audit.py); designed for the CLI's reads too
-(issue 24): `actor_kind` is api or cli. `cin audit --case REF` reads it.
+Written by the HTTP API for every request (api/guard.py) and by every read outside it (issue 24:
+`cin case show`, `cin child export`, one row per census export naming only its authority):
+`actor_kind` is api or cli. `cin audit --case REF` and `cin audit --child REF` read it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 
 from models.fields import check_case_ref
-from models.tables import AuditEntry
+from models.tables import AuditEntry, Case
 
 
 def write_audit(
@@ -49,4 +50,19 @@ def audit_for_case(engine: Engine, case_ref: str) -> list[AuditEntry]:
     check_case_ref(case_ref)
     with Session(engine) as session:
         query = select(AuditEntry).where(AuditEntry.case_ref == case_ref)
+        return list(session.exec(query.order_by(col(AuditEntry.at), col(AuditEntry.id))))
+
+
+def audit_for_child(
+    engine: Engine, child_ref: str, authority: str | None = None
+) -> list[AuditEntry]:
+    """Every access to the child's record, oldest first: rows naming the child, and rows about
+    any of the child's cases (an API read of a case names the case only)."""
+    with Session(engine) as session:
+        cases = select(Case.case_ref).where(Case.child_ref == child_ref)
+        named = col(AuditEntry.child_ref) == child_ref
+        if authority is not None:
+            cases = cases.where(Case.authority == authority)
+            named = and_(named, col(AuditEntry.authority) == authority)
+        query = select(AuditEntry).where(or_(named, col(AuditEntry.case_ref).in_(cases)))
         return list(session.exec(query.order_by(col(AuditEntry.at), col(AuditEntry.id))))

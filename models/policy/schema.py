@@ -11,7 +11,7 @@ relative to the model it sits on; `models.policy.loading` prefixes the model's o
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StrictInt, StringConstraints, model_validator
 
@@ -27,6 +27,7 @@ from models.policy.parts import (
     Timescale,
     refuse,
 )
+from models.policy.retention import RetentionRule
 from models.policy.rules import (
     anchor_problems,
     coverage_problems,
@@ -119,6 +120,9 @@ class PolicyFile(Strict):
     dfe_la_code: Annotated[str, StringConstraints(pattern=r"^\d{3}$")] | None = None
     case_prefix: Annotated[str, StringConstraints(pattern=CASE_PREFIX_PATTERN)] | None = None
     versions: tuple[PolicyVersion, ...] = Field(min_length=1)
+    # how long a child's record is kept (models/policy/retention.py): the council's own rule with
+    # its source, or "engine_default" (engine-defaults.yaml's rule); None = the engine default
+    retention: RetentionRule | Literal["engine_default"] | None = None
     # children aged 0-17 living in the authority, by year (mid-year estimate): the report's
     # rates per 10,000 children use the latest year on or before the period's end
     child_population: dict[

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from cli.main import main
 from models.runtime import case_engine
-from models.tables import Child
+from models.tables import AuditEntry, Child
 from tests.models.census.histories import upn_for
 
 SENTINEL_DOB = "2013-02-17"
@@ -128,6 +128,12 @@ def test_record_census_fields_then_export_and_check(cin, tmp_path):
     assert status == 0, err
     assert "1 children" in out and "C77" not in out + err and SENTINEL_DOB not in out + err
     assert stat.S_IMODE(out_file.stat().st_mode) == 0o600
+    with Session(case_engine()) as session:  # one access row per export, naming nobody
+        (access,) = session.exec(select(AuditEntry).where(AuditEntry.action == "census export"))
+    assert (access.actor_kind, access.authority, access.outcome) == (
+        "cli", "redbridge", "1 children, year 2026"
+    )  # fmt: skip
+    assert access.case_ref is None and access.child_ref is None
     text = out_file.read_text()
     assert f"<PersonBirthDate>{SENTINEL_DOB}</PersonBirthDate>" in text
     assert "<AssessmentAuthorisationDate>2025-06-04</AssessmentAuthorisationDate>" in text
@@ -136,6 +142,9 @@ def test_record_census_fields_then_export_and_check(cin, tmp_path):
     status, out, err = cin("census", "check", "--authority", "redbridge", "--year", "2026")
     assert status == 0, out + err
     assert "summary (1 children in the return, 2026-03-31)" in out
+    with Session(case_engine()) as session:
+        (access,) = session.exec(select(AuditEntry).where(AuditEntry.action == "census check"))
+    assert access.child_ref is None and access.outcome == "1 children, year 2026"
     assert " Error " not in out
     assert "C77" not in out + err and SENTINEL_DOB not in out + err
 

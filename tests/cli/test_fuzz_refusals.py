@@ -204,6 +204,7 @@ def test_staff_files(world, capsys, cells: list[str], row: int):
 # was, and no temporary file is left beside it.
 WRITERS = {
     "census export": ["census", "export", "--authority", "redbridge", "--year", "2026", "--out"],
+    "child export": ["child", "export", "--authority", "redbridge", "--child", "C-26", "--out"],
     "report --html": [
         "report",
         "--authority",

@@ -9,8 +9,10 @@ from calendars import Unit
 from cli import errors
 from cli.common import MAX_JOBS, MAX_WHOLE_NUMBER
 from models import fields
+from models.access.holds import REASON as HOLD_REASON
 from models.policy.loading import MAX_POLICY_BYTES
 from models.policy.parts import MAX_AMOUNT
+from models.policy.retention import RetentionRule
 from models.staff.roster import MAX_EMAIL
 from tests.cli.cli_harness import REPO
 
@@ -59,6 +61,9 @@ def test_the_limits_table_matches_the_field_rules() -> None:
     assert amounts == ", ".join(f"{MAX_AMOUNT[u]} {u.value}" for u in Unit)
     assert int(limits["`N`, batch `n`"][2]) == MAX_WHOLE_NUMBER
     assert int(limits["`--jobs`"][2]) == MAX_JOBS
+    assert int(limits["hold `--reason`"][2]) == HOLD_REASON.max_length
+    years = RetentionRule.model_fields["years"].metadata
+    assert int(limits["retention `years`"][2]) == next(m.le for m in years if hasattr(m, "le"))
 
 
 def test_every_limit_in_the_table_is_enforced_with_one_message() -> None:
