@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -43,9 +44,9 @@ class Omissions:
         self.items.append(Omission(case_ref, reason))
 
 
-def _ordered(stmt: Any, year: CensusYear, authority: str) -> Any:
+def _ordered(stmt: Any, reference_date: date, authority: str) -> Any:
     return (
-        stmt.where(col(Case.authority) == authority, col(Case.referral_date) <= year.reference_date)
+        stmt.where(col(Case.authority) == authority, col(Case.referral_date) <= reference_date)
         .order_by(col(Case.child_ref), col(Case.referral_date), col(Case.case_ref))
         .execution_options(yield_per=BATCH)
     )
@@ -54,6 +55,21 @@ def _ordered(stmt: Any, year: CensusYear, authority: str) -> Any:
 def children_for_year(
     engine: Engine, *, authority: str, year: CensusYear, omissions: Omissions
 ) -> Iterator[ChildReturn]:
+    for per_case in child_logs(engine, authority=authority, reference_date=year.reference_date):
+        yield from _child(per_case, year, omissions)
+
+
+# a case row of `child_logs`: the child's reference, the case's, its closure, the child's details
+# (`details_of`), then the team and worker holding it now
+CASE_TEAM, CASE_WORKER = 14, 15
+
+
+def child_logs(
+    engine: Engine, *, authority: str, reference_date: date
+) -> Iterator[list[tuple[Any, list[LogEntry]]]]:
+    """Each child's cases referred by `reference_date` (a case row and its log, in the child's
+    referral order), one child at a time; Ofsted's Annex A reads the same stream
+    (models/annex_a)."""
     state = col(Case.state)
     cases = _ordered(
         select(
@@ -71,6 +87,8 @@ def children_for_year(
             col(Child.sex),
             col(Child.ethnicity),
             col(Child.disabilities),
+            col(Case.team),
+            col(Case.worker_id),
         ).outerjoin(
             Child,
             and_(
@@ -78,7 +96,7 @@ def children_for_year(
                 col(Child.child_ref) == col(Case.child_ref),
             ),
         ),
-        year,
+        reference_date,
         authority,
     )
     events = _ordered(
@@ -89,7 +107,7 @@ def children_for_year(
             col(CaseEvent.occurred_on),
             col(CaseEvent.payload),
         ).join(CaseEvent, col(CaseEvent.case_id) == col(Case.id)),
-        year,
+        reference_date,
         authority,
     ).order_by(col(CaseEvent.occurred_on), col(CaseEvent.seq))
     # one connection, two cursors read in step (server-side ones on PostgreSQL; SQLite would
@@ -105,10 +123,10 @@ def children_for_year(
                     raise RuntimeError(f"census source out of step at {row[1]}")
                 entries = [LogEntry(e[1], e[2], e[3], e[4]) for e in log]
                 per_case.append((row, entries))
-            yield from _child(per_case, year, omissions)
+            yield per_case
 
 
-def _details(row: Any) -> ChildRecord | None:
+def details_of(row: Any) -> ChildRecord | None:
     if row[4] is None:
         return None
     disabilities = row[13]
@@ -136,7 +154,7 @@ def _child(
             episodes.append(for_year(episode, year))
     if not episodes:
         return
-    details = _details(cases[0][0])
+    details = details_of(cases[0][0])
     missing = [m for ep in episodes for m in ep.missing()]
     if details is None:
         omissions.add(episodes[-1].case_ref, f"{CHILD_DETAILS} not set")
