@@ -23,6 +23,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from models.annex_a import spec
+from models.annex_a.contacts import contacts_in
 from models.annex_a.period import Period
 from models.annex_a.rows import CaseLog, ChildRows, Row, child_rows
 from models.census.source import CASE_TEAM, CASE_WORKER, child_logs, details_of
@@ -44,7 +45,9 @@ class Exported:
 
 def annex_rows(engine: Engine, *, authority: str, period: Period) -> Iterator[ChildRows]:
     """Each child's rows of lists 3 to 7, one child at a time."""
-    for cases in child_logs(engine, authority=authority, reference_date=period.as_of):
+    for cases in child_logs(
+        engine, authority=authority, reference_date=period.as_of, allocations=True
+    ):
         first = cases[0][0]
         logs = [
             CaseLog(row[1], entries, row[2], row[3], row[CASE_TEAM], row[CASE_WORKER])
@@ -87,6 +90,9 @@ def _write_all(
             for row in found:
                 append(name, row)
             counts[name] += len(found)
+    for row in contacts_in(engine, authority=authority, period=period):
+        append("List 1", row)
+        counts["List 1"] += 1
     return children, counts
 
 

@@ -6,6 +6,7 @@ Annex A is the date the return gives the same thing. What the census does not ke
 the same log here: an assessment's outcome, the visits (seen, seen alone), the case's allocations.
 
 Which rows each list holds (the periods: `models.annex_a.period`):
+- List 1: contacts (`contact` rows, not cases) in the period (`models.annex_a.contacts`).
 - List 3: referrals (`referral_received`; a transfer in is not a referral) received in the period.
 - List 4: assessments started or authorised in the period, or still open on the as-of date.
 - List 5: section 47 enquiries started in the period, or whose ICPC fell in it.
@@ -22,6 +23,7 @@ from datetime import date
 from models.annex_a import spec
 from models.annex_a.period import Period
 from models.census.episodes import Episode, LogEntry, fold_episode
+from models.census.parts import ALLOCATED
 from models.census.writer import ChildRecord
 
 Cell = str | int | date | None
@@ -60,22 +62,19 @@ class _Folded:
     by_seq: Mapping[int, LogEntry]
     visits: list[Visit]
     referred: bool  # opened by a referral, not a transfer in
+    allocations: list[LogEntry]  # dated allocations (models.census.source.ALLOCATED), in order
 
     def holder(self, on: date) -> tuple[str, str]:
-        """The team and worker holding the case on `on`: its latest `case_allocated` event on or
-        before that day; before its first, the team that event moved the case from, and no
-        worker. A log with no allocation event: the case row's team and worker."""
+        """The team and worker holding the case on `on`: its latest allocation on or before that
+        day; before its first, the team that allocation moved the case from, and no worker. A
+        case never allocated: the case row's team, no worker."""
         team, worker = self.case.team, self.case.worker
-        allocations = [e for e in self.episode_entries() if e.type == "case_allocated"]
-        if allocations:
-            team, worker = allocations[0].data.get("previous_team"), None
-            for e in allocations:
+        if self.allocations:
+            team, worker = self.allocations[0].data.get("previous_team"), None
+            for e in self.allocations:
                 if e.on <= on:
                     team, worker = e.data.get("team"), e.data.get("worker")
         return team or spec.UNALLOCATED, worker or spec.UNALLOCATED
-
-    def episode_entries(self) -> list[LogEntry]:
-        return sorted(self.case.entries, key=lambda e: (e.on, e.seq))
 
     def seen_between(self, start: date, end: date) -> list[Visit]:
         return [v for v in self.visits if start <= v.on <= end and v.seen]
@@ -136,24 +135,36 @@ def child_rows(
     return out
 
 
+def contact_row(
+    child_ref: str, details: ChildRecord | None, on: date, source: str, as_of: date
+) -> Row:
+    """List 1's row of one contact."""
+    return [*_common(child_ref, details, as_of), on, spec.SOURCE.get(source, source)]
+
+
 def _fold_all(cases: Iterable[CaseLog], period: Period) -> Iterable[_Folded]:
     previous_cp = 0
     for case in cases:
         state = {"closed_on": case.closed_on, "closure_reason": case.closure_reason}
+        log = [e for e in case.entries if e.type != ALLOCATED]
+        allocations = sorted(
+            (e for e in case.entries if e.type == ALLOCATED and e.on <= period.as_of),
+            key=lambda e: e.on,
+        )
         episode = fold_episode(
-            case.case_ref, case.entries, state=state, year=period, previous_cp_plans=previous_cp
+            case.case_ref, log, state=state, year=period, previous_cp_plans=previous_cp
         )
         if episode is None:
             continue
         previous_cp += len(episode.cp_plans)
-        by_seq = {e.seq: e for e in case.entries}
+        by_seq = {e.seq: e for e in log}
         visits = sorted(
-            (_visit(e) for e in case.entries
+            (_visit(e) for e in log
              if e.type == "visit_recorded" and e.on <= period.as_of),
             key=lambda v: v.on,
         )  # fmt: skip
         referred = by_seq[episode.referral_seq].type == "referral_received"
-        yield _Folded(case, episode, by_seq, visits, referred)
+        yield _Folded(case, episode, by_seq, visits, referred, allocations)
 
 
 def _visit(e: LogEntry) -> Visit:

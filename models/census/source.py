@@ -21,11 +21,12 @@ from sqlalchemy import Engine, and_, select
 from sqlmodel import Session, col
 
 from models.census.episodes import Episode, LogEntry, fold_episode
+from models.census.parts import ALLOCATED
 from models.census.rowmap import CHILD_DETAILS
 from models.census.selection import for_year, in_year
 from models.census.writer import ChildRecord, ChildReturn
 from models.census.year import CensusYear
-from models.tables import Case, CaseEvent, Child
+from models.tables import Case, CaseAllocation, CaseEvent, Child
 
 BATCH = 5000
 
@@ -65,11 +66,11 @@ CASE_TEAM, CASE_WORKER = 14, 15
 
 
 def child_logs(
-    engine: Engine, *, authority: str, reference_date: date
+    engine: Engine, *, authority: str, reference_date: date, allocations: bool = False
 ) -> Iterator[list[tuple[Any, list[LogEntry]]]]:
     """Each child's cases referred by `reference_date` (a case row and its log, in the child's
     referral order), one child at a time; Ofsted's Annex A reads the same stream
-    (models/annex_a)."""
+    (models/annex_a), with the cases' `allocations`."""
     state = col(Case.state)
     cases = _ordered(
         select(
@@ -110,10 +111,24 @@ def child_logs(
         reference_date,
         authority,
     ).order_by(col(CaseEvent.occurred_on), col(CaseEvent.seq))
-    # one connection, two cursors read in step (server-side ones on PostgreSQL; SQLite would
-    # lock a second connection out, as every transaction here begins IMMEDIATE)
+    held = _ordered(
+        select(
+            col(Case.case_ref),
+            col(CaseAllocation.allocated_on),
+            col(CaseAllocation.team),
+            col(CaseAllocation.worker_id),
+            col(CaseAllocation.previous_team),
+        ).join(CaseAllocation, col(CaseAllocation.case_id) == col(Case.id)),
+        reference_date,
+        authority,
+    ).order_by(col(CaseAllocation.allocated_on), col(CaseAllocation.id))
+    # one connection, two (three) cursors read in step (server-side ones on PostgreSQL; SQLite
+    # would lock a second connection out, as every transaction here begins IMMEDIATE)
     with Session(engine) as session:
         logs = groupby(session.execute(events), key=itemgetter(0))
+        allocated = _Ahead(
+            groupby(session.execute(held), key=itemgetter(0)) if allocations else None
+        )
         case_rows = session.execute(cases)
         for _child_ref, rows in groupby(case_rows, key=itemgetter(0)):
             per_case = []
@@ -122,8 +137,33 @@ def child_logs(
                 if ref != row[1]:  # a case with no events cannot be: the referral opens it
                     raise RuntimeError(f"census source out of step at {row[1]}")
                 entries = [LogEntry(e[1], e[2], e[3], e[4]) for e in log]
+                entries += [
+                    LogEntry(0, ALLOCATED, a[1], {"team": a[2], "worker": a[3],
+                                                  "previous_team": a[4]})
+                    for a in allocated.take(row[1])
+                ]  # fmt: skip
                 per_case.append((row, entries))
             yield per_case
+
+
+class _Ahead:
+    """The allocations' groups, one looked at ahead: a case without any has no group."""
+
+    def __init__(self, groups: Iterator[tuple[Any, Iterator[Any]]] | None) -> None:
+        self._groups = groups
+        self._next: tuple[Any, list[Any]] | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        found = next(self._groups, None) if self._groups is not None else None
+        self._next = None if found is None else (found[0], list(found[1]))
+
+    def take(self, case_ref: str) -> list[Any]:
+        if self._next is None or self._next[0] != case_ref:
+            return []
+        rows = self._next[1]
+        self._advance()
+        return rows
 
 
 def details_of(row: Any) -> ChildRecord | None:

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import Engine
+
+from models.cases.contacts import record_contact
+from models.policy.book import PolicyBook
+from models.staff.roster import parse_staff_csv
+from models.staff.store import allocate, import_staff
 from tests.models.census.caseload import referred
-from tests.models.census.histories import Story, child, ev
+from tests.models.census.histories import AUTHORITY, Story, child, ev, record_story
 
 AS_OF = date(2026, 3, 31)
 U = "Unallocated"
@@ -44,6 +50,7 @@ STORIES: list[Story] = [
             [
                 referred("2025-10-10", source="1A", need="N4"),
                 ev("referral_decision", "2025-10-11", outcome="assessment"),
+                ev("visit_recorded", "2025-10-20", seen=False),  # nobody home
                 ev("assessment_completed", "2025-11-20", outcome="nfa", factors=["21"]),
             ]
         ],
@@ -76,34 +83,88 @@ STORIES: list[Story] = [
                 ev("assessment_completed", "2025-10-06", outcome="cin_plan", factors=["2B"]),
                 ev("s47_started", "2025-10-08"),
                 ev("icpc_held", "2025-10-22", outcome="cp_plan", category="NEG"),
-                ev("visit_recorded", "2025-11-05"),
+                ev("visit_recorded", "2025-11-05", seen=True, seen_alone=False),
                 ev("cp_review_held", "2026-01-20", outcome="continue", category="EMO"),
-                ev("visit_recorded", "2026-02-10"),
+                ev("visit_recorded", "2026-02-10", seen=True, seen_alone=True),
             ]
         ],
     ),
+    # a case reallocated twice: W1 (cin-east), then W3 (cin-west), then W2 (cin-east)
+    Story(
+        "REALLOC",
+        child("2017-05-05"),
+        [
+            [
+                referred("2025-10-15"),
+                ev("referral_decision", "2025-10-16", outcome="assessment"),
+                ev("assessment_started", "2025-10-20"),
+                ev("assessment_completed", "2025-11-28", outcome="cin_plan", factors=["3B"]),
+                ev("cin_meeting_held", "2025-12-10"),
+            ]
+        ],
+    ),
+    # a child known only by a contact that did not become a referral
+    Story("CONTACTONLY", child("2019-02-03", sex="M"), []),
 ]
+
+STAFF = """staff_id,name,email,role,team,manager_id
+HS1,Head,hs1@council.example,head_of_service,,
+SM1,Service,sm1@council.example,service_manager,,HS1
+TM1,Team East,tm1@council.example,team_manager,cin-east,SM1
+TM2,Team West,tm2@council.example,team_manager,cin-west,SM1
+W1,Worker One,w1@council.example,worker,cin-east,TM1
+W2,Worker Two,w2@council.example,worker,cin-east,TM1
+W3,Worker Three,w3@council.example,worker,cin-west,TM2
+"""
+ALLOCATIONS = [("W1", date(2025, 10, 17)), ("W3", date(2025, 12, 1)), ("W2", date(2026, 2, 2))]
+# (child, day, DfE source): REREF's contact became its November referral; CONTACTONLY's did
+# not; REREF's September contact falls before the period
+CONTACTS = [
+    ("REREF", date(2025, 11, 1), "6"),
+    ("CONTACTONLY", date(2026, 2, 14), "1C"),
+    ("REREF", date(2025, 9, 1), "2A"),
+]
+
+
+def record_all(engine: Engine, book: PolicyBook, stories: list[Story] | None = None) -> None:
+    for story in stories or STORIES:
+        refs = record_story(engine, book, story)
+        if story.child_ref == "REALLOC":
+            import_staff(engine, authority=AUTHORITY, rows=parse_staff_csv(STAFF))
+            for worker, on in ALLOCATIONS:
+                allocate(engine, case_ref=refs[0], worker_id=worker, on=on)
+    for child_ref, on, source in CONTACTS:
+        record_contact(engine, authority=AUTHORITY, child_ref=child_ref, on=on, source=source,
+                       today=AS_OF)  # fmt: skip
+
 
 F, WBRI, NO, YES, UNKNOWN = "b) Female", "a) WBRI", "b) No", "a) Yes", "c) Unknown"
 REREF = ["REREF", F, WBRI, D(2014, 3, 2), 12]
 NOTSEEN = ["NOTSEEN", "a) Male", "o) BAFR", D(2016, 7, 20), 9]
 S47 = ["S47NOCONF", "c) Not stated/recorded", "s) NOBT", None, None]
 CP = ["CPCHANGED", F, WBRI, D(2012, 1, 15), 14]
+REALLOC = ["REALLOC", F, WBRI, D(2017, 5, 5), 8]
+CONTACTONLY = ["CONTACTONLY", "a) Male", WBRI, D(2019, 2, 3), 7]
 N1 = "N1 - Abuse or neglect"
 
 # every row of every list, counted by hand from the stories above
 EXPECTED: dict[str, list[list[object]]] = {
-    "List 1": [],
+    "List 1": [
+        [*REREF, D(2025, 11, 1), "q) 6: Police"],
+        [*CONTACTONLY, D(2026, 2, 14), "c) 1C: Individual"],
+    ],
     "List 3": [
         [*REREF, D(2025, 11, 3), "q) 6: Police", NO, 2, U, U],
         [*NOTSEEN, D(2025, 10, 10), "a) 1A: Individual", NO, 1, U, U],
         [*S47, D(2025, 12, 1), "q) 6: Police", NO, 1, U, U],
+        [*REALLOC, D(2025, 10, 15), "e) 2A: Schools", NO, 1, U, U],  # before its first allocation
     ],
     "List 4": [
         [*REREF, NO, D(2025, 11, 5), YES, D(2025, 12, 17), YES, U, U],
         [*NOTSEEN, YES, D(2025, 10, 11), NO, D(2025, 11, 20), NO, U, U],
         [*S47, UNKNOWN, D(2025, 12, 1), NO, D(2026, 1, 12), NO, U, U],
         [*CP, NO, D(2025, 9, 2), NO, D(2025, 10, 6), YES, U, U],
+        [*REALLOC, NO, D(2025, 10, 20), NO, D(2025, 11, 28), YES, "cin-east", "W1"],
     ],
     "List 5": [
         [*S47, UNKNOWN, D(2025, 12, 2), YES, None, None, 1, 0, U, U],
@@ -147,6 +208,18 @@ EXPECTED: dict[str, list[list[object]]] = {
             U,
         ],
         [*CP, NO, D(2025, 9, 1), N1, D(2026, 2, 10), None, None, "b) Child Protection plan", U, U],
+        [
+            *REALLOC,
+            NO,
+            D(2025, 10, 15),
+            N1,
+            None,
+            None,
+            None,
+            "c) Child in need plan",
+            "cin-east",
+            "W2",
+        ],
     ],  # fmt: skip
     "List 7": [
         [
@@ -156,7 +229,7 @@ EXPECTED: dict[str, list[list[object]]] = {
             "a) Neglect",
             "d) Emotional abuse",
             D(2026, 2, 10),
-            None,
+            YES,  # seen alone at the last visit
             D(2026, 1, 20),
             None,
             UNKNOWN,

@@ -18,8 +18,8 @@ from sqlmodel import Session
 from models.annex_a import spec
 from models.annex_a.export import export_annex_a
 from models.cases.store import sync_authorities
-from tests.models.annex_a.histories import AS_OF, STORIES
-from tests.models.census.histories import AUTHORITY, record_story
+from tests.models.annex_a.histories import AS_OF, record_all
+from tests.models.census.histories import AUTHORITY
 
 REPO = Path(__file__).resolve().parents[3]
 PYTHON = REPO / ".venv-annex-a" / "bin" / "python"
@@ -84,8 +84,7 @@ def test_the_spec_copied_is_liiatools_own():
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the export: test_lists.py, both
 def test_the_cleaner_logs_no_error_and_keeps_every_code(engine, book, tmp_path):
-    for story in STORIES:
-        record_story(engine, book, story)
+    record_all(engine, book)
     workbook = tmp_path / "histories.xlsx"
     export_annex_a(engine, policies=book, authority=AUTHORITY, as_of=AS_OF, out=workbook)
 

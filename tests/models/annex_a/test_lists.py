@@ -13,13 +13,12 @@ from openpyxl import load_workbook
 from models.annex_a import spec
 from models.annex_a.export import NoCases, export_annex_a
 from models.output_file import OutputRefused
-from tests.models.annex_a.histories import AS_OF, EXPECTED, STORIES
-from tests.models.census.histories import AUTHORITY, record_story
+from tests.models.annex_a.histories import AS_OF, EXPECTED, STORIES, record_all
+from tests.models.census.histories import AUTHORITY
 
 
 def _record(engine, book):
-    for story in STORIES:
-        record_story(engine, book, story)
+    record_all(engine, book)
 
 
 def _cells(value: object) -> object:
@@ -50,7 +49,7 @@ def test_every_cell_of_every_list_is_the_hand_count(engine, book, tmp_path):
         assert sheets[name][0] == list(headers), name
         expected = EXPECTED.get(name, [])
         assert sorted(sheets[name][1:], key=_key) == sorted(expected, key=_key), name
-    assert done.children == len(STORIES)
+    assert done.children == sum(1 for story in STORIES if story.episodes)
     assert done.rows == {name: len(EXPECTED.get(name, [])) for name in spec.LISTS}
 
 
