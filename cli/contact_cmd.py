@@ -28,12 +28,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
     from models.cases.contacts import record_contact
+    from models.cases.store import sync_authorities
     from models.runtime import case_engine, clock, policies
 
     policies().authority(args.authority)  # an unknown authority: one line naming the known ones
+    engine = case_engine()
+    with Session(engine) as session:  # a new database: its authorities' rows first
+        sync_authorities(session, policies=policies())
     created = record_contact(
-        case_engine(),
+        engine,
         authority=args.authority,
         child_ref=args.child,
         on=args.date,
