@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from models.runtime import case_engine
 from models.tables import CaseAllocation, Contact
-from tests.cli.cli_harness import assert_failed_cleanly, cin, point_at
+from tests.cli.cli_harness import assert_failed_cleanly, cin, point_at, write_lines
 from tests.models.annex_a.histories import STAFF
 
 CHILD = "SENTINEL-CHILD-77"
@@ -118,3 +118,19 @@ def test_contacts_allocations_and_visits_are_recorded_once(run, tmp_path):
     seen = run("case", "record", case, "visit_recorded", "--date", "2026-02-20",
                "--seen", "yes", "--seen-alone", "no")  # fmt: skip
     assert seen.status == 0, seen.err
+
+
+def test_contacts_on_import_lines(run, tmp_path):
+    lines = tmp_path / "contacts.jsonl"
+    contact = {"type": "contact", "authority": "redbridge", "child": CHILD, "on": "2026-02-14",
+               "source": "1C"}  # fmt: skip
+    with_details = {**contact, "on": "2026-02-20", "child": {"ref": CHILD, "dob": "2015-01-01",
+                    "sex": "F", "ethnicity": "WBRI", "upn_unknown": "UN5"}}  # fmt: skip
+    write_lines(lines, [contact, contact, with_details, {**contact, "source": "99"},
+                        {**contact, "case": "RED-000001"}])  # fmt: skip
+    done = run("import", str(lines), "--no-deliver", "--no-progress")
+    assert done.status == 1  # some lines refused
+    assert "line 4: contact refused: source: expected a code" in done.err
+    assert "line 5: contact: unknown field 'case'" in done.err
+    assert CHILD not in done.err + done.out and "2015-01-01" not in done.err + done.out
+    assert _count(Contact) == 2
