@@ -64,6 +64,6 @@ def run_export(args: argparse.Namespace) -> int:
         replace=args.force,
     )
     counts = ", ".join(f"{name} {n}" for name, n in done.rows.items())
-    print(f"{done.path}: {done.children} children as at {args.as_of}; rows: {counts}")
+    print(f"{done.path}: as at {args.as_of}, {done.children} children in lists 3-7; rows: {counts}")
     print("(personal data: readable by its owner only)")
     return 0

@@ -1,11 +1,12 @@
 """`cin annex-a export`: Ofsted's Annex A lists for one authority as at a date, streamed.
 
 The children come one at a time from the census return's reader (`models.census.source.
-child_logs`: two ordered queries read in step, a batch at a time), each child's rows are written
-as soon as they are made, so memory holds one child whatever the caseload. The workbook is
-openpyxl's write-only kind (each sheet's rows go to a temporary file as they are appended); the
-CSV folder gets one file per list. Every file is written through `models.output_file.new_file`:
-created 0600 beside its name and moved into place only when complete.
+child_logs`: ordered queries of cases, events and dated allocations read in step, a batch at a
+time); each child's rows are written as soon as they are made, so memory holds one child whatever
+the caseload. The workbook is openpyxl's write-only kind (each sheet's rows go to a temporary file
+as they are appended); the CSV folder gets one file per list. Every file is written through
+`models.output_file.new_file`: created 0600 beside its name and moved into place only when
+complete.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class NoCases(ValueError):
 @dataclass(frozen=True)
 class Exported:
     path: Path
-    children: int
+    children: int  # children with a row in lists 3 to 7
+
     rows: dict[str, int]
 
 
@@ -85,7 +87,7 @@ def _write_all(
     counts = dict.fromkeys(spec.LISTS, 0)
     children = 0
     for rows in annex_rows(engine, authority=authority, period=period):
-        children += 1
+        children += bool(rows.lists)  # a child in lists 3 to 7
         for name, found in rows.lists.items():
             for row in found:
                 append(name, row)
