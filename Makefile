@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 # the DfE's census rules need numpy < 2: a venv of their own, pinned (census-requirements.txt)
 CENSUS_VENV ?= .venv-census
 CENSUS_STAMP := $(CENSUS_VENV)/.installed
+# Social Finance's liiatools 0.2.0, whose Annex A cleaner checks `cin annex-a export`'s workbook
+# in the tests: it needs pandas < 2 and lxml < 5, so a venv of its own (annex-a-requirements.txt)
+ANNEX_A_VENV ?= .venv-annex-a
+ANNEX_A_STAMP := $(ANNEX_A_VENV)/.installed
 # the previous Prefect pin and the engine's code on it (main's last commit on Prefect 3.8.8), for
 # the upgrade test (tests/flows/test_prefect_upgrade.py, docs/prefect.md): a venv of its own
 PREFECT_OLD_VENV ?= .venv-prefect-old
@@ -26,6 +30,12 @@ $(CENSUS_STAMP): census-requirements.txt
 	$(CENSUS_VENV)/bin/python -m pip install --quiet -r census-requirements.txt
 	touch $(CENSUS_STAMP)
 
+$(ANNEX_A_STAMP): annex-a-requirements.txt
+	test -x $(ANNEX_A_VENV)/bin/python || $(PYTHON) -m venv $(ANNEX_A_VENV)
+	$(ANNEX_A_VENV)/bin/python -m pip install --quiet -r annex-a-requirements.txt
+	$(ANNEX_A_VENV)/bin/python -m pip install --quiet --no-deps liiatools==0.2.0
+	touch $(ANNEX_A_STAMP)
+
 $(PREFECT_OLD_STAMP):
 	rm -rf $(PREFECT_OLD_VENV)
 	$(PYTHON) -m venv $(PREFECT_OLD_VENV)
@@ -35,7 +45,7 @@ $(PREFECT_OLD_STAMP):
 	$(PREFECT_OLD_VENV)/bin/python -m pip install --quiet -e '$(PREFECT_OLD_VENV)/src[demo]'
 	touch $(PREFECT_OLD_STAMP)
 
-test: $(STAMP) $(CENSUS_STAMP) $(PREFECT_OLD_STAMP) lint typecheck pytest
+test: $(STAMP) $(CENSUS_STAMP) $(ANNEX_A_STAMP) $(PREFECT_OLD_STAMP) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -48,7 +58,7 @@ typecheck: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-pytest: $(STAMP) $(CENSUS_STAMP) $(PREFECT_OLD_STAMP) browser
+pytest: $(STAMP) $(CENSUS_STAMP) $(ANNEX_A_STAMP) $(PREFECT_OLD_STAMP) browser
 	$(BIN)/pytest -q
 
 demo: $(STAMP) $(CENSUS_STAMP)
@@ -71,4 +81,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/report_bench.py
 
 clean:
-	rm -rf $(VENV) $(CENSUS_VENV) $(PREFECT_OLD_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(CENSUS_VENV) $(ANNEX_A_VENV) $(PREFECT_OLD_VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

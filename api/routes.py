@@ -19,11 +19,13 @@ from api.schemas import (
     Accepted,
     CaseOut,
     ChildSet,
+    ContactRecorded,
     DeadlineItem,
     DeadlineOut,
     EventOut,
     Health,
     OpenCase,
+    RecordContact,
     RecordEvent,
     SetChild,
 )
@@ -219,6 +221,39 @@ def put_child(
     if replay:
         response.headers["Idempotent-Replayed"] = "true"
     return ChildSet(authority=client.authority)
+
+
+@router.post(
+    "/contacts",
+    status_code=201,
+    response_model=ContactRecorded,
+    summary="record a contact at the front door (not a case)",
+)
+def record_contact(
+    body: RecordContact,
+    request: Request,
+    response: Response,
+    client: Annotated[Client, Depends(recorder)],
+    idempotency_key: IdempotencyKey = None,
+) -> ContactRecorded:
+    """The child's reference is in the body, never the path: paths reach proxy logs. A contact
+    already recorded (the same child, day and source) is answered as recorded, replayed."""
+    key = _key(idempotency_key)
+    request.state.child_ref = body.child_ref
+    replay = _claim_key(request, client, key, "contact", body)
+    today = clock().today()
+    if body.on > today:
+        raise ApiError(
+            422, "refused", f"on: expected a date on or before today ({today.isoformat()})", "on"
+        )
+    created = _ingest(request).record_contact(
+        authority=client.authority, child_ref=body.child_ref, on=body.on, source=body.source
+    )
+    if replay or not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    if not replay:
+        _remember_key(request, client, key, "contact", body)
+    return ContactRecorded(authority=client.authority)
 
 
 @router.get("/cases/{case_ref}", response_model=CaseOut, summary="read a case")

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.census.child import ChildDetails
 from models.fields import CHILD_REF, STAFF_ID, TEAM
+from models.lifecycle.codes import ReferralSourceCode
 from models.lifecycle.events import (
     AssessmentCompleted,
     AssessmentStarted,
@@ -86,6 +87,20 @@ class SetChild(_Body):
 
     child_ref: ChildRef
     details: ChildDetails
+
+
+class RecordContact(_Body):
+    """A contact at the front door (Ofsted's Annex A List 1): never a case. The same child, day
+    and source again is the same contact."""
+
+    child_ref: ChildRef
+    on: date
+    source: ReferralSourceCode  # who made contact: the DfE referral source codes
+
+
+class ContactRecorded(BaseModel):
+    authority: str
+    status: Literal["recorded"] = "recorded"
 
 
 class Accepted(BaseModel):

@@ -92,6 +92,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="assessment_completed cin_plan: the family did not consent (no plan clocks open)",
     )
     add_census_options(rec)
+    rec.add_argument(
+        "--seen",
+        choices=("yes", "no"),
+        help="visit_recorded: whether the child was seen (Ofsted's Annex A lists 4 and 6)",
+    )
+    rec.add_argument(
+        "--seen-alone",
+        choices=("yes", "no"),
+        help="visit_recorded: whether the child was seen alone (Annex A list 7)",
+    )
     rec.add_argument("--key", help="idempotency key: the same key twice is one event")
     add_by_option(rec)
     rec.set_defaults(func=run_record)
@@ -110,6 +120,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         required=True,
         metavar="STAFF_ID",
         help="an active worker (or team manager) of the case's authority (`cin staff list`)",
+    )
+    allocate.add_argument(
+        "--date",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help='the day it was allocated (default today): Annex A\'s "allocated at the time"',
     )
     allocate.set_defaults(func=run_allocate)
 
@@ -225,6 +241,13 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
         if args.event != "assessment_completed":
             raise CliError(f"{args.event} takes no --no-consent (only assessment_completed does)")
         record["consent"] = False
+    for option, name in (("--seen", "seen"), ("--seen-alone", "seen_alone")):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        if args.event != "visit_recorded":
+            raise CliError(f"{args.event} takes no {option} (only visit_recorded does)")
+        record[name] = value == "yes"
     record.update(census_fields(args))
     return record
 
@@ -365,10 +388,14 @@ def visits_text(state: dict[str, Any]) -> str | None:
 
 
 def run_allocate(args: argparse.Namespace) -> int:
-    from models.runtime import case_engine
+    from models.runtime import case_engine, clock
     from models.staff.store import allocate
 
-    done = allocate(case_engine(), case_ref=args.case, worker_id=args.worker)
+    today = clock().today()
+    if args.date is not None and args.date > today:
+        raise CliError(f"--date: expected a day on or before today ({today}); got a later one")
+    on = args.date or today
+    done = allocate(case_engine(), case_ref=args.case, worker_id=args.worker, on=on)
     team = f"team {done.team}" if done.team else "no team"
     if not done.changed:
         print(f"{done.case_ref} is already allocated to {done.worker_id} ({team}); nothing changed")

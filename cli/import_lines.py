@@ -75,6 +75,12 @@ def import_line(ingest: Ingest, number: int, text: str, tally: Tally) -> None:
                 set_child_details(ingest, record)  # a line that only sets the child's details
                 tally.accepted += 1
                 return
+            if record.get("type") == "contact":
+                if import_contact(ingest, record):
+                    tally.accepted += 1
+                else:
+                    tally.duplicates += 1
+                return
             accepted = import_record(ingest, record)
         except (ValueError, KeyError, TypeError) as error:
             # EventRefused, UnknownCase, PolicyError (unknown authority), FieldRefused
@@ -141,6 +147,31 @@ def set_child_details(ingest: Ingest, record: dict[str, Any]) -> dict[str, Any]:
     details = {CHILD_OBJECT_FIELDS[k]: v for k, v in child.items() if k != "ref"}
     ingest.set_child(authority=authority, child_ref=ref, details=details)
     return {**record, "child": ref}
+
+
+CONTACT_FIELDS = ("type", "on", "authority", "child", "source", "key")
+
+
+def import_contact(ingest: Ingest, record: dict[str, Any]) -> bool:
+    """`{"type": "contact", "authority": ..., "child": ..., "on": ..., "source": ...}`: a contact
+    at the front door (Annex A List 1), never a case; True if new (the same child, day and source
+    again is the same contact, whatever its key)."""
+    from models.fields import parse_iso_date
+
+    unknown = sorted(set(record) - set(CONTACT_FIELDS))
+    if unknown:
+        raise ValueError(
+            f"contact: unknown field {unknown[0]!r}; expected {', '.join(CONTACT_FIELDS)}"
+        )
+    if isinstance(record.get("child"), dict):
+        record = set_child_details(ingest, record)
+    authority, child, source = record.get("authority"), record.get("child"), record.get("source")
+    if not isinstance(authority, str) or not isinstance(child, str) or not child:
+        raise ValueError("contact: expected `authority` and `child` (strings)")
+    if not isinstance(source, str):
+        raise ValueError("contact: source: expected a DfE referral source code (a string)")
+    on = parse_iso_date(record.get("on", ""), field="on")
+    return ingest.record_contact(authority=authority, child_ref=child, on=on, source=source)
 
 
 def import_record(ingest: Ingest, record: dict[str, Any]) -> Accepted:

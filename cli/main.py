@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hold": ("hold_cmd", "legal holds: a held child's record is never destroyed"),
     "retention": ("retention_cmd", "the retention schedule: what is due for destruction, apply it"),
     "census": ("census_cmd", "the DfE children in need census return"),
+    "annex-a": ("annex_a_cmd", "Ofsted's Annex A lists for an inspection"),
+    "contact": ("contact_cmd", "contacts at the front door (not cases)"),
     "config": ("config_cmd", "the settings in force and where they came from"),
     "report": ("report_cmd", "measures for a council (or every council) over a period"),
     "api": (

@@ -198,7 +198,7 @@ def play(started: float) -> None:
                 if (opened := send_record(ingest, record, case_refs)) is not None:
                     pool = workers[record.team]
                     worker = pool[len(case_refs) % len(pool)]
-                    allocate(ingest.engine, case_ref=opened, worker_id=worker)
+                    allocate(ingest.engine, case_ref=opened, worker_id=worker, on=today)
                 accepted += 1
             except EventRefused as refusal:
                 refused.append(f"{record.case_key}: {refusal}")

@@ -126,6 +126,14 @@ class Ingest:
         )
         return self._delivered(accepted)
 
+    def record_contact(self, *, authority: str, child_ref: str, on: date, source: str) -> bool:
+        """A contact at the front door (Annex A List 1), never a case; True if new."""
+        from models.cases.contacts import record_contact
+
+        self.policies.authority(authority)  # an unknown authority: the known ones named
+        return record_contact(self.engine, authority=authority, child_ref=child_ref, on=on,
+                              source=source, today=clock().today())  # fmt: skip
+
     def set_child(
         self,
         *,

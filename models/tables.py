@@ -343,6 +343,44 @@ class ApiIdempotency(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+# Ofsted's Annex A (issue 22, migration 0010_annex_a): contacts, and allocations with a date.
+class Contact(SQLModel, table=True):
+    """A contact at the front door (`cin contact record`): before any referral, never a case.
+    Recorded once: the same child, day and source again is the same contact. Personal data
+    (the child's reference): read by the Annex A export only."""
+
+    __table_args__ = (
+        UniqueConstraint("authority", "child_ref", "contact_on", "source", name="uq_contact"),
+        Index("ix_contact_authority_on", "authority", "contact_on"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    authority: str = Field(foreign_key="authority.slug", max_length=64)
+    child_ref: str = Field(max_length=64)
+    contact_on: date
+    source: str = Field(max_length=4)  # the DfE referral source codes (models/lifecycle/codes.py)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class CaseAllocation(SQLModel, table=True):
+    """One allocation of a case to a worker and team (`cin case allocate`), dated: the history
+    behind "allocated at the time" in Annex A. The case row keeps the current one."""
+
+    __tablename__ = "case_allocation"
+    __table_args__ = (Index("ix_case_allocation_case_on", "case_id", "allocated_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: uuid.UUID = Field(foreign_key="case.id")
+    allocated_on: date
+    team: str | None = Field(default=None, max_length=64)
+    worker_id: str = Field(max_length=64)
+    previous_team: str | None = Field(default=None, max_length=64)
+    # True for the allocations migration 0010 carried over from the case rows (no date was kept:
+    # dated at the case's referral)
+    migrated: bool = False
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
 # A child's record (issue 24, migration 0011): legal holds and the destruction log.
 
 

@@ -28,7 +28,9 @@ LINKS: dict[str, LinkKind] = {
     "child": "child",  # authority + child_ref
     "case": "child",
     "legal_hold": "child",
+    "contact": "child",  # contacts at the front door (Annex A list 1), before any case
     "case_event": "case_id",  # rows of the child's cases
+    "case_allocation": "case_id",  # who held each case, and from when
     "deadline": "case_id",
     "outbox": "case_id",
     "case_work": "case_id",

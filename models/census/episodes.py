@@ -40,7 +40,7 @@ from models.census.parts import (
     PlanDates,
     Section47,
 )
-from models.census.year import CensusYear
+from models.census.year import ReferenceDay
 from models.lifecycle.codes import TRANSFER_IN_SOURCE
 
 __all__ = ["Assessment", "CpPlan", "Episode", "LogEntry", "PlanDates", "Section47", "fold_episode"]
@@ -82,7 +82,7 @@ def fold_episode(
     log: Iterable[LogEntry],
     *,
     state: Mapping[str, Any],
-    year: CensusYear,
+    year: ReferenceDay,
     previous_cp_plans: int = 0,
 ) -> Episode | None:
     """The case's episode as at the reference date; None if the case opened after it."""
@@ -111,7 +111,7 @@ def fold_episode(
     return fold.episode
 
 
-def _close(fold: _Fold, state: Mapping[str, Any], year: CensusYear, last_seq: int) -> None:
+def _close(fold: _Fold, state: Mapping[str, Any], year: ReferenceDay, last_seq: int) -> None:
     closed_on = state.get("closed_on")
     closed = date.fromisoformat(closed_on) if isinstance(closed_on, str) else closed_on
     if closed is None or closed > year.reference_date:

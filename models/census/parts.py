@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+# a case's dated allocation read beside its log (models/census/source.py `allocations`): an entry
+# of this type, sequence 0, not an event of the lifecycle's (Annex A's "allocated at the time")
+ALLOCATED = "case_allocated"
+
 
 @dataclass(frozen=True, slots=True)
 class LogEntry:

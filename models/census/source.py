@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import groupby
 from operator import itemgetter
 from typing import Any
@@ -20,11 +21,12 @@ from sqlalchemy import Engine, and_, select
 from sqlmodel import Session, col
 
 from models.census.episodes import Episode, LogEntry, fold_episode
+from models.census.parts import ALLOCATED
 from models.census.rowmap import CHILD_DETAILS
 from models.census.selection import for_year, in_year
 from models.census.writer import ChildRecord, ChildReturn
 from models.census.year import CensusYear
-from models.tables import Case, CaseEvent, Child
+from models.tables import Case, CaseAllocation, CaseEvent, Child
 
 BATCH = 5000
 
@@ -43,9 +45,9 @@ class Omissions:
         self.items.append(Omission(case_ref, reason))
 
 
-def _ordered(stmt: Any, year: CensusYear, authority: str) -> Any:
+def _ordered(stmt: Any, reference_date: date, authority: str) -> Any:
     return (
-        stmt.where(col(Case.authority) == authority, col(Case.referral_date) <= year.reference_date)
+        stmt.where(col(Case.authority) == authority, col(Case.referral_date) <= reference_date)
         .order_by(col(Case.child_ref), col(Case.referral_date), col(Case.case_ref))
         .execution_options(yield_per=BATCH)
     )
@@ -54,6 +56,21 @@ def _ordered(stmt: Any, year: CensusYear, authority: str) -> Any:
 def children_for_year(
     engine: Engine, *, authority: str, year: CensusYear, omissions: Omissions
 ) -> Iterator[ChildReturn]:
+    for per_case in child_logs(engine, authority=authority, reference_date=year.reference_date):
+        yield from _child(per_case, year, omissions)
+
+
+# a case row of `child_logs`: the child's reference, the case's, its closure, the child's details
+# (`details_of`), then the team and worker holding it now
+CASE_TEAM, CASE_WORKER = 14, 15
+
+
+def child_logs(
+    engine: Engine, *, authority: str, reference_date: date, allocations: bool = False
+) -> Iterator[list[tuple[Any, list[LogEntry]]]]:
+    """Each child's cases referred by `reference_date` (a case row and its log, in the child's
+    referral order), one child at a time; Ofsted's Annex A reads the same stream
+    (models/annex_a), with the cases' `allocations`."""
     state = col(Case.state)
     cases = _ordered(
         select(
@@ -71,6 +88,8 @@ def children_for_year(
             col(Child.sex),
             col(Child.ethnicity),
             col(Child.disabilities),
+            col(Case.team),
+            col(Case.worker_id),
         ).outerjoin(
             Child,
             and_(
@@ -78,7 +97,7 @@ def children_for_year(
                 col(Child.child_ref) == col(Case.child_ref),
             ),
         ),
-        year,
+        reference_date,
         authority,
     )
     events = _ordered(
@@ -89,13 +108,27 @@ def children_for_year(
             col(CaseEvent.occurred_on),
             col(CaseEvent.payload),
         ).join(CaseEvent, col(CaseEvent.case_id) == col(Case.id)),
-        year,
+        reference_date,
         authority,
     ).order_by(col(CaseEvent.occurred_on), col(CaseEvent.seq))
-    # one connection, two cursors read in step (server-side ones on PostgreSQL; SQLite would
-    # lock a second connection out, as every transaction here begins IMMEDIATE)
+    held = _ordered(
+        select(
+            col(Case.case_ref),
+            col(CaseAllocation.allocated_on),
+            col(CaseAllocation.team),
+            col(CaseAllocation.worker_id),
+            col(CaseAllocation.previous_team),
+        ).join(CaseAllocation, col(CaseAllocation.case_id) == col(Case.id)),
+        reference_date,
+        authority,
+    ).order_by(col(CaseAllocation.allocated_on), col(CaseAllocation.id))
+    # one connection, two (three) cursors read in step (server-side ones on PostgreSQL; SQLite
+    # would lock a second connection out, as every transaction here begins IMMEDIATE)
     with Session(engine) as session:
         logs = groupby(session.execute(events), key=itemgetter(0))
+        allocated = _Ahead(
+            groupby(session.execute(held), key=itemgetter(0)) if allocations else None
+        )
         case_rows = session.execute(cases)
         for _child_ref, rows in groupby(case_rows, key=itemgetter(0)):
             per_case = []
@@ -104,11 +137,36 @@ def children_for_year(
                 if ref != row[1]:  # a case with no events cannot be: the referral opens it
                     raise RuntimeError(f"census source out of step at {row[1]}")
                 entries = [LogEntry(e[1], e[2], e[3], e[4]) for e in log]
+                entries += [
+                    LogEntry(0, ALLOCATED, a[1], {"team": a[2], "worker": a[3],
+                                                  "previous_team": a[4]})
+                    for a in allocated.take(row[1])
+                ]  # fmt: skip
                 per_case.append((row, entries))
-            yield from _child(per_case, year, omissions)
+            yield per_case
 
 
-def _details(row: Any) -> ChildRecord | None:
+class _Ahead:
+    """The allocations' groups, one looked at ahead: a case without any has no group."""
+
+    def __init__(self, groups: Iterator[tuple[Any, Iterator[Any]]] | None) -> None:
+        self._groups = groups
+        self._next: tuple[Any, list[Any]] | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        found = next(self._groups, None) if self._groups is not None else None
+        self._next = None if found is None else (found[0], list(found[1]))
+
+    def take(self, case_ref: str) -> list[Any]:
+        if self._next is None or self._next[0] != case_ref:
+            return []
+        rows = self._next[1]
+        self._advance()
+        return rows
+
+
+def details_of(row: Any) -> ChildRecord | None:
     if row[4] is None:
         return None
     disabilities = row[13]
@@ -136,7 +194,7 @@ def _child(
             episodes.append(for_year(episode, year))
     if not episodes:
         return
-    details = _details(cases[0][0])
+    details = details_of(cases[0][0])
     missing = [m for ep in episodes for m in ep.missing()]
     if details is None:
         omissions.add(episodes[-1].case_ref, f"{CHILD_DETAILS} not set")

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
+
+
+class ReferenceDay(Protocol):
+    """The day a log is folded as at: a census year's reference date, or Annex A's as-of date."""
+
+    @property
+    def reference_date(self) -> date: ...
 
 
 @dataclass(frozen=True, slots=True)

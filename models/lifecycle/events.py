@@ -121,7 +121,20 @@ class ReviewHeld(_Event):
 
 
 class VisitRecorded(_Event):
+    """A visit to the child. `seen` and `seen_alone` (Ofsted's Annex A asks both: the date the
+    child was last seen, whether they were seen alone at the last statutory visit of a child
+    protection plan); None = not recorded. A visit where the child was not seen cannot have seen
+    them alone."""
+
     type: Literal["visit_recorded"] = "visit_recorded"
+    seen: bool | None = None
+    seen_alone: bool | None = None
+
+    @model_validator(mode="after")
+    def _alone_only_if_seen(self) -> VisitRecorded:
+        if self.seen is False and self.seen_alone:
+            raise ValueError("seen_alone: expected false or none when the child was not seen")
+        return self
 
 
 class StepDownPanel(_Event):

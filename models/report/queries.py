@@ -211,15 +211,24 @@ def cp_plans_started() -> TextClause:
 
 
 def caseload() -> TextClause:
-    """Open cases allocated to a worker, and the workers holding them: as allocated now."""
+    """On day d: cases open (as `open_on_date`) and allocated, and the workers holding them, each
+    case counted under its latest dated allocation on or before d (`case_allocation`, issue 22;
+    ties on a day go to the later recorded)."""
     return bound(
         """
         SELECT held.authority, SUM(held.cases) AS cases, COUNT(*) AS workers
         FROM (
-            SELECT c.authority, c.worker_id, COUNT(*) AS cases
-            FROM report_case c
-            WHERE c.stage <> 'closed' AND c.worker_id IS NOT NULL
-            GROUP BY c.authority, c.worker_id
+            SELECT c.authority, a.worker_id, COUNT(*) AS cases
+            FROM report_facts f
+            JOIN report_case c ON c.id = f.id
+            JOIN case_allocation a ON a.case_id = c.id AND a.allocated_on <= :d
+            WHERE c.referral_date <= :d AND NOT (c.stage = 'closed' AND f.latest <= :d)
+              AND NOT EXISTS (
+                  SELECT 1 FROM case_allocation later
+                  WHERE later.case_id = a.case_id AND later.allocated_on <= :d
+                    AND (later.allocated_on > a.allocated_on
+                         OR (later.allocated_on = a.allocated_on AND later.id > a.id)))
+            GROUP BY c.authority, a.worker_id
         ) held
         GROUP BY held.authority
         """

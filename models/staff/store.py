@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import Engine
 from sqlalchemy import select as columns
@@ -20,7 +21,7 @@ from models.cases.reads import UnknownCase
 from models.fields import STAFF_ID, check_case_ref
 from models.policy.parts import Role
 from models.staff.roster import CASE_HOLDERS, Person, StaffRow
-from models.tables import Authority, Case, Staff, utcnow
+from models.tables import Authority, Case, CaseAllocation, Staff, utcnow
 
 
 class UnknownAuthority(KeyError):
@@ -148,8 +149,12 @@ def import_staff(engine: Engine, *, authority: str, rows: Iterable[StaffRow]) ->
     )
 
 
-def allocate(engine: Engine, *, case_ref: str, worker_id: str) -> Allocation:
-    """Allocate a case to a worker of its authority; the case moves to the worker's team."""
+def allocate(
+    engine: Engine, *, case_ref: str, worker_id: str, on: date | None = None
+) -> Allocation:
+    """Allocate a case to a worker of its authority on `on` (the engine's today, from the
+    caller; the UTC date when not given); the case moves to the worker's team. Each change is
+    kept as a dated `case_allocation` row: Annex A's "allocated at the time"."""
     check_case_ref(case_ref)
     STAFF_ID.check(worker_id, field="worker")
     with Session(engine, expire_on_commit=False) as session:
@@ -179,6 +184,15 @@ def allocate(engine: Engine, *, case_ref: str, worker_id: str) -> Allocation:
             case.team = team
             case.updated_at = utcnow()
             session.add(case)
+            session.add(
+                CaseAllocation(
+                    case_id=case.id,
+                    allocated_on=on or case.updated_at.date(),
+                    team=team,
+                    worker_id=worker_id,
+                    previous_team=before[1],
+                )
+            )
             session.commit()
         else:
             session.rollback()

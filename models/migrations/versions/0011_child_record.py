@@ -14,7 +14,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = "0011_child_record"
-down_revision = "0009"
+down_revision = "0010_annex_a"
 branch_labels = None
 depends_on = None
 

@@ -138,7 +138,9 @@ TM1,Team,tm1@council.example,team_manager,cin-east,SM1
 W1,Worker One,w1@council.example,worker,cin-east,TM1
 W2,Worker Two,w2@council.example,worker,cin-east,TM1
 """
-ALLOCATIONS = {"G": "W1", "I": "W1", "H": "W2"}
+# each dated the day after its referral (the report counts who held a case on --to)
+ALLOCATIONS = {"G": ("W1", date(2024, 9, 3)), "I": ("W1", date(2024, 5, 2)),
+               "H": ("W2", date(2025, 1, 21))}  # fmt: skip
 
 
 def build(engine: Engine, book: PolicyBook, authority: str = "redbridge") -> dict[str, str]:
@@ -152,6 +154,6 @@ def build(engine: Engine, book: PolicyBook, authority: str = "redbridge") -> dic
             record(engine, policies=book, case_ref=opened.case_ref, event=event)
         refs[name] = opened.case_ref
     import_staff(engine, authority=authority, rows=parse_staff_csv(STAFF))
-    for name, worker in ALLOCATIONS.items():
-        allocate(engine, case_ref=refs[name], worker_id=worker)
+    for name, (worker, on) in ALLOCATIONS.items():
+        allocate(engine, case_ref=refs[name], worker_id=worker, on=on)
     return refs

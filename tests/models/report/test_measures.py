@@ -118,6 +118,23 @@ def test_every_measure_is_the_hand_count(engine: Engine, book: PolicyBook) -> No
     assert json.loads(json.dumps(report)) == report  # plain JSON, nothing lost
 
 
+def test_caseload_is_who_held_each_case_on_the_day(engine: Engine, book: PolicyBook) -> None:
+    """Dated allocations (issue 22): H moves from W2 to W1 after the period; on --to it is still
+    W2's. Before G's allocation only I was held."""
+    from models.staff.store import allocate
+
+    refs = build(engine, book)
+    allocate(engine, case_ref=refs["H"], worker_id="W1", on=d("2025-04-10"))
+
+    def caseload(start: str, end: str) -> tuple[int, int]:
+        report = authority_report(engine, book, "redbridge", d(start), d(end))
+        return report["allocated_open_cases"], report["allocated_workers"]
+
+    assert caseload("2024-04-01", "2025-03-31") == (3, 2)  # G, I with W1; H with W2
+    assert caseload("2024-05-01", "2025-04-30") == (3, 1)  # all three with W1
+    assert caseload("2024-04-01", "2024-09-02") == (1, 1)  # I alone: G allocated the next day
+
+
 def test_the_seed_figures_sit_beside_the_measures(engine: Engine, book: PolicyBook) -> None:
     report = authority_report(engine, book, "redbridge", START, END)
     stockton = report["seed_figures"]["closures_by_duration.under_3_months_pct"]
