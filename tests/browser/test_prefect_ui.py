@@ -29,12 +29,14 @@ from demo.local_smtp import LocalSmtpServer
 from demo.serving import start_worker, stop_worker
 from engine.ingest import Ingest
 from engine.worker import work
+from flows.case import CASE_FLOW_NAME
 from flows.monitor import deadline_monitor, one_pass
 from flows.reconciler import reconcile
 from models.cases.reads import case_deadlines, load_case
 from models.instance import instance_id, monitor_artifact_key, overdue_cases_artifact_key
 from models.staff.roster import parse_staff_csv
 from models.staff.store import allocate, import_staff
+from tasks.outbox import case_deployment_name
 from tests.browser.conftest import SHOTS
 from tests.notifications.caseload import ROSTER
 
@@ -340,6 +342,14 @@ def test_with_the_demo_s_worker_left_serving_the_deployment_reads_ready(
                 return any(w.status is not None and w.status.value == "ONLINE" for w in workers)
 
             wait_until(online, 180, "the demo's worker to heartbeat on the cin-cases pool")
+            name = f"{CASE_FLOW_NAME}/{case_deployment_name(caseload.instance)}"
+
+            def ready() -> bool:  # the worker's first poll of its queue (after its first
+                # outbox pass over the demo's caseload: a minute and more on a loaded machine)
+                deployment = client.read_deployment_by_name(name)
+                return deployment.status is not None and deployment.status.value == "READY"
+
+            wait_until(ready, 300, "the worker to poll the case deployment's queue")
         page.goto(f"{caseload.ui}/deployments")
         page.get_by_text(f"case-{caseload.instance}").first.click()
         page.get_by_text("Ready", exact=True).first.wait_for(timeout=60_000)
