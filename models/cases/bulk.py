@@ -1,0 +1,418 @@
+"""Accepting many events in one transaction: the bulk path of `cin import` (issue 23).
+
+The per-event path (`models.cases.store`) costs about seven round trips and a commit per event,
+which is most of an import's time. A `CaseBatch` reads the cases a chunk of lines touches once
+(their rows, logs, deadlines and drift, locked as `store` locks them), applies each event in memory
+through the same lifecycle and the same checks, in the same order and with the same messages as
+`store.open_case` and `store.record`, and writes what changed with a few set-at-a-time statements.
+The result is the database the per-event path gives, row for row (`tests/cli/test_import_bulk.py`).
+
+What it cannot mirror without the database (a row the per-event path would insert twice, which
+the database refuses line by line) raises `NeedsPerEvent`: the caller rolls the chunk back and
+accepts it event by event.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Table, bindparam, select
+from sqlmodel import Session, SQLModel
+
+from models.access.actors import Actor
+from models.cases.history import (
+    DEADLINE_COLUMNS,
+    DRIFT_COLUMNS,
+    apply_changes,
+    continue_streak,
+    correct_rows,
+    derive,
+    mark_late,
+    refuse_late,
+    sync_drift,
+)
+from models.cases.lookup import ChildCase
+from models.cases.reads import UnknownCase
+from models.cases.store import (
+    OPENING_EVENTS,
+    Accepted,
+    _refuse_future,
+    _same_event,
+)
+from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
+from models.lifecycle import (
+    DeadlineChange,
+    Event,
+    EventRefused,
+    apply,
+    event_to_dict,
+    initial_state,
+    is_re_referral,
+    parse_event,
+    state_from_dict,
+    state_to_dict,
+)
+from models.policy.book import AuthorityPolicy, PolicyBook
+from models.tables import Authority, Case, CaseEvent, Deadline, Drift, Outbox, Staff, utcnow
+
+IN_CHUNK = 1000  # values in one IN list
+PYTHON_API = Actor("python", "python api")  # store._checked_actor's actor for a caller naming none
+
+
+class NeedsPerEvent(Exception):
+    """The batch met something only the database decides (a duplicate row): accept per event."""
+
+
+@dataclass
+class _Held:
+    """One case in memory: its row, its log, its deadline and drift rows by key."""
+
+    case: Case
+    events: list[CaseEvent] = field(default_factory=list)
+    keys: dict[str, CaseEvent] = field(default_factory=dict)
+    deadlines: dict[str, Deadline] = field(default_factory=dict)
+    drift: dict[str, Drift] = field(default_factory=dict)
+    new: bool = False
+
+
+class _Rows:
+    """What `history.correct_rows` adds and deletes, applied to a held case's rows by key."""
+
+    def __init__(self, held: _Held) -> None:
+        self.held = held
+
+    def add(self, row: object) -> None:
+        self._of(row)[row.key] = row  # type: ignore[attr-defined]
+
+    def delete(self, row: object) -> None:
+        self._of(row).pop(row.key)  # type: ignore[attr-defined]
+
+    def _of(self, row: object) -> dict[str, Any]:
+        return self.held.deadlines if isinstance(row, Deadline) else self.held.drift
+
+
+def _table(model: Any) -> Table:
+    """A model's (or a row's) table: SQLModel sets `__table__` where type checkers cannot see."""
+    table: Table = model.__table__
+    return table
+
+
+def _values(row: SQLModel, table: Table) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in table.columns}
+
+
+def _detached(model: type[Any], rows: Iterable[Any]) -> list[Any]:
+    """Model objects built from plain rows: not in the session, so only `write` writes them."""
+    return [model(**dict(row._mapping)) for row in rows]
+
+
+class CaseBatch:
+    """The cases of a chunk of lines, held in memory from `load` to `write` in one transaction."""
+
+    def __init__(self, session: Session, *, policies: PolicyBook, today: date | None) -> None:
+        self.session = session
+        self.policies = policies
+        self.today = today
+        self.authorities: dict[str, Authority] = {}
+        self.by_ref: dict[str, _Held] = {}
+        self.by_child: dict[tuple[str, str], list[_Held]] = {}
+        self.before: dict[tuple[str, Any], dict[str, Any]] = {}  # (table, id) -> loaded values
+        self.teams: dict[str, set[str]] = {}
+        self.new_events: list[CaseEvent] = []
+        self.outbox: list[Outbox] = []
+
+    # -- reading, once per chunk ------------------------------------------------------------
+
+    def load(self, *, children: set[tuple[str, str]], case_refs: set[str]) -> None:
+        """Lock the authorities and every case of `children` and of `case_refs`; hold them."""
+        connection = self.session.connection()
+        authorities = connection.execute(select(_table(Authority)).with_for_update())
+        for authority in _detached(Authority, authorities):
+            self.authorities[authority.slug] = authority
+            self._remember(authority, "authority", authority.slug)
+        table = _table(Case)
+        for refs in _chunks(sorted(case_refs)):
+            query = select(table.c.authority, table.c.child_ref).where(table.c.case_ref.in_(refs))
+            children |= {(a, c) for a, c in connection.execute(query)}
+        wanted = {ref for _, ref in children}
+        cases: list[Case] = []
+        for refs in _chunks(sorted(wanted)):
+            query = select(table).where(table.c.child_ref.in_(refs)).with_for_update()
+            found = _detached(Case, connection.execute(query))
+            cases += [c for c in found if (c.authority, c.child_ref) in children]
+        held = {case.id: self._hold(_Held(case)) for case in cases}
+        ids = sorted(held)
+        for model, column in ((CaseEvent, "seq"), (Deadline, "key"), (Drift, "key")):
+            t = _table(model)
+            for part in _chunks(ids):
+                query = select(t).where(t.c.case_id.in_(part)).order_by(t.c.case_id, t.c[column])
+                for row in _detached(model, connection.execute(query)):
+                    self._attach(held[row.case_id], row)
+        for child in self.by_child.values():
+            child.sort(key=_oldest_first)
+
+    def _hold(self, held: _Held) -> _Held:
+        case = held.case
+        self.by_ref[case.case_ref] = held
+        child = self.by_child.setdefault((case.authority, case.child_ref), [])
+        child.append(held)
+        if held.new:
+            child.sort(key=_oldest_first)
+        else:
+            self._remember(case, "case", case.id)
+        return held
+
+    def _attach(self, held: _Held, row: Any) -> None:
+        if isinstance(row, CaseEvent):
+            held.events.append(row)
+            held.keys[row.idempotency_key] = row
+            return
+        self._remember(row, row.__tablename__, row.id)
+        if isinstance(row, Deadline):
+            held.deadlines[row.key] = row
+        else:
+            held.drift[row.key] = row
+
+    def _remember(self, row: SQLModel, table: str, key: Any) -> None:
+        values = _values(row, _table(row))
+        self.before[(table, key)] = copy.deepcopy(values)
+
+    # -- the lookups `cin import` makes -----------------------------------------------------
+
+    def child_cases(self, *, authority: str, child_ref: str, key: str) -> list[ChildCase]:
+        """`lookup.child_cases`, from memory."""
+        held = self.by_child.get((authority, child_ref), [])
+        return [ChildCase(h.case.case_ref, h.case.stage, key in h.keys) for h in held]
+
+    # -- accepting: `store.open_case` and `store.record`, check for check ---------------------
+
+    def open_case(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        event: Event,
+        key: str | None = None,
+        team: str | None = None,
+    ) -> Accepted:
+        if event.type not in OPENING_EVENTS:
+            raise EventRefused(
+                f"{event.type} refused: a new case starts with referral_received or transfer_in"
+            )
+        _refuse_future(event, self.today)
+        timeline = self.policies.authority(authority)
+        check_child_ref(child_ref)
+        team = check_team(team)
+        key = check_key(key) or f"open:{uuid.uuid4()}"
+        counter = self.authorities.get(authority)
+        if counter is None:
+            raise UnknownCase(
+                f"authority {authority!r} has no row: run `cin init` to load the policies"
+            )
+        self._check_roster_team(authority, team)
+        cases = self.by_child.get((authority, child_ref), [])
+        earlier = next((h for h in cases if key in h.keys), None)
+        if earlier is not None:
+            logged = earlier.keys[key]
+            _same_event(logged, event, key)
+            return Accepted(earlier.case.case_ref, logged.seq, earlier.case.stage, duplicate=True)
+        still_open = next((h.case.case_ref for h in cases if h.case.stage != "closed"), None)
+        if still_open is not None:
+            raise EventRefused(
+                f"{event.type} refused: the child already has an open case, {still_open}; "
+                "record this on it, or close it first"
+            )
+        transition = apply(initial_state(), event, timeline)
+        previous = [
+            h.case.referral_date
+            for h in cases
+            if h.events and h.events[0].seq == 1 and h.events[0].event_type == "referral_received"
+        ]
+        case = Case(
+            case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
+            authority=authority,
+            child_ref=child_ref,
+            team=team,
+            stage=str(transition.state.stage),
+            referral_date=event.on,
+            re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
+            state=state_to_dict(transition.state),
+        )
+        if case.case_ref in self.by_ref:  # another case holds the number: the database refuses
+            raise NeedsPerEvent(case.case_ref)
+        counter.next_case_number += 1
+        held = self._hold(_Held(case, new=True))
+        self._log(held, event, key, transition.changes, timeline, transition.state)
+        return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
+
+    def record(self, *, case_ref: str, event: Event, key: str | None = None) -> Accepted:
+        check_case_ref(case_ref)
+        key = check_key(key) or f"record:{uuid.uuid4()}"
+        held = self.by_ref.get(case_ref)
+        if held is None:
+            raise UnknownCase(f"no case {case_ref!r}")
+        case = held.case
+        logged = held.keys.get(key)
+        if logged is not None:
+            _same_event(logged, event, key)
+            return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
+        if event.type in OPENING_EVENTS:
+            raise EventRefused(f"{event.type} refused: case {case_ref} is already open")
+        _refuse_future(event, self.today)
+        timeline = self.policies.authority(case.authority)
+        latest = max((e.occurred_on for e in held.events), default=None)
+        if latest is not None and event.on < latest:
+            changes = self._record_late(held, event, key, timeline)
+        else:
+            transition = apply(state_from_dict(case.state), event, timeline)
+            self._log(held, event, key, transition.changes, timeline, transition.state)
+            changes = transition.changes
+        return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
+
+    def _check_roster_team(self, authority: str, team: str | None) -> None:
+        if team is None:
+            return
+        if authority not in self.teams:
+            staff = _table(Staff)
+            query = select(staff.c.team).where(staff.c.authority == authority, staff.c.active)
+            found = {t for (t,) in self.session.connection().execute(query.distinct())}
+            found.discard(None)
+            self.teams[authority] = found
+        teams = self.teams[authority]
+        if teams and team not in teams:
+            listed = ", ".join(sorted(str(t) for t in teams)[:10])
+            raise FieldRefused(
+                f"team: expected one on {authority}'s roster ({listed}); got {team!r}"
+            )
+
+    def _event_row(self, held: _Held, event: Event, key: str, seq: int) -> None:
+        row = CaseEvent(
+            case_id=held.case.id,
+            seq=seq,
+            idempotency_key=key,
+            event_type=event.type,
+            occurred_on=event.on,
+            payload=event_to_dict(event),
+            actor_kind=PYTHON_API.kind,
+            actor=PYTHON_API.name,
+            recorded_by=PYTHON_API.recorded_by,
+        )
+        held.events.append(row)
+        held.keys[key] = row
+        self.new_events.append(row)
+        self.outbox.append(Outbox(case_id=held.case.id, seq=seq))
+
+    def _log(
+        self,
+        held: _Held,
+        event: Event,
+        key: str,
+        changes: tuple[DeadlineChange, ...],
+        timeline: AuthorityPolicy,
+        state: Any,
+    ) -> None:
+        """`store._log`, in memory."""
+        case = held.case
+        if any(c.action == "open" and c.key in held.deadlines for c in changes):
+            raise NeedsPerEvent("a deadline key opened twice")
+        case.last_seq += 1
+        case.stage = str(state.stage)
+        case.state = state_to_dict(state)
+        case.updated_at = utcnow()
+        self._event_row(held, event, key, case.last_seq)
+        rows = {c.key: held.deadlines[c.key] for c in changes if c.key in held.deadlines}
+        for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
+            held.deadlines[row.key] = row
+        drift = {k: d for k, d in held.drift.items() if d.status == "open"}
+        streak = continue_streak(timeline, state)
+        for found in sync_drift(
+            drift, case_id=case.id, seq=case.last_seq, state=state, streak=streak
+        ):
+            if held.drift.get(found.key, found) is not found:  # uq_drift_key refuses it
+                raise NeedsPerEvent("a drift key opened twice")
+            held.drift[found.key] = found
+
+    def _record_late(
+        self, held: _Held, event: Event, key: str, timeline: AuthorityPolicy
+    ) -> tuple[DeadlineChange, ...]:
+        """`store._record_late`, in memory."""
+        case = held.case
+        if event.on < case.referral_date:
+            raise EventRefused(
+                f"{event.type} on {event.on.isoformat()} refused: expected a date on or after the "
+                f"case opened on {case.referral_date.isoformat()}"
+            )
+        seq = case.last_seq + 1
+        history = [(row.seq, parse_event(row.payload)) for row in held.events]
+        try:
+            derived = derive([*history, (seq, event)], timeline, case.id)
+        except EventRefused as refusal:
+            raise refuse_late(event, refusal) from None
+        mark_late(derived.deadlines, dict(held.deadlines), self.today or event.on)
+        case.last_seq = seq
+        case.stage = str(derived.state.stage)
+        case.state = state_to_dict(derived.state)
+        case.updated_at = utcnow()
+        self._event_row(held, event, key, seq)
+        sink = _Rows(held)
+        correct_rows(sink, dict(held.drift), derived.drift, DRIFT_COLUMNS)
+        correct_rows(sink, dict(held.deadlines), derived.deadlines, DEADLINE_COLUMNS)
+        return ()
+
+    # -- writing, once per chunk ------------------------------------------------------------
+
+    def write(self) -> None:
+        """Write every row the chunk added or changed (the caller commits)."""
+        held = list(self.by_ref.values())
+        self._update("authority", Authority, self.authorities.values(), "slug")
+        self._insert(Case, [h.case for h in held if h.new])
+        self._update("case", Case, [h.case for h in held if not h.new], "id")
+        self._insert(CaseEvent, self.new_events)
+        deadlines: list[Any] = [row for h in held for row in h.deadlines.values()]
+        drift: list[Any] = [row for h in held for row in h.drift.values()]
+        for name, model, rows in (("deadline", Deadline, deadlines), ("drift", Drift, drift)):
+            kept = {row.id for row in rows}
+            gone = [k for (t, k) in self.before if t == name and k not in kept]
+            table = _table(model)
+            for part in _chunks(gone):
+                self.session.connection().execute(table.delete().where(table.c.id.in_(part)))
+            self._update(name, model, [r for r in rows if (name, r.id) in self.before], "id")
+            self._insert(model, [r for r in rows if (name, r.id) not in self.before])
+        self._insert(Outbox, self.outbox)
+
+    def _insert(self, model: type[Any], rows: Sequence[SQLModel]) -> None:
+        table = _table(model)
+        if rows:
+            self.session.connection().execute(table.insert(), [_values(r, table) for r in rows])
+
+    def _update(self, name: str, model: type[Any], rows: Iterable[SQLModel], key: str) -> None:
+        """Rows whose values differ from those loaded, rewritten whole by their primary key."""
+        table = _table(model)
+        changed = []
+        for row in rows:
+            values = _values(row, table)
+            if values != self.before[(name, values[key])]:
+                changed.append({f"_{k}": v for k, v in values.items()})
+        if changed:
+            columns = [c.name for c in table.columns if c.name != key]
+            statement = (
+                table.update()
+                .where(table.c[key] == bindparam(f"_{key}"))
+                .values({c: bindparam(f"_{c}") for c in columns})
+            )
+            self.session.connection().execute(statement, changed)
+
+
+def _oldest_first(held: _Held) -> tuple[date, Any]:
+    """`lookup.child_cases`' order (the database's timestamps are naive: compare them so)."""
+    return held.case.referral_date, held.case.created_at.replace(tzinfo=None)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), IN_CHUNK):
+        yield values[i : i + IN_CHUNK]
