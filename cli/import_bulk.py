@@ -20,7 +20,7 @@ from cli.import_lines import Tally, import_line, parse_line
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
-    from models.cases.bulk import CaseBatch
+    from models.cases.bulk import Carry, CaseBatch
     from models.cases.lookup import ChildCase
     from models.cases.store import Accepted
     from models.policy.book import PolicyBook
@@ -90,14 +90,19 @@ def import_lines(
             import_line(ingest, number, text, tally)
             advance(1)
         return
+    carry: Carry | None = None
     for start in range(0, len(lines), CHUNK_LINES):
         chunk = lines[start : start + CHUNK_LINES]
-        tally.merge(import_chunk(ingest, chunk))
+        part, carry = import_chunk(ingest, chunk, carry)
+        tally.merge(part)
         advance(len(chunk))
 
 
-def import_chunk(ingest: Ingest, chunk: Sequence[NumberedLine]) -> Tally:
-    """One chunk in one transaction; line by line if the batch cannot mirror it."""
+def import_chunk(
+    ingest: Ingest, chunk: Sequence[NumberedLine], carry: Carry | None = None
+) -> tuple[Tally, Carry | None]:
+    """One chunk in one transaction, and the cases it leaves for the next (`Carry`); line by
+    line if the batch cannot mirror it (and then nothing is carried)."""
     from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
     from sqlmodel import Session
 
@@ -108,14 +113,15 @@ def import_chunk(ingest: Ingest, chunk: Sequence[NumberedLine]) -> Tally:
     tally = Tally()
     try:
         with Session(ingest.engine, expire_on_commit=False) as session:
-            batch = CaseBatch(session, policies=ingest.policies, today=today)
+            batch = CaseBatch(session, policies=ingest.policies, today=today, carry=carry)
+            carry = None  # the batch changes the carried cases: they are good only once written
             batch.load(**_addresses(chunk))
             recorder = BulkRecorder(batch, today)
             for number, text in chunk:
                 import_line(recorder, number, text, tally)
-            batch.write()
+            written = batch.write()
             session.commit()
-        return tally
+        return tally, written
     except (OperationalError, InterfaceError):
         raise  # the database cannot be used at all: the import stops (exit 3)
     except (NeedsPerEvent, SQLAlchemyError):
@@ -123,7 +129,7 @@ def import_chunk(ingest: Ingest, chunk: Sequence[NumberedLine]) -> Tally:
     tally = Tally()
     for number, text in chunk:
         import_line(ingest, number, text, tally)
-    return tally
+    return tally, None
 
 
 def _addresses(chunk: Sequence[NumberedLine]) -> dict[str, Any]:

@@ -14,16 +14,16 @@ accepts it event by event.
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from functools import cache
 from json import dumps
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, select
-from sqlmodel import Session, SQLModel
+from sqlalchemy import JSON, DateTime, Table, bindparam, select
+from sqlmodel import Session
 
 from models.access.actors import Actor
 from models.cases.history import (
@@ -125,22 +125,53 @@ def _values(row: Any, table: Table) -> dict[str, Any]:
     return {c.name: getattr(row, c.name) for c in table.columns}
 
 
+@cache
+def _compared(table: Table) -> tuple[str, ...]:
+    """The columns a row is compared on: all but timestamps (the database gives them back
+    without their zone; every change that matters changes another column too)."""
+    return tuple(c.name for c in table.columns if not isinstance(c.type, DateTime))
+
+
+def _snap(row: Any, table: Table) -> tuple[Any, ...]:
+    """A row's values (a model object's or a result row's), to see later whether it changed."""
+    return tuple(getattr(row, name) for name in _compared(table))
+
+
 def _detached(model: type[Any], rows: Iterable[Any]) -> list[Any]:
     """Model objects built from plain rows: not in the session, so only `write` writes them."""
     return [model(**dict(row._mapping)) for row in rows]
 
 
+@dataclass
+class Carry:
+    """What one chunk's batch leaves the next: its cases as it wrote them, and their values then.
+    The next batch still locks and reads every case it needs, but builds again only the rows
+    that differ from these (someone else wrote them): most of a caseload's cases have lines in
+    many chunks, and building their rows again each time made an import slower chunk by chunk."""
+
+    held: dict[uuid.UUID, _Held] = field(default_factory=dict)
+    snaps: dict[tuple[str, Any], tuple[Any, ...]] = field(default_factory=dict)
+
+
 class CaseBatch:
     """The cases of a chunk of lines, held in memory from `load` to `write` in one transaction."""
 
-    def __init__(self, session: Session, *, policies: PolicyBook, today: date | None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        policies: PolicyBook,
+        today: date | None,
+        carry: Carry | None = None,
+    ) -> None:
         self.session = session
         self.policies = policies
         self.today = today
+        self.carry = carry or Carry()
         self.authorities: dict[str, Authority] = {}
         self.by_ref: dict[str, _Held] = {}
         self.by_child: dict[tuple[str, str], list[_Held]] = {}
-        self.before: dict[tuple[str, Any], dict[str, Any]] = {}  # (table, id) -> loaded values
+        self.before: dict[tuple[str, Any], tuple[Any, ...]] = {}  # (table, key) -> as read
         self.teams: dict[str, set[str]] = {}
         self.new_events: list[_Logged] = []
         self.outbox: list[dict[str, Any]] = []
@@ -153,32 +184,61 @@ class CaseBatch:
         authorities = connection.execute(select(_table(Authority)).with_for_update())
         for authority in _detached(Authority, authorities):
             self.authorities[authority.slug] = authority
-            self._remember(authority, "authority", authority.slug)
+            self.before[("authority", authority.slug)] = _snap(authority, _table(Authority))
         table = _table(Case)
         for refs in _chunks(sorted(case_refs)):
             query = select(table.c.authority, table.c.child_ref).where(table.c.case_ref.in_(refs))
             children |= {(a, c) for a, c in connection.execute(query)}
         wanted = {ref for _, ref in children}
-        cases: list[Case] = []
+        held: dict[uuid.UUID, _Held] = {}
+        unread: list[uuid.UUID] = []  # cases whose log is not carried
         for refs in _chunks(sorted(wanted)):
             query = select(table).where(table.c.child_ref.in_(refs)).with_for_update()
-            found = _detached(Case, connection.execute(query))
-            cases += [c for c in found if (c.authority, c.child_ref) in children]
-        held = {case.id: self._hold(_Held(case)) for case in cases}
-        ids = sorted(held)
+            for row in connection.execute(query):
+                if (row.authority, row.child_ref) not in children:
+                    continue
+                snap = _snap(row, table)
+                carried = self.carry.held.get(row.id)
+                if carried is None or self.carry.snaps.get(("case", row.id)) != snap:
+                    carried = _Held(Case(**row._mapping))
+                    unread.append(row.id)
+                held[row.id] = self._hold(carried)
+                self.before[("case", row.id)] = snap
         events = _table(CaseEvent)
-        for part in _chunks(ids):
+        for part in _chunks(sorted(unread)):
             query = select(events).where(events.c.case_id.in_(part))
             for logged in connection.execute(query.order_by(events.c.case_id, events.c.seq)):
-                self._attach(held[logged.case_id], _Logged(**logged._mapping))
-        for model in (Deadline, Drift):
-            t = _table(model)
-            for part in _chunks(ids):
-                query = select(t).where(t.c.case_id.in_(part))
-                for row in _detached(model, connection.execute(query)):
-                    self._attach(held[row.case_id], row)
+                h = held[logged.case_id]
+                h.events.append(_Logged(**logged._mapping))
+                h.keys[logged.idempotency_key] = h.events[-1]
+        self._load_rows(Deadline, "deadline", held, set(unread))
+        self._load_rows(Drift, "drift", held, set(unread))
         for child in self.by_child.values():
             child.sort(key=_oldest_first)
+
+    def _load_rows(
+        self, model: type[Any], name: str, held: dict[uuid.UUID, _Held], unread: set[uuid.UUID]
+    ) -> None:
+        """The deadline (or drift) rows of the held cases: the carried objects where the
+        database holds exactly them, rows built again where it does not."""
+        table = _table(model)
+        found: dict[uuid.UUID, dict[str, Any]] = {case_id: {} for case_id in held}
+        for part in _chunks(sorted(held)):
+            query = select(table).where(table.c.case_id.in_(part))
+            for result in self.session.connection().execute(query):
+                found[result.case_id][result.key] = result
+        for case_id, results in found.items():
+            h = held[case_id]
+            mine: dict[str, Any] = h.deadlines if model is Deadline else h.drift
+            snaps = {key: _snap(result, table) for key, result in results.items()}
+            same = case_id not in unread and snaps == {
+                key: self.carry.snaps.get((name, row.id)) for key, row in mine.items()
+            }
+            if not same:
+                mine.clear()
+                mine.update({k: model(**dict(r._mapping)) for k, r in results.items()})
+            for key, row in mine.items():
+                self.before[(name, row.id)] = snaps[key]
 
     def _hold(self, held: _Held) -> _Held:
         case = held.case
@@ -187,24 +247,7 @@ class CaseBatch:
         child.append(held)
         if held.new:
             child.sort(key=_oldest_first)
-        else:
-            self._remember(case, "case", case.id)
         return held
-
-    def _attach(self, held: _Held, row: Any) -> None:
-        if isinstance(row, _Logged):
-            held.events.append(row)
-            held.keys[row.idempotency_key] = row
-            return
-        self._remember(row, row.__tablename__, row.id)
-        if isinstance(row, Deadline):
-            held.deadlines[row.key] = row
-        else:
-            held.drift[row.key] = row
-
-    def _remember(self, row: Any, table: str, key: Any) -> None:
-        values = _values(row, _table(row))
-        self.before[(table, key)] = copy.deepcopy(values)
 
     # -- the lookups `cin import` makes -----------------------------------------------------
 
@@ -404,8 +447,8 @@ class CaseBatch:
 
     # -- writing, once per chunk ------------------------------------------------------------
 
-    def write(self) -> None:
-        """Write every row the chunk added or changed (the caller commits)."""
+    def write(self) -> Carry:
+        """Write every row the chunk added or changed (the caller commits); what to carry."""
         held = list(self.by_ref.values())
         self._update("authority", Authority, self.authorities.values(), "slug")
         self._insert(Case, [h.case for h in held if h.new])
@@ -423,6 +466,16 @@ class CaseBatch:
             self._insert(model, [r for r in rows if (name, r.id) not in self.before])
         if self.outbox:
             self._copy(_table(Outbox), self.outbox)
+        snaps = self.carry.snaps
+        for h in held:
+            h.new = False
+            self.carry.held[h.case.id] = h
+            snaps[("case", h.case.id)] = _snap(h.case, _table(Case))
+            for row in h.deadlines.values():
+                snaps[("deadline", row.id)] = _snap(row, _table(Deadline))
+            for found in h.drift.values():
+                snaps[("drift", found.id)] = _snap(found, _table(Drift))
+        return self.carry
 
     def _insert(self, model: type[Any], rows: Sequence[Any]) -> None:
         if rows:
@@ -456,22 +509,28 @@ class CaseBatch:
         except psycopg.Error as error:  # a row refused (a constraint, a trigger): line by line
             raise NeedsPerEvent(type(error).__name__) from error
 
-    def _update(self, name: str, model: type[Any], rows: Iterable[SQLModel], key: str) -> None:
-        """Rows whose values differ from those loaded, rewritten whole by their primary key."""
+    def _update(self, name: str, model: type[Any], rows: Iterable[Any], key: str) -> None:
+        """Rows that differ from those read: their changed columns (and timestamps) only, as the
+        per-event path's session writes them, by primary key."""
         table = _table(model)
-        changed = []
+        compared = _compared(table)
+        stamps = tuple(c.name for c in table.columns if isinstance(c.type, DateTime))
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
-            values = _values(row, table)
-            if values != self.before[(name, values[key])]:
-                changed.append({f"_{k}": v for k, v in values.items()})
-        if changed:
-            columns = [c.name for c in table.columns if c.name != key]
+            now = _snap(row, table)
+            was = self.before[(name, getattr(row, key))]
+            changed = tuple(c for c, a, b in zip(compared, now, was, strict=True) if a != b)
+            if changed:
+                columns = changed + stamps
+                values = {f"_{c}": getattr(row, c) for c in (key, *columns)}
+                groups.setdefault(columns, []).append(values)
+        for columns, batch in groups.items():
             statement = (
                 table.update()
                 .where(table.c[key] == bindparam(f"_{key}"))
                 .values({c: bindparam(f"_{c}") for c in columns})
             )
-            self.session.connection().execute(statement, changed)
+            self.session.connection().execute(statement, batch)
 
 
 # the light rows write every column the tables have (a new column must be added to them)
