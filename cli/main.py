@@ -48,6 +48,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the HTTP API for recording systems (docs/http-api.md); manage its keys",
     ),
     "audit": ("api_cmd", "who read or wrote a case through the API, when"),
+    "prefect": (
+        "prefect_cmd",
+        "housekeeping on the Prefect server: closed cases' runs, old timelines",
+    ),
 }
 
 

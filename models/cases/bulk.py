@@ -22,7 +22,7 @@ from functools import cache
 from json import dumps
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, bindparam, select
+from sqlalchemy import JSON, Table, bindparam, select
 from sqlmodel import Session
 
 from models.access.actors import Actor
@@ -127,9 +127,9 @@ def _values(row: Any, table: Table) -> dict[str, Any]:
 
 @cache
 def _compared(table: Table) -> tuple[str, ...]:
-    """The columns a row is compared on: all but timestamps (the database gives them back
-    without their zone; every change that matters changes another column too)."""
-    return tuple(c.name for c in table.columns if not isinstance(c.type, DateTime))
+    """The columns a row is compared on, to see what changed: all of them (timestamps are UTC
+    both ways, models.tables)."""
+    return tuple(c.name for c in table.columns)
 
 
 def _snap(row: Any, table: Table) -> tuple[Any, ...]:
@@ -510,20 +510,18 @@ class CaseBatch:
             raise NeedsPerEvent(type(error).__name__) from error
 
     def _update(self, name: str, model: type[Any], rows: Iterable[Any], key: str) -> None:
-        """Rows that differ from those read: their changed columns (and timestamps) only, as the
-        per-event path's session writes them, by primary key."""
+        """Rows that differ from those read: their changed columns only, as the per-event
+        path's session writes them, by primary key."""
         table = _table(model)
         compared = _compared(table)
-        stamps = tuple(c.name for c in table.columns if isinstance(c.type, DateTime))
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for row in rows:
             now = _snap(row, table)
             was = self.before[(name, getattr(row, key))]
             changed = tuple(c for c, a, b in zip(compared, now, was, strict=True) if a != b)
             if changed:
-                columns = changed + stamps
-                values = {f"_{c}": getattr(row, c) for c in (key, *columns)}
-                groups.setdefault(columns, []).append(values)
+                values = {f"_{c}": getattr(row, c) for c in (key, *changed)}
+                groups.setdefault(changed, []).append(values)
         for columns, batch in groups.items():
             statement = (
                 table.update()
@@ -538,8 +536,8 @@ assert {f.name for f in fields(_Logged)} == set(_table(CaseEvent).columns.keys()
 
 
 def _oldest_first(held: _Held) -> tuple[date, Any]:
-    """`lookup.child_cases`' order (the database's timestamps are naive: compare them so)."""
-    return held.case.referral_date, held.case.created_at.replace(tzinfo=None)
+    """`lookup.child_cases`' order."""
+    return held.case.referral_date, held.case.created_at
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
