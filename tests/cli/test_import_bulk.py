@@ -237,3 +237,63 @@ def test_bulk_and_per_line_imports_give_the_same_database(
         "is earlier than the case's latest event",
     ):
         assert words in outputs[0][2], words
+
+
+def write_between() -> None:
+    """Another writer between two chunks: an event on a case the import holds, and the
+    monitor's marks (escalation levels, missed) on open deadlines of every case."""
+    from sqlalchemy import update
+    from sqlmodel import col
+
+    from engine.ingest import Ingest
+    from models.tables import Deadline
+
+    ingest = Ingest.from_settings(deliver=False)
+    ingest.record("RED-000001", {"type": "visit_recorded", "on": "2025-01-10"}, key="between")
+    with Session(case_engine()) as session:
+        opened = col(Deadline.status) == "open"
+        session.execute(update(Deadline).where(opened).values(escalation_level=1))
+        late = opened & (col(Deadline.due) < date(2024, 12, 1))
+        session.execute(update(Deadline).where(late).values(status="missed"))
+        session.commit()
+
+
+def test_cases_written_between_chunks_are_read_again(
+    two_urls: tuple[str, str],
+    tmp_path: Path,
+    book: PolicyBook,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The bulk path carries a chunk's cases to the next; a case another writer changed in
+    between is read again, so the result is the per-line path's with the same write between."""
+    per_line_url, bulk_url = two_urls
+    path = lines_file(tmp_path, book)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    first.write_text("".join(lines[:37]), encoding="utf-8")
+    rest.write_text("".join(lines[37:]), encoding="utf-8")
+    import_into(per_line_url, first, tmp_path / "a", monkeypatch, capsys, "--per-line")
+    write_between()
+    import_into(per_line_url, rest, tmp_path / "a", monkeypatch, capsys, "--per-line")
+    expected = database_rows()
+
+    monkeypatch.setattr(cli.import_bulk, "CHUNK_LINES", 37)
+    chunk, chunks = cli.import_bulk.import_chunk, []
+
+    def chunk_then_write(ingest: Any, lines: Any, carry: Any = None) -> Any:
+        done = chunk(ingest, lines, carry)
+        chunks.append(done[1] is not None)  # carried: the chunk was taken in bulk
+        if len(chunks) == 1:
+            write_between()
+        return done
+
+    monkeypatch.setattr(cli.import_bulk, "import_chunk", chunk_then_write)
+    import_into(bulk_url, path, tmp_path / "b", monkeypatch, capsys)
+    got = database_rows()
+    assert len(chunks) >= 10 and all(chunks)
+    assert any("'escalation_level', 1" in row for row in got["deadline"])
+    assert any("'idempotency_key', 'between'" in row for row in got["case_event"])
+    for table in expected:
+        if table != "engine_instance":
+            assert got[table] == expected[table], f"table {table} differs"
