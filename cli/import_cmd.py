@@ -51,7 +51,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=job_count,
         default=1,
         metavar="N",
-        help="worker processes (default 1); more help on PostgreSQL, little on SQLite",
+        help="worker processes (default 1); with --per-line more help on PostgreSQL; in chunks "
+        "(the default) little: each chunk holds the case-number counters",
     )
     parser.add_argument(
         "--per-line",
