@@ -11,8 +11,10 @@ in opens one; `team` is the team that will hold it):
      "type": "referral_received", "on": "2025-01-06", "source": "6"}
 
 `key` is the idempotency key; without one, the line's own canonical JSON gives it, so importing
-the same file again adds nothing. Lines are accepted one transaction each, in file order (with
-`--jobs N`, N processes share them, each child's lines in file order: `cli.import_jobs`). A refused
+the same file again adds nothing. Lines are accepted in file order, many lines a transaction, each
+through the same checks as one alone (`cli.import_bulk`; `--per-line` takes one transaction a
+line); with `--jobs N`, N processes share them, each child's lines in file order
+(`cli.import_jobs`). A refused
 or malformed line is counted, reported at the end, and never stops the rest. Accepting does not
 wait for Prefect: delivery to the case runs follows, and what it cannot reach the reconciler does.
 """
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cli.common import CliError, job_count
-from cli.import_lines import Tally, import_line
+from cli.import_lines import Tally
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
@@ -49,13 +51,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=job_count,
         default=1,
         metavar="N",
-        help="worker processes (default 1); more help on PostgreSQL, little on SQLite",
+        help="worker processes (default 1); with --per-line more help on PostgreSQL; in chunks "
+        "(the default) little: each chunk holds the case-number counters",
+    )
+    parser.add_argument(
+        "--per-line",
+        action="store_true",
+        help="one transaction a line (slower; the same result as the default, chunks of lines)",
     )
     parser.set_defaults(func=run_import)
 
 
 def run_import(args: argparse.Namespace) -> int:
     # cli.main has pointed Prefect at the project's server and made its home folder already
+    from cli.import_bulk import import_lines
     from cli.import_jobs import run_jobs
     from engine.ingest import Ingest
 
@@ -68,12 +77,10 @@ def run_import(args: argparse.Namespace) -> int:
     jobs = max(1, args.jobs)
     with _progress(len(lines), enabled=not args.no_progress and sys.stderr.isatty()) as advance:
         if jobs > 1:
-            tally = run_jobs(ingest, lines, jobs, advance)
+            tally = run_jobs(ingest, lines, jobs, advance, per_line=args.per_line)
         else:
             tally = Tally()
-            for number, line in lines:
-                import_line(ingest, number, line, tally)
-                advance(1)
+            import_lines(ingest, lines, tally, advance, per_line=args.per_line)
     for refusal in tally.report():
         sys.stderr.write(refusal + "\n")
     if not args.no_deliver:

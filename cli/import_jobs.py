@@ -27,7 +27,7 @@ from multiprocessing.sharedctypes import Synchronized
 from typing import TYPE_CHECKING, Any
 
 from cli.common import CliError
-from cli.import_lines import Tally, import_line
+from cli.import_lines import Tally
 
 if TYPE_CHECKING:
     from engine.ingest import Ingest
@@ -68,7 +68,12 @@ def partition(ingest: Ingest, lines: Sequence[NumberedLine], jobs: int) -> list[
 
 
 def run_jobs(
-    ingest: Ingest, lines: Sequence[NumberedLine], jobs: int, advance: Callable[[int], None]
+    ingest: Ingest,
+    lines: Sequence[NumberedLine],
+    jobs: int,
+    advance: Callable[[int], None],
+    *,
+    per_line: bool = False,
 ) -> Tally:
     """Import `lines` with `jobs` processes; `advance(n)` is told of progress as it happens."""
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited connections
@@ -76,7 +81,9 @@ def run_jobs(
     counters = [context.Value("i", 0) for _ in range(jobs)]
     workers = [
         context.Process(
-            target=_work, args=(i, part, counters[i], results, os.getpid()), daemon=True
+            target=_work,
+            args=(i, part, counters[i], results, os.getpid(), per_line),
+            daemon=True,
         )
         for i, part in enumerate(partition(ingest, lines, jobs))
     ]
@@ -160,16 +167,19 @@ def _work(
     done: Synchronized[int],
     results: Queue[Any],
     parent_pid: int,
+    per_line: bool,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # discards one held since the start, too
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     die_with_parent(parent_pid)
+    from cli.import_bulk import import_lines
     from engine.ingest import Ingest
+
+    def advance(n: int) -> None:
+        with done.get_lock():
+            done.value += n
 
     ingest = Ingest.from_settings(deliver=False)
     tally = Tally()
-    for line_number, text in lines:
-        import_line(ingest, line_number, text, tally)
-        with done.get_lock():
-            done.value += 1
+    import_lines(ingest, lines, tally, advance, per_line=per_line)
     results.put((number, tally))

@@ -7,12 +7,45 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from engine.ingest import Ingest
+    from datetime import date
+
+    from models.cases.lookup import ChildCase
     from models.cases.store import Accepted
+    from models.policy.book import PolicyBook
+
+
+class Recorder(Protocol):
+    """What a line is accepted through: `engine.ingest.Ingest` (one transaction a line) or the
+    bulk path's `cli.import_bulk.BulkRecorder` (one transaction a chunk), with the same checks."""
+
+    @property
+    def policies(self) -> PolicyBook: ...
+
+    def record(
+        self, case_ref: str, event: Mapping[str, Any], key: str | None = None
+    ) -> Accepted: ...
+
+    def open(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        event: Mapping[str, Any],
+        team: str | None = None,
+        key: str | None = None,
+    ) -> Accepted: ...
+
+    def set_child(self, *, authority: str, child_ref: str, details: Mapping[str, Any]) -> bool: ...
+
+    def child_cases(self, *, authority: str, child_ref: str, key: str) -> list[ChildCase]: ...
+
+    def record_contact(self, *, authority: str, child_ref: str, on: date, source: str) -> bool: ...
+
 
 SHOWN_REFUSALS = 20
 ADDRESS_FIELDS = ("case", "authority", "child", "team", "key")
@@ -54,7 +87,7 @@ class Tally:
         )
 
 
-def import_line(ingest: Ingest, number: int, text: str, tally: Tally) -> None:
+def import_line(ingest: Recorder, number: int, text: str, tally: Tally) -> None:
     """Accept one line or count its refusal. A database error on the line (a constraint, a
     trigger) refuses that line alone and is logged, scrubbed; one that means the database cannot
     be used at all (unreachable, full, read-only, locked) stops the import (exit 3)."""
@@ -131,7 +164,7 @@ CHILD_OBJECT_FIELDS = {
 }
 
 
-def set_child_details(ingest: Ingest, record: dict[str, Any]) -> dict[str, Any]:
+def set_child_details(ingest: Recorder, record: dict[str, Any]) -> dict[str, Any]:
     """A `child` object sets the child's census details first; the line then carries on with the
     reference alone (a line without `type` only sets the details)."""
     child = record["child"]
@@ -152,7 +185,7 @@ def set_child_details(ingest: Ingest, record: dict[str, Any]) -> dict[str, Any]:
 CONTACT_FIELDS = ("type", "on", "authority", "child", "source", "key")
 
 
-def import_contact(ingest: Ingest, record: dict[str, Any]) -> bool:
+def import_contact(ingest: Recorder, record: dict[str, Any]) -> bool:
     """`{"type": "contact", "authority": ..., "child": ..., "on": ..., "source": ...}`: a contact
     at the front door (Annex A List 1), never a case; True if new (the same child, day and source
     again is the same contact, whatever its key)."""
@@ -174,11 +207,9 @@ def import_contact(ingest: Ingest, record: dict[str, Any]) -> bool:
     return ingest.record_contact(authority=authority, child_ref=child, on=on, source=source)
 
 
-def import_record(ingest: Ingest, record: dict[str, Any]) -> Accepted:
+def import_record(ingest: Recorder, record: dict[str, Any]) -> Accepted:
     """Accept one line's event (address fields and key included); raises if it is refused."""
-    from sqlmodel import Session
-
-    from models.cases.lookup import child_cases, resolve
+    from models.cases.lookup import resolve
 
     if isinstance(record.get("child"), dict):
         record = set_child_details(ingest, record)
@@ -198,8 +229,7 @@ def import_record(ingest: Ingest, record: dict[str, Any]) -> Accepted:
     if team is not None and not isinstance(team, str):
         raise ValueError("expected `team` to be a string")
     ingest.policies.authority(authority)  # an unknown authority is refused by name
-    with Session(ingest.engine) as session:
-        cases = child_cases(session, authority=authority, child_ref=child, key=key)
+    cases = ingest.child_cases(authority=authority, child_ref=child, key=key)
     where = resolve(cases, event_type=str(event.get("type", "event")))
     if where.refused is not None:
         raise ValueError(where.refused)

@@ -55,6 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "api_cmd",
         "who read or wrote a case or a child's record (API, CLI, exports), when",
     ),
+    "prefect": (
+        "prefect_cmd",
+        "housekeeping on the Prefect server: closed cases' runs, old timelines",
+    ),
 }
 
 

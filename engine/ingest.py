@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.access.actors import Actor
+from models.cases.lookup import ChildCase, child_cases
 from models.cases.store import Accepted, open_case, record, sync_authorities
 from models.lifecycle import parse_event
 from models.policy.book import PolicyBook
@@ -157,6 +158,12 @@ class Ingest:
             created = set_child(session, authority=authority, child_ref=child_ref, details=parsed)
             session.commit()
         return created
+
+    def child_cases(self, *, authority: str, child_ref: str, key: str) -> list[ChildCase]:
+        """Every case of the child in the authority, oldest first, marking the one holding `key`
+        (where a record addressed to a child goes: `models.cases.lookup.resolve`)."""
+        with Session(self.engine) as session:
+            return child_cases(session, authority=authority, child_ref=child_ref, key=key)
 
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:

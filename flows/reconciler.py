@@ -10,7 +10,7 @@ cancels stray runs (a second run for one case), saying so in its log and its art
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -18,10 +18,15 @@ from prefect.artifacts import create_markdown_artifact
 from models.clock import LONDON
 from models.instance import instance_id, reconciler_artifact_key
 from models.runtime import case_engine, clock
+from models.settings import get_settings
 from tasks.monitor_work import rename_this_run
+from tasks.prefect_retention import prune
 from tasks.run_repair import deliver_pending
 
 RECONCILER_FLOW_NAME = "cin-reconciler"
+# the timelines of the cases that took an event this recently are pruned each pass: several
+# passes (every minute under `cin serve`), so a pass that failed is made good by the next
+TIMELINE_WINDOW = timedelta(minutes=10)
 
 
 def run_name() -> str:
@@ -40,6 +45,7 @@ def reconcile(limit: int = 500) -> dict[str, int]:
         "healed": report.healed,
         "cancelled_strays": report.cancelled,
         "failed": report.failed,
+        "pruned_runs": _prune(),
     }
     get_run_logger().info("reconciled: %s", summary)
     did = ", ".join(f"{n} {what}" for what, n in summary.items() if n) or "nothing to do"
@@ -56,3 +62,21 @@ def reconcile(limit: int = 500) -> dict[str, int]:
         description="What the last reconciler pass delivered and healed",
     )
     return summary
+
+
+def _prune() -> int:
+    """Prefect retention (tasks/prefect_retention.py); a failure is logged, and the next pass
+    tries again: the delivery above matters more."""
+    settings, now = get_settings(), datetime.now(UTC)
+    try:
+        report = prune(
+            case_engine(),
+            now=now,
+            retention_days=settings.prefect_retention_days,
+            keep=settings.timeline_versions,
+            since=now - TIMELINE_WINDOW,
+        )
+    except Exception as error:
+        get_run_logger().warning("retention pass failed (%s)", type(error).__name__)
+        return 0
+    return report.runs_deleted

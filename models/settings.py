@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     monitor_send_threads: int = 1
     # the Python of the DfE census rules' own venv (`make .venv-census`: they need numpy < 2)
     census_python: Path = REPO_ROOT / ".venv-census" / "bin" / "python"
+    # Prefect retention (tasks/prefect_retention.py), engine defaults: no council document sets
+    # one. A closed case's run, with its task runs, logs and artifacts, is deleted from Prefect
+    # this many days after the run ended: 90 days keeps a recent closure in the UI for the
+    # quarter in which re-referrals and audits look back most (the case database keeps the
+    # whole record for ever), and bounds Prefect's database by the cases closed in a quarter
+    # rather than by every case the council ever had
+    prefect_retention_days: float = 90.0
+    # and an open case's timeline artifact keeps its latest this many versions (one is added
+    # per wake-up; the latest is the one operators read, the few before it say what changed)
+    timeline_versions: int = 10
     # Engine safety nets, on in every real use; tests switch one off to show what it prevents:
     # case runs created with an idempotency key of (instance, case), so concurrent deliveries
     # make one run, and the per-case lock (models/cases/lock.py) held while a case executes

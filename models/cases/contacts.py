@@ -19,11 +19,12 @@ from models.lifecycle.errors import EventRefused
 from models.tables import Authority, Contact
 
 
-def record_contact(
-    engine: Engine, *, authority: str, child_ref: str, on: date, source: str, today: date
+def add_contact(
+    session: Session, *, authority: str, child_ref: str, on: date, source: str, today: date
 ) -> bool:
-    """Record a contact; False when it was already recorded. A contact dated after `today`
-    (the engine's clock), an unknown source or authority is refused."""
+    """Add a contact to `session`'s transaction (not committed); False when it was already
+    recorded. A contact dated after `today` (the engine's clock), an unknown source or authority
+    is refused. `cin import`'s bulk path calls this inside its chunk's transaction."""
     check_child_ref(child_ref)
     if source not in REFERRAL_SOURCES:
         raise EventRefused(
@@ -32,18 +33,30 @@ def record_contact(
         )
     if on > today:
         raise EventRefused(f"contact refused: date: expected a day on or before today ({today})")
+    if session.get(Authority, authority) is None:
+        raise EventRefused(f"contact refused: authority: no authority {authority!r}")
+    same = select(Contact.id).where(
+        Contact.authority == authority,
+        Contact.child_ref == child_ref,
+        Contact.contact_on == on,
+        Contact.source == source,
+    )
+    if session.exec(same).first() is not None:
+        return False
+    session.add(Contact(authority=authority, child_ref=child_ref, contact_on=on, source=source))
+    return True
+
+
+def record_contact(
+    engine: Engine, *, authority: str, child_ref: str, on: date, source: str, today: date
+) -> bool:
+    """Record a contact in a transaction of its own; False when it was already recorded."""
     with Session(engine) as session:
-        if session.get(Authority, authority) is None:
-            raise EventRefused(f"contact refused: authority: no authority {authority!r}")
-        same = select(Contact.id).where(
-            Contact.authority == authority,
-            Contact.child_ref == child_ref,
-            Contact.contact_on == on,
-            Contact.source == source,
+        added = add_contact(
+            session, authority=authority, child_ref=child_ref, on=on, source=source, today=today
         )
-        if session.exec(same).first() is not None:
+        if not added:
             return False
-        session.add(Contact(authority=authority, child_ref=child_ref, contact_on=on, source=source))
         try:
             session.commit()
         except IntegrityError:  # the same contact, recorded meanwhile by another process

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlmodel import Session, select
 
@@ -30,6 +30,14 @@ from models.policy.book import AuthorityPolicy, PolicyError
 from models.tables import Deadline, Drift
 
 Row = TypeVar("Row", Deadline, Drift)
+
+
+class RowSink(Protocol):
+    """Where `correct_rows` adds and deletes rows: a session, or a bulk batch's held case."""
+
+    def add(self, instance: object) -> None: ...
+
+    def delete(self, instance: object) -> None: ...
 
 
 @dataclass
@@ -199,7 +207,7 @@ def correct(session: Session, case_id: uuid.UUID, derived: Derived) -> bool:
 
 
 def correct_rows(
-    session: Session, live: dict[str, Row], derived: dict[str, Row], columns: tuple[str, ...]
+    session: RowSink, live: dict[str, Row], derived: dict[str, Row], columns: tuple[str, ...]
 ) -> bool:
     matched = True
     for key in sorted(live.keys() - derived.keys()):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
@@ -244,7 +245,16 @@ def _refuse_future(event: Event, today: date | None) -> None:
         )
 
 
-def _same_event(logged: CaseEvent, event: Event, key: str) -> None:
+class Logged(Protocol):
+    """What `_same_event` reads of a logged event (a `CaseEvent`, or the bulk path's row)."""
+
+    seq: int
+    event_type: str
+    occurred_on: date
+    payload: dict[str, Any]
+
+
+def _same_event(logged: Logged, event: Event, key: str) -> None:
     """The same key with a different event is a mistake in the sender, not a duplicate."""
     if logged.payload != event_to_dict(event):
         raise KeyReused(

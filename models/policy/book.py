@@ -232,6 +232,11 @@ class PolicyBook:
     engine: PolicyFile
     # authority files that are not policy files at all (PolicyUnreadable), one line each
     left_out: tuple[str, ...] = ()
+    # each authority's timeline made once, so its `on(day)` cache lasts: an import asks for a
+    # timeline per event, and made afresh each time it resolved the same days again (issue 23)
+    _timelines: dict[str, AuthorityPolicy] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def slugs(self) -> tuple[str, ...]:
         """The authorities, sorted; the national default is not one of them."""
@@ -246,7 +251,12 @@ class PolicyBook:
             raise PolicyError(
                 [f"unknown authority {shown(slug)}; known: {', '.join((*self.slugs(), NATIONAL))}"]
             )
-        return AuthorityPolicy(self.authorities[slug], self.national, self.engine)
+        made = self._timelines.get(slug)
+        if made is None or made.policy is not self.authorities[slug]:
+            made = self._timelines[slug] = AuthorityPolicy(
+                self.authorities[slug], self.national, self.engine
+            )
+        return made
 
 
 def load_policy_dir(folder: Path) -> PolicyBook:
