@@ -10,7 +10,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from cli.common import iso_date
+from cli.common import audit_read, iso_date
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -62,6 +62,9 @@ def run_export(args: argparse.Namespace) -> int:
         out=args.out,
         csv_dir=args.csv,
         replace=args.force,
+    )
+    audit_read(  # one row per export, naming nothing personal (issue 24)
+        "annex a export", f"{done.children} children, as at {args.as_of}", authority=args.authority
     )
     counts = ", ".join(f"{name} {n}" for name, n in done.rows.items())
     print(f"{done.path}: as at {args.as_of}, {done.children} children in lists 3-7; rows: {counts}")

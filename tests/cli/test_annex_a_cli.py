@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from models.runtime import case_engine
-from models.tables import CaseAllocation, Contact
+from models.tables import AuditEntry, CaseAllocation, Contact
 from tests.cli.cli_harness import assert_failed_cleanly, cin, point_at, write_lines
 from tests.models.annex_a.histories import STAFF
 
@@ -68,6 +68,12 @@ def test_export_refusals_are_one_line_and_write_nothing(run, tmp_path):
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     sheet = load_workbook(out, read_only=True)["List 3"]
     assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [CHILD]
+    with Session(case_engine()) as session:  # one access row per export, naming nobody
+        (access,) = session.exec(select(AuditEntry).where(AuditEntry.action == "annex a export"))
+    assert (access.actor_kind, access.authority, access.outcome) == (
+        "cli", "redbridge", "1 children, as at 2026-03-31"
+    )  # fmt: skip
+    assert access.case_ref is None and access.child_ref is None
 
 
 def test_contacts_allocations_and_visits_are_recorded_once(run, tmp_path):
