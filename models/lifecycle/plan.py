@@ -72,11 +72,15 @@ def _chair_rule_from(d: Draft, plan_start: date) -> date | None:
 
 
 def open_plan_copies(d: Draft) -> None:
-    """003 L122: copies within 10 WD of each meeting; a newer meeting's copies supersede."""
+    """003 L122: copies within 10 WD of each meeting; a newer meeting's copies supersede. Copies
+    of the earlier meeting never sent by their due date stay missed (`unmet`, issue 19 point 5)."""
     earlier = d.find(K.PLAN_DISTRIBUTED)
     if earlier is not None:
         d.cancel(earlier.key)
-        d.note(f"{earlier.key} superseded by the copies of this meeting")
+        if d.on > earlier.due:
+            d.note(f"{earlier.key} was due {earlier.due} and never sent: missed")
+        else:
+            d.note(f"{earlier.key} superseded by the copies of this meeting")
     d.open(K.PLAN_DISTRIBUTED, d.on)
 
 

@@ -231,7 +231,7 @@ def test_4_cp_reviews_3_months_then_6_and_the_plan_ends_to_a_cin_plan(book: Poli
     assert changes_of(ended) == [
         ("met", "cp_review#2", "2025-10-28"),
         # this history never records the core group (Wed 29 Jan + 10 WD = Wed 12 Feb)
-        ("cancelled", "first_core_group", "2025-02-12"),
+        ("unmet", "first_core_group", "2025-02-12"),  # missed: stays missed
         ("open", "cin_plan_meeting", "2025-11-17"),
     ]
     assert ended.state.stage is Stage.PLAN_PENDING
