@@ -11,8 +11,9 @@
 - Reviews stay legal while the plan is in force: waiting on the step-down panel, the final meeting
   or an ICPC, a review continues or changes the plan (issue 8: no clock that no event can meet).
 - Outcomes in the plan stage: step_down_panel asks the panel; escalate waits for the strategy
-  discussion (the plan stays in force until the ICPC decides); close ends the case with RC7, the
-  only way a plan ends (003 L146) apart from reasons that end it by themselves (RC1-RC6).
+  discussion (the plan stays in force until the ICPC decides); close ends the case with RC7. Where
+  the council's document says a plan ends only at a review (Redbridge 003 L146, policy `rules`),
+  this is the only way it ends apart from RC1-RC6 (closure.py).
 """
 
 from __future__ import annotations

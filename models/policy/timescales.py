@@ -15,6 +15,14 @@ from typing import Protocol
 from calendars.types import Unit
 
 
+class PracticeRule(StrEnum):
+    """A council's rule that is not a clock: it applies only where the council's document sets it
+    (policy field `rules`, with its citation). Issue 19 point 7."""
+
+    # Redbridge 003 L146: "A CiN Plan should not be ended unless a review has been completed"
+    PLAN_ENDS_AT_REVIEW = "plan_ends_at_review"
+
+
 class TimescaleKind(StrEnum):
     REFERRAL_DECISION = "referral_decision"
     ASSESSMENT_COMPLETED = "assessment_completed"
@@ -104,6 +112,10 @@ class PolicyView(Protocol):
 
     def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:
         """A due date the case sets itself (the plan's own visit frequency), same calendar."""
+        ...
+
+    def rule(self, rule: PracticeRule) -> str | None:
+        """The citation of `rule` where this version sets it; None where it does not."""
         ...
 
 
