@@ -21,6 +21,11 @@ class PracticeRule(StrEnum):
 
     # Redbridge 003 L146: "A CiN Plan should not be ended unless a review has been completed"
     PLAN_ENDS_AT_REVIEW = "plan_ends_at_review"
+    # The plan must state how often the child is seen: a plan without a frequency is refused
+    # (a document that says "must") or flagged for the team manager (one that says "should":
+    # Redbridge 003 L202, "The visiting frequency should form part of the overall CiN Plan").
+    PLAN_MUST_SET_VISITS = "plan_must_set_visits"
+    PLAN_SHOULD_SET_VISITS = "plan_should_set_visits"
 
 
 class TimescaleKind(StrEnum):

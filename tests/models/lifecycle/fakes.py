@@ -38,7 +38,10 @@ REDBRIDGE: dict[TimescaleKind, Amount] = {
 }
 # Rules that are not clocks, as the real files set them: only Redbridge's document has one.
 RULES: dict[str, dict[PracticeRule, str]] = {
-    "redbridge": {PracticeRule.PLAN_ENDS_AT_REVIEW: "003 L146"},
+    "redbridge": {
+        PracticeRule.PLAN_ENDS_AT_REVIEW: "003 L146",
+        PracticeRule.PLAN_SHOULD_SET_VISITS: "003 L202",
+    },
 }
 WARWICKSHIRE: dict[TimescaleKind, Amount] = {
     **NATIONAL,

@@ -65,7 +65,7 @@ def test_other_councils_close_a_cin_plan_with_rc7(book: PolicyBook, slug: str) -
     assert closed.state.closed_on == d("2025-03-03")
 
 
-def test_only_redbridge_lists_the_rule_in_policy_show(book: PolicyBook) -> None:
+def test_only_redbridge_lists_its_rules_in_policy_show(book: PolicyBook) -> None:
     rules = {
         slug: policy_as_json(book.authority(slug).on(d("2025-03-03")), d("2025-03-03"))["rules"]
         for slug in book.slugs()
@@ -74,7 +74,11 @@ def test_only_redbridge_lists_the_rule_in_policy_show(book: PolicyBook) -> None:
         "plan_ends_at_review": (
             "003 L146: a CiN Plan should not be ended unless a review has been completed and a "
             "decision made that the Plan has achieved its objectives/is no longer required"
-        )
+        ),
+        "plan_should_set_visits": (
+            "003 L202: the visiting frequency should form part of the overall CiN Plan and should "
+            "be set out in any planning or review meeting"
+        ),
     }
     assert {slug: r for slug, r in rules.items() if slug != "redbridge"} == {
         "redcar-and-cleveland": {},
