@@ -23,7 +23,7 @@ from __future__ import annotations
 from models.lifecycle.codes import CLOSED_TRANSFERRED_OUT
 from models.lifecycle.draft import Draft
 from models.lifecycle.events import CaseClosed, TransferOut
-from models.lifecycle.plan import plan_in_force
+from models.lifecycle.plan import answer_decision_without_consent, plan_in_force
 from models.lifecycle.state import Stage
 from models.policy.timescales import PracticeRule
 
@@ -31,6 +31,7 @@ ENDS_A_PLAN_BY_ITSELF = frozenset({"RC1", "RC2", "RC3", "RC4", "RC5", "RC6"})
 
 
 def transfer_out(d: Draft, e: TransferOut) -> None:
+    answer_decision_without_consent(d)
     d.close(CLOSED_TRANSFERRED_OUT)
 
 
@@ -60,4 +61,5 @@ def case_closed(d: Draft, e: CaseClosed) -> None:
             f"{e.reason} means closed after assessment; the DfE refuses it on an episode with "
             "section 47 enquiries (rule 2990): expected RC7 (services ceased) or RC1-RC6"
         )
+    answer_decision_without_consent(d)
     d.close(e.reason)

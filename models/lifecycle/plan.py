@@ -213,6 +213,22 @@ def consent_withdrawn(d: Draft, e: ConsentWithdrawn) -> None:
     d.move_to(Stage.NO_CONSENT)
     d.state = replace(d.state, consent_refused=e.on)
     d.note("the family withdrew consent: the plan's clocks stop")
+    await_decision_without_consent(d)
+
+
+def await_decision_without_consent(d: Draft) -> None:
+    """Issue 19 point 4e: without consent there is no plan (002 L136), but the case is still
+    open: the council closes it, steps down or decides again. No document sets when; the engine
+    default (`no_consent_decision`, engine-defaults.yaml, with its reason) gives it a clock, met
+    by `case_closed`, `transfer_out` or a strategy discussion."""
+    if d.find(K.NO_CONSENT_DECISION) is None:
+        d.open(K.NO_CONSENT_DECISION, d.on)
+
+
+def answer_decision_without_consent(d: Draft) -> None:
+    owed = d.find(K.NO_CONSENT_DECISION)
+    if owed is not None:
+        d.answer(owed)
 
 
 def step_down_panel(d: Draft, e: StepDownPanel) -> None:

@@ -27,6 +27,7 @@ ANCHOR_WORDS: dict[Anchor, str] = {
     Anchor.PREVIOUS_CP_REVIEW: "previous child protection review",
     Anchor.RESIDENT: "family becoming resident",
     Anchor.ESCALATION: "escalation",
+    Anchor.CONSENT_REFUSED: "consent refused or withdrawn",
 }
 
 _UNIT_WORDS: dict[Unit, tuple[str, str]] = {

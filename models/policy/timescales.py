@@ -46,6 +46,8 @@ class TimescaleKind(StrEnum):
     TRANSFER_IN_MEETING = "transfer_in_meeting"
     STRATEGY_DISCUSSION = "strategy_discussion"  # after an escalation (engine default)
     FIRST_CORE_GROUP = "first_core_group"  # after an ICPC that made a CP plan (statutory)
+    # after the family refused or withdrew consent: close or decide again (engine default)
+    NO_CONSENT_DECISION = "no_consent_decision"
 
 
 class Anchor(StrEnum):
@@ -64,6 +66,7 @@ class Anchor(StrEnum):
     PREVIOUS_CP_REVIEW = "previous_cp_review"
     RESIDENT = "resident"  # transfer in: the date the family became resident
     ESCALATION = "escalation"  # an assessment or review decided to escalate
+    CONSENT_REFUSED = "consent_refused"  # the family refused or withdrew consent
 
 
 # What each kind may count from: a policy naming any other anchor is refused.
@@ -85,6 +88,7 @@ ALLOWED_ANCHORS: dict[TimescaleKind, frozenset[Anchor]] = {
     TimescaleKind.TRANSFER_IN_MEETING: frozenset({Anchor.RESIDENT}),
     TimescaleKind.STRATEGY_DISCUSSION: frozenset({Anchor.ESCALATION}),
     TimescaleKind.FIRST_CORE_GROUP: frozenset({Anchor.ICPC}),
+    TimescaleKind.NO_CONSENT_DECISION: frozenset({Anchor.CONSENT_REFUSED}),
 }
 
 
