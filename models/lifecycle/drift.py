@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from models.lifecycle.state import PLAN_STAGES, CaseState
+from models.lifecycle.state import PLAN_STAGES, CaseState, Stage
 
 CONTINUE_STREAK = 3  # engine default (engine-defaults.yaml drift.continues_in_a_row)
 CONTINUE_STREAK_KIND = "plan_unchanged"
@@ -41,10 +41,13 @@ class DriftFinding:
 
 def drift_findings(state: CaseState, streak_at: int = CONTINUE_STREAK) -> tuple[DriftFinding, ...]:
     """The drift the case shows now; `since` is right when a finding first appears."""
-    if state.stage not in PLAN_STAGES:
-        return ()
     findings: list[DriftFinding] = []
-    if state.visits_unset_since is not None:
+    # kept while the plan is in force, s47 enquiries included (a finding that left and came
+    # back would reuse its key: one row a key per case)
+    in_force = state.stage in PLAN_STAGES or (
+        state.stage is Stage.CHILD_PROTECTION and state.after_icpc is Stage.CIN_PLAN
+    )
+    if state.visits_unset_since is not None and in_force:
         findings.append(
             DriftFinding(
                 key=f"visits#{state.visits_unset_since.isoformat()}",
@@ -56,7 +59,7 @@ def drift_findings(state: CaseState, streak_at: int = CONTINUE_STREAK) -> tuple[
                 ),
             )
         )
-    if state.last_review is None:
+    if state.stage not in PLAN_STAGES or state.last_review is None:
         return tuple(findings)
     if state.chair_finding is not None:
         findings.append(

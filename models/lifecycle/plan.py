@@ -211,7 +211,7 @@ def consent_withdrawn(d: Draft, e: ConsentWithdrawn) -> None:
     """002 L136: support is voluntary; the plan's clocks stop and the case closes or steps down."""
     d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
     d.move_to(Stage.NO_CONSENT)
-    d.state = replace(d.state, consent_refused=e.on)
+    d.state = replace(d.state, consent_refused=e.on, visits_unset_since=None)
     d.note("the family withdrew consent: the plan's clocks stop")
     await_decision_without_consent(d)
 

@@ -122,7 +122,13 @@ def icpc_held(d: Draft, e: IcpcHeld) -> None:
         # completes, whatever else happens (Working Together: 45 WD from the referral)
         d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
         d.move_to(Stage.CP_PLAN)
-        d.state = replace(d.state, cp_plan_start=e.on, after_icpc=None, last_cp_review=None)
+        d.state = replace(
+            d.state,
+            cp_plan_start=e.on,
+            after_icpc=None,
+            last_cp_review=None,
+            visits_unset_since=None,  # the CIN plan's finding ends with the CIN plan
+        )
         d.open(K.FIRST_CP_REVIEW, e.on)
         # the core group's first meeting within 10 WD of the ICPC (Working Together)
         d.open(K.FIRST_CORE_GROUP, e.on)

@@ -26,9 +26,11 @@ from models.lifecycle import (
     CinMeetingHeld,
     Event,
     EventRefused,
+    IcpcHeld,
     ReferralDecision,
     ReferralReceived,
     ReviewHeld,
+    S47Started,
     VisitFrequency,
     apply,
     rebuild,
@@ -180,3 +182,35 @@ def test_the_finding_is_written_and_resolved_in_the_database(
     setting = ReviewHeld(on=d("2025-04-07"), outcome="change", visit_frequency=FORTNIGHTLY)
     record(engine, policies=book, case_ref=opened.case_ref, event=setting)
     assert rows() == [("visits#2025-02-24", VISITS_UNSET_KIND, d("2025-02-24"), "resolved")]
+
+
+def test_the_finding_lasts_through_s47_enquiries_and_ends_with_a_cp_plan(
+    engine: Engine, book: PolicyBook
+) -> None:
+    """SQLite and PostgreSQL: a review escalates (Mon 7 Apr), enquiries and an ICPC without a plan
+    (Fri 25 Apr) return to the CIN plan: one drift row, open throughout (a finding that left and
+    came back would reuse its key). A second escalation to a CP plan (ICPC Fri 6 Jun) ends it."""
+    first, *rest = PLAN_DECIDED
+    opened = open_case(engine, policies=book, authority="redbridge", child_ref="c2", event=first)
+    for event in (
+        *rest,
+        CinMeetingHeld(on=d("2025-02-24")),
+        ReviewHeld(on=d("2025-04-07"), outcome="escalate"),
+        S47Started(on=d("2025-04-08")),
+        IcpcHeld(on=d("2025-04-25"), outcome="no_plan"),
+    ):
+        record(engine, policies=book, case_ref=opened.case_ref, event=event)
+
+    def rows() -> list[tuple[str, str]]:
+        with Session(engine) as session:
+            found = session.exec(select(Drift).where(Drift.kind == VISITS_UNSET_KIND))
+            return [(r.key, r.status) for r in found]
+
+    assert rows() == [("visits#2025-02-24", "open")]
+    for event in (
+        ReviewHeld(on=d("2025-05-19"), outcome="escalate"),
+        S47Started(on=d("2025-05-20")),
+        IcpcHeld(on=d("2025-06-06"), outcome="cp_plan"),
+    ):
+        record(engine, policies=book, case_ref=opened.case_ref, event=event)
+    assert rows() == [("visits#2025-02-24", "resolved")]
