@@ -52,8 +52,10 @@ def lifecycle_run(histories: int, seed: int) -> tuple[int, int, list[str]]:
             start = date(2019, 1, 7) + timedelta(days=rng.randint(0, 2500))
             history = practice_history(choose, start, transfer_in=rng.random() < 0.08)
             state, log = initial_state(), []
+            today = start
             for record in history:
                 event = parse_event(record)
+                today = max(today, event.on)  # a late entry is recorded today, dated earlier
                 events_tried += 1
                 try:
                     state = apply(state, event, policy).state
@@ -62,7 +64,7 @@ def lifecycle_run(histories: int, seed: int) -> tuple[int, int, list[str]]:
                     break
                 log.append(event)
                 if state.deadlines:
-                    met = meetable_now(state, event.on, policy)
+                    met = meetable_now(state, today, policy)
                     stuck = [d.key for d in state.deadlines if d.key not in met]
                     if stuck:
                         failures.append(f"{council} #{n}: nothing legal meets {stuck}")

@@ -82,6 +82,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     rec.add_argument("--reason", help="closure reason RC1-RC9 (case_closed)")
     rec.add_argument("--visit-every", metavar="'N UNIT'", help="plan's visit frequency: '2 weeks'")
     rec.add_argument(
+        "--review-every",
+        metavar="'N UNIT'",
+        help="cin_meeting_held, review_held: the plan's own review interval, within the council's",
+    )
+    rec.add_argument(
         "--chair",
         choices=CHAIRS,
         help="review_held: who chaired it (after 12 months, a team manager or senior practitioner)",
@@ -233,6 +238,15 @@ def event_record(args: argparse.Namespace) -> dict[str, Any]:
                 f"--visit-every: expected 'N UNIT' like '2 weeks'; got {args.visit_every!r}"
             )
         record["visit_frequency"] = {"amount": int(amount), "unit": unit}
+    if args.review_every:
+        if args.event not in ("cin_meeting_held", "review_held"):
+            raise CliError(f"{args.event} takes no --review-every (a plan's meetings do)")
+        amount, _, unit = args.review_every.partition(" ")
+        if not (amount.isascii() and amount.isdigit()) or not unit:
+            raise CliError(
+                f"--review-every: expected 'N UNIT' like '3 months'; got {args.review_every!r}"
+            )
+        record["review_every"] = {"amount": int(amount), "unit": unit}
     if args.chair:
         if args.event != "review_held":
             raise CliError(f"{args.event} takes no --chair (only review_held does)")

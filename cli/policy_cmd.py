@@ -241,6 +241,11 @@ def policy_as_text(policy: ResolvedPolicy, day: date) -> list[str]:
         lines.append(f"  {cells}{row[-1]}")
     if policy.no_clock:
         lines.append(f"no clock: {', '.join(k.value for k in policy.no_clock)}")
+    if policy.rules:
+        lines.append("rules (not clocks; this council's own):")
+        lines += [f"  {rule.value}: {cited}" for rule, cited in policy.rules.items()]
+    else:
+        lines.append("rules (not clocks): none set by this council's document")
     ladder = ", ".join(
         f"{s.role.value} after {s.after_working_days_overdue}" for s in policy.escalation
     )
@@ -297,6 +302,7 @@ def policy_as_json(policy: ResolvedPolicy, day: date) -> dict[str, object]:
         "channels": {r.value: [c.value for c in ways] for r, ways in policy.channels.items()},
         "urgent": sorted(k.value for k in policy.urgent),
         "no_clock": [k.value for k in policy.no_clock],
+        "rules": {rule.value: cited for rule, cited in policy.rules.items()},
         "assumed_from": policy.assumed_from.isoformat() if policy.assumed_from else None,
         "continue_streak": policy.continue_streak,
         "settings": {

@@ -18,7 +18,9 @@ What it knows, and from where:
 - a CP plan: core group, reviews at 3 then 6 months (Working Together), stepping down to a CIN
   plan or ending at a review;
 - a family may refuse consent to a CIN plan (002 L136); the council then closes the case;
-- a child moves in from another authority (transfer in, 003 s7) or away (transfer out, RC5).
+- a child moves in from another authority (transfer in, 003 s7) or away (transfer out, RC5);
+- late entries: a visit recorded after other events but dated days earlier (on or after the
+  plan's CIN meeting), as a worker writes up a visit late.
 
 `Chooser` abstracts the randomness, so hypothesis (shrinking) or `random.Random` (the bench) drive
 the same model. Each history is a list of event dicts as `parse_event` reads them. Used by issue
@@ -76,6 +78,7 @@ class Practice:
     no_consent: bool = False
     had_s47: bool = False
     had_plan: bool = False  # a CIN or CP plan in this episode: RC8/RC9 do not apply
+    plan_since: date | None = None  # the CIN meeting of the plan in force
     closed: bool = False
 
     def emit(self, kind: str, gap: tuple[int, int] = (1, 10), **fields: Any) -> None:
@@ -269,6 +272,14 @@ class Practice:
         self.emit("cin_meeting_held", (3, 18), **fields)
         self.decided_plan = False
         self.plan = self.had_plan = True
+        self.plan_since = self.day
+
+    def late_visit(self) -> None:
+        """A late entry: a visit recorded today but made some days ago (on or after the plan
+        started), after other events were recorded; the day of the record does not move."""
+        assert self.plan_since is not None
+        made = max(self.plan_since, self.day - timedelta(days=self.choose.days(1, 10)))
+        self.events.append({"type": "visit_recorded", "on": made.isoformat()})
 
     def planning(self) -> None:
         c = self.choose
@@ -282,7 +293,9 @@ class Practice:
             self.closed = True
             return
         roll = c.days(1, 100)
-        if roll <= 20:
+        if roll <= 5:
+            self.late_visit()
+        elif roll <= 20:
             self.emit("visit_recorded", (3, 14))
         elif roll <= 30:
             self.emit("plan_distributed", (1, 10))

@@ -37,6 +37,8 @@ WHAT: dict[str, str] = {
     "transfer_in_meeting": "transfer-in CIN meeting",
     "strategy_discussion": "strategy discussion after an escalation",
     "first_core_group": "first core group meeting",
+    "no_consent_decision": "decision after consent refused (close or decide again)",
+    "visits_unset": "plan sets no visiting frequency",
     "plan_unchanged": "plan unchanged after 3 'continue' reviews",
 }
 

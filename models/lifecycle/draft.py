@@ -149,7 +149,11 @@ class Draft:
         self._close_clock(deadline, action)
 
     def cancel(self, key: str) -> None:
-        self._close_clock(self._open[key], DeadlineAction.CANCELLED)
+        """The clock no longer applies. If its due date has already passed (the event is dated
+        after it), it was missed: it closes `unmet`, not `cancelled` (issue 19 point 5)."""
+        deadline = self._open[key]
+        missed = self.on > deadline.due
+        self._close_clock(deadline, DeadlineAction.UNMET if missed else DeadlineAction.CANCELLED)
 
     def cancel_kinds(self, *kinds: TimescaleKind) -> None:
         for deadline in [d for d in self._open.values() if d.kind in kinds]:

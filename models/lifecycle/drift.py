@@ -9,6 +9,9 @@ overdue, a visit overdue against the plan's frequency, a case left waiting on th
   plans "not sufficiently explicit about what needed to change" (001 L269-271). N reviews in
   a row deciding "continue" is that finding (N = 3, an engine default: `engine-defaults.yaml`,
   drift);
+- a plan that sets no visiting frequency where the council's document says it should (Redbridge
+  003 L202, policy `rules: plan_should_set_visits`): a finding for the team manager only
+  (`VISITS_UNSET_KIND`), gone once a review sets one (issue 19 point 6);
 - the first review after a plan's 12 months chaired by someone other than a team manager or
   senior practitioner (Redbridge 003 L131): a finding for the team manager only
   (`REVIEW_CHAIR_KIND`), never an escalation, and nothing at all before that review is held.
@@ -19,12 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from models.lifecycle.state import PLAN_STAGES, CaseState
+from models.lifecycle.state import PLAN_STAGES, CaseState, Stage
 
 CONTINUE_STREAK = 3  # engine default (engine-defaults.yaml drift.continues_in_a_row)
 CONTINUE_STREAK_KIND = "plan_unchanged"
 REVIEW_CHAIR_KIND = "review_chair"
-TEAM_MANAGER_ONLY: frozenset[str] = frozenset({REVIEW_CHAIR_KIND})
+VISITS_UNSET_KIND = "visits_unset"
+TEAM_MANAGER_ONLY: frozenset[str] = frozenset({REVIEW_CHAIR_KIND, VISITS_UNSET_KIND})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,9 +41,26 @@ class DriftFinding:
 
 def drift_findings(state: CaseState, streak_at: int = CONTINUE_STREAK) -> tuple[DriftFinding, ...]:
     """The drift the case shows now; `since` is right when a finding first appears."""
-    if state.stage not in PLAN_STAGES or state.last_review is None:
-        return ()
     findings: list[DriftFinding] = []
+    # kept while the plan is in force, s47 enquiries included (a finding that left and came
+    # back would reuse its key: one row a key per case)
+    in_force = state.stage in PLAN_STAGES or (
+        state.stage is Stage.CHILD_PROTECTION and state.after_icpc is Stage.CIN_PLAN
+    )
+    if state.visits_unset_since is not None and in_force:
+        findings.append(
+            DriftFinding(
+                key=f"visits#{state.visits_unset_since.isoformat()}",
+                kind=VISITS_UNSET_KIND,
+                since=state.visits_unset_since,
+                explanation=(
+                    "the plan sets no visiting frequency; the council's document says it should "
+                    "(Redbridge 003 L202: set out in any planning or review meeting)"
+                ),
+            )
+        )
+    if state.stage not in PLAN_STAGES or state.last_review is None:
+        return tuple(findings)
     if state.chair_finding is not None:
         findings.append(
             DriftFinding(

@@ -90,8 +90,12 @@ class AssessmentCompleted(_Event):
 
 
 class CinMeetingHeld(_Event):
+    """`review_every`: the plan's own review interval, more often than the council's (003 L129:
+    "Some plans may require review on a more frequent basis"); refused if less often."""
+
     type: Literal["cin_meeting_held"] = "cin_meeting_held"
     visit_frequency: VisitFrequency | None = None
+    review_every: VisitFrequency | None = None
 
 
 class SupportStarted(_Event):
@@ -115,6 +119,7 @@ class ReviewHeld(_Event):
     type: Literal["review_held"] = "review_held"
     outcome: Literal["continue", "change", "step_down_panel", "escalate", "close"]
     visit_frequency: VisitFrequency | None = None
+    review_every: VisitFrequency | None = None  # a new interval for the plan (003 L129)
     # who chaired it: after 12 months the next review is chaired by a team manager or senior
     # practitioner (Redbridge 003 L131); None = not recorded
     chair: ReviewChair | None = None

@@ -29,7 +29,7 @@ from models.lifecycle.events import (
     SupportStarted,
     TransferIn,
 )
-from models.lifecycle.plan import open_plan_decision_clocks
+from models.lifecycle.plan import await_decision_without_consent, open_plan_decision_clocks
 from models.lifecycle.protection import escalate
 from models.lifecycle.state import Stage
 from models.policy.timescales import TimescaleKind as K
@@ -181,6 +181,7 @@ def refuse_consent(d: Draft) -> None:
     d.move_to(Stage.NO_CONSENT)
     d.state = replace(d.state, consent_refused=d.on)
     d.note("the family did not consent to child in need support: no plan clocks open")
+    await_decision_without_consent(d)
 
 
 def support_started(d: Draft, e: SupportStarted) -> None:

@@ -22,9 +22,11 @@ from models.lifecycle.events import (
     FinalMeetingHeld,
     PlanDistributed,
     StepDownPanel,
+    VisitFrequency,
     VisitRecorded,
 )
-from models.lifecycle.state import PLAN_STAGES, Stage
+from models.lifecycle.state import PLAN_STAGES, OpenDeadline, Stage
+from models.policy.timescales import PracticeRule
 from models.policy.timescales import TimescaleKind as K
 
 # The clocks a CIN meeting answers: the meeting itself (after an assessment or a transfer in),
@@ -46,10 +48,13 @@ def cin_meeting_held(d: Draft, e: CinMeetingHeld) -> None:
         deadline = d.find(kind)
         if deadline is not None:
             d.answer(deadline)
+    check_review_every(d, e.review_every)
     d.state = replace(
         d.state,
         plan_start=e.on,
         visit_frequency=e.visit_frequency,
+        visits_unset_since=visits_unset(d, e.visit_frequency, None),
+        review_every=e.review_every,
         last_review=None,
         chair_finding=None,
         chair_rule_from=_chair_rule_from(d, e.on),
@@ -59,9 +64,67 @@ def cin_meeting_held(d: Draft, e: CinMeetingHeld) -> None:
     else:
         d.move_to(Stage.CIN_PLAN)
     open_plan_copies(d)
-    if d.open(K.FIRST_REVIEW, e.on) is None and d.open(K.REVIEW, e.on) is not None:
+    if (
+        open_review(d, K.FIRST_REVIEW, e.on, counted_from="plan start") is None
+        and open_review(d, K.REVIEW, e.on, counted_from="plan start") is not None
+    ):
         d.note("no first-review timescale: the first review is counted at the review cycle")
     open_next_visit(d, e.on, counted_from="plan start")
+
+
+def visits_unset(d: Draft, frequency: VisitFrequency | None, since: date | None) -> date | None:
+    """003 L202 and the like: a plan states how often the child is seen. Where the council's
+    document says it must, a plan without a frequency is refused; where it says it should, the
+    day since which none is set is kept (a finding for the team manager, drift.py)."""
+    if frequency is not None or d.state.visit_frequency is not None:
+        return None
+    view = d.policy_on(d.on)
+    must = view.rule(PracticeRule.PLAN_MUST_SET_VISITS)
+    if must is not None:
+        d.refuse(f"visit_frequency: expected how often the child is seen ({must}); got none")
+    should = view.rule(PracticeRule.PLAN_SHOULD_SET_VISITS)
+    if should is None:
+        return None
+    d.note(f"the plan sets no visiting frequency: flagged for the team manager ({should})")
+    return since or d.on
+
+
+def check_review_every(d: Draft, every: VisitFrequency | None) -> None:
+    """003 L129: a plan may be reviewed more often than the council's minimum, never less."""
+    if every is None:
+        return
+    view = d.policy_on(d.on)
+    if not view.has(K.REVIEW):
+        return
+    try:
+        most = view.count(K.REVIEW, d.on).due
+        mine = view.count_custom(every.amount, every.unit, d.on, "this meeting").due
+    except ValueError as error:  # the calendar's OutOfCoverageError
+        d.refuse(f"cannot count review_every from {d.on}: {error}")
+    if mine > most:
+        d.refuse(
+            f"review_every: expected at most the council's review interval ({view.authority}: "
+            f"a review from {d.on} due by {most}); got {every.describe()} (due {mine})"
+        )
+
+
+def open_review(d: Draft, kind: K, start: date, *, counted_from: str) -> OpenDeadline | None:
+    """The next review: at the plan's own interval where it sets one (never later than the
+    council's own clock of that kind), else at the council's."""
+    every = d.state.review_every
+    if every is None:
+        return d.open(kind, start)
+    view = d.policy_on(start)
+    if view.has(kind):
+        try:
+            most = view.count(kind, start).due
+            mine = view.count_custom(every.amount, every.unit, start, counted_from).due
+        except ValueError as error:  # the calendar's OutOfCoverageError
+            d.refuse(f"cannot count {kind.value} from {start}: {error}")
+        if mine > most:
+            d.note(f"the plan's interval ({every.describe()}) is later than {kind.value}'s")
+            return d.open(kind, start)
+    return d.open(kind, start, frequency=every, counted_from=counted_from)
 
 
 def _chair_rule_from(d: Draft, plan_start: date) -> date | None:
@@ -72,11 +135,15 @@ def _chair_rule_from(d: Draft, plan_start: date) -> date | None:
 
 
 def open_plan_copies(d: Draft) -> None:
-    """003 L122: copies within 10 WD of each meeting; a newer meeting's copies supersede."""
+    """003 L122: copies within 10 WD of each meeting; a newer meeting's copies supersede. Copies
+    of the earlier meeting never sent by their due date stay missed (`unmet`, issue 19 point 5)."""
     earlier = d.find(K.PLAN_DISTRIBUTED)
     if earlier is not None:
         d.cancel(earlier.key)
-        d.note(f"{earlier.key} superseded by the copies of this meeting")
+        if d.on > earlier.due:
+            d.note(f"{earlier.key} was due {earlier.due} and never sent: missed")
+        else:
+            d.note(f"{earlier.key} superseded by the copies of this meeting")
     d.open(K.PLAN_DISTRIBUTED, d.on)
 
 
@@ -144,8 +211,24 @@ def consent_withdrawn(d: Draft, e: ConsentWithdrawn) -> None:
     """002 L136: support is voluntary; the plan's clocks stop and the case closes or steps down."""
     d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
     d.move_to(Stage.NO_CONSENT)
-    d.state = replace(d.state, consent_refused=e.on)
+    d.state = replace(d.state, consent_refused=e.on, visits_unset_since=None)
     d.note("the family withdrew consent: the plan's clocks stop")
+    await_decision_without_consent(d)
+
+
+def await_decision_without_consent(d: Draft) -> None:
+    """Issue 19 point 4e: without consent there is no plan (002 L136), but the case is still
+    open: the council closes it, steps down or decides again. No document sets when; the engine
+    default (`no_consent_decision`, engine-defaults.yaml, with its reason) gives it a clock, met
+    by `case_closed`, `transfer_out` or a strategy discussion."""
+    if d.find(K.NO_CONSENT_DECISION) is None:
+        d.open(K.NO_CONSENT_DECISION, d.on)
+
+
+def answer_decision_without_consent(d: Draft) -> None:
+    owed = d.find(K.NO_CONSENT_DECISION)
+    if owed is not None:
+        d.answer(owed)
 
 
 def step_down_panel(d: Draft, e: StepDownPanel) -> None:

@@ -26,6 +26,7 @@ from models.lifecycle.events import (
     S47Started,
     StrategyDiscussionHeld,
 )
+from models.lifecycle.plan import answer_decision_without_consent, await_decision_without_consent
 from models.lifecycle.state import Stage
 from models.policy.timescales import TimescaleKind as K
 
@@ -72,6 +73,7 @@ def _strategy_discussion(d: Draft, on: date) -> None:
         if owed is not None:
             d.answer(owed)
     else:
+        answer_decision_without_consent(d)  # the council decided again (issue 19 point 4e)
         back_to = _RETURNS_TO[d.state.stage]
         if d.state.stage is not back_to:
             d.note("s47 enquiries supersede the step-down; without a CP plan the CIN plan resumes")
@@ -120,7 +122,13 @@ def icpc_held(d: Draft, e: IcpcHeld) -> None:
         # completes, whatever else happens (Working Together: 45 WD from the referral)
         d.cancel_all(keep=(K.ASSESSMENT_COMPLETED,))
         d.move_to(Stage.CP_PLAN)
-        d.state = replace(d.state, cp_plan_start=e.on, after_icpc=None, last_cp_review=None)
+        d.state = replace(
+            d.state,
+            cp_plan_start=e.on,
+            after_icpc=None,
+            last_cp_review=None,
+            visits_unset_since=None,  # the CIN plan's finding ends with the CIN plan
+        )
         d.open(K.FIRST_CP_REVIEW, e.on)
         # the core group's first meeting within 10 WD of the ICPC (Working Together)
         d.open(K.FIRST_CORE_GROUP, e.on)
@@ -138,6 +146,8 @@ def _return_from_enquiries(d: Draft) -> None:
         d.note("no child protection plan: the council decides a CIN plan, step-down or closure")
         return
     d.move_to(back_to)
+    if back_to is Stage.NO_CONSENT:
+        await_decision_without_consent(d)
 
 
 def core_group_held(d: Draft, e: CoreGroupHeld) -> None:

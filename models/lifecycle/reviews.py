@@ -11,8 +11,9 @@
 - Reviews stay legal while the plan is in force: waiting on the step-down panel, the final meeting
   or an ICPC, a review continues or changes the plan (issue 8: no clock that no event can meet).
 - Outcomes in the plan stage: step_down_panel asks the panel; escalate waits for the strategy
-  discussion (the plan stays in force until the ICPC decides); close ends the case with RC7, the
-  only way a plan ends (003 L146) apart from reasons that end it by themselves (RC1-RC6).
+  discussion (the plan stays in force until the ICPC decides); close ends the case with RC7. Where
+  the council's document says a plan ends only at a review (Redbridge 003 L146, policy `rules`),
+  this is the only way it ends apart from RC1-RC6 (closure.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from dataclasses import replace
 from models.lifecycle.codes import CLOSED_SERVICES_CEASED
 from models.lifecycle.draft import Draft
 from models.lifecycle.events import ReviewHeld
-from models.lifecycle.plan import open_next_visit, open_plan_copies
+from models.lifecycle.plan import (
+    check_review_every,
+    open_next_visit,
+    open_plan_copies,
+    open_review,
+    visits_unset,
+)
 from models.lifecycle.protection import escalate
 from models.lifecycle.state import Stage
 from models.policy.timescales import TimescaleKind as K
@@ -63,8 +70,14 @@ def review_held(d: Draft, e: ReviewHeld) -> None:
         return
     if e.visit_frequency is not None and e.visit_frequency != d.state.visit_frequency:
         _change_visit_frequency(d, e)
+    check_review_every(d, e.review_every)
+    d.state = replace(
+        d.state,
+        visits_unset_since=visits_unset(d, e.visit_frequency, d.state.visits_unset_since),
+        review_every=e.review_every or d.state.review_every,
+    )
     open_plan_copies(d)
-    d.open(K.REVIEW, e.on)
+    open_review(d, K.REVIEW, e.on, counted_from="previous review")
     if e.outcome == "step_down_panel":
         d.move_to(Stage.STEP_DOWN_PANEL)
         d.open(K.STEP_DOWN_PANEL, e.on)

@@ -72,6 +72,10 @@ class CaseState:
     after_icpc: Stage | None = None  # child protection: where an ICPC with no plan returns to
     plan_start: date | None = None  # the CIN meeting that agreed the plan
     visit_frequency: VisitFrequency | None = None  # set by the plan; None = policy default
+    # the meeting since which the plan has set no visiting frequency where the council's
+    # document says it should (Redbridge 003 L202): a finding for the team manager
+    visits_unset_since: date | None = None
+    review_every: VisitFrequency | None = None  # the plan's own review interval (003 L129)
     last_review: date | None = None
     reviews_held: int = 0
     consecutive_continues: int = 0  # reviews in a row that decided "continue": drift

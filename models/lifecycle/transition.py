@@ -14,7 +14,11 @@ class DeadlineAction(StrEnum):
     OPEN = "open"
     MET = "met"  # answered on or before its due date
     MET_LATE = "met_late"  # answered after it
-    CANCELLED = "cancelled"  # the case moved somewhere the clock no longer applies
+    CANCELLED = "cancelled"  # the case moved on before the due date passed: no longer owed
+    # The due date had passed unmet when the case moved on (a newer meeting's copies, a
+    # closure, a stage the clock does not apply to): a missed deadline stays missed, whatever
+    # happens later (issue 19 point 5). Closed like a cancelled clock, counted as missed.
+    UNMET = "unmet"
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,10 +131,13 @@ class AuthorityPolicy:
                 kind, timescale, self.slug, version.version, provenance=own, inherited=False
             )
             for kind, timescale in version.timescales.items()
+            if timescale.applies_from is None or day >= timescale.applies_from
         }
+        # a clock an amendment added (applies_from) is the engine default's before that day
+        added_later = [k for k, t in version.timescales.items() if k not in timescales]
         for inherited_from, kinds, label in (
             (self.national, version.national_default_applies, STATUTORY),
-            (self.engine, version.engine_default_applies, ENGINE_DEFAULT),
+            (self.engine, (*version.engine_default_applies, *added_later), ENGINE_DEFAULT),
         ):
             if not kinds:
                 continue
@@ -170,6 +173,7 @@ class AuthorityPolicy:
             no_clock=version.no_clock,
             assumed_from=version.assumed_from,
             day=day,
+            rules=dict(version.rules),
         )
 
 

@@ -66,6 +66,9 @@ class Timescale(Strict):
     unit: Unit
     counts_from: Anchor
     source: Text
+    # The day the document's amendment added this clock (Redbridge's s7, 003 L17): before it
+    # the engine's default of the same kind applies, labelled as such. None: the whole version.
+    applies_from: date | None = None
 
     @model_validator(mode="after")
     def _within_a_year(self) -> Timescale:

@@ -10,7 +10,7 @@ from datetime import date
 
 from calendars import Closure, Count, Nation, Unit, WorkingCalendar, get_calendar
 from models.policy.parts import Channel, EscalationStep, Role
-from models.policy.timescales import Anchor, CountedDue, TimescaleKind
+from models.policy.timescales import Anchor, CountedDue, PracticeRule, TimescaleKind
 
 # How each anchor reads in an explanation: "15 working days from plan decision on ..."
 ANCHOR_WORDS: dict[Anchor, str] = {
@@ -27,6 +27,7 @@ ANCHOR_WORDS: dict[Anchor, str] = {
     Anchor.PREVIOUS_CP_REVIEW: "previous child protection review",
     Anchor.RESIDENT: "family becoming resident",
     Anchor.ESCALATION: "escalation",
+    Anchor.CONSENT_REFUSED: "consent refused or withdrawn",
 }
 
 _UNIT_WORDS: dict[Unit, tuple[str, str]] = {
@@ -101,6 +102,7 @@ class ResolvedPolicy:
     labels: Mapping[str, Labelled] = field(default_factory=dict)
     no_clock: tuple[TimescaleKind, ...] = ()
     assumed_from: date | None = None  # the rules are assumed to apply before effective_from
+    rules: Mapping[PracticeRule, str] = field(default_factory=dict)  # rule -> its citation
     day: date | None = None  # the day resolved (an assumed day says so in explanations)
 
     @property
@@ -122,6 +124,9 @@ class ResolvedPolicy:
 
     def has(self, kind: TimescaleKind) -> bool:
         return kind in self.timescales
+
+    def rule(self, rule: PracticeRule) -> str | None:
+        return self.rules.get(rule)
 
     def count(self, kind: TimescaleKind, start: date) -> CountedDue:
         timescale = self.timescales[kind]

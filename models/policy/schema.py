@@ -34,7 +34,7 @@ from models.policy.rules import (
     duplicates,
     escalation_problems,
 )
-from models.policy.timescales import TimescaleKind
+from models.policy.timescales import PracticeRule, TimescaleKind
 
 NATIONAL = "national"  # the slug (and file stem) of the statutory national rules
 ENGINE_DEFAULTS = "engine-defaults"  # the engine's own defaults: no document sets them
@@ -67,6 +67,9 @@ class PolicyVersion(Strict):
     channels: dict[Role, tuple[Channel, ...]] | None = None
     urgent: tuple[TimescaleKind, ...] | None = None
     drift: DriftRule | None = None
+    # The council's rules that are not clocks, each with its citation (issue 19 point 7): a rule
+    # left out does not apply to this council.
+    rules: dict[PracticeRule, Text] = {}
     # engine-defaults.yaml only: why the engine chose its escalation, channels and urgent kinds
     reasons: dict[str, Text] = {}
 

@@ -15,6 +15,19 @@ from typing import Protocol
 from calendars.types import Unit
 
 
+class PracticeRule(StrEnum):
+    """A council's rule that is not a clock: it applies only where the council's document sets it
+    (policy field `rules`, with its citation). Issue 19 point 7."""
+
+    # Redbridge 003 L146: "A CiN Plan should not be ended unless a review has been completed"
+    PLAN_ENDS_AT_REVIEW = "plan_ends_at_review"
+    # The plan must state how often the child is seen: a plan without a frequency is refused
+    # (a document that says "must") or flagged for the team manager (one that says "should":
+    # Redbridge 003 L202, "The visiting frequency should form part of the overall CiN Plan").
+    PLAN_MUST_SET_VISITS = "plan_must_set_visits"
+    PLAN_SHOULD_SET_VISITS = "plan_should_set_visits"
+
+
 class TimescaleKind(StrEnum):
     REFERRAL_DECISION = "referral_decision"
     ASSESSMENT_COMPLETED = "assessment_completed"
@@ -33,6 +46,8 @@ class TimescaleKind(StrEnum):
     TRANSFER_IN_MEETING = "transfer_in_meeting"
     STRATEGY_DISCUSSION = "strategy_discussion"  # after an escalation (engine default)
     FIRST_CORE_GROUP = "first_core_group"  # after an ICPC that made a CP plan (statutory)
+    # after the family refused or withdrew consent: close or decide again (engine default)
+    NO_CONSENT_DECISION = "no_consent_decision"
 
 
 class Anchor(StrEnum):
@@ -51,6 +66,7 @@ class Anchor(StrEnum):
     PREVIOUS_CP_REVIEW = "previous_cp_review"
     RESIDENT = "resident"  # transfer in: the date the family became resident
     ESCALATION = "escalation"  # an assessment or review decided to escalate
+    CONSENT_REFUSED = "consent_refused"  # the family refused or withdrew consent
 
 
 # What each kind may count from: a policy naming any other anchor is refused.
@@ -72,6 +88,7 @@ ALLOWED_ANCHORS: dict[TimescaleKind, frozenset[Anchor]] = {
     TimescaleKind.TRANSFER_IN_MEETING: frozenset({Anchor.RESIDENT}),
     TimescaleKind.STRATEGY_DISCUSSION: frozenset({Anchor.ESCALATION}),
     TimescaleKind.FIRST_CORE_GROUP: frozenset({Anchor.ICPC}),
+    TimescaleKind.NO_CONSENT_DECISION: frozenset({Anchor.CONSENT_REFUSED}),
 }
 
 
@@ -104,6 +121,10 @@ class PolicyView(Protocol):
 
     def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:
         """A due date the case sets itself (the plan's own visit frequency), same calendar."""
+        ...
+
+    def rule(self, rule: PracticeRule) -> str | None:
+        """The citation of `rule` where this version sets it; None where it does not."""
         ...
 
 

@@ -160,6 +160,8 @@ def council_reports(
         out[a]["allocated_workers"] = int(workers)
     for a, kind, n in rows(q.overdue_on_date):
         out[a]["overdue_deadlines_by_kind"][kind] = int(n)
+    for a, kind, n in rows(q.missed_in_period):
+        out[a]["missed_deadlines_by_kind"][kind] = int(n)
     return {slug: _finish(report) for slug, report in out.items()}
 
 
@@ -234,6 +236,7 @@ def _empty(book: PolicyBook, slug: str, start: date, end: date) -> dict[str, Any
         "allocated_open_cases": 0,
         "allocated_workers": 0,
         "overdue_deadlines_by_kind": {},
+        "missed_deadlines_by_kind": {},
         "child_population": population[1] if population else None,
         "child_population_year": population[0] if population else None,
     }
@@ -266,6 +269,8 @@ def _finish(r: dict[str, Any]) -> dict[str, Any]:
     )
     r["overdue_deadlines_by_kind"] = dict(sorted(r["overdue_deadlines_by_kind"].items()))
     r["overdue_deadlines_total"] = sum(r["overdue_deadlines_by_kind"].values())
+    r["missed_deadlines_by_kind"] = dict(sorted(r["missed_deadlines_by_kind"].items()))
+    r["missed_deadlines_total"] = sum(r["missed_deadlines_by_kind"].values())
     population = r["child_population"]
     r["referrals_per_10k"] = per_10k(r["referrals_total"], population)
     r["cin_per_10k"] = per_10k(r["open_cases_on_date"], population)

@@ -265,6 +265,25 @@ def overdue_on_date() -> TextClause:
     )
 
 
+def missed_in_period() -> TextClause:
+    """Deadlines due in the period (before d) and not met by their due date, whatever happened
+    later (issue 19 point 5): met late, closed `unmet` (the case moved on after the due date:
+    plan copies superseded by the next meeting, a closure), or still owed. Opened by an event
+    dated on or before d, as for the overdue count. A clock cancelled before its due date was
+    never missed."""
+    return bound(
+        """
+        SELECT c.authority, dl.kind, COUNT(*) AS n
+        FROM deadline dl
+        JOIN report_case c ON c.id = dl.case_id
+        JOIN case_event o ON o.case_id = dl.case_id AND o.seq = dl.opened_seq
+        WHERE dl.due BETWEEN :s AND :e AND dl.due < :d AND o.occurred_on <= :d
+          AND (dl.status IN ('met_late', 'unmet') OR dl.closed_seq IS NULL)
+        GROUP BY c.authority, dl.kind
+        """
+    )
+
+
 def first_referral() -> TextClause:
     """The earliest day any measure joins to the day table (every other day joined is between a
     case's referral and the period's end)."""

@@ -189,3 +189,30 @@ def test_refer_opens_a_transfer_in(cin):
     view = json.loads(cin("case", "show", case_ref, "--json").stdout)
     by_kind = {d["kind"]: d for d in view["deadlines"]}
     assert by_kind["transfer_in_meeting"]["due"] == "2025-02-03"
+
+
+def test_a_plan_sets_its_own_review_interval(cin):
+    """Issue 19 point 6, 003 L129 ("Some plans may require review on a more frequent basis"): the
+    CIN meeting Mon 24 Feb 2025 sets reviews every 4 weeks: the first is due Mon 24 Mar, not the
+    council's 6 weeks (Mon 7 Apr). 7 months is beyond the council's 6: refused, one line."""
+    case_ref = cin("case", "refer", "--authority", "redbridge", "--child", "C79",
+                   "--date", "2025-01-06").stdout.splitlines()[-1]  # fmt: skip
+    for argv in (
+        ("referral_decision", "--date", "2025-01-07", "--outcome", "assessment"),
+        ("assessment_completed", "--date", "2025-02-10", "--outcome", "cin_plan"),
+    ):
+        assert cin("case", "record", case_ref, *argv).returncode == 0
+    meeting = ("cin_meeting_held", "--date", "2025-02-24", "--visit-every", "2 weeks")
+    for bad, message in (
+        ("7 months", "review_every: expected at most the council's review interval"),
+        ("often", "--review-every: expected 'N UNIT' like '3 months'; got 'often'"),
+    ):
+        refused = cin("case", "record", case_ref, *meeting, "--review-every", bad)
+        assert refused.returncode != 0
+        assert message in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    done = cin("case", "record", case_ref, *meeting, "--review-every", "4 weeks")
+    assert done.returncode == 0, done.stderr
+    view = json.loads(cin("case", "show", case_ref, "--json").stdout)
+    by_kind = {d["kind"]: d for d in view["deadlines"]}
+    assert by_kind["first_review"]["due"] == "2025-03-24"
+    assert view["events"] == 4

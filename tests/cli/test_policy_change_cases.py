@@ -40,7 +40,9 @@ def test_a_change_that_breaks_open_cases_is_refused_with_the_cases_named(
     shutil.copytree(REPO / "policies", folder)
     path = folder / "redbridge.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("effective_from: 2018-08-01", "effective_from: 2025-06-01"))
+    text = text.replace("effective_from: 2018-08-01", "effective_from: 2025-06-01")
+    # and the earlier history it is assumed for (003 L17): the version now starts in June 2025
+    path.write_text(text.replace("assumed_from: 2013-04-15", "assumed_from: 2025-06-01"))
     before = snapshot(engine)
 
     done = cin(capsys, "policy", "validate", str(path))

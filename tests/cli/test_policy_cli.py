@@ -126,7 +126,7 @@ def test_show_json_marks_what_is_inherited(capsys: pytest.CaptureFixture[str]) -
         (
             ["policy", "show", "redbridge", "--on", "2010-01-01"],
             "cin: error: redbridge: no policy version in force on 2010-01-01 "
-            "(v1 2018-08-01 to open-ended)",
+            "(v1 2013-04-15 (assumed; document 2018-08-01) to open-ended)",
         ),
         (["policy", "diff", "redbridge", "1", "v3"], "cin: error: redbridge has no version 3"),
     ],

@@ -134,6 +134,8 @@ def test_no_failure_path_leaks_the_child_reference(
     ):
         folder = _policy_folder(tmp_path, label.replace(" ", "-"))
         _edit(folder / "redbridge.yaml", old, new)
+        if label == "2099":  # and the earlier history Redbridge's rules are assumed for (003 L17)
+            _edit(folder / "redbridge.yaml", "assumed_from: 2013-04-15", "assumed_from: 2099-01-01")
         run(label, "policy", "validate", str(folder / "redbridge.yaml"))
     latin = _policy_folder(tmp_path, "latin")
     (latin / "redbridge.yaml").write_bytes(

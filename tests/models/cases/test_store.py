@@ -291,8 +291,8 @@ def test_a_refused_event_writes_nothing(
     ("event", "reason"),
     [
         (VisitRecorded(on=d("2025-01-06")), "a new case starts with referral_received"),
-        # Redbridge's only policy version took effect on 1 Aug 2018
-        (referral("2017-01-05"), "no policy version in force on 2017-01-05"),
+        # Redbridge's only policy version is assumed from 15 Apr 2013 (003 L17, issue 19 point 7)
+        (referral("2013-04-12"), "no policy version in force on 2013-04-12"),
     ],
 )
 def test_a_refused_opening_writes_nothing_and_spends_no_case_number(

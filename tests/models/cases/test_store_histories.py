@@ -106,7 +106,7 @@ HISTORIES["redbridge: referral to step-down and closure"] = History(
         # 6 months from the review on 29 Sep: Sun 29 Mar 2026
         ("review#3", "review", "2026-03-29", "met", "2025-11-03"),
         # 10 WD from Mon 3 Nov: 4-7 Nov (4), 10-14 Nov (9), 17 Nov (10); the closure cancels it
-        ("plan_distributed#4", "plan_distributed", "2025-11-17", "cancelled", None),
+        ("plan_distributed#4", "plan_distributed", "2025-11-17", "unmet", None),  # never sent
         # 6 months from the review on 3 Nov: Sun 3 May 2026; the closure cancels it
         ("review#4", "review", "2026-05-03", "cancelled", None),
         # engine default 10 WD from the request at the review on Mon 3 Nov: Mon 17 Nov
@@ -115,7 +115,7 @@ HISTORIES["redbridge: referral to step-down and closure"] = History(
         ("visit#1", "visit", "2025-03-24", "met", "2025-03-20"),  # 24 Feb + 28
         ("visit#2", "visit", "2025-04-17", "met", "2025-04-15"),  # 20 Mar + 28
         ("visit#3", "visit", "2025-05-13", "met", "2025-05-12"),  # 15 Apr + 28
-        ("visit#4", "visit", "2025-06-09", "cancelled", None),  # 12 May + 28
+        ("visit#4", "visit", "2025-06-09", "unmet", None),  # 12 May + 28; missed by the closure
     ],
 )
 
@@ -160,11 +160,11 @@ HISTORIES["redbridge: a plan decided over Christmas, reviewed past 12 months"] =
         ("review#2", "review", "2026-09-30", "met", "2026-09-29"),
         # 10 WD from Tue 29 Sep: 30 Sep-2 Oct (3), 5-9 Oct (8), 12-13 Oct (10); never sent, and
         # superseded by the copies of the next meeting
-        ("plan_distributed#3", "plan_distributed", "2026-10-13", "cancelled", None),
+        ("plan_distributed#3", "plan_distributed", "2026-10-13", "unmet", None),  # never sent
         # 6 months from 29 Sep 2026
         ("review#3", "review", "2027-03-29", "met", "2027-01-11"),
         # 10 WD from Mon 11 Jan 2027: 12-15 Jan (4), 18-22 Jan (9), 25 Jan (10); superseded
-        ("plan_distributed#4", "plan_distributed", "2027-01-25", "cancelled", None),
+        ("plan_distributed#4", "plan_distributed", "2027-01-25", "unmet", None),  # never sent
         # 6 months from 11 Jan 2027
         ("review#4", "review", "2027-07-11", "met", "2027-02-01"),
         # 10 WD from Mon 1 Feb 2027: 2-5 Feb (4), 8-12 Feb (9), 15 Feb (10); still owed
@@ -234,7 +234,7 @@ HISTORIES["stockton-on-tees: reviews every 6 weeks until the plan closes"] = His
         # 6 weeks from 3 Jun: 30 Jun is 27 days on, 15 more is Tue 15 Jul; held 17 Jul, late
         ("review#2", "review", "2025-07-15", "met_late", "2025-07-17"),
         # 10 WD from Thu 17 Jul: 18 Jul (1), 21-25 Jul (6), 28-31 Jul (10); the closure cancels
-        ("plan_distributed#3", "plan_distributed", "2025-07-31", "cancelled", None),
+        ("plan_distributed#3", "plan_distributed", "2025-07-31", "unmet", None),  # never sent
         # 6 weeks from 17 Jul: 31 Jul is 14 days on, 28 more is Thu 28 Aug, held that day
         ("review#3", "review", "2025-08-28", "met", "2025-08-28"),
         # no team-manager review (Redbridge's chair rule) and no visit clock: 001 sets neither

@@ -48,9 +48,15 @@ def test_10_a_policy_assumed_before_its_document_counts_history_and_says_so(
         r"2017-04-01 \(assumed; document 2018-09-01\)",
     ):
         open_referral(engine, book, authority="stockton-on-tees", child_ref="c2", on="2017-03-31")
-    # Redbridge (003 has no statistics) assumes nothing: its history starts in August 2018
-    with pytest.raises(EventRefused, match="no policy version in force on 2017-06-05"):
-        open_referral(engine, book, authority="redbridge", child_ref="c3", on="2017-06-05")
+    # Redbridge: 003 L17 says August 2018 only added s7, so the rest is assumed from Working
+    # Together 2013's start, 15 Apr 2013 (an engine default; issue 19 point 7): 2017 loads
+    earlier = open_referral(engine, book, authority="redbridge", child_ref="c3", on="2017-06-05")
+    with Session(engine) as session:
+        case = load_case(session, earlier.case_ref)
+        (row,) = session.exec(select(Deadline).where(Deadline.case_id == case.id))
+    assert "assumed to apply from 2013-04-15" in row.explanation
+    with pytest.raises(EventRefused, match="no policy version in force on 2013-04-12"):
+        open_referral(engine, book, authority="redbridge", child_ref="c4", on="2013-04-12")
 
 
 # -- 11. One child, one open case ------------------------------------------------------------------

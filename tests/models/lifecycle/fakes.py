@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from calendars.types import Unit
-from models.policy.timescales import CountedDue, TimescaleKind
+from models.policy.timescales import CountedDue, PracticeRule, TimescaleKind
 
 K = TimescaleKind
 Amount = tuple[int, Unit]
@@ -35,6 +35,13 @@ REDBRIDGE: dict[TimescaleKind, Amount] = {
     K.REVIEW: (6, Unit.MONTHS),
     K.TEAM_MANAGER_REVIEW: (12, Unit.MONTHS),
     K.TRANSFER_IN_MEETING: (20, Unit.WORKING_DAYS),
+}
+# Rules that are not clocks, as the real files set them: only Redbridge's document has one.
+RULES: dict[str, dict[PracticeRule, str]] = {
+    "redbridge": {
+        PracticeRule.PLAN_ENDS_AT_REVIEW: "003 L146",
+        PracticeRule.PLAN_SHOULD_SET_VISITS: "003 L202",
+    },
 }
 WARWICKSHIRE: dict[TimescaleKind, Amount] = {
     **NATIONAL,
@@ -86,6 +93,9 @@ class FakePolicyView:
 
     def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:
         return self._counted(amount, unit, start, what, "the plan")
+
+    def rule(self, rule: PracticeRule) -> str | None:
+        return RULES.get(self.authority, {}).get(rule)
 
     def _counted(self, amount: int, unit: Unit, start: date, what: str, source: str) -> CountedDue:
         due = add(start, amount, unit)

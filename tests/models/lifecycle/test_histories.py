@@ -131,9 +131,9 @@ def test_redbridge_referral_to_step_down_and_closure() -> None:
             FinalMeetingHeld(on=d("2026-03-20")),
             S.CLOSED,
             [
-                ("cancelled", "plan_distributed#4", "2026-03-16"),
+                ("unmet", "plan_distributed#4", "2026-03-16"),
                 ("cancelled", "review#4", "2026-09-02"),
-                ("cancelled", "visit#2", "2025-04-17"),
+                ("unmet", "visit#2", "2025-04-17"),
             ],
         ),
     ]
@@ -172,7 +172,7 @@ def test_step_down_rejected_returns_to_the_plan_with_reviews_running() -> None:
             S.CIN_PLAN,
             [
                 ("met", "review#4", "2026-09-02"),
-                ("cancelled", "plan_distributed#4", "2026-03-16"),
+                ("unmet", "plan_distributed#4", "2026-03-16"),
                 ("open", "plan_distributed#5", "2026-09-15"),
                 ("open", "review#5", "2027-03-01"),
             ],
@@ -182,8 +182,8 @@ def test_step_down_rejected_returns_to_the_plan_with_reviews_running() -> None:
             S.CLOSED,
             [
                 ("met", "review#5", "2027-03-01"),
-                ("cancelled", "plan_distributed#5", "2026-09-15"),
-                ("cancelled", "visit#2", "2025-04-17"),
+                ("unmet", "plan_distributed#5", "2026-09-15"),
+                ("unmet", "visit#2", "2025-04-17"),
             ],
         ),
     ]
@@ -237,7 +237,7 @@ def test_review_escalates_to_s47_then_cp_plan_cancels_the_cin_plan() -> None:
             S.CHILD_PROTECTION,
             [
                 ("met", "review#1", "2025-04-07"),
-                ("cancelled", "plan_distributed", "2025-03-10"),  # superseded by this meeting's
+                ("unmet", "plan_distributed", "2025-03-10"),  # never sent: missed, not cancelled
                 ("open", "plan_distributed#2", "2025-04-17"),
                 ("open", "review#2", "2025-10-03"),  # the plan stays in force until the ICPC
             ],
@@ -258,7 +258,7 @@ def test_review_escalates_to_s47_then_cp_plan_cancels_the_cin_plan() -> None:
             S.CP_PLAN,
             [
                 ("met", "icpc", "2025-04-28"),
-                ("cancelled", "plan_distributed#2", "2025-04-17"),
+                ("unmet", "plan_distributed#2", "2025-04-17"),
                 ("cancelled", "review#2", "2025-10-03"),
                 ("cancelled", "visit#2", "2025-05-08"),
                 ("open", "cp_review#1", "2025-07-24"),  # 3 months from the ICPC
@@ -267,7 +267,7 @@ def test_review_escalates_to_s47_then_cp_plan_cancels_the_cin_plan() -> None:
         Step(
             CaseClosed(on=d("2025-12-01"), reason="RC3"),
             S.CLOSED,
-            [("cancelled", "cp_review#1", "2025-07-24")],
+            [("unmet", "cp_review#1", "2025-07-24")],
         ),
     ]
     run(redbridge(), steps)

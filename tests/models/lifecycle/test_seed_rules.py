@@ -108,20 +108,28 @@ def test_2_refused_consent_opens_no_plan_clocks_and_the_case_closes(book: Policy
         AssessmentCompleted(on=d("2025-02-10"), outcome="cin_plan", consent=False),
     )
     assert refused.state.stage is Stage.NO_CONSENT
-    # the assessment (due Mon 10 Mar, 45 WD from 6 Jan) is met; no CIN meeting, no plan in place
-    assert changes_of(refused) == [("met", "assessment_completed", "2025-03-10")]
+    # the assessment (due Mon 10 Mar, 45 WD from 6 Jan) is met; no CIN meeting, no plan in place;
+    # issue 19 point 4e: the council's next step is owed (engine default 10 WD: Mon 24 Feb)
+    assert changes_of(refused) == [
+        ("met", "assessment_completed", "2025-03-10"),
+        ("open", "no_consent_decision", "2025-02-24"),
+    ]
     closed = apply(
         refused.state, CaseClosed(on=d("2025-02-12"), reason="RC8"), book.authority("redbridge")
     )
     assert closed.state.closure_reason == "RC8"  # closed after assessment: no plan was made
+    assert ("met", "no_consent_decision", "2025-02-24") in changes_of(closed)
 
 
 def test_2_withdrawn_consent_stops_the_plan_which_closes_rc7(book: PolicyBook) -> None:
     """002 L136 again: consent withdrawn ends support; the plan's clocks stop."""
     withdrawn = step(book, "redbridge", IN_PLAN, ConsentWithdrawn(on=d("2025-03-03")))
     assert withdrawn.state.stage is Stage.NO_CONSENT
-    assert withdrawn.state.deadlines == ()
-    assert {c.action.value for c in withdrawn.changes} == {"cancelled"}
+    # only the council's next step is owed (issue 19 point 4e, engine default: Mon 3 Mar + 10 WD)
+    assert [(o.key, o.due) for o in withdrawn.state.deadlines] == [
+        ("no_consent_decision", d("2025-03-17"))
+    ]
+    assert {c.action.value for c in withdrawn.changes} == {"cancelled", "open"}
     policy = book.authority("redbridge")
     with pytest.raises(EventRefused, match="census rejects it on an episode with a plan"):
         apply(withdrawn.state, CaseClosed(on=d("2025-03-04"), reason="RC9"), policy)
@@ -231,7 +239,7 @@ def test_4_cp_reviews_3_months_then_6_and_the_plan_ends_to_a_cin_plan(book: Poli
     assert changes_of(ended) == [
         ("met", "cp_review#2", "2025-10-28"),
         # this history never records the core group (Wed 29 Jan + 10 WD = Wed 12 Feb)
-        ("cancelled", "first_core_group", "2025-02-12"),
+        ("unmet", "first_core_group", "2025-02-12"),  # missed: stays missed
         ("open", "cin_plan_meeting", "2025-11-17"),
     ]
     assert ended.state.stage is Stage.PLAN_PENDING
