@@ -409,7 +409,7 @@ class CaseBatch:
         rows = {c.key: held.deadlines[c.key] for c in changes if c.key in held.deadlines}
         for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
             held.deadlines[row.key] = row
-        drift = {k: d for k, d in held.drift.items() if d.status == "open"}
+        drift = dict(held.drift)  # resolved rows too: a finding back opens its row again
         streak = continue_streak(timeline, state)
         for found in sync_drift(
             drift, case_id=case.id, seq=case.last_seq, state=state, streak=streak

@@ -125,7 +125,15 @@ def sync_drift(
             touched.append(row)
     for key, finding in found.items():
         existing = rows.get(key)
-        if existing is None or existing.status != "open":
+        if existing is not None and existing.status != "open":
+            # the same finding back (a plan that went through s47 enquiries and returned): its
+            # row opens again, one row a key per case, escalated as far as it had been
+            existing.status = "open"
+            existing.closed_seq = None
+            existing.since = finding.since
+            existing.explanation = finding.explanation
+            touched.append(existing)
+        elif existing is None:
             row = Drift(
                 case_id=case_id,
                 key=key,

@@ -346,10 +346,8 @@ def _log(
     }
     for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
         session.add(row)
-    drift = {
-        d.key: d
-        for d in session.exec(select(Drift).where(Drift.case_id == case.id, Drift.status == "open"))
-    }
+    # every row, resolved ones too: a finding that comes back opens its own row again
+    drift = {d.key: d for d in session.exec(select(Drift).where(Drift.case_id == case.id))}
     streak = continue_streak(timeline, state)
     for found in sync_drift(drift, case_id=case.id, seq=case.last_seq, state=state, streak=streak):
         session.add(found)

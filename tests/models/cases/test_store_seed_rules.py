@@ -18,6 +18,8 @@ from models.lifecycle import (
     EventRefused,
     ReferralDecision,
     ReviewHeld,
+    S47Concluded,
+    S47Started,
     VisitFrequency,
     VisitRecorded,
 )
@@ -204,3 +206,30 @@ def test_3_a_chair_finding_reaches_the_team_manager_as_drift(
     with Session(engine) as session:
         statuses = list(session.exec(select(Drift.status).where(Drift.case_id == case.id)))
     assert statuses == ["resolved"]
+
+
+def test_a_finding_that_leaves_and_comes_back_opens_its_row_again(
+    engine: Engine, book: PolicyBook
+) -> None:
+    """The chair finding (003 L131) is shown while the plan is in force: section 47 enquiries
+    hide it, and when they end without a conference it is back, under the same key. Its row
+    opens again (one row a key per case): the event is accepted, not refused by the database."""
+    events = [
+        *IN_PLAN,
+        ReviewHeld(on=d("2025-10-06"), outcome="continue"),
+        ReviewHeld(on=d("2026-03-02"), outcome="change", chair="other"),  # plan 12 months: 24 Feb
+    ]
+    case_ref = play(engine, book, "redbridge", events)
+    for event in (
+        S47Started(on=d("2026-03-10")),
+        S47Concluded(on=d("2026-03-20"), outcome="icpc_not_required"),
+    ):
+        record(engine, policies=book, case_ref=case_ref, event=event)
+    with Session(engine) as session:
+        case = load_case(session, case_ref)
+        rows = list(session.exec(select(Drift).where(Drift.case_id == case.id)))
+    assert [(r.kind, r.since.isoformat(), r.status) for r in rows] == [
+        ("review_chair", "2026-03-02", "open")
+    ]
+    report = rebuild(engine, policies=book, case_ref=case_ref)
+    assert (report["state_matched"], report["deadlines_matched"]) == (True, True)
