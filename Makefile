@@ -58,8 +58,11 @@ typecheck: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# the suite in PYTEST_WORKERS processes (pytest-xdist), one test file to each at a time: the
+# tests of a file share its module's servers and fixtures. PYTEST_WORKERS=0 runs it in one
+PYTEST_WORKERS ?= 4
 pytest: $(STAMP) $(CENSUS_STAMP) $(ANNEX_A_STAMP) $(PREFECT_OLD_STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 demo: $(STAMP) $(CENSUS_STAMP)
 	$(BIN)/python -m demo.demo

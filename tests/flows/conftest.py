@@ -17,10 +17,11 @@ from prefect.testing.utilities import prefect_test_harness
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     """With API authentication on, as every server the engine starts (the harness hands the
-    current settings to its server process)."""
+    current settings to its server process). Up to 300 s to start: `make test` runs four test
+    processes, each starting its own servers, on a 2-core machine (60 s timed out there)."""
     secret = f"cin:{secrets.token_urlsafe(16)}"
     auth = {PREFECT_SERVER_API_AUTH_STRING: secret, PREFECT_API_AUTH_STRING: secret}
-    with temporary_settings(updates=auth), prefect_test_harness(server_startup_timeout=60):
+    with temporary_settings(updates=auth), prefect_test_harness(server_startup_timeout=300):
         yield
 
 
