@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -121,11 +121,45 @@ def _to_workbook(
         sheets[name] = book.create_sheet(title=name)
         sheets[name].append(list(headers))
     with new_file(out, option="--out", replace=replace) as stream:
-        children, counts = _write_all(
-            engine, authority, period, lambda name, row: sheets[name].append(row)
-        )
-        book.save(stream)
+        try:
+            children, counts = _write_all(
+                engine, authority, period, lambda name, row: sheets[name].append(row)
+            )
+            _save(book, stream)
+        except BaseException:
+            _discard(sheets.values())
+            raise
     return Exported(out, children, counts)
+
+
+def _discard(sheets: Iterable[Any]) -> None:
+    """Close a failed workbook's sheet streams now (each writes to a temporary file): left to
+    the garbage collector, each printed "Exception ignored ... Traceback" after the command's
+    one-line error when the disk was full."""
+    for sheet in sheets:
+        writer = getattr(sheet, "_writer", None)
+        for stream in (getattr(sheet, "_rows", None), getattr(writer, "xf", None)):
+            if stream is not None:
+                with suppress(Exception):  # the same failure again: the file is discarded
+                    stream.close()
+
+
+def _save(book: Any, stream: IO[bytes]) -> None:
+    """openpyxl's `save_workbook`, closing its zip archive when a write fails (a full disk):
+    left open, the archive tried again at exit and printed a traceback ("Exception ignored in
+    ZipFile.__del__") after the command's one-line error."""
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    book.properties.modified = datetime.now(UTC).replace(tzinfo=None)  # as openpyxl's save
+    archive = ZipFile(stream, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        ExcelWriter(book, archive).save()  # closes the archive when it is written
+    except BaseException:
+        with suppress(OSError):  # the same failure again: the target is discarded anyway
+            archive.close()
+        raise
 
 
 def _csv_paths(folder: Path, replace: bool) -> dict[str, Path]:

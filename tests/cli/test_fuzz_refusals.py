@@ -203,6 +203,15 @@ def test_staff_files(world, capsys, cells: list[str], row: int):
 # whether it has --force. Each hostile target is refused (exit 1, one line), left exactly as it
 # was, and no temporary file is left beside it.
 WRITERS = {
+    "annex-a export": [
+        "annex-a",
+        "export",
+        "--authority",
+        "redbridge",
+        "--as-of",
+        "2025-06-02",
+        "--out",
+    ],  # fmt: skip
     "census export": ["census", "export", "--authority", "redbridge", "--year", "2026", "--out"],
     "child export": ["child", "export", "--authority", "redbridge", "--child", "C-26", "--out"],
     "report --html": [
@@ -290,7 +299,7 @@ def test_writers_replace_a_regular_file_only_with_force(world, capsys, command: 
     target.chmod(0o644)
     done = cin(capsys, *WRITERS[command], str(target), "--force")
     assert done.status == 0, done.err
-    assert target.read_text() != "old\n" and not target.is_symlink()
+    assert target.read_bytes() != b"old\n" and not target.is_symlink()
     assert stat.S_IMODE(target.stat().st_mode) == 0o600  # a new file, owner only
     assert sorted(p.name for p in folder.iterdir()) == ["out.file"]  # no temporary left
     fresh = folder / "new.file"
