@@ -25,6 +25,7 @@ import contextvars
 import threading
 from collections.abc import Generator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 from prefect import Flow
@@ -135,6 +136,18 @@ def _with_resolved_results(flow: Flow[Any, Any]) -> Flow[Any, Any]:
         resolved.result_storage = flow.result_storage or default_result_storage().storage
         _flow_copies[key] = resolved
     return _flow_copies[key]
+
+
+def local_result_folder(flow: Flow[Any, Any]) -> Path | None:
+    """The folder `flow`'s runs in this process write their task results to, as resolved for
+    them above (the settings, or the server's default storage block), when it is a local
+    folder; None for remote storage."""
+    from prefect.filesystems import LocalFileSystem
+
+    storage = _with_resolved_results(flow).result_storage
+    if not isinstance(storage, LocalFileSystem) or not storage.basepath:
+        return None
+    return Path(storage.basepath).expanduser()
 
 
 def run_in_process(flow: Flow[Any, Any], flow_run: FlowRun) -> Any:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.filters import (
@@ -24,7 +23,6 @@ from prefect.client.schemas.filters import (
     FlowRunFilterTags,
 )
 from prefect.exceptions import ObjectNotFound
-from prefect.settings import get_current_settings
 
 from models.instance import case_artifact_key, event_cache_key, instance_tag
 
@@ -73,12 +71,14 @@ def forget_cached_results(instance: str, case_ref: str) -> int:
     event task's cache, tasks/case_work.py): their file names carry the case reference. A
     worker on another machine keeps its own; a configured storage block keeps its own too
     (docs/child-record.md). Returns how many files were deleted."""
-    results = get_current_settings().results
-    if results.default_storage_block is not None:
+    from engine.executor import local_result_folder  # where this process's case runs write
+    from flows.case import case_flow
+
+    folder = local_result_folder(case_flow)
+    if folder is None:
         return 0
     prefix = event_cache_key(instance, case_ref, 0).removesuffix("0")
     pattern = re.compile(re.escape(prefix) + r"\d+")
-    folder = Path(results.local_storage_path).expanduser()
     gone = 0
     if folder.is_dir():
         for path in folder.iterdir():

@@ -14,12 +14,14 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, LogFilter
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
-from prefect.settings import PREFECT_API_URL, get_current_settings
+from prefect.settings import PREFECT_API_URL
 from sqlmodel import Session, select
 
 from cli.main import main
+from engine.executor import local_result_folder
 from engine.ingest import Ingest
 from engine.worker import work
+from flows.case import case_flow
 from models.instance import case_artifact_key, event_cache_key, instance_id
 from models.tables import DestructionLog
 from tests.cli.test_retention import SENTINEL_DOB, policies_with_rule
@@ -104,7 +106,8 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
 
 
 def cached_results(instance: str, case: str) -> list[Path]:
-    folder = Path(get_current_settings().results.local_storage_path).expanduser()
+    folder = local_result_folder(case_flow)  # where the case runs wrote them
+    assert folder is not None
     prefix = event_cache_key(instance, case, 0).removesuffix("0")
     return [p for p in folder.iterdir() if p.name.startswith(prefix)] if folder.is_dir() else []
 
