@@ -9,10 +9,16 @@ import json
 import os
 from datetime import date
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, LogFilter
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterTags,
+    LogFilter,
+    LogFilterFlowRunId,
+)
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.settings import PREFECT_API_URL
 from sqlmodel import Session, select
@@ -22,7 +28,7 @@ from engine.executor import local_result_folder
 from engine.ingest import Ingest
 from engine.worker import work
 from flows.case import case_flow
-from models.instance import case_artifact_key, event_cache_key, instance_id
+from models.instance import case_artifact_key, event_cache_key, instance_id, instance_tag
 from models.tables import DestructionLog
 from tests.cli.test_retention import SENTINEL_DOB, policies_with_rule
 from tests.flows.prefect_reads import read_artifacts
@@ -56,7 +62,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
         )
     work(ingest.engine, threads=1, until_idle=True)
     instance = instance_id(ingest.engine)
-    before = asyncio.run(prefect_texts())
+    before = asyncio.run(prefect_texts(instance))
     for case in cases.values():  # the runs, timelines and cached results are there to delete
         assert case in before["flow runs"]
         assert read_artifacts(case_artifact_key(instance, case))
@@ -73,7 +79,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     out, err = capsys.readouterr()
     assert status == 3 and "Prefect did not answer" in err, err
     assert "1 record(s) destroyed (1 case(s)), 1 held and kept" in out
-    assert cases["C-GONE"] in asyncio.run(prefect_texts())["flow runs"]  # still there
+    assert cases["C-GONE"] in asyncio.run(prefect_texts(instance))["flow runs"]  # still there
     # ... and the next run, with Prefect back, finishes it
     monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
     if ui is None:
@@ -86,7 +92,8 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     assert "0 record(s) destroyed" in out
     assert "Prefect: the runs and artifacts of 1 destroyed record(s) deleted" in out
 
-    after = asyncio.run(prefect_texts())
+    after = asyncio.run(prefect_texts(instance, before["run ids"].split()))
+    del after["run ids"]
     gone, held = cases["C-GONE"], cases["C-HELD"]
     assert gone not in after["flow runs"] and held in after["flow runs"]
     assert not read_artifacts(case_artifact_key(instance, gone))
@@ -112,15 +119,24 @@ def cached_results(instance: str, case: str) -> list[Path]:
     return [p for p in folder.iterdir() if p.name.startswith(prefix)] if folder.is_dir() else []
 
 
-async def prefect_texts() -> dict[str, str]:
+async def prefect_texts(instance: str, runs_of: list[str] | None = None) -> dict[str, str]:
+    """This instance's flow runs, and the logs of `runs_of` (run ids; else of those runs), as
+    text. The session's Prefect server holds other tests' runs too, some named RED-000001."""
     async with get_client() as client:
         runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(), sort=FlowRunSort.ID_DESC, limit=200
+            flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[instance_tag(instance)])),
+            sort=FlowRunSort.ID_DESC,
+            limit=200,
         )
+        ids = [UUID(run) for run in runs_of] if runs_of else [run.id for run in runs]
         logs = await client.read_logs(
-            log_filter=LogFilter(), limit=200, offset=0, sort=LogSort.TIMESTAMP_ASC
+            log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)),
+            limit=200,
+            offset=0,
+            sort=LogSort.TIMESTAMP_ASC,
         )
     return {
         "flow runs": json.dumps([[r.name, r.tags, r.parameters] for r in runs], default=str),
         "prefect logs": "\n".join(log.message for log in logs),
+        "run ids": " ".join(str(run.id) for run in runs),
     }
