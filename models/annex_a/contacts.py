@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 
 from models.annex_a.period import Period
 from models.annex_a.rows import Row, contact_row
-from models.census.source import BATCH, details_of
+from models.census.source import BATCH, CHILD_COLUMNS, details_of
 from models.tables import Child, Contact
 
 
@@ -22,16 +22,7 @@ def contacts_in(engine: Engine, *, authority: str, period: Period) -> Iterator[R
             col(Contact.contact_on),
             col(Contact.source),
             col(Contact.id),
-            col(Child.child_ref),
-            col(Child.upn),
-            col(Child.former_upn),
-            col(Child.upn_unknown),
-            col(Child.birth_date),
-            col(Child.expected_birth_date),
-            col(Child.death_date),
-            col(Child.sex),
-            col(Child.ethnicity),
-            col(Child.disabilities),
+            *CHILD_COLUMNS,
         )
         .outerjoin(
             Child,

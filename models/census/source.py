@@ -78,16 +78,7 @@ def child_logs(
             col(Case.case_ref),
             state["closed_on"].as_string(),
             state["closure_reason"].as_string(),
-            col(Child.child_ref),
-            col(Child.upn),
-            col(Child.former_upn),
-            col(Child.upn_unknown),
-            col(Child.birth_date),
-            col(Child.expected_birth_date),
-            col(Child.death_date),
-            col(Child.sex),
-            col(Child.ethnicity),
-            col(Child.disabilities),
+            *CHILD_COLUMNS,
             col(Case.team),
             col(Case.worker_id),
         ).outerjoin(
@@ -164,6 +155,22 @@ class _Ahead:
         rows = self._next[1]
         self._advance()
         return rows
+
+
+# the child's details, selected at positions 4 to 13 of a row that `details_of` reads (the census
+# reader's case rows, Annex A's contact rows)
+CHILD_COLUMNS = (
+    col(Child.child_ref),
+    col(Child.upn),
+    col(Child.former_upn),
+    col(Child.upn_unknown),
+    col(Child.birth_date),
+    col(Child.expected_birth_date),
+    col(Child.death_date),
+    col(Child.sex),
+    col(Child.ethnicity),
+    col(Child.disabilities),
+)
 
 
 def details_of(row: Any) -> ChildRecord | None:
