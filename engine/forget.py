@@ -25,6 +25,7 @@ from prefect.client.schemas.filters import (
 from prefect.exceptions import ObjectNotFound
 
 from models.instance import case_artifact_key, event_cache_key, instance_tag
+from tasks.prefect_retention import delete_artifacts
 
 
 def forget_on_prefect(instance: str) -> Callable[[list[dict[str, str]]], None]:
@@ -50,15 +51,8 @@ def forget_case(
     filters = [ArtifactFilter(key=ArtifactFilterKey(any_=[case_artifact_key(instance, case_ref)]))]
     if runs:
         filters.append(ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=sorted(runs))))
-    while True:  # a page at a time: a long case's timeline has many versions
-        artifacts = {a.id for f in filters for a in client.read_artifacts(artifact_filter=f)}
-        if not artifacts:
-            break
-        for artifact in sorted(artifacts):
-            try:
-                client.delete_artifact(artifact)
-            except ObjectNotFound:
-                pass
+    for where in filters:  # a page at a time: a long case's timeline has many versions
+        delete_artifacts(client, where)
     for run in sorted(runs):
         try:
             client.delete_flow_run(run)

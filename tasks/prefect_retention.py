@@ -84,12 +84,12 @@ def prune_closed_runs(
                     kept += 1
                     report.runs_kept += 1
                     continue
-                report.artifacts_deleted += _delete_artifacts(
+                report.artifacts_deleted += delete_artifacts(
                     client, ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
                 )
                 # a run that is not its case's run (a stray, cancelled) never gets here: it is
                 # not Completed; one that is another's closed run is deleted as its own case's
-                report.artifacts_deleted += _delete_artifacts(
+                report.artifacts_deleted += delete_artifacts(
                     client,
                     ArtifactFilter(
                         key=ArtifactFilterKey(any_=[case_artifact_key(instance, case_ref)])
@@ -131,7 +131,7 @@ def prune_timelines(
     with get_client(sync_client=True) as client:
         for ref in refs:
             key = ArtifactFilterKey(any_=[case_artifact_key(instance, ref)])
-            report.artifacts_deleted += _delete_artifacts(
+            report.artifacts_deleted += delete_artifacts(
                 client, ArtifactFilter(key=key), offset=keep
             )
     return report
@@ -167,7 +167,7 @@ def _closed_cases(engine: Engine, runs: list[FlowRun]) -> set[str]:
         )
 
 
-def _delete_artifacts(client: SyncPrefectClient, where: ArtifactFilter, offset: int = 0) -> int:
+def delete_artifacts(client: SyncPrefectClient, where: ArtifactFilter, offset: int = 0) -> int:
     """Delete the artifacts `where` matches, all or (with `offset`) all but the newest few."""
     deleted = 0
     while True:
