@@ -108,14 +108,14 @@ def _ingest(request: Request) -> Ingest:
     return ingest
 
 
-def _refuse_future(on: date) -> None:
+def _refuse_future(on: date, field: str = "event.on") -> None:
     today = clock().today()
     if on > today:
         raise ApiError(
             422,
             "refused",
-            f"event.on: expected a date on or before today ({today.isoformat()})",
-            "event.on",
+            f"{field}: expected a date on or before today ({today.isoformat()})",
+            field,
         )
 
 
@@ -241,11 +241,7 @@ def record_contact(
     key = _key(idempotency_key)
     request.state.child_ref = body.child_ref
     replay = _claim_key(request, client, key, "contact", body)
-    today = clock().today()
-    if body.on > today:
-        raise ApiError(
-            422, "refused", f"on: expected a date on or before today ({today.isoformat()})", "on"
-        )
+    _refuse_future(body.on, "on")
     created = _ingest(request).record_contact(
         authority=client.authority, child_ref=body.child_ref, on=body.on, source=body.source
     )
