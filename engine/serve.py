@@ -62,6 +62,7 @@ if __name__ == "__main__":
         name=reconciler_deployment_name(instance),
         interval=timedelta(minutes=reconciler_minutes),
         tags=tags,
+        concurrency_limit=1,
     )
     monitor = deadline_monitor.to_deployment(
         name=monitor_deployment_name(instance),
@@ -69,6 +70,10 @@ if __name__ == "__main__":
         tags=tags,
         concurrency_limit=1,
     )
+    # One pass of each at a time (engine default): the runner starts at most
+    # PREFECT_RUNNER_PROCESS_LIMIT (5) runs at once, so overlapping reconciler passes, each
+    # slower than its interval on a loaded machine, filled every slot and starved the monitor
+    # (tests/flows/test_serve.py timed out waiting for a monitor pass at load 13-25).
     # both are RunnerDeployments here (to_deployment is sync outside an event loop)
     assert isinstance(reconciler, RunnerDeployment) and isinstance(monitor, RunnerDeployment)
     served = [f"{reconcile.name}/{reconciler.name}", f"{deadline_monitor.name}/{monitor.name}"]

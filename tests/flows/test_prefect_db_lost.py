@@ -98,7 +98,7 @@ def test_a_lost_prefect_database_is_rebuilt_from_the_case_database(tmp_path: Pat
 
         # within two reconciler intervals and the watchers' periods (10 s housekeeping, 30 s
         # deployment watch), on a loaded machine: every open case has its one suspended run
-        wait_until(lambda: suspended_at_next_event(server, cases), 180, "the rebuilt runs")
+        wait_until(lambda: suspended_at_next_event(server, cases), 300, "the rebuilt runs")
         rebuilt = case_runs(server)
         assert not {r["id"] for r in rebuilt} & before
         for run in rebuilt:
@@ -108,7 +108,7 @@ def test_a_lost_prefect_database_is_rebuilt_from_the_case_database(tmp_path: Pat
         keys = {a["key"] for a in artifacts}
         for ref in cases:
             assert any(key.endswith(ref.lower()) for key in keys), (ref, keys)  # the timeline
-        wait_until(lambda: monitor_passes(server) >= 2, 180, "monitor passes after the loss")
+        wait_until(lambda: monitor_passes(server) >= 2, 300, "monitor passes after the loss")
         assert serve.poll() is None, "cin serve stopped"
     finally:
         if serve.poll() is None:

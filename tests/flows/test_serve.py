@@ -66,8 +66,8 @@ def test_cin_serve_runs_the_reconciler_and_the_monitor_on_their_schedules(tmp_pa
             ).json()  # fmt: skip
             return str(runs[0]["state"]["message"]) if runs and runs[0]["state"] else ""
 
-        wait_until(lambda: completed("cin-deadline-monitor"), 150, "a scheduled monitor run")
-        wait_until(lambda: completed("cin-reconciler"), 150, "a scheduled reconciler run")
+        wait_until(lambda: completed("cin-deadline-monitor"), 300, "a scheduled monitor run")
+        wait_until(lambda: completed("cin-reconciler"), 300, "a scheduled reconciler run")
         # the monitor found the decision overdue and woke the run, which says so
         wait_until(lambda: "overdue since 2025-03-05" in case_message(), 60, "the run's message")
         assert case_message() == (
