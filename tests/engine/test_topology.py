@@ -1,7 +1,8 @@
 """The topology a large user runs (issue 9), in real processes on this machine: PostgreSQL for
 Prefect and for cases, Redis for Prefect's messaging, two Prefect API servers without services,
-one services process (demo/topology.py), three `cin worker` processes, 200 cases and 2,000
-events fed by four feeder processes at once. One worker and one API server are SIGKILLed
+one services process (demo/topology.py), three `cin worker` processes, 60 cases and 600 events
+(`CIN_TOPOLOGY_CASES=200` for the full size, 2,000 events, as issue 9 measured it) fed by four
+feeder processes at once. One worker and one API server are SIGKILLed
 mid-run, then restarted. Then:
 
 - each case has exactly one flow run (of this engine instance's case deployment);
@@ -70,7 +71,8 @@ from tests.conftest import POSTGRES_ADMIN_URL
 from tests.flows.processes import Worker
 
 REPO = Path(__file__).resolve().parents[2]
-CASES = 200
+# 60 in `make test` (its time is the suite's long pole); CIN_TOPOLOGY_CASES=200 for the full size
+CASES = int(os.environ.get("CIN_TOPOLOGY_CASES", "60"))
 FEEDERS = 4  # each case is fed by two of them
 EVENTS = [  # ten events after the referral: a legal lifecycle (models/lifecycle), ending open
     {"type": "referral_decision", "on": "2025-03-04", "outcome": "assessment"},
@@ -398,7 +400,7 @@ def test_two_api_servers_three_workers_kills_and_restarts(
             select(func.count()).select_from(Outbox).where(col(Outbox.delivered_at).is_(None))
         ).one()
 
-    # nothing accepted was lost: 2,000 events accepted once each (two feeders sent each)
+    # nothing accepted was lost: every event accepted once (two feeders sent each)
     assert len(accepted) == CASES * len(EVENTS)
     assert accepted <= logged and len(logged) == CASES * LAST_SEQ
     assert undelivered == 0

@@ -43,7 +43,7 @@ def _export(engine, book, authority: str, out: Path) -> Path:
 
 
 def _demo_caseload(engine, book) -> None:
-    records = generate_caseload(authorities=AUTHORITIES, cases=60, start=START, days=DAYS,
+    records = generate_caseload(authorities=AUTHORITIES, cases=20, start=START, days=DAYS,
                                 seed=7, policies=book)  # fmt: skip
     ingest = Ingest(engine, book, deliver=False)
     with Session(engine) as session:
