@@ -284,25 +284,19 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from sqlmodel import Session, col, select
-
+    # SQLAlchemy Core only: no SQLModel, no table models, no Prefect (tests/cli/test_startup.py)
     from models.access.actors import actor_text
-    from models.cases.reads import case_deadlines, case_events, load_case
+    from models.cases.show import case_to_show
     from models.runtime import case_engine, clock
-    from models.tables import Outbox
 
     today = clock().today()
-    with Session(case_engine()) as session:
-        case = load_case(session, args.case)
-        deadlines = case_deadlines(session, case.id)
-        logged = case_events(session, case.id)
-        undelivered = sorted(
-            session.exec(
-                select(Outbox.seq)
-                .where(Outbox.case_id == case.id)
-                .where(col(Outbox.delivered_at).is_(None))
-            )
-        )
+    shown = case_to_show(case_engine(), args.case)
+    case, deadlines, logged, undelivered = (
+        shown.case,
+        shown.deadlines,
+        shown.events,
+        shown.undelivered,
+    )
     recorded = [
         {
             "seq": e.seq,

@@ -148,8 +148,10 @@ class PrefectServer:
         env.update(self.extra_env)
         return env
 
-    def start(self, *, detach: bool = False, timeout: float = 120) -> None:
-        """Start and wait until healthy; `detach` leaves it running after this process ends."""
+    def start(self, *, detach: bool = False, timeout: float = 120, wait: bool = True) -> None:
+        """Start and wait until healthy; `detach` leaves it running after this process ends.
+        Without `wait`, return at once: `wait_healthy` waits later (the demo's first weeks
+        need no Prefect, so the server boots meanwhile)."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         log = (self.home / "server.log").open("ab")
         command = [self.python or sys.executable, "-m", "demo.prefect_server", "server", "start",
@@ -161,6 +163,10 @@ class PrefectServer:
             start_new_session=True, cwd=self.home if self.python else None,
         )  # fmt: skip
         (self.home / "server.pid").write_text(str(self.process.pid))
+        if wait:
+            self.wait_healthy(timeout)
+
+    def wait_healthy(self, timeout: float = 120) -> None:
         wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")
 
     @property

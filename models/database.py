@@ -1,4 +1,4 @@
-"""Engines and sessions for the case database; the schema is brought up to date by Alembic."""
+"""Engines for the case database; the schema is brought up to date by Alembic."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event, exc, make_url, text
+from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.pool import NullPool
-from sqlmodel import Session, create_engine
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -148,9 +147,3 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
     # pysqlite's own BEGIN handling would interfere with BEGIN IMMEDIATE above
     dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
-
-
-@contextmanager
-def session_scope(url: str) -> Iterator[Session]:
-    with Session(get_engine(url), expire_on_commit=False) as session:
-        yield session

@@ -9,12 +9,12 @@ only staff ids, which is what `cin case show` and the timeline artifact print.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
-
-from sqlmodel import Session, col, select
+from typing import TYPE_CHECKING, Literal
 
 from models.fields import STAFF_ID, FieldRefused
-from models.tables import Staff
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 ActorKind = Literal["api", "cli", "python", "unknown"]
 UNKNOWN_ACTOR = "unknown (before recording of actors)"  # migration 0009's mark on older events
@@ -36,6 +36,11 @@ def check_recorded_by(session: Session, authority: str, staff_id: str | None) ->
     if staff_id is None:
         return None
     STAFF_ID.check(staff_id, field="recorded_by")
+    # here, not at the top: `cin case show` prints `actor_text` without loading SQLModel
+    from sqlmodel import col, select
+
+    from models.tables import Staff
+
     roster = select(col(Staff.staff_id), col(Staff.active)).where(Staff.authority == authority)
     members = dict(session.exec(roster).all())
     if members and not members.get(staff_id):

@@ -7,13 +7,17 @@ Written by the HTTP API for every request (api/guard.py) and by every read outsi
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, and_, or_
-from sqlmodel import Session, col, select
+from sqlalchemy import Engine, and_, insert, or_
 
+from models.core_tables import audit_log_table
 from models.fields import check_case_ref
-from models.tables import AuditEntry, Case
+
+if TYPE_CHECKING:
+    from models.tables import AuditEntry
 
 
 def write_audit(
@@ -28,8 +32,12 @@ def write_audit(
     child_ref: str | None = None,
     at: datetime | None = None,
 ) -> None:
-    """One row, in its own transaction (a refused request writes its audit row all the same)."""
-    entry = AuditEntry(
+    """One row, in its own transaction (a refused request writes its audit row all the same).
+
+    Through SQLAlchemy Core, so a read command (`cin case show`) loads no SQLModel to log it."""
+    entry = insert(audit_log_table).values(
+        id=uuid.uuid4(),
+        at=at if at is not None else datetime.now(UTC),
         actor_kind=actor_kind,
         actor=actor[:200],
         action=action[:80],
@@ -38,15 +46,16 @@ def write_audit(
         case_ref=case_ref[:32] if case_ref else None,
         child_ref=child_ref[:64] if child_ref else None,
     )
-    if at is not None:
-        entry.at = at
-    with Session(engine) as session:
-        session.add(entry)
-        session.commit()
+    with engine.begin() as connection:
+        connection.execute(entry)
 
 
 def audit_for_case(engine: Engine, case_ref: str) -> list[AuditEntry]:
     """Every access to `case_ref`, oldest first."""
+    from sqlmodel import Session, col, select
+
+    from models.tables import AuditEntry
+
     check_case_ref(case_ref)
     with Session(engine) as session:
         query = select(AuditEntry).where(AuditEntry.case_ref == case_ref)
@@ -58,6 +67,10 @@ def audit_for_child(
 ) -> list[AuditEntry]:
     """Every access to the child's record, oldest first: rows naming the child, and rows about
     any of the child's cases (an API read of a case names the case only)."""
+    from sqlmodel import Session, col, select
+
+    from models.tables import AuditEntry, Case
+
     with Session(engine) as session:
         cases = select(Case.case_ref).where(Case.child_ref == child_ref)
         named = col(AuditEntry.child_ref) == child_ref

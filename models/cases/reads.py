@@ -9,13 +9,10 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+# defined beside `cin case show`'s read (`show`), which loads no SQLModel; re-exported here
+from models.cases.show import UnknownCase as UnknownCase
 from models.fields import check_case_ref
 from models.tables import Case, CaseEvent, Deadline
-
-
-class UnknownCase(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 def lock_case(session: Session, case_ref: str) -> Case:

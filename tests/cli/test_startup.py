@@ -68,8 +68,37 @@ def test_case_show_on_a_current_database_loads_neither_prefect_nor_alembic(
 ) -> None:
     migrate(f"sqlite:///{tmp_path / 'cin.db'}")
     modules = loaded(["case", "show", "RED-000001"], tmp_path)  # unknown case: refused, fine
-    assert "sqlmodel" in modules  # it did reach the database
+    assert "sqlalchemy" in modules  # it did reach the database
     assert "prefect" not in modules and "alembic" not in modules, modules
+
+
+def test_case_show_of_a_queued_case_imports_no_prefect_and_no_sqlmodel(tmp_path: Path) -> None:
+    """The whole of `cin case show` on a case whose event waits in the outbox (Prefect down):
+    it prints the "not yet delivered" line and writes its access row, through SQLAlchemy Core
+    alone: neither Prefect nor SQLModel and its table models are imported (issue 20, point 10)."""
+    env = {**os.environ, "CIN_DATA_DIR": str(tmp_path), "CIN_DATABASE_URL": "",
+           "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # fmt: skip
+    refer = ["case", "refer", "--authority", "redbridge", "--child", "C-1", "--date", "2025-06-02"]
+    made = subprocess.run([sys.executable, "-m", "cli.main", *refer], env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    case_ref = made.stdout.split()[-1]
+    done = subprocess.run([sys.executable, "-c", PROBE, "case", "show", case_ref], env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    assert "event 1 not yet delivered to the case's run" in done.stdout, done.stdout + done.stderr
+    modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
+    assert "sqlalchemy" in modules
+    assert not modules & {"prefect", "sqlmodel", "alembic"}, modules
+    with create_engine(f"sqlite:///{tmp_path / 'cin.db'}").connect() as connection:
+        rows = connection.execute(text("SELECT action, case_ref FROM audit_log")).all()
+    assert rows == [("case show", case_ref)]  # the access row, written all the same
+    read_only = {
+        **env,
+        "CIN_DATABASE_URL": f"sqlite:///file:{tmp_path / 'cin.db'}?mode=ro&uri=true",
+    }
+    refused = subprocess.run([sys.executable, "-m", "cli.main", "case", "show", case_ref],
+                             env=read_only, capture_output=True, text=True)  # fmt: skip
+    assert refused.returncode == 3 and refused.stdout == ""  # shown only if its read is logged
+    assert "it is read-only" in refused.stderr, refused.stderr
 
 
 def test_the_command_table_says_what_the_modules_register() -> None:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from demo.caseload import generate_caseload
 from demo.census_demo import child_details, with_census_fields
-from demo.census_returns import record_children, send_record
+from demo.census_returns import census_returns, record_children, send_record
 from demo.demo import AUTHORITIES, DAYS, START
 from engine.ingest import Ingest
 from models.cases.store import sync_authorities
@@ -54,6 +54,14 @@ def test_the_demos_returns_pass_the_xsd_and_the_dfe_rules(engine, book, tmp_path
         errors = [(f.case_ref, f.code, f.field, f.correct) for f in report.findings
                   if f.level == "Error"]  # fmt: skip
         assert errors == [], authority
+    # the demo's own step, two authorities at a time: its lines in the authorities' order
+    lines = census_returns(ingest, AUTHORITIES, year=2026, folder=tmp_path / "returns")
+    summaries = [line.split()[0] for line in lines[1:] if not line.startswith("      rule")]
+    assert summaries == list(AUTHORITIES)
+    assert all("DfE rules: 0 errors" in line for line in lines[1:] if "DfE rules" in line)
+    assert sorted(p.name for p in (tmp_path / "returns").iterdir()) == sorted(
+        f"{authority}-2026.xml" for authority in AUTHORITIES
+    )
 
 
 def test_demo_children_and_events_get_valid_census_data():

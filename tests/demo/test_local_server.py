@@ -13,8 +13,9 @@ from demo.local_server import PrefectServer, free_port
 
 def test_an_anonymous_call_is_refused_and_an_authenticated_one_works(tmp_path: Path) -> None:
     server = PrefectServer(tmp_path / "prefect", free_port())
-    server.start()
+    server.start(wait=False)  # as the demo starts it: booting while other work goes on
     try:
+        server.wait_healthy()
         query = {"limit": 1}
         anonymous = httpx.post(f"{server.api_url}/flow_runs/filter", json=query, timeout=10)
         assert anonymous.status_code == 401
