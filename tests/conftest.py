@@ -102,6 +102,13 @@ def _postgres_database() -> Iterator[str]:
     try:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            # a test database need not survive the PostgreSQL server's own crash: no fsync
+            # wait at each commit (what other sessions see, and when, is unchanged)
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(
+                    sql.Identifier(name)
+                )
+            )
     except psycopg.OperationalError as exc:
         pytest.fail(
             f"PostgreSQL is required for this test and {admin!r} is unreachable: {exc}".strip()
