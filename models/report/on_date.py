@@ -6,73 +6,79 @@ the same episodes and plans (issue 19 point 11): a CP plan stepped down at a rev
 (`cp_review_held --outcome cin_plan`) ends there, and the CIN plan its next meeting starts is
 counted.
 
-The cases are read from the temporary tables (staging.py): those referred by d and not closed by
-d (the closure the case state holds, as the fold reads it), with their events dated by d, visits
-left out (no plan or episode starts or ends at a visit), in one ordered statement streamed a batch
-at a time. The fold reads of each event its type, date, order and outcome, which report_event
-holds; no other field of the payload bears on an episode or a plan being in force.
+What is in force on d depends on a case's closure and on its `PLAN_EVENTS` dated by d: their
+types, outcomes and order (models/census/episodes.py). The cases open on d (referred by then, not
+closed by then: the closure the case state holds, as the fold reads it) are grouped in SQL by
+those steps, written as one text (`icpc_held/cp_plan cp_review_held/cin_plan ...`); each distinct
+history is folded once, and counts as many cases as share it. Folding 400,000 cases one by one
+cost 20 s of fetching rows (bench/report_bench.py); their distinct histories are a few hundred.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
-from itertools import groupby
-from operator import itemgetter
-from typing import Any
 
 from sqlalchemy import Connection, TextClause
 
+from models.census.episodes import PLAN_EVENTS
 from models.census.in_force import in_force_on
 from models.census.parts import LogEntry
 from models.report.staging import bound
 
-BATCH = 10_000
+_STEP = "ev.event_type || '/' || COALESCE(ev.outcome, '')"
+_ORDER = "PARTITION BY ev.case_id ORDER BY ev.occurred_on, ev.seq"
 
 
-class _Payload(dict[str, Any]):
-    """An event's fields as report_event holds them (its outcome): any other field reads None."""
+def open_histories(dialect: str) -> TextClause:
+    """Per authority, each distinct history of the cases open on d, and how many cases have it.
+    A case's steps are joined in order as a window over the case (SQLite 3.40 orders no
+    aggregate's input), read on its first row."""
+    joined = "string_agg" if dialect == "postgresql" else "group_concat"
+    kinds = ", ".join(f"'{kind}'" for kind in PLAN_EVENTS)
+    return bound(
+        f"""
+        WITH steps AS (
+            SELECT c.authority,
+                   {joined}({_STEP}, ' ') OVER (
+                       {_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+                   ) AS history,
+                   ROW_NUMBER() OVER ({_ORDER}) AS n
+            FROM report_case c
+            JOIN report_event ev ON ev.case_id = c.id
+            WHERE c.referral_date <= :d AND (c.closed_on IS NULL OR c.closed_on > :d)
+              AND ev.occurred_on <= :d AND ev.event_type IN ({kinds})
+        )
+        SELECT authority, history, COUNT(*) AS cases
+        FROM steps
+        WHERE n = 1
+        GROUP BY authority, history
+        """
+    )
+
+
+class _Payload(dict[str, object]):
+    """An event's fields as the history holds them (its outcome): any other field reads None."""
 
     def __missing__(self, key: str) -> None:
         return None
 
 
-def open_logs() -> TextClause:
-    return bound(
-        """
-        SELECT c.authority, c.id, c.closed_on, ev.seq, ev.event_type, ev.occurred_on, ev.outcome
-        FROM report_case c
-        JOIN report_event ev ON ev.case_id = c.id
-        WHERE c.referral_date <= :d AND (c.closed_on IS NULL OR c.closed_on > :d)
-          AND ev.occurred_on <= :d
-        ORDER BY c.id, ev.occurred_on, ev.seq
-        """
-    )
-
-
 def in_force_counts(conn: Connection, day: date) -> dict[str, Counter[str]]:
     """Per authority: `open_cases`, `cin_plans`, `cp_plans` in force on `day`."""
     counts: dict[str, Counter[str]] = {}
-    for authority, case_id, closed_on, log in _cases(conn, day):
-        now = in_force_on(str(case_id), log, closed_on=closed_on, day=day)
+    for authority, history, cases in conn.execute(open_histories(conn.dialect.name), {"d": day}):
+        # every step dated `day`: the fold reads them in the order given (date, then sequence);
+        # the case is open on the day, so no closure falls by it
+        log = [
+            LogEntry(seq, kind, day, _Payload(outcome=outcome or None))
+            for seq, (kind, _, outcome) in enumerate(
+                (step.partition("/") for step in str(history).split(" ")), start=1
+            )
+        ]
+        now = in_force_on("", log, closed_on=None, day=day)
         found = counts.setdefault(authority, Counter())
-        found["open_cases"] += now.episode
-        found["cin_plans"] += now.cin_plan
-        found["cp_plans"] += now.cp_plan
+        found["open_cases"] += int(cases) * now.episode
+        found["cin_plans"] += int(cases) * now.cin_plan
+        found["cp_plans"] += int(cases) * now.cp_plan
     return counts
-
-
-def _cases(conn: Connection, day: date) -> Iterator[tuple[str, Any, date | None, list[LogEntry]]]:
-    rows = conn.execute(open_logs(), {"d": day}, execution_options={"yield_per": BATCH})
-    for case_id, events in groupby(rows, key=itemgetter(1)):
-        entries: list[LogEntry] = []
-        for row in events:
-            authority, closed_on = row[0], row[2]
-            entries.append(LogEntry(row[3], row[4], _day(row[5]), _Payload(outcome=row[6])))
-        yield authority, case_id, _day(closed_on), entries
-
-
-def _day(value: Any) -> Any:
-    """SQLite hands a temporary table's dates back as ISO text."""
-    return date.fromisoformat(value) if isinstance(value, str) else value

@@ -22,7 +22,7 @@ WITHDRAWN's plan, and closed AUTHLATE on its completion.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,10 +32,12 @@ from sqlalchemy import Engine
 
 from models.annex_a.export import export_annex_a
 from models.census.export import export_return
+from models.census.in_force import in_force_on
+from models.census.source import child_logs
 from models.census.year import CensusYear
 from models.policy.book import PolicyBook
 from models.report import authority_report
-from tests.models.census.caseload import assessed, planned, referred
+from tests.models.census.caseload import YEAR_2026, assessed, planned, referred
 from tests.models.census.histories import AUTHORITY, Story, child, ev, record_story, upn_for
 
 
@@ -158,3 +160,25 @@ def test_report_counts_what_the_return_and_annex_a_count(
                              produced_at=datetime(2026, 5, 1, tzinfo=UTC))  # fmt: skip
         assert done.omitted == []
         assert _census(xml) == (episodes, cin_plans, cp_plans)
+
+
+def test_report_folds_each_case_as_the_census_does(engine: Engine, book: PolicyBook) -> None:
+    """The report folds each distinct history of plan events once (models/report/on_date.py);
+    every 4 weeks of the census tests' year and these stories, its counts are those of folding
+    each case's whole log, read as the census reads it."""
+    for story in [*STORIES, *YEAR_2026]:
+        record_story(engine, book, story)
+    day, seen = date(2025, 1, 6), [0, 0, 0]
+    while day <= date(2026, 4, 30):
+        whole = [0, 0, 0]
+        for per_child in child_logs(engine, authority=AUTHORITY, reference_date=day):
+            for row, log in per_child:
+                closed_on = date.fromisoformat(row[2]) if row[2] else None
+                now = in_force_on(row[1], log, closed_on=closed_on, day=day)
+                whole = [whole[0] + now.episode, whole[1] + now.cin_plan, whole[2] + now.cp_plan]
+        report = authority_report(engine, book, AUTHORITY, day - timedelta(days=27), day)
+        counted = [report[f"open_{m}_on_date"] for m in ("cases", "cin_plans", "cp_plans")]
+        assert counted == whole, day
+        seen = [max(a, b) for a, b in zip(seen, whole, strict=True)]
+        day += timedelta(days=28)
+    assert min(seen) > 0  # open episodes, CIN plans and CP plans on some of the days
