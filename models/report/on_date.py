@@ -22,7 +22,7 @@ from datetime import date
 from sqlalchemy import Connection, TextClause
 
 from models.census.episodes import PLAN_EVENTS
-from models.census.in_force import in_force_on
+from models.census.in_force import InForce, in_force_on
 from models.census.parts import LogEntry
 from models.report.staging import bound
 
@@ -68,17 +68,22 @@ def in_force_counts(conn: Connection, day: date) -> dict[str, Counter[str]]:
     """Per authority: `open_cases`, `cin_plans`, `cp_plans` in force on `day`."""
     counts: dict[str, Counter[str]] = {}
     for authority, history, cases in conn.execute(open_histories(conn.dialect.name), {"d": day}):
-        # every step dated `day`: the fold reads them in the order given (date, then sequence);
-        # the case is open on the day, so no closure falls by it
-        log = [
-            LogEntry(seq, kind, day, _Payload(outcome=outcome or None))
-            for seq, (kind, _, outcome) in enumerate(
-                (step.partition("/") for step in str(history).split(" ")), start=1
-            )
-        ]
-        now = in_force_on("", log, closed_on=None, day=day)
+        now = history_in_force(str(history), day)
         found = counts.setdefault(authority, Counter())
         found["open_cases"] += int(cases) * now.episode
         found["cin_plans"] += int(cases) * now.cin_plan
         found["cp_plans"] += int(cases) * now.cp_plan
     return counts
+
+
+def history_in_force(history: str, day: date) -> InForce:
+    """What is in force on `day` for a case open on it whose plan events by then are `history`
+    (`type/outcome` steps, in order). Every step is dated `day`: the fold reads them in the order
+    given (date, then sequence); the case is open on the day, so no closure falls by it."""
+    log = [
+        LogEntry(seq, kind, day, _Payload(outcome=outcome or None))
+        for seq, (kind, _, outcome) in enumerate(
+            (step.partition("/") for step in history.split(" ")), start=1
+        )
+    ]
+    return in_force_on("", log, closed_on=None, day=day)
