@@ -34,7 +34,13 @@ from models.lifecycle.events import (
 )
 
 ChildRef = Annotated[
-    str, Field(min_length=1, max_length=CHILD_REF.max_length, pattern=CHILD_REF.pattern.pattern)
+    str,
+    Field(
+        min_length=1,
+        max_length=CHILD_REF.max_length,
+        pattern=CHILD_REF.pattern.pattern,
+        description=CHILD_REF.charset,  # the DfE's LA child ID (issue 19 point 13)
+    ),
 ]
 StaffId = Annotated[
     str, Field(min_length=1, max_length=STAFF_ID.max_length, pattern=STAFF_ID.pattern.pattern)

@@ -84,7 +84,7 @@ def child_wakeups(samples: int) -> dict[str, float]:
     ingest = Ingest.from_settings(deliver=False)
     case_deployment_id(ingest.engine)
     ref = ingest.refer(
-        authority="stockton-on-tees", child_ref="BENCH-1", on=date(2024, 1, 8)
+        authority="stockton-on-tees", child_ref="BENCH1", on=date(2024, 1, 8)
     ).case_ref
     deliver_case(ingest.engine, ref)
 
@@ -168,7 +168,7 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
     try:
         refs = [
             ingest.refer(
-                authority="redbridge", child_ref=f"BENCH-T{i}", on=date(2024, 3, 4)
+                authority="redbridge", child_ref=f"BENCHT{i}", on=date(2024, 3, 4)
             ).case_ref
             for i in range(cases)
         ]

@@ -48,7 +48,7 @@ def main() -> int:
         }
         subprocess.run([*cin, "init"], env=env, check=True, stdout=subprocess.DEVNULL)
         made = subprocess.run(
-            [*cin, "case", "refer", "--authority", "redbridge", "--child", "BENCH-1",
+            [*cin, "case", "refer", "--authority", "redbridge", "--child", "BENCH1",
              "--date", "2025-06-02", "--team", "north"],
             env=env, check=True, capture_output=True, text=True,
         )  # fmt: skip

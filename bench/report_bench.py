@@ -102,9 +102,13 @@ WITH closing AS (
            json_build_object('on', day, 'outcome', (ARRAY['nfa', 'step_down', NULL, NULL])[how + 1],
                              'reason', (ARRAY[NULL, NULL, 'RC7', NULL])[how + 1]), now()
     FROM closing
-    RETURNING case_id, seq
+    RETURNING case_id, seq, occurred_on
 )
-UPDATE "case" c SET stage = 'closed', last_seq = logged.seq FROM logged WHERE c.id = logged.case_id
+-- the closure's date in the case state, as the lifecycle writes it (the census and the report's
+-- "on a date" counts read it there)
+UPDATE "case" c SET stage = 'closed', last_seq = logged.seq,
+       state = (c.state::jsonb || jsonb_build_object('closed_on', logged.occurred_on::text))::json
+FROM logged WHERE c.id = logged.case_id
 """
 _PAIR = """
 UPDATE "case" SET child_ref = 'P' || (substr(child_ref, 2)::int / 2)

@@ -82,7 +82,7 @@ def main() -> None:
         try:
             folders = [root / "council-a", root / "council-b"]
             envs = [
-                _council(server, f, f"C-{n}", args.monitor_minutes) for n, f in enumerate(folders)
+                _council(server, f, f"C{n}", args.monitor_minutes) for n, f in enumerate(folders)
             ]
             instances = [_instance(f) for f in folders]
             started = datetime.now(UTC)

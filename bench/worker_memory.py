@@ -84,7 +84,7 @@ def child(cases: int, events: int, every: int, idle: float, threads: int, poll: 
 
     try:
         refs = [
-            ingest.refer(authority="redbridge", child_ref=f"MEM-{i}", on=date(2024, 3, 4)).case_ref
+            ingest.refer(authority="redbridge", child_ref=f"MEM{i}", on=date(2024, 3, 4)).case_ref
             for i in range(cases)
         ]
         base = caught_up()  # the opening runs: the worker's first wake-ups, its warm-up

@@ -19,8 +19,9 @@ What it knows, and from where:
   plan or ending at a review;
 - a family may refuse consent to a CIN plan (002 L136); the council then closes the case;
 - a child moves in from another authority (transfer in, 003 s7) or away (transfer out, RC5);
-- late entries: a visit recorded after other events but dated days earlier (on or after the
-  plan's CIN meeting), as a worker writes up a visit late.
+- late entries, as a worker writes up what happened days before: a visit recorded after other
+  events but dated earlier (on or after the CIN meeting of the plan, or the ICPC of the CP plan, it
+  belongs to), and a first core group recorded after a visit that followed it.
 
 `Chooser` abstracts the randomness, so hypothesis (shrinking) or `random.Random` (the bench) drive
 the same model. Each history is a list of event dicts as `parse_event` reads them. Used by issue
@@ -79,6 +80,7 @@ class Practice:
     had_s47: bool = False
     had_plan: bool = False  # a CIN or CP plan in this episode: RC8/RC9 do not apply
     plan_since: date | None = None  # the CIN meeting of the plan in force
+    cp_since: date | None = None  # the ICPC of the CP plan in force
     closed: bool = False
 
     def emit(self, kind: str, gap: tuple[int, int] = (1, 10), **fields: Any) -> None:
@@ -223,6 +225,7 @@ class Practice:
         self.enquiry = None
         if plan:
             self.cp_plan = self.had_plan = True
+            self.cp_since = self.day
             self.core_group_owed = True
             self.plan = False  # a CP plan replaces a CIN plan
             self.panel = None
@@ -235,14 +238,21 @@ class Practice:
         c = self.choose
         if self.core_group_owed:
             self.core_group_owed = False
-            self.emit("core_group_held", (2, 9))
+            if c.chance(30):  # a late entry: a visit first, then the core group held before it
+                self.emit("visit_recorded", (3, 9))
+                self.late("core_group_held", since=self.cp_since)
+            else:
+                self.emit("core_group_held", (2, 9))
             return
         if self.assessment:  # the assessment completes beside the CP plan (issue 19 point 1)
             self.emit("assessment_completed", (1, 20), outcome="escalate", factors=["3B"])
             self.assessment = False
             return
         if c.chance(30):
-            self.emit("visit_recorded", (5, 14))
+            if c.chance(25):  # a late entry: a visit to the child on the plan, written up late
+                self.late("visit_recorded", since=self.cp_since)
+            else:
+                self.emit("visit_recorded", (5, 14))
             return
         outcome = c.pick(["continue", "continue", "cin_plan", "close"])
         self.emit("cp_review_held", (30, 95), outcome=outcome)
@@ -274,12 +284,13 @@ class Practice:
         self.plan = self.had_plan = True
         self.plan_since = self.day
 
-    def late_visit(self) -> None:
-        """A late entry: a visit recorded today but made some days ago (on or after the plan
-        started), after other events were recorded; the day of the record does not move."""
-        assert self.plan_since is not None
-        made = max(self.plan_since, self.day - timedelta(days=self.choose.days(1, 10)))
-        self.events.append({"type": "visit_recorded", "on": made.isoformat()})
+    def late(self, kind: str, *, since: date | None) -> None:
+        """A late entry: `kind` recorded today but dated some days ago (on or after `since`, the
+        start of what it belongs to), after other events were recorded; the day of the record
+        does not move."""
+        assert since is not None
+        made = max(since, self.day - timedelta(days=self.choose.days(1, 10)))
+        self.events.append({"type": kind, "on": made.isoformat()})
 
     def planning(self) -> None:
         c = self.choose
@@ -294,7 +305,7 @@ class Practice:
             return
         roll = c.days(1, 100)
         if roll <= 5:
-            self.late_visit()
+            self.late("visit_recorded", since=self.plan_since)
         elif roll <= 20:
             self.emit("visit_recorded", (3, 14))
         elif roll <= 30:

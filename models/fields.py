@@ -78,12 +78,17 @@ def iso_date_text(value: object) -> object:
 
 _ID = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 
-# a recording system's child reference: `SYN-000001`, `C/2025/17`
+# the child's reference is the census return's LAchildID (`SYN000001`): the DfE rejects one with
+# any character that is not a letter or digit (rule 1580, "LA Child ID must not contain any
+# non-alphanumeric characters") or longer than 20 characters (rule 1570), in csc-validator-be-cin
+# 0.1.13 (cin_validator/rules/cin2024_25/rule_1580.py, rule_1570.py); the XSD sets no length
+# (models/census/CIN_schema_2026.xsd, LAchildID: xs:string). The validator's `str.isalnum` also
+# takes letters of other scripts; ASCII only here, as every reference the engine has held
 CHILD_REF = FieldRule(
     "child",
-    64,
-    re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?"),
-    "letters, digits and . _ / - inside",
+    20,
+    re.compile(r"[A-Za-z0-9]+"),
+    "letters and digits only: the DfE's LA child ID, census rules 1570 and 1580",
     personal=True,
 )
 # `RED-000123`: the authority's prefix, a dash, the case number

@@ -23,6 +23,7 @@ from datetime import date
 from models.annex_a import spec
 from models.annex_a.period import Period
 from models.census.episodes import Episode, LogEntry, fold_episode
+from models.census.in_force import in_force
 from models.census.parts import ALLOCATED
 from models.census.writer import ChildRecord
 
@@ -194,11 +195,12 @@ def _disability(details: ChildRecord | None) -> str:
 
 def _status(f: _Folded) -> str:
     ep = f.episode
-    if ep.closed_on is not None:
+    now = in_force(ep)  # the report's "on a date" counts read the same (issue 19 point 11)
+    if not now.episode:
         return spec.CLOSED_EPISODE
-    if any(cp.end is None for cp in ep.cp_plans):
+    if now.cp_plan:
         return spec.CP_PLAN
-    if any(p.end is None for p in ep.plans):
+    if now.cin_plan:
         return spec.CIN_PLAN
     last = ep.assessments[-1] if ep.assessments else None
     if last is not None and last.completed_seq is not None:

@@ -227,6 +227,19 @@ def _plan_ends(fold: _Fold, e: LogEntry) -> None:
     fold.end_plan(e)
 
 
+# the events that open an episode or start or end a CIN or CP plan: with the closure (the case
+# state's), all that what is in force on a day reads (in_force.py); of each, its type, outcome and
+# place in the log
+PLAN_EVENTS = (
+    "referral_received",
+    "transfer_in",
+    "cin_meeting_held",
+    "final_meeting_held",
+    "consent_withdrawn",
+    "icpc_held",
+    "cp_review_held",
+)
+
 _STEPS = {
     "referral_decision": _referral_decision,
     "assessment_started": _assessment_started,

@@ -170,21 +170,6 @@ def plan_durations() -> TextClause:
     )
 
 
-def open_on_date() -> TextClause:
-    """On day d: cases open, CIN plans in force, CP plans in force (from report_facts)."""
-    return bound(
-        """
-        SELECT c.authority, COUNT(*) AS open_cases,
-               SUM(CASE WHEN f.cin = 1 AND f.cp = 0 THEN 1 ELSE 0 END) AS cin_plans,
-               SUM(f.cp) AS cp_plans
-        FROM report_facts f
-        JOIN report_case c ON c.id = f.id
-        WHERE c.referral_date <= :d AND NOT (c.stage = 'closed' AND f.latest <= :d)
-        GROUP BY c.authority
-        """
-    )
-
-
 def cp_plans_started() -> TextClause:
     """CP plans started in the period, and those for a child whose first CP plan (in any of the
     authority's cases) was earlier: a repeat."""
@@ -211,18 +196,18 @@ def cp_plans_started() -> TextClause:
 
 
 def caseload() -> TextClause:
-    """On day d: cases open (as `open_on_date`) and allocated, and the workers holding them, each
-    case counted under its latest dated allocation on or before d (`case_allocation`, issue 22;
-    ties on a day go to the later recorded)."""
+    """On day d: cases open (referred by d and not closed by then: the closure the case state
+    holds, as on_date.py reads it) and allocated, and the workers holding them, each case counted
+    under its latest dated allocation on or before d (`case_allocation`, issue 22; ties on a day
+    go to the later recorded)."""
     return bound(
         """
         SELECT held.authority, SUM(held.cases) AS cases, COUNT(*) AS workers
         FROM (
             SELECT c.authority, a.worker_id, COUNT(*) AS cases
-            FROM report_facts f
-            JOIN report_case c ON c.id = f.id
+            FROM report_case c
             JOIN case_allocation a ON a.case_id = c.id AND a.allocated_on <= :d
-            WHERE c.referral_date <= :d AND NOT (c.stage = 'closed' AND f.latest <= :d)
+            WHERE c.referral_date <= :d AND (c.closed_on IS NULL OR c.closed_on > :d)
               AND NOT EXISTS (
                   SELECT 1 FROM case_allocation later
                   WHERE later.case_id = a.case_id AND later.allocated_on <= :d

@@ -44,10 +44,10 @@ CLOSED_TABLE = """
 
 
 def fill_facts_table() -> TextClause:
-    """One pass over the authorities' events, grouped by case: what the closure, plan and "on a
-    date" measures need of each case (its latest event, how it closed, its plan's start, and
-    whether a CIN or CP plan had started by day d, whether it opened with a referral, and its
-    referral decisions).
+    """One pass over the authorities' events, grouped by case: what the closure and plan measures
+    need of each case (its latest event, how it closed, its plan's start, whether it opened with a
+    referral, and its referral decisions). What is in force on day d is the census fold's
+    (on_date.py).
 
     A closure to early help is told by the event that made it, whichever reason code it carries:
     each of these events only ever closes a case, so the case has one exactly when it closed that
@@ -55,8 +55,7 @@ def fill_facts_table() -> TextClause:
     """
     return bound(
         """
-        INSERT INTO report_facts (id, latest, early_help, plan_start, cin, cp, referred, decided,
-                                  nfa)
+        INSERT INTO report_facts (id, latest, early_help, plan_start, referred, decided, nfa)
         SELECT ev.case_id, MAX(ev.occurred_on),
                MAX(CASE WHEN (ev.event_type = 'referral_decision' AND ev.outcome = 'early_help')
                           OR (ev.event_type = 'assessment_completed'
@@ -65,11 +64,6 @@ def fill_facts_table() -> TextClause:
                           OR (ev.event_type = 'case_closed' AND ev.reason = 'RC9')
                         THEN 1 ELSE 0 END),
                MIN(CASE WHEN ev.event_type = 'cin_meeting_held' THEN ev.occurred_on END),
-               MAX(CASE WHEN ev.event_type = 'cin_meeting_held' AND ev.occurred_on <= :d
-                        THEN 1 ELSE 0 END),
-               MAX(CASE WHEN ev.event_type = 'icpc_held' AND ev.outcome = 'cp_plan'
-                             AND ev.occurred_on <= :d
-                        THEN 1 ELSE 0 END),
                MAX(CASE WHEN ev.seq = 1 AND ev.event_type = 'referral_received'
                         THEN 1 ELSE 0 END),
                SUM(CASE WHEN ev.event_type = 'referral_decision' THEN 1 ELSE 0 END),
@@ -97,7 +91,7 @@ def fill_closed_table() -> TextClause:
 
 
 # the events whose outcome (or reason) some measure reads; report_event holds NULL for the rest
-OUTCOME_READ = "'referral_decision', 'assessment_completed', 'icpc_held'"
+OUTCOME_READ = "'referral_decision', 'assessment_completed', 'icpc_held', 'cp_review_held'"
 REASON_READ = "'case_closed'"
 
 CASE_TABLE = """
@@ -108,7 +102,8 @@ CASE_TABLE = """
         referral_date DATE NOT NULL,
         stage VARCHAR(32) NOT NULL,
         re_referral BOOLEAN NOT NULL,
-        worker_id VARCHAR(64)
+        worker_id VARCHAR(64),
+        closed_on DATE
     )"""
 
 FACTS_TABLE = """
@@ -117,23 +112,26 @@ FACTS_TABLE = """
         latest DATE NOT NULL,
         early_help INTEGER NOT NULL,
         plan_start DATE,
-        cin INTEGER NOT NULL,
-        cp INTEGER NOT NULL,
         referred INTEGER NOT NULL,
         decided INTEGER NOT NULL,
         nfa INTEGER NOT NULL
     )"""
 
 
-def fill_case_table() -> TextClause:
+def fill_case_table(dialect: str) -> TextClause:
     """The authorities' cases, narrow (no state): every measure joins these instead of the case
-    table, whose rows carry each case's state."""
+    table, whose rows carry each case's state. `closed_on` is the closure the case state holds,
+    which the census fold reads too (models/census/in_force.py); only a closed case's state is
+    parsed for it."""
+    closed_on = json_field(dialect, "c.state", "closed_on")
+    if dialect == "postgresql":
+        closed_on = f"CAST({closed_on} AS DATE)"  # SQLite keeps dates as ISO text already
     return bound(
-        """
+        f"""
         INSERT INTO report_case (id, authority, child_ref, referral_date, stage, re_referral,
-                                 worker_id)
+                                 worker_id, closed_on)
         SELECT c.id, c.authority, c.child_ref, c.referral_date, c.stage, c.re_referral,
-               c.worker_id
+               c.worker_id, CASE WHEN c.stage = 'closed' THEN {closed_on} END
         FROM "case" c
         WHERE c.authority IN :auth
         """

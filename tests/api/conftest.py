@@ -73,7 +73,7 @@ def new_key(engine: Engine, authority: str = "redbridge", scope: str = "record")
     return create_key(engine, authority=authority, name=f"{authority}-{scope}-ics", scope=scope)[1]
 
 
-def referral(child: str = "C-1", on: str = "2025-05-01", by: str = "sw-1") -> dict[str, Any]:
+def referral(child: str = "C1", on: str = "2025-05-01", by: str = "sw-1") -> dict[str, Any]:
     return {
         "child_ref": child,
         "recorded_by": by,

@@ -140,7 +140,7 @@ class Feed:
                     pool,
                     "/v1/cases",
                     {
-                        "child_ref": f"SYN-{n}",
+                        "child_ref": f"SYN{n}",
                         "recorded_by": "sw-1",
                         "event": {"type": "referral_received", "on": "2025-03-03", "source": "10"},
                     },

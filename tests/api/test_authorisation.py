@@ -21,7 +21,7 @@ KEYS = ("none", "revoked", "other_authority", "read", "right")
 def _routes(case: str) -> list[tuple[str, str, dict[str, Any] | None, bool]]:
     """(method, path, body, is a write)"""
     child = {
-        "child_ref": "C-9",
+        "child_ref": "C9",
         "details": {
             "sex": "F",
             "ethnicity": "WBRI",
@@ -31,7 +31,7 @@ def _routes(case: str) -> list[tuple[str, str, dict[str, Any] | None, bool]]:
     }
     visit = {"recorded_by": "sw-1", "event": {"type": "visit_recorded", "on": "2025-05-05"}}
     return [
-        ("POST", "/v1/cases", referral(child="C-8"), True),
+        ("POST", "/v1/cases", referral(child="C8"), True),
         ("POST", f"/v1/cases/{case}/events", visit, True),
         ("PUT", "/v1/children", child, True),
         ("GET", f"/v1/cases/{case}", None, False),
@@ -93,7 +93,7 @@ def test_authorisation_matrix(running_api: RunningApi, book: PolicyBook) -> None
         running_api.engine,
         policies=book,
         authority="redbridge",
-        child_ref="C-1",
+        child_ref="C1",
         event=parse_event({"type": "referral_received", "on": "2025-05-01", "source": "10"}),
     ).case_ref
     keys = _keys(running_api)

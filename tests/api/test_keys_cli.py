@@ -81,7 +81,7 @@ def test_case_show_and_audit_say_who(
         "--authority",
         "redbridge",
         "--child",
-        "C-1",
+        "C1",
         "--date",
         "2025-05-01",
         "--by",
@@ -116,7 +116,7 @@ def test_case_show_and_audit_say_who(
     audit = cin(capsys, "audit", "--case", case)
     assert audit.status == 0
     assert "eclipse (" in audit.out and "GET /v1/cases/{case_ref}" in audit.out
-    assert "C-1" not in audit.out
+    assert "C1" not in audit.out
     # the two `cin case show` above are accesses too (issue 24), by the OS user
     assert audit.out.count(" cli ") == 2 and audit.out.count("case show") == 2
     assert "3 access(es)" in audit.out
@@ -163,7 +163,7 @@ def test_migration_marks_older_events_unknown(db_url: str) -> None:
                 id=case_id,
                 case_ref="RED-000001",
                 authority="redbridge",
-                child_ref="C-1",
+                child_ref="C1",
                 stage="referral",
                 referral_date=date(2025, 5, 1),
                 re_referral=False,

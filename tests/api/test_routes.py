@@ -41,7 +41,7 @@ def test_open_record_read_and_who_recorded(running_api: RunningApi) -> None:
         ("api", "sw-2"),
     ]
     assert view["events"][0]["actor"].startswith("redbridge-record-ics (")
-    assert "C-1" not in shown.text  # the child's reference is never sent back
+    assert "C1" not in shown.text  # the child's reference is never sent back
     assert {d["kind"] for d in view["deadlines"]} >= {"referral_decision", "assessment_completed"}
 
 
@@ -72,7 +72,7 @@ def test_refusals_have_their_status_and_name_the_field(running_api: RunningApi) 
     key = new_key(running_api.engine)
     with running_api.client(key) as http:
         case = post(http, "/v1/cases", referral(), key="ref-1").json()["case"]
-        no_key = post(http, "/v1/cases", referral(child="C-2"), key=None)
+        no_key = post(http, "/v1/cases", referral(child="C2"), key=None)
         bad_json = http.post(
             "/v1/cases", content=b"{not json", headers={**WRITE, "Idempotency-Key": "x"}
         )
@@ -81,7 +81,7 @@ def test_refusals_have_their_status_and_name_the_field(running_api: RunningApi) 
             content=b"child_ref=C-2",
             headers={"Content-Type": "text/plain", "Idempotency-Key": "x"},
         )
-        huge = post(http, "/v1/cases", {**referral(child="C-2"), "pad": "x" * 20_000})
+        huge = post(http, "/v1/cases", {**referral(child="C2"), "pad": "x" * 20_000})
         long_child = post(http, "/v1/cases", referral(child="C" * 65), key="long")
         bad_outcome = post(
             http,
@@ -171,13 +171,13 @@ def test_deadlines_filters_and_child_details(running_api: RunningApi) -> None:
     key = new_key(running_api.engine)
     with running_api.client(key) as http:
         post(http, "/v1/cases", {**referral(), "team": "north"}, key="ref-1")
-        post(http, "/v1/cases", {**referral(child="C-2"), "team": "south"}, key="ref-2")
+        post(http, "/v1/cases", {**referral(child="C2"), "team": "south"}, key="ref-2")
         every = http.get("/v1/deadlines").json()
         north = http.get("/v1/deadlines", params={"team": "north"}).json()
         overdue = http.get("/v1/deadlines", params={"overdue": "true", "as_of": "2025-05-03"})
         elsewhere = http.get("/v1/deadlines", params={"authority": "warwickshire"})
         child = {
-            "child_ref": "C-1",
+            "child_ref": "C1",
             "details": {
                 "sex": "F",
                 "ethnicity": "WBRI",
@@ -188,18 +188,18 @@ def test_deadlines_filters_and_child_details(running_api: RunningApi) -> None:
         put = http.put(
             "/v1/children",
             content=json.dumps(child),
-            headers={**WRITE, "Idempotency-Key": "child-1"},
+            headers={**WRITE, "Idempotency-Key": "child1"},
         )
         again = http.put(
             "/v1/children",
             content=json.dumps(child),
-            headers={**WRITE, "Idempotency-Key": "child-1"},
+            headers={**WRITE, "Idempotency-Key": "child1"},
         )
         changed = dict(child, details={**child["details"], "sex": "M"})
         reused = http.put(
             "/v1/children",
             content=json.dumps(changed),
-            headers={**WRITE, "Idempotency-Key": "child-1"},
+            headers={**WRITE, "Idempotency-Key": "child1"},
         )
     assert {d["team"] for d in every} == {"north", "south"}
     assert {d["team"] for d in north} == {"north"}

@@ -60,7 +60,7 @@ def test_api_keeps_its_description(
             running_api.engine,
             policies=book,
             authority="redbridge",
-            child_ref="C-1",
+            child_ref="C1",
             event=parse_event({"type": "referral_received", "on": "2025-05-01", "source": "10"}),
         ).case_ref
         state.cin_key = new_key(running_api.engine)

@@ -114,7 +114,7 @@ def _play(ui: str, smtp: LocalSmtpServer, shots: Path) -> Caseload:
     def refer(n: int) -> str:
         team, worker = ("east", "W1") if n % 2 == 0 else ("west", "W2")
         opened = ingest.refer(
-            authority="redbridge", child_ref=f"CHILD-UI-{n}", on=date(2025, 1, 6), team=team
+            authority="redbridge", child_ref=f"CHILDUI{n}", on=date(2025, 1, 6), team=team
         )
         allocate(ingest.engine, case_ref=opened.case_ref, worker_id=worker)
         return opened.case_ref

@@ -17,7 +17,7 @@ from models.tables import AuditEntry, CaseAllocation, Contact
 from tests.cli.cli_harness import assert_failed_cleanly, cin, point_at, write_lines
 from tests.models.annex_a.histories import STAFF
 
-CHILD = "SENTINEL-CHILD-77"
+CHILD = "SENTINELCHILD77"
 
 
 @pytest.fixture

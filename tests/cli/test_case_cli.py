@@ -40,13 +40,13 @@ def cin(tmp_path):
 
 
 def test_refer_record_show_and_deadlines(cin):
-    refer = cin("case", "refer", "--authority", "redbridge", "--child", "C-77",
+    refer = cin("case", "refer", "--authority", "redbridge", "--child", "C77",
                 "--date", "2025-01-06", "--source", "2A", "--need", "N1",
                 "--team", "east")  # fmt: skip
     assert refer.returncode == 0, refer.stderr
     case_ref = refer.stdout.splitlines()[-1]
     assert case_ref == "RED-000001"
-    assert "C-77" not in refer.stdout + refer.stderr  # the child's reference is never echoed
+    assert "C77" not in refer.stdout + refer.stderr  # the child's reference is never echoed
 
     decision = cin("case", "record", case_ref, "referral_decision", "--date", "2025-01-07",
                    "--outcome", "assessment", "--key", "ics-1")  # fmt: skip
@@ -103,7 +103,7 @@ def test_refer_record_show_and_deadlines(cin):
     ],
 )
 def test_a_refused_event_exits_non_zero_with_the_reason_and_writes_nothing(cin, argv, message):
-    case_ref = cin("case", "refer", "--authority", "warwickshire", "--child", "C-1",
+    case_ref = cin("case", "refer", "--authority", "warwickshire", "--child", "C1",
                    "--date", "2025-01-06").stdout.splitlines()[-1]  # fmt: skip
     refused = cin("case", "record", case_ref, *argv)
     assert refused.returncode != 0
@@ -125,7 +125,7 @@ def test_unknown_case_and_authority_are_one_line_errors(cin):
 
 def test_case_show_says_when_the_plan_sets_no_visits_and_refuses_a_second_case(cin):
     """Issue 8 point 6 (003 L202: "no specific minimum requirements for visiting") and point 11."""
-    case_ref = cin("case", "refer", "--authority", "redbridge", "--child", "C-8",
+    case_ref = cin("case", "refer", "--authority", "redbridge", "--child", "C8",
                    "--date", "2025-01-06").stdout.splitlines()[-1]  # fmt: skip
     for argv in (
         ("referral_decision", "--date", "2025-01-07", "--outcome", "assessment"),
@@ -139,11 +139,11 @@ def test_case_show_says_when_the_plan_sets_no_visits_and_refuses_a_second_case(c
     assert json.loads(cin("case", "show", case_ref, "--json").stdout)["visits"] == (
         "no visit clock: the plan sets no visiting frequency"
     )
-    second = cin("case", "refer", "--authority", "redbridge", "--child", "C-8",
+    second = cin("case", "refer", "--authority", "redbridge", "--child", "C8",
                  "--date", "2025-03-03")  # fmt: skip
     assert second.returncode == 1
     assert f"already has an open case, {case_ref}" in second.stderr
-    assert "C-8" not in second.stderr
+    assert "C8" not in second.stderr
     future = cin("case", "record", case_ref, "visit_recorded", "--date", "2099-01-01")
     assert future.returncode == 1 and "expected a date on or before today" in future.stderr
 
@@ -151,7 +151,7 @@ def test_case_show_says_when_the_plan_sets_no_visits_and_refuses_a_second_case(c
 def test_overdue_deadlines_say_team_and_working_days_late_latest_first(cin):
     refs = []
     for team, referred in (("east", "2025-01-06"), ("west", "2025-01-13"), ("east", "2025-02-03")):
-        made = cin("case", "refer", "--authority", "redbridge", "--child", f"C-{len(refs)}",
+        made = cin("case", "refer", "--authority", "redbridge", "--child", f"C{len(refs)}",
                    "--date", referred, "--team", team)  # fmt: skip
         assert made.returncode == 0, made.stderr
         refs.append(made.stdout.splitlines()[-1])

@@ -41,7 +41,7 @@ def world(engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
 
 def _argv(options: list[str]) -> list[str]:
     sex = "U" if "--expected-dob" in options else "F"
-    argv = ["child", "set", "C-26", "--authority", "redbridge", "--sex", sex,
+    argv = ["child", "set", "C26", "--authority", "redbridge", "--sex", sex,
             "--ethnicity", "WBRI", *options]  # fmt: skip
     return argv if "--upn" in options else [*argv, "--upn", UPN]
 
@@ -61,7 +61,7 @@ def test_cin_child_set_refuses_impossible_details(world, capsys, why, options, f
 @pytest.mark.parametrize(("why", "options", "field", "value"), IMPOSSIBLE[:-1],
                          ids=[i[0] for i in IMPOSSIBLE[:-1]])  # fmt: skip
 def test_an_import_line_refuses_impossible_details(world, capsys, why, options, field, value):
-    child = {"ref": "C-26", "sex": "U" if "--expected-dob" in options else "F",
+    child = {"ref": "C26", "sex": "U" if "--expected-dob" in options else "F",
              "ethnicity": "WBRI", "upn": UPN}  # fmt: skip
     for option, given in zip(options[::2], options[1::2], strict=True):
         child[IMPORT_NAMES[option]] = given

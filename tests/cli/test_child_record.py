@@ -16,7 +16,7 @@ from models.database import get_engine
 from models.tables import AuditEntry
 from tests.cli.cli_harness import Outcome, assert_failed_cleanly, cin, point_at, snapshot
 
-DOB = {"C-1": "2011-04-23", "C-2": "2012-09-30"}
+DOB = {"C1": "2011-04-23", "C2": "2012-09-30"}
 
 
 def refer(capsys: pytest.CaptureFixture[str], child: str, on: str) -> str:
@@ -39,20 +39,20 @@ def set_child(capsys: pytest.CaptureFixture[str], child: str) -> None:
 
 
 def two_children(capsys: pytest.CaptureFixture[str]) -> dict[str, list[str]]:
-    """C-1: two cases (the first closed with no further action), C-2: one; both overdue for
+    """C1: two cases (the first closed with no further action), C2: one; both overdue for
     their referral decisions, so the monitor raises alerts about every case."""
-    set_child(capsys, "C-1")
-    set_child(capsys, "C-2")
-    first = refer(capsys, "C-1", "2025-04-01")
+    set_child(capsys, "C1")
+    set_child(capsys, "C2")
+    first = refer(capsys, "C1", "2025-04-01")
     record(capsys, first, "referral_decision", "2025-04-10", "--outcome", "nfa")
-    second = refer(capsys, "C-1", "2025-05-01")
-    other = refer(capsys, "C-2", "2025-05-01")
+    second = refer(capsys, "C1", "2025-05-01")
+    other = refer(capsys, "C2", "2025-05-01")
     done = cin(capsys, "monitor", "run", "--without-prefect", "--as-of", "2025-05-20")
     assert done.status in (0, 1), done.err
-    return {"C-1": [first, second], "C-2": [other]}
+    return {"C1": [first, second], "C2": [other]}
 
 
-def export(capsys: pytest.CaptureFixture[str], out: Path, child: str = "C-1") -> Outcome:
+def export(capsys: pytest.CaptureFixture[str], out: Path, child: str = "C1") -> Outcome:
     return cin(
         capsys, "child", "export", "--authority", "redbridge", "--child", child, "--out", str(out)
     )
@@ -103,21 +103,21 @@ def test_reads_are_logged_and_the_export_holds_every_row_of_the_child_and_no_oth
 ) -> None:
     point_at(monkeypatch, db_url, tmp_path)
     cases = two_children(capsys)
-    for case in cases["C-1"]:
+    for case in cases["C1"]:
         assert cin(capsys, "case", "show", case).status == 0
-    assert cin(capsys, "case", "show", cases["C-2"][0]).status == 0
-    assert cin(capsys, "hold", "add", "--authority", "redbridge", "--child", "C-1",
+    assert cin(capsys, "case", "show", cases["C2"][0]).status == 0
+    assert cin(capsys, "hold", "add", "--authority", "redbridge", "--child", "C1",
                "--reason", "inquiry 2025/7").status == 0  # fmt: skip
     engine = get_engine(db_url)
 
-    audit = cin(capsys, "audit", "--child", "C-1", "--authority", "redbridge")
+    audit = cin(capsys, "audit", "--child", "C1", "--authority", "redbridge")
     assert audit.status == 0, audit.err
     shown = [line for line in audit.out.splitlines() if "case show" in line]
-    assert sorted(line.split()[-2] for line in shown) == sorted(cases["C-1"])
-    assert "2 access(es) to the child's record" in audit.out and "C-1" not in audit.out
-    assert cases["C-2"][0] not in audit.out
+    assert sorted(line.split()[-2] for line in shown) == sorted(cases["C1"])
+    assert "2 access(es) to the child's record" in audit.out and "C1" not in audit.out
+    assert cases["C2"][0] not in audit.out
 
-    expected = rows_about(engine, cases["C-1"], "C-1")  # before the export's own access row
+    expected = rows_about(engine, cases["C1"], "C1")  # before the export's own access row
     out = tmp_path / "c1.json"
     done = export(capsys, out)
     assert done.status == 0, done.err
@@ -133,11 +133,11 @@ def test_reads_are_logged_and_the_export_holds_every_row_of_the_child_and_no_oth
         assert exported == expected[table.name], table.name
     # nothing of the other child: its reference, cases, date of birth
     text = out.read_text()
-    assert "C-2" not in text and DOB["C-2"] not in text and cases["C-2"][0] not in text
-    assert DOB["C-1"] in text
+    assert "C2" not in text and DOB["C2"] not in text and cases["C2"][0] not in text
+    assert DOB["C1"] in text
     # the readable part agrees with the rows
     readable = document["record"]
-    assert [c["case"] for c in readable["cases"]] == cases["C-1"]
+    assert [c["case"] for c in readable["cases"]] == cases["C1"]
     events = sum(len(c["events"]) for c in readable["cases"])
     assert events == len(document["tables"]["case_event"])
     assert all(e["recorded_by"].startswith("cli:") for c in readable["cases"] for e in c["events"])
@@ -150,29 +150,29 @@ def test_reads_are_logged_and_the_export_holds_every_row_of_the_child_and_no_oth
     html = tmp_path / "c1.html"
     assert export(capsys, html).status == 0
     page = html.read_text()
-    assert page.startswith("<!doctype html>") and all(c in page for c in cases["C-1"])
-    assert "C-2" not in page and DOB["C-2"] not in page
+    assert page.startswith("<!doctype html>") and all(c in page for c in cases["C1"])
+    assert "C2" not in page and DOB["C2"] not in page
     with Session(engine) as session:
         exports = session.exec(select(AuditEntry).where(AuditEntry.action == "child export")).all()
-    assert len(exports) == 2 and {e.child_ref for e in exports} == {"C-1"}
+    assert len(exports) == 2 and {e.child_ref for e in exports} == {"C1"}
 
 
 def test_export_refusals_write_nothing_and_name_no_child(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     point_at(monkeypatch, db_url, tmp_path)
-    refer(capsys, "C-9", "2025-05-01")
+    refer(capsys, "C9", "2025-05-01")
     engine = get_engine(db_url)
     before = snapshot(engine)
-    unknown = export(capsys, tmp_path / "x.json", "NOBODY-7")
+    unknown = export(capsys, tmp_path / "x.json", "NOBODY7")
     assert_failed_cleanly(unknown, single=True)
-    assert "NOBODY-7" not in unknown.err and not (tmp_path / "x.json").exists()
+    assert "NOBODY7" not in unknown.err and not (tmp_path / "x.json").exists()
     (tmp_path / "there.json").write_text("{}")
-    exists = export(capsys, tmp_path / "there.json", "C-9")
+    exists = export(capsys, tmp_path / "there.json", "C9")
     assert_failed_cleanly(exists, single=True)
     assert (tmp_path / "there.json").read_text() == "{}"
     (tmp_path / "link.json").symlink_to(tmp_path / "elsewhere.json")
-    assert_failed_cleanly(export(capsys, tmp_path / "link.json", "C-9"), single=True)
+    assert_failed_cleanly(export(capsys, tmp_path / "link.json", "C9"), single=True)
     assert not (tmp_path / "elsewhere.json").exists()
     assert snapshot(engine) == before  # no access row for a refused export
 
@@ -181,7 +181,7 @@ def test_holds_add_list_release(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     point_at(monkeypatch, db_url, tmp_path)
-    added = cin(capsys, "hold", "add", "--authority", "redbridge", "--child", "C-1",
+    added = cin(capsys, "hold", "add", "--authority", "redbridge", "--child", "C1",
                 "--reason", "public inquiry")  # fmt: skip
     assert added.status == 0, added.err
     hold_id = added.out.split()[1]
@@ -192,5 +192,5 @@ def test_holds_add_list_release(
     assert "released" in cin(capsys, "hold", "list", "--all").out
     assert_failed_cleanly(cin(capsys, "hold", "release", hold_id), single=True)
     assert_failed_cleanly(cin(capsys, "hold", "release", "not-an-id"), single=True)
-    bad = cin(capsys, "hold", "add", "--authority", "nowhere", "--child", "C-1", "--reason", "x")
+    bad = cin(capsys, "hold", "add", "--authority", "nowhere", "--child", "C1", "--reason", "x")
     assert_failed_cleanly(bad, single=True)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from cli.main import build_parser
 from tests.cli.cli_harness import cin, point_at
 
-CHILD = "SENTINEL-LOG-26"
+CHILD = "SENTINELLOG26"
 DOB = "2014-02-03"
 UPN = "A123456789012"
 FORMER = "B987654321098"

@@ -213,7 +213,7 @@ WRITERS = {
         "--out",
     ],  # fmt: skip
     "census export": ["census", "export", "--authority", "redbridge", "--year", "2026", "--out"],
-    "child export": ["child", "export", "--authority", "redbridge", "--child", "C-26", "--out"],
+    "child export": ["child", "export", "--authority", "redbridge", "--child", "C26", "--out"],
     "report --html": [
         "report",
         "--authority",
@@ -234,9 +234,9 @@ def _one_child_in_the_return(capsys) -> None:
     from models.census.child import upn_check_letter
 
     upn = upn_check_letter("X201050010127") + "201050010127"
-    assert cin(capsys, "child", "set", "C-26", "--authority", "redbridge", "--dob", "2015-03-04",
+    assert cin(capsys, "child", "set", "C26", "--authority", "redbridge", "--dob", "2015-03-04",
                "--sex", "F", "--ethnicity", "WBRI", "--upn", upn).status == 0  # fmt: skip
-    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-26",
+    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C26",
                "--date", "2025-05-01", "--need", "N1")  # fmt: skip
     assert done.status == 0, done.err
 
@@ -367,7 +367,7 @@ def test_a_deep_file_in_the_policy_folder_leaves_the_other_councils_working(
     from models.runtime import _policies
 
     _policies.cache_clear()
-    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-26",
+    done = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C26",
                "--date", "2025-05-01")  # fmt: skip
     _policies.cache_clear()
     assert done.status == 0, done.err

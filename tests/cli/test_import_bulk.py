@@ -51,24 +51,24 @@ def child(ref: str, **event: Any) -> dict[str, Any]:
 
 def extra_lines() -> list[Any]:
     """Lines of every kind the import refuses or counts apart, among accepted ones."""
-    referral = child("EQ-1", type="referral_received", on="2025-01-06", source="6")
+    referral = child("EQ1", type="referral_received", on="2025-01-06", source="6")
     visit = {"case": "RED-000001", "type": "visit_recorded", "on": "2025-02-03", "key": "k-1"}
     return [
         referral,
         '{"authority": "redbridge", "child": ',  # malformed JSON
         ["not", "an", "object"],
-        child("EQ-1", type="tea_break", on="2025-01-07"),  # unknown event type
-        child("EQ-1", type="review_held", on="2025-01-07", outcome="continue"),  # illegal here
+        child("EQ1", type="tea_break", on="2025-01-07"),  # unknown event type
+        child("EQ1", type="review_held", on="2025-01-07", outcome="continue"),  # illegal here
         {**referral, "authority": "atlantis"},  # unknown authority
         {"case": "RED-999999", "type": "visit_recorded", "on": "2025-01-07"},  # unknown case
-        child("EQ-2", type="visit_recorded", on="2025-01-07"),  # no open case for the child
-        child("EQ-1", type="referral_received", on="2025-01-08", source="6"),  # already open
+        child("EQ2", type="visit_recorded", on="2025-01-07"),  # no open case for the child
+        child("EQ1", type="referral_received", on="2025-01-08", source="6"),  # already open
         referral,  # a duplicate of the first line
-        child("EQ-1", type="referral_decision", on="2025-01-07", outcome="assessment"),
-        child("EQ-1", type="assessment_started", on="2025-01-09"),
-        child("EQ-1", type="visit_recorded", on="2025-01-08"),  # late: placed in date order
-        child("EQ-1", type="visit_recorded", on="2025-01-01"),  # before the case opened
-        child("EQ-1", type="visit_recorded", on="2025-07-01"),  # after today
+        child("EQ1", type="referral_decision", on="2025-01-07", outcome="assessment"),
+        child("EQ1", type="assessment_started", on="2025-01-09"),
+        child("EQ1", type="visit_recorded", on="2025-01-08"),  # late: placed in date order
+        child("EQ1", type="visit_recorded", on="2025-01-01"),  # before the case opened
+        child("EQ1", type="visit_recorded", on="2025-07-01"),  # after today
         visit,
         visit,  # the same key and record: a duplicate
         {**visit, "on": "2025-02-04"},  # the same key, another record: refused
@@ -77,18 +77,18 @@ def extra_lines() -> list[Any]:
         {
             "authority": "redbridge",
             "child": {
-                "ref": "EQ-1",
+                "ref": "EQ1",
                 "sex": "F",
                 "ethnicity": "WBRI",
                 "dob": "2015-03-01",
                 "upn_unknown": "UN1",
             },
         },
-        {"authority": "redbridge", "child": {"ref": "EQ-3", "sex": "Q", "ethnicity": "WBRI"}},
+        {"authority": "redbridge", "child": {"ref": "EQ3", "sex": "Q", "ethnicity": "WBRI"}},
         {
             "authority": "redbridge",
             "child": {
-                "ref": "EQ-4",
+                "ref": "EQ4",
                 "sex": "M",
                 "ethnicity": "WBRI",
                 "dob": "2016-05-01",
@@ -98,16 +98,16 @@ def extra_lines() -> list[Any]:
             "type": "transfer_in",
             "on": "2025-01-10",
         },
-        child("EQ-1", type="referral_decision", on="2025-01-07", outcome="nfa", key="k-3"),
-        child("EQ-5", type="referral_received", on="2025-01-06", source="6", key="k" * 129),
-        child("EQ-5", type="referral_received", on="2025-01-06", source="6", team=5),
-        *drifting_case_with_late_entries("EQ-6"),
+        child("EQ1", type="referral_decision", on="2025-01-07", outcome="nfa", key="k-3"),
+        child("EQ5", type="referral_received", on="2025-01-06", source="6", key="k" * 129),
+        child("EQ5", type="referral_received", on="2025-01-06", source="6", team=5),
+        *drifting_case_with_late_entries("EQ6"),
         # contacts at the front door (issue 22): new, the same again, a refused source, another
-        contact := {"type": "contact", "authority": "redbridge", "child": "EQ-7",
+        contact := {"type": "contact", "authority": "redbridge", "child": "EQ7",
                     "on": "2025-01-06", "source": "1A"},
         contact,
         {**contact, "source": "ZZ"},
-        {**contact, "child": "EQ-8", "on": "2025-01-07"},
+        {**contact, "child": "EQ8", "on": "2025-01-07"},
     ]  # fmt: skip
 
 

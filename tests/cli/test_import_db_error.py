@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 from models.tables import Case, CaseEvent
 from tests.cli.cli_harness import cin, point_at, write_lines
 
-REFUSED_CHILD = "SENTINEL-DB-4"
+REFUSED_CHILD = "SENTINELDB4"
 
 
 def refuse_child_in_trigger(engine: Engine, child: str) -> None:
@@ -67,7 +67,7 @@ def test_a_database_error_on_line_4_of_7_refuses_line_4_alone(
 ) -> None:
     point_at(monkeypatch, db_url, tmp_path)
     refuse_child_in_trigger(engine, REFUSED_CHILD)
-    children = ["C-1", "C-2", "C-3", REFUSED_CHILD, "C-5", "C-6", "C-7"]
+    children = ["C1", "C2", "C3", REFUSED_CHILD, "C5", "C6", "C7"]
     lines = referral_lines(children)
     path = write_lines(tmp_path / "seven.jsonl", lines)
 

@@ -44,7 +44,7 @@ def test_events_are_accepted_at_once_and_queued(
     engine: Engine, db_url: str, tmp_path: Path, smtp_server: LocalSmtpServer
 ) -> None:
     env = stopped_prefect(db_url, tmp_path, smtp_server.url())
-    refer = cin(env, "case", "refer", "--authority", "redbridge", "--child", "C-9",
+    refer = cin(env, "case", "refer", "--authority", "redbridge", "--child", "C9",
                 "--date", "2025-01-06")  # fmt: skip
     assert refer.returncode == 0, refer.stderr
     assert "RED-000001" in refer.stdout

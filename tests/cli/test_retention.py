@@ -25,7 +25,7 @@ RULE = """retention:
   source: "test council schedule s2: six years after the last case closes"
 """
 # every child referred 2019-03-04; closed (no further action) on these days, or not at all
-CLOSED = {"C-DUE": "2019-03-11", "C-LATER": "2019-03-12", "C-HELD": "2019-03-11", "C-OPEN": None}
+CLOSED = {"CDUE": "2019-03-11", "CLATER": "2019-03-12", "CHELD": "2019-03-11", "COPEN": None}
 AS_OF = "2025-03-11"  # six years after 2019-03-11: C-DUE is due that day, C-LATER a day later
 
 
@@ -40,7 +40,7 @@ def policies_with_rule(tmp_path: Path) -> Path:
 def build(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
     cases = {}
     for n, child in enumerate(CLOSED):
-        dob = SENTINEL_DOB if child == "C-DUE" else f"2005-01-0{n + 1}"
+        dob = SENTINEL_DOB if child == "CDUE" else f"2005-01-0{n + 1}"
         done = cin(
             capsys, "child", "set", child, "--authority", "redbridge", "--dob", dob,
             "--sex", "M", "--ethnicity", "WBRI", "--upn-unknown", "UN1",
@@ -61,7 +61,7 @@ def build(capsys: pytest.CaptureFixture[str]) -> dict[str, str]:
                        "--date", closed, "--outcome", "nfa")  # fmt: skip
             assert done.status == 0, done.err
         assert cin(capsys, "case", "show", cases[child]).status == 0  # an access row
-    held = cin(capsys, "hold", "add", "--authority", "redbridge", "--child", "C-HELD",
+    held = cin(capsys, "hold", "add", "--authority", "redbridge", "--child", "CHELD",
                "--reason", "public inquiry")  # fmt: skip
     assert held.status == 0
     return cases
@@ -101,13 +101,13 @@ def test_plan_and_apply_destroy_exactly_the_due_record(
     planned = plan(capsys)
     assert planned.status == 0, planned.err
     lines = {line.split()[1]: line.split()[0] for line in planned.out.splitlines()[1:-1]}
-    assert lines == {"C-DUE": "due", "C-LATER": "not-yet", "C-HELD": "held", "C-OPEN": "open"}
+    assert lines == {"CDUE": "due", "CLATER": "not-yet", "CHELD": "held", "COPEN": "open"}
     assert "6 years from the last case's closure (local: test council schedule s2" in planned.out
     assert "due 2025-03-12" in planned.out  # C-LATER: a day after the as-of date
     assert "1 due for destruction, 1 held, 1 open, 4 children" in planned.out
 
-    kept = {child: record_of(engine, child) for child in ("C-LATER", "C-HELD", "C-OPEN")}
-    due = record_of(engine, "C-DUE")
+    kept = {child: record_of(engine, child) for child in ("CLATER", "CHELD", "COPEN")}
+    due = record_of(engine, "CDUE")
     assert due["alert"] and due["deadline"] and due["audit_log"] and due["child"]
     assert SENTINEL_DOB in everything(engine)  # the check below can fail
     if db_url.startswith("sqlite"):
@@ -119,7 +119,7 @@ def test_plan_and_apply_destroy_exactly_the_due_record(
     assert "1 record(s) destroyed (1 case(s)), 1 held and kept" in done.out
     assert_failed_cleanly_env(done)
     with pytest.raises(UnknownChild):
-        record_of(engine, "C-DUE")
+        record_of(engine, "CDUE")
     for child, rows in kept.items():  # the others are untouched, row for row
         assert record_of(engine, child) == rows, child
     with Session(engine) as session:
@@ -127,31 +127,31 @@ def test_plan_and_apply_destroy_exactly_the_due_record(
         instance = str(
             session.execute(select(SQLModel.metadata.tables["engine_instance"].c.id)).scalar_one()
         )
-        reads = session.exec(select(AuditEntry).where(AuditEntry.case_ref == cases["C-DUE"])).all()
-    assert log.child_hash == child_hash(uuid.UUID(instance).hex, "redbridge", "C-DUE")
+        reads = session.exec(select(AuditEntry).where(AuditEntry.case_ref == cases["CDUE"])).all()
+    assert log.child_hash == child_hash(uuid.UUID(instance).hex, "redbridge", "CDUE")
     assert (log.cases, log.due_on.isoformat(), log.as_of.isoformat()) == (1, AS_OF, AS_OF)
-    assert log.prefect_pending == [{"case_ref": cases["C-DUE"], "flow_run_id": ""}]
+    assert log.prefect_pending == [{"case_ref": cases["CDUE"], "flow_run_id": ""}]
     assert "local: test council schedule s2" in log.rule
     assert reads and all(r.child_ref is None for r in reads)  # who looked stays, not whose
     text = everything(engine)
-    assert SENTINEL_DOB not in text and "C-DUE" not in text
+    assert SENTINEL_DOB not in text and "CDUE" not in text
     if db_url.startswith("sqlite"):
         assert SENTINEL_DOB.encode() not in database_bytes(tmp_path)
-        assert b"C-DUE" not in database_bytes(tmp_path)
+        assert b"CDUE" not in database_bytes(tmp_path)
 
     again = apply(capsys)  # nothing more is due; the Prefect part still waits
     assert again.status == 3 and "0 record(s) destroyed" in again.out
     with Session(engine) as session:
         assert len(session.exec(select(DestructionLog)).all()) == 1
     after = plan(capsys).out
-    assert "C-DUE" not in after and "0 due for destruction, 1 held, 1 open, 3 children" in after
+    assert "CDUE" not in after and "0 due for destruction, 1 held, 1 open, 3 children" in after
 
     # released, the held record is due and goes on the next run
     hold_id = cin(capsys, "hold", "list").out.split()[0]
     assert cin(capsys, "hold", "release", hold_id).status == 0
     assert "1 record(s) destroyed" in apply(capsys).out
     with pytest.raises(UnknownChild):
-        record_of(engine, "C-HELD")
+        record_of(engine, "CHELD")
 
 
 def test_the_engine_default_keeps_records_75_years_and_refusals(

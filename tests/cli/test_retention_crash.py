@@ -27,7 +27,7 @@ from tests.cli.cli_harness import cin, point_at
 from tests.cli.test_retention import AS_OF, policies_with_rule
 
 REPO = Path(__file__).resolve().parents[2]
-CHILDREN = ("K-1", "K-2", "K-3")
+CHILDREN = ("K1", "K2", "K3")
 
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
@@ -52,7 +52,7 @@ def test_a_killed_apply_leaves_each_child_whole_or_gone_and_a_rerun_finishes(
     dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with psycopg.connect(dsn) as lock:
-        lock.execute("SELECT id FROM audit_log WHERE child_ref = 'K-2' FOR UPDATE")
+        lock.execute("SELECT id FROM audit_log WHERE child_ref = 'K2' FOR UPDATE")
         process = subprocess.Popen(
             [sys.executable, "-m", "cli.main", "retention", "apply",
              "--authority", "redbridge", "--as-of", AS_OF],
@@ -70,8 +70,8 @@ def test_a_killed_apply_leaves_each_child_whole_or_gone_and_a_rerun_finishes(
 
     with Session(engine) as session:
         with pytest.raises(UnknownChild):  # destroyed before the kill: gone, and logged
-            child_record(session, authority="redbridge", child_ref="K-1")
-        for child in ("K-2", "K-3"):  # K-2 was mid-way: whole, as before, like K-3
+            child_record(session, authority="redbridge", child_ref="K1")
+        for child in ("K2", "K3"):  # K2 was mid-way: whole, as before, like K3
             assert child_record(session, authority="redbridge", child_ref=child) == before[child]
         assert len(session.exec(select(DestructionLog)).all()) == 1
 

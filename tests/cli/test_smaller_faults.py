@@ -35,7 +35,7 @@ def test_a_prefix_taken_from_a_removed_council_with_cases_is_refused(
     engine: Engine, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
     point_at(monkeypatch, db_url, tmp_path)
-    opened = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C-1",
+    opened = cin(capsys, "case", "refer", "--authority", "redbridge", "--child", "C1",
                  "--date", "2025-05-01")  # fmt: skip
     assert opened.status == 0, opened.err
     folder = tmp_path / "policies"
@@ -66,7 +66,7 @@ def _children(pid: int) -> list[int]:
 
 def test_ctrl_c_early_in_an_import_with_jobs_prints_one_line(db_url: str, engine: Engine,
                                                              tmp_path: Path):  # fmt: skip
-    lines = [json.dumps({"authority": "redbridge", "child": f"C-{n}", "type": "referral_received",
+    lines = [json.dumps({"authority": "redbridge", "child": f"C{n}", "type": "referral_received",
                          "on": "2025-01-06", "source": "2A", "key": f"k{n}"})
              for n in range(400)]  # fmt: skip
     path = write_lines(tmp_path / "many.jsonl", lines)

@@ -79,7 +79,7 @@ def case_row(case_ref: str) -> tuple[str | None, str | None]:
 def refer(cin: Any, team: str | None = None, authority: str = "redbridge") -> str:
     extra = ["--team", team] if team else []
     status, out, err = cin(
-        "case", "refer", "--authority", authority, "--child", "C-1", "--date", "2025-01-06", *extra
+        "case", "refer", "--authority", authority, "--child", "C1", "--date", "2025-01-06", *extra
     )
     assert status == 0, err
     return str(out.splitlines()[-1])
@@ -250,7 +250,7 @@ def test_allocate_refusals_are_one_line_and_change_nothing(
 
 def test_a_team_comes_from_the_roster_once_there_is_one(cin_env: Path, cin: Any) -> None:
     cin("staff", "import", roster_file(cin_env, ROSTER), "--authority", "redbridge")
-    status, out, err = cin("case", "refer", "--authority", "redbridge", "--child", "C-1",
+    status, out, err = cin("case", "refer", "--authority", "redbridge", "--child", "C1",
                            "--date", "2025-01-06", "--team", "duty")  # fmt: skip
     assert (status, out) == (1, "")
     assert err == (

@@ -27,7 +27,7 @@ def main() -> None:
     for n in range(CASES):
         accepted = ingest.refer(
             authority="redbridge",
-            child_ref=f"SYN-UP-{n}",
+            child_ref=f"SYNUP{n}",
             on=date(2025, 1, 6),
             source="2A",
             team="east",

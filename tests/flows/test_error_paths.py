@@ -32,7 +32,7 @@ from tests.cli.test_import_db_error import referral_lines, refuse_child_in_trigg
 from tests.models.policy.test_bomb import alias_bomb
 from tests.notifications.test_smtp_silent import SilentServer
 
-SENTINEL = "SENTINEL-C7Q2"
+SENTINEL = "SENTINELC7Q2"
 
 
 def _policy_folder(tmp: Path, name: str) -> Path:
@@ -92,7 +92,7 @@ def test_no_failure_path_leaks_the_child_reference(
 
     # 2. database errors: one line of an import, a read-only database, a full disk, no server
     refuse_child_in_trigger(case_engine(), SENTINEL + "-9")
-    lines = referral_lines(("C-1", "C-2", "C-3", SENTINEL + "-9", "C-5"))
+    lines = referral_lines(("C1", "C2", "C3", SENTINEL + "-9", "C5"))
     done = run("import", "import", str(write_lines(tmp_path / "x.jsonl", lines)), "--no-deliver",
                "--no-progress")  # fmt: skip
     assert done.err.startswith("line 4: the case database refused this line")

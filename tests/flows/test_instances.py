@@ -44,7 +44,7 @@ def use(monkeypatch: pytest.MonkeyPatch, folder: Path) -> Ingest:
 
 
 def open_s47_case(ingest: Ingest) -> str:
-    ref = ingest.refer(authority="redbridge", child_ref="SYN-1", on=date(2025, 1, 6)).case_ref
+    ref = ingest.refer(authority="redbridge", child_ref="SYN1", on=date(2025, 1, 6)).case_ref
     ingest.record(ref, S47)
     work(ingest.engine, threads=1, until_idle=True)
     return ref
@@ -150,7 +150,7 @@ def test_concurrent_deliveries_for_one_case_converge_on_one_run(
     case_deployment_id(ingest.engine)
     monkeypatch.setenv("CIN_RUN_IDEMPOTENCY", "true" if keyed else "false")
     quiet = Ingest(ingest.engine, ingest.policies, deliver=False)
-    ref = quiet.refer(authority="redbridge", child_ref="SYN-8", on=date(2025, 1, 6)).case_ref
+    ref = quiet.refer(authority="redbridge", child_ref="SYN8", on=date(2025, 1, 6)).case_ref
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda _: deliver_case(ingest.engine, ref), range(8)))
     if keyed:

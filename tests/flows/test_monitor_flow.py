@@ -27,7 +27,7 @@ from models.staff.store import allocate, import_staff
 from tests.flows.prefect_reads import read_artifacts
 from tests.notifications.caseload import ADDRESSES, ROSTER, STAFF_NAMES
 
-CHILD = "CHILD-SECRET-FLOW"
+CHILD = "CHILDSECRETFLOW"
 
 
 def test_a_monitor_run_alerts_publishes_and_refreshes_the_case_run(

@@ -22,7 +22,7 @@ from demo.local_server import PrefectServer, free_port, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 CIN = [sys.executable, "-m", "cli.main"]
-CHILDREN = ("C-LOST-1", "C-LOST-2")
+CHILDREN = ("CLOST1", "CLOST2")
 
 
 def api(server: PrefectServer, path: str, body: dict[str, Any]) -> Any:

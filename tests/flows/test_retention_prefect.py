@@ -48,7 +48,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
     ingest = Ingest.from_settings()
     cases = {}
-    for child, dob in (("C-GONE", SENTINEL_DOB), ("C-HELD", "2005-02-03")):
+    for child, dob in (("CGONE", SENTINEL_DOB), ("CHELD", "2005-02-03")):
         ingest.set_child(
             authority="redbridge",
             child_ref=child,
@@ -67,7 +67,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
         assert case in before["flow runs"]
         assert read_artifacts(case_artifact_key(instance, case))
         assert cached_results(instance, case)
-    assert main(["hold", "add", "--authority", "redbridge", "--child", "C-HELD",
+    assert main(["hold", "add", "--authority", "redbridge", "--child", "CHELD",
                  "--reason", "inquiry"]) == 0  # fmt: skip
     capsys.readouterr()
 
@@ -79,7 +79,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     out, err = capsys.readouterr()
     assert status == 3 and "Prefect did not answer" in err, err
     assert "1 record(s) destroyed (1 case(s)), 1 held and kept" in out
-    assert cases["C-GONE"] in asyncio.run(prefect_texts(instance))["flow runs"]  # still there
+    assert cases["CGONE"] in asyncio.run(prefect_texts(instance))["flow runs"]  # still there
     # ... and the next run, with Prefect back, finishes it
     monkeypatch.setenv("PREFECT_API_URL", str(PREFECT_API_URL.value()))
     if ui is None:
@@ -94,7 +94,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
 
     after = asyncio.run(prefect_texts(instance, before["run ids"].split()))
     del after["run ids"]
-    gone, held = cases["C-GONE"], cases["C-HELD"]
+    gone, held = cases["CGONE"], cases["CHELD"]
     assert gone not in after["flow runs"] and held in after["flow runs"]
     assert not read_artifacts(case_artifact_key(instance, gone))
     assert read_artifacts(case_artifact_key(instance, held))
@@ -105,7 +105,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     for where, seen in after.items():
         assert SENTINEL_DOB not in seen, where
     files = b"".join(p.read_bytes() for p in sorted(tmp_path.glob("cin.db*")))
-    assert SENTINEL_DOB.encode() not in files and b"C-GONE" not in files
+    assert SENTINEL_DOB.encode() not in files and b"CGONE" not in files
 
     # a further run finds nothing to do, here or on Prefect
     assert main(["retention", "apply", "--authority", "redbridge", "--as-of", AS_OF]) == 0

@@ -32,7 +32,7 @@ def test_cin_serve_runs_the_reconciler_and_the_monitor_on_their_schedules(tmp_pa
         env.pop(key, None)
     cin = [sys.executable, "-m", "cli.main"]
     subprocess.run([*cin, "init"], env=env, cwd=REPO, check=True, capture_output=True)
-    refer = [*cin, "case", "refer", "--authority", "redbridge", "--child", "C-SERVE",
+    refer = [*cin, "case", "refer", "--authority", "redbridge", "--child", "CSERVE",
              "--date", "2025-03-03", "--team", "east"]  # fmt: skip
     subprocess.run(refer, env=env, cwd=REPO, check=True, capture_output=True)
     log = (tmp_path / "serve.log").open("wb")

@@ -103,7 +103,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def test_two_councils_each_get_every_monitor_pass(server: PrefectServer, tmp_path: Path) -> None:
     folders = [tmp_path / "a", tmp_path / "b"]
-    envs = [council(server, folder, f"C-{n}") for n, folder in enumerate(folders)]
+    envs = [council(server, folder, f"C{n}") for n, folder in enumerate(folders)]
     instances = [instance_of(folder) for folder in folders]
     assert instances[0] != instances[1]
     serves = [start_serve(env, folder) for env, folder in zip(envs, folders, strict=True)]
@@ -136,7 +136,7 @@ def group_alive(pgid: int) -> bool:
 def test_sigterm_stops_cin_serve_and_everything_it_started(
     server: PrefectServer, tmp_path: Path
 ) -> None:
-    env = council(server, tmp_path, "C-TERM")
+    env = council(server, tmp_path, "CTERM")
     serve = start_serve(env, tmp_path)
     instance = instance_of(tmp_path)
     try:

@@ -46,7 +46,7 @@ def test_polls_and_wake_ups_keep_one_client_a_thread(prefect_server: Any, case_d
     ingest = Ingest.from_settings(deliver=False)
     engine = ingest.engine
     case_deployment_id(engine)
-    ref = ingest.refer(authority="redbridge", child_ref="MEM-1", on=date(2025, 3, 3)).case_ref
+    ref = ingest.refer(authority="redbridge", child_ref="MEM1", on=date(2025, 3, 3)).case_ref
     pool = ThreadPoolExecutor(1, thread_name_prefix="cin-case")  # as CaseWorker.threads
 
     def run_id() -> Any:

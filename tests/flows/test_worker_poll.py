@@ -37,7 +37,7 @@ def referred_case(child_ref: str) -> tuple[Ingest, uuid.UUID]:
 def test_a_full_worker_leaves_a_waiting_run_unpolled_and_claims_it_when_a_thread_frees(
     prefect_server, case_db
 ):
-    ingest, run_id = referred_case("POLL-1")
+    ingest, run_id = referred_case("POLL1")
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(run_id).state
     assert state is not None and state.type is StateType.SCHEDULED  # delivered, not yet claimed
@@ -76,7 +76,7 @@ def test_a_run_suspended_since_the_poll_is_not_claimed_and_the_worker_carries_on
     """Two workers poll the same run; one claims it, runs it and suspends it before the other
     proposes its claim. Prefect answers the late claim with `Pause` (a BaseException its worker
     lets through): the worker must leave the run and carry on, not die."""
-    ingest, run_id = referred_case("POLL-3")
+    ingest, run_id = referred_case("POLL3")
     with get_client(sync_client=True) as client:
         polled = client.read_flow_run(run_id)  # as the late worker's poll saw it: Scheduled
     assert polled.state is not None and polled.state.type is StateType.SCHEDULED
@@ -120,7 +120,7 @@ def test_a_serving_worker_leaves_a_run_resumed_moments_ago_for_its_burst_of_even
     """`settle`: a run scheduled (created or resumed) under `settle` seconds ago is not claimed
     yet, so the events a recording system sends in a burst share one wake-up; once it has waited
     that long it is claimed as before."""
-    ingest, run_id = referred_case("POLL-2")
+    ingest, run_id = referred_case("POLL2")
 
     async def drive() -> tuple[list[uuid.UUID], list[uuid.UUID]]:
         worker = CaseWorker(ingest.engine, threads=1, settle=60.0)

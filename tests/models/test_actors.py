@@ -22,7 +22,7 @@ REFERRAL = {"type": "referral_received", "on": "2025-05-01", "source": "10"}
 
 def test_the_timeline_shows_who_recorded_each_event(engine: Engine, book: PolicyBook) -> None:
     ref = open_case(
-        engine, policies=book, authority="redbridge", child_ref="C-1",
+        engine, policies=book, authority="redbridge", child_ref="C1",
         event=parse_event(REFERRAL), actor=Actor("api", "mosaic (00ff)", "sw-1"),
     ).case_ref  # fmt: skip
     record(
@@ -40,7 +40,7 @@ def test_the_timeline_shows_who_recorded_each_event(engine: Engine, book: Policy
     )
     assert "| 2 | 2025-05-02 | visit_recorded |  | cli:jo by tm-2 |" in markdown
     assert "| 3 | 2025-05-03 | visit_recorded |  | python:python api |" in markdown
-    assert "C-1" not in markdown
+    assert "C1" not in markdown
 
 
 def test_recorded_by_must_be_on_the_roster_once_there_is_one(
@@ -52,7 +52,7 @@ def test_recorded_by_must_be_on_the_roster_once_there_is_one(
             event=parse_event(REFERRAL), actor=Actor("api", "ics", by),
         ).case_ref  # fmt: skip
 
-    refer("C-1", "anyone-1")  # no roster yet: any well-formed staff id
+    refer("C1", "anyone-1")  # no roster yet: any well-formed staff id
     with Session(engine) as session:
         session.add(Staff(authority="redbridge", staff_id="sw-1", name="N", email="n@x.example",
                           role="social_worker"))  # fmt: skip
@@ -61,8 +61,8 @@ def test_recorded_by_must_be_on_the_roster_once_there_is_one(
         session.commit()
     for stranger in ("anyone-2", "sw-old"):
         with pytest.raises(FieldRefused, match="recorded_by: expected an active staff id"):
-            refer("C-2", stranger)
-    refer("C-2", "sw-1")
+            refer("C2", stranger)
+    refer("C2", "sw-1")
     with Session(engine) as session:
         logged = session.exec(select(CaseEvent).order_by(CaseEvent.recorded_at))  # type: ignore[arg-type]
         assert [e.recorded_by for e in logged] == ["anyone-1", "sw-1"]

@@ -13,7 +13,7 @@ from models.staff.roster import parse_staff_csv
 from models.staff.store import allocate, import_staff
 
 AS_OF = date(2025, 4, 1)  # a Tuesday; every rung of the ladder has been reached by then
-CHILD_PREFIX = "CHILD-SECRET-"
+CHILD_PREFIX = "CHILDSECRET"
 STAFF_NAMES = ("Ada Headley", "Ben Servis", "Cat Eastman", "Dan Westman", "Eve Worker", "Fay Other")
 
 ROSTER = """staff_id,name,email,role,team,manager_id

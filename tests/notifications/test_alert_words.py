@@ -126,4 +126,4 @@ def test_every_message_says_the_rule_whose_it_is_why_you_and_links_the_case(
     assert urgent and all("Why you: You are told as the" in m.body for m in urgent)
     assert any("(rung 2 of 3); next the head of service at 10 working days overdue" in m.body
                for m in urgent)  # fmt: skip
-    assert json.dumps([m.body for m in smtp_server.messages]).count("CHILD-SECRET") == 0
+    assert json.dumps([m.body for m in smtp_server.messages]).count("CHILDSECRET") == 0

@@ -46,7 +46,7 @@ def d(text: str) -> date:
     return date.fromisoformat(text)
 
 
-CHILD = "CHILD-REF-7731"  # must never appear in a message
+CHILD = "CHILDREF7731"  # must never appear in a message
 STAFF_NAMES = ("Alex Worker", "Sam Teamlead", "Jo Servicemgr", "Kim Headofservice")
 
 

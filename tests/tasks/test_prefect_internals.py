@@ -209,7 +209,7 @@ def test_suspension_on_a_real_server(prefect_server: None, case_db: str) -> None
     registry that turns an accepted suspension into `Pause`."""
     ingest = Ingest.from_settings()
     accepted = ingest.refer(
-        authority="redbridge", child_ref="SYN-1", on=date(2025, 1, 6), source="2A", team="east"
+        authority="redbridge", child_ref="SYN1", on=date(2025, 1, 6), source="2A", team="east"
     )
     work(ingest.engine, threads=1, until_idle=True)
     with Session(ingest.engine) as session:

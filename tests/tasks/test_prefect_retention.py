@@ -129,8 +129,8 @@ def artifact_versions(key: str) -> list:
 
 def test_retention_deletes_exactly_the_closed_cases_runs_older_than_the_period(server, two_workers):
     ingest = Ingest.from_settings()
-    early = [open_case(ingest, f"RET-{i}") for i in range(2)]
-    late, still_open = open_case(ingest, "RET-LATE"), open_case(ingest, "RET-OPEN")
+    early = [open_case(ingest, f"RET{i}") for i in range(2)]
+    late, still_open = open_case(ingest, "RETLATE"), open_case(ingest, "RETOPEN")
     for ref in early:
         close(ingest, ref)
     wait_until(lambda: settled(ingest, set(early)), 180, "the early closures' runs to complete")
@@ -193,7 +193,7 @@ def test_retention_deletes_exactly_the_closed_cases_runs_older_than_the_period(s
 
 def test_an_open_cases_timeline_keeps_its_latest_versions(server, two_workers):
     ingest = Ingest.from_settings()
-    ref = open_case(ingest, "TL-1")
+    ref = open_case(ingest, "TL1")
     ingest.record(ref, {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"})
     wait_until(lambda: settled(ingest, set()), 180, "the run to suspend")
     for day in range(8, 13):  # a wake-up (and a timeline version) per event

@@ -27,7 +27,7 @@ def test_allocations_before_0010_become_dated_rows(db_url: str) -> None:
         for n, (case_id, worker) in enumerate(((held, "W1"), (unheld, None)), start=1):
             conn.execute(
                 sa.insert(Case.__table__).values(  # type: ignore[attr-defined]
-                    id=case_id, case_ref=f"RED-00000{n}", authority="redbridge", child_ref="C-1",
+                    id=case_id, case_ref=f"RED-00000{n}", authority="redbridge", child_ref="C1",
                     team="cin-east" if worker else None, stage="referral",
                     referral_date=date(2025, 5, n), re_referral=False, state={}, last_seq=1,
                     flow_seq=0, worker_id=worker, created_at=datetime(2025, 5, 1, tzinfo=UTC),

@@ -32,7 +32,7 @@ def open_referral(
     book: PolicyBook,
     *,
     authority: str = "redbridge",
-    child_ref: str = "child-1",
+    child_ref: str = "child1",
     on: str = "2025-01-06",
     key: str | None = None,
 ) -> Accepted:
@@ -52,7 +52,7 @@ def play(
     authority: str,
     events: Sequence[Event],
     *,
-    child_ref: str = "child-1",
+    child_ref: str = "child1",
 ) -> str:
     """Open a case with the first event and record the rest; returns its case reference."""
     first, *rest = events

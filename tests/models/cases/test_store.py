@@ -66,7 +66,7 @@ def test_open_case_writes_the_case_its_first_event_its_clocks_and_an_outbox_row(
         engine,
         policies=book,
         authority="redbridge",
-        child_ref="child-1",
+        child_ref="child1",
         event=event,
         key="ics-1",
         team="east",
@@ -77,7 +77,7 @@ def test_open_case_writes_the_case_its_first_event_its_clocks_and_an_outbox_row(
     assert [(c.action, c.key) for c in accepted.changes] == [("open", "referral_decision")]
     with Session(engine) as session:
         case = load_case(session, "RED-000001")
-        assert (case.authority, case.child_ref, case.team) == ("redbridge", "child-1", "east")
+        assert (case.authority, case.child_ref, case.team) == ("redbridge", "child1", "east")
         assert (case.stage, case.referral_date, case.re_referral) == ("referral", event.on, False)
         assert (case.last_seq, case.flow_seq, case.flow_run_id) == (1, 0, None)
         redbridge = book.authority("redbridge")
@@ -299,7 +299,7 @@ def test_a_refused_opening_writes_nothing_and_spends_no_case_number(
     engine: Engine, book: PolicyBook, event: Event, reason: str
 ) -> None:
     with pytest.raises(EventRefused, match=reason):
-        open_case(engine, policies=book, authority="redbridge", child_ref="child-1", event=event)
+        open_case(engine, policies=book, authority="redbridge", child_ref="child1", event=event)
     with Session(engine) as session:
         assert table_counts(session) == {"Case": 0, "CaseEvent": 0, "Deadline": 0, "Outbox": 0}
     assert open_referral(engine, book).case_ref == "RED-000001"
@@ -341,10 +341,10 @@ def test_different_keys_are_different_events(engine: Engine, book: PolicyBook) -
 
 
 def test_the_same_key_on_open_case_is_one_case(engine: Engine, book: PolicyBook) -> None:
-    first = open_referral(engine, book, child_ref="child-1", key="ics-open-1")
+    first = open_referral(engine, book, child_ref="child1", key="ics-open-1")
     before = snapshot(engine, first.case_ref)
 
-    again = open_referral(engine, book, child_ref="child-1", key="ics-open-1")
+    again = open_referral(engine, book, child_ref="child1", key="ics-open-1")
 
     assert (again.case_ref, again.seq, again.duplicate) == (first.case_ref, 1, True)
     assert snapshot(engine, first.case_ref) == before
@@ -353,7 +353,7 @@ def test_the_same_key_on_open_case_is_one_case(engine: Engine, book: PolicyBook)
         assert authority is not None and authority.next_case_number == 2
     # issue 8 point 11: a new key for the same child while the case is open is refused, by name
     with pytest.raises(EventRefused, match="already has an open case, RED-000001"):
-        open_referral(engine, book, child_ref="child-1", key="ics-open-2")
+        open_referral(engine, book, child_ref="child1", key="ics-open-2")
     assert snapshot(engine, first.case_ref) == before
 
 
@@ -372,12 +372,10 @@ def test_the_same_key_on_open_case_is_one_case(engine: Engine, book: PolicyBook)
 def test_a_second_referral_within_12_months_is_a_re_referral(
     engine: Engine, book: PolicyBook, second: str, expected: bool
 ) -> None:
-    play(engine, book, "redbridge", CLOSED_AT_THE_DOOR, child_ref="child-1")
-    again = open_referral(engine, book, child_ref="child-1", on=second)
-    other_child = open_referral(engine, book, child_ref="child-2", on=second)
-    elsewhere = open_referral(
-        engine, book, authority="warwickshire", child_ref="child-1", on=second
-    )
+    play(engine, book, "redbridge", CLOSED_AT_THE_DOOR, child_ref="child1")
+    again = open_referral(engine, book, child_ref="child1", on=second)
+    other_child = open_referral(engine, book, child_ref="child2", on=second)
+    elsewhere = open_referral(engine, book, authority="warwickshire", child_ref="child1", on=second)
     with Session(engine) as session:
         assert load_case(session, again.case_ref).re_referral is expected
         assert load_case(session, other_child.case_ref).re_referral is False
@@ -391,14 +389,14 @@ def test_a_referral_after_a_transfer_in_is_not_a_re_referral(
     """DfE: a re-referral is within 12 months of a previous referral; a transfer in is not one
     (the demo planted 18 re-referrals and the store counted 19, one after a transfer in)."""
     moved = open_case(
-        engine, policies=book, authority="redbridge", child_ref="child-1",
+        engine, policies=book, authority="redbridge", child_ref="child1",
         event=parse_event({"type": "transfer_in", "on": "2025-04-19"}),
     )  # fmt: skip
     record(
         engine, policies=book, case_ref=moved.case_ref,
         event=parse_event({"type": "transfer_out", "on": "2025-05-01"}),
     )  # fmt: skip
-    later = open_referral(engine, book, child_ref="child-1", on="2025-10-26")
+    later = open_referral(engine, book, child_ref="child1", on="2025-10-26")
     with Session(engine) as session:
         assert load_case(session, moved.case_ref).stage == "closed"
         assert load_case(session, later.case_ref).re_referral is False
@@ -506,7 +504,7 @@ def test_concurrent_records_and_openings_keep_sequences_and_case_numbers_whole(
 
     def opening(thread: int) -> str:
         start.wait()
-        return open_referral(engine, book, child_ref=f"child-{thread}").case_ref
+        return open_referral(engine, book, child_ref=f"child{thread}").case_ref
 
     with ThreadPoolExecutor(2 * THREADS) as pool:
         recorded = [pool.submit(visits, t) for t in range(THREADS)]
@@ -546,7 +544,7 @@ def test_concurrent_retries_with_one_key_are_one_event_and_one_case(
 
     def retry_open(_: int) -> tuple[str, bool]:
         start.wait()
-        accepted = open_referral(engine, book, child_ref="child-9", key="open-once")
+        accepted = open_referral(engine, book, child_ref="child9", key="open-once")
         return accepted.case_ref, accepted.duplicate
 
     with ThreadPoolExecutor(2 * THREADS) as pool:

@@ -20,16 +20,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from demo.practice_model import COUNCILS, Chooser, Practice, meetable_now
+from models.census.episodes import PLAN_EVENTS
+from models.census.in_force import NOTHING, in_force_on
+from models.census.parts import LogEntry
 from models.lifecycle import (
     Event,
     EventRefused,
     Stage,
     apply,
+    event_to_dict,
     initial_state,
     parse_event,
     rebuild,
 )
 from models.policy.book import load_policy_dir
+from models.report.on_date import history_in_force
 
 BOOK = load_policy_dir(Path(__file__).resolve().parents[3] / "policies")
 
@@ -110,6 +115,33 @@ class PracticeMachine(RuleBasedStateMachine):
     @invariant()
     def rebuild_equals_live(self) -> None:
         assert rebuild(self.events, self.policy) == self.state
+
+    @invariant()
+    def the_report_counts_what_the_return_counts(self) -> None:
+        """On the day of the latest record, the latest day of the log and the day after (after
+        every step, so every day of the history once): what `cin report` counts in force (the
+        case's plan events folded as one history, models/report/on_date.py) is what the census
+        fold of the whole log gives (the return, Annex A: issue 19 point 11)."""
+        if not self.events:
+            return
+        log = [LogEntry(seq, e.type, e.on, event_to_dict(e))
+               for seq, e in enumerate(self.events, start=1)]  # fmt: skip
+        closed_on = self.state.closed_on
+        last = max(e.on for e in log)
+        days = sorted({log[-1].on, last, last + timedelta(days=1)})
+        for day in days:
+            whole = in_force_on("", log, closed_on=closed_on, day=day)
+            if (
+                self.state.referral_date is None
+                or self.state.referral_date > day
+                or (closed_on is not None and closed_on <= day)
+            ):
+                assert whole == NOTHING, day  # the report reads only the cases open on the day
+                continue
+            steps = sorted((e for e in log if e.type in PLAN_EVENTS and e.on <= day),
+                           key=lambda e: (e.on, e.seq))  # fmt: skip
+            history = " ".join(f"{e.type}/{e.data.get('outcome') or ''}" for e in steps)
+            assert history_in_force(history, day) == whole, (day, history)
 
 
 PracticeMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)

@@ -1,21 +1,21 @@
 """Hand-built histories for the report tests: Redbridge, financial year 2024-25, every date
 chosen so each measure can be counted by hand (the counts are in test_report_measures.py).
 
-    A  child-a  2023-11-15 referral, NFA next day (before the period)
-    B  child-a  2024-04-10 re-referral (A + 4 full months: straddles the period start), assessment
+    A  childa  2023-11-15 referral, NFA next day (before the period)
+    B  childa  2024-04-10 re-referral (A + 4 full months: straddles the period start), assessment
                 2024-05-20 -> CIN plan, meeting 2024-06-03, review 2024-07-15 closes (plan 42 days)
-    C  child-c  2024-12-02 referral, assessment completed 2025-02-06 = the 45th working day,
+    C  childc  2024-12-02 referral, assessment completed 2025-02-06 = the 45th working day,
                 counted across 25, 26 Dec and 1 Jan -> step down to early help
-    D  child-d  2024-12-02 referral, assessment completed 2025-02-07 = 46th working day -> NFA
-    E  child-e  2024-06-05 referral, NFA the same day (closed the day it opened)
-    F  child-f  2024-07-01 referral, early help at the front door 2024-07-02
-    G  child-g  2024-09-02 referral, strategy discussion, ICPC 2024-09-20 -> CP plan (open)
-    H  child-c  2025-01-20 re-referral (C + 1 full month), in assessment, overdue on 31 Mar
-    I  child-i  2024-05-01 referral, assessment 2024-06-10 -> plan, meeting 2024-06-24 (open plan)
-    J  child-j  2024-03-25 referral (before the period), assessment 2024-04-15 over Easter -> NFA
-    K1 child-k  2023-05-01 referral, CP plan 2023-05-20, a CP review closes it 2023-12-01
-    K2 child-k  2024-10-01 referral (17 months on: not a re-referral), CP plan 2024-10-15: a repeat
-    L  child-l  2024-04-02 referral, plan 2024-05-07, panel, final meeting 2024-07-22 (76 days)
+    D  childd  2024-12-02 referral, assessment completed 2025-02-07 = 46th working day -> NFA
+    E  childe  2024-06-05 referral, NFA the same day (closed the day it opened)
+    F  childf  2024-07-01 referral, early help at the front door 2024-07-02
+    G  childg  2024-09-02 referral, strategy discussion, ICPC 2024-09-20 -> CP plan (open)
+    H  childc  2025-01-20 re-referral (C + 1 full month), in assessment, overdue on 31 Mar
+    I  childi  2024-05-01 referral, assessment 2024-06-10 -> plan, meeting 2024-06-24 (open plan)
+    J  childj  2024-03-25 referral (before the period), assessment 2024-04-15 over Easter -> NFA
+    K1 childk  2023-05-01 referral, CP plan 2023-05-20, a CP review closes it 2023-12-01
+    K2 childk  2024-10-01 referral (17 months on: not a re-referral), CP plan 2024-10-15: a repeat
+    L  childl  2024-04-02 referral, plan 2024-05-07, panel, final meeting 2024-07-22 (76 days)
 
 G and I are allocated to W1, H to W2; K2 is unallocated.
 """
@@ -80,29 +80,29 @@ def _cp(referral: str, discussion: str, icpc: str) -> list[Event]:
 
 
 HISTORIES: dict[str, tuple[str, list[Event]]] = {
-    "A": ("child-a", [_referral("2023-11-15"), _decision("2023-11-16", "nfa")]),
+    "A": ("childa", [_referral("2023-11-15"), _decision("2023-11-16", "nfa")]),
     "B": (
-        "child-a",
+        "childa",
         [
             *_assessed("2024-04-10", "2024-05-20", "cin_plan"),
             CinMeetingHeld(on=d("2024-06-03")),
             ReviewHeld(on=d("2024-07-15"), outcome="close"),
         ],
     ),
-    "C": ("child-c", _assessed("2024-12-02", "2025-02-06", "step_down")),
-    "D": ("child-d", _assessed("2024-12-02", "2025-02-07", "nfa")),
-    "E": ("child-e", [_referral("2024-06-05"), _decision("2024-06-05", "nfa")]),
+    "C": ("childc", _assessed("2024-12-02", "2025-02-06", "step_down")),
+    "D": ("childd", _assessed("2024-12-02", "2025-02-07", "nfa")),
+    "E": ("childe", [_referral("2024-06-05"), _decision("2024-06-05", "nfa")]),
     "F": (
-        "child-f",
+        "childf",
         [_referral("2024-07-01"), ReferralDecision(on=d("2024-07-02"), outcome="early_help")],
     ),
-    "G": ("child-g", _cp("2024-09-02", "2024-09-03", "2024-09-20")),
+    "G": ("childg", _cp("2024-09-02", "2024-09-03", "2024-09-20")),
     "H": (
-        "child-c",
+        "childc",
         [_referral("2025-01-20"), ReferralDecision(on=d("2025-01-21"), outcome="assessment")],
     ),
     "I": (
-        "child-i",
+        "childi",
         [
             *_assessed("2024-05-01", "2024-06-10", "cin_plan"),
             CinMeetingHeld(on=d("2024-06-24")),
@@ -110,17 +110,17 @@ HISTORIES: dict[str, tuple[str, list[Event]]] = {
             VisitRecorded(on=d("2024-07-15")),
         ],
     ),
-    "J": ("child-j", _assessed("2024-03-25", "2024-04-15", "nfa")),
+    "J": ("childj", _assessed("2024-03-25", "2024-04-15", "nfa")),
     "K1": (
-        "child-k",
+        "childk",
         [
             *_cp("2023-05-01", "2023-05-02", "2023-05-20"),
             CpReviewHeld(on=d("2023-12-01"), outcome="close"),
         ],
     ),
-    "K2": ("child-k", _cp("2024-10-01", "2024-10-02", "2024-10-15")),
+    "K2": ("childk", _cp("2024-10-01", "2024-10-02", "2024-10-15")),
     "L": (
-        "child-l",
+        "childl",
         [
             *_assessed("2024-04-02", "2024-04-30", "cin_plan"),
             CinMeetingHeld(on=d("2024-05-07")),
