@@ -116,6 +116,22 @@ def check_child_ref(value: object, *, field: str = "child") -> str:
     return CHILD_REF.check(value, field=field)
 
 
+# a reference held before rule 1580 was enforced (`C-1`, `C/2025/17`): what naming a child
+# already on record accepts (a legal hold), so such a child can still be held; a new child or
+# new details take CHILD_REF
+HELD_CHILD_REF = FieldRule(
+    "child",
+    64,
+    re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._/-]*[A-Za-z0-9])?"),
+    "letters, digits and . _ / - inside",
+    personal=True,
+)
+
+
+def check_held_child_ref(value: object, *, field: str = "child") -> str:
+    return HELD_CHILD_REF.check(value, field=field)
+
+
 def check_case_ref(value: object, *, field: str = "case") -> str:
     return CASE_REF.check(value, field=field)
 

@@ -12,14 +12,14 @@ import uuid
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.fields import FieldRefused, FieldRule, check_child_ref
+from models.fields import FieldRefused, FieldRule, check_held_child_ref
 from models.tables import Authority, LegalHold, utcnow
 
 REASON = FieldRule("--reason", 500, re.compile(r"[^\x00-\x1f\x7f]+"), "printable text")
 
 
 def add_hold(engine: Engine, *, authority: str, child_ref: str, reason: str, by: str) -> LegalHold:
-    check_child_ref(child_ref, field="--child")
+    check_held_child_ref(child_ref, field="--child")
     REASON.check(reason)
     with Session(engine) as session:
         if session.get(Authority, authority) is None:

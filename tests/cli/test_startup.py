@@ -78,7 +78,7 @@ def test_case_show_of_a_queued_case_imports_no_prefect_and_no_sqlmodel(tmp_path:
     alone: neither Prefect nor SQLModel and its table models are imported (issue 20, point 10)."""
     env = {**os.environ, "CIN_DATA_DIR": str(tmp_path), "CIN_DATABASE_URL": "",
            "PREFECT_API_URL": "http://127.0.0.1:9/api"}  # fmt: skip
-    refer = ["case", "refer", "--authority", "redbridge", "--child", "C-1", "--date", "2025-06-02"]
+    refer = ["case", "refer", "--authority", "redbridge", "--child", "C1", "--date", "2025-06-02"]
     made = subprocess.run([sys.executable, "-m", "cli.main", *refer], env=env,
                           capture_output=True, text=True, check=True)  # fmt: skip
     case_ref = made.stdout.split()[-1]

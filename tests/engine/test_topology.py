@@ -328,7 +328,7 @@ def test_two_api_servers_three_workers_kills_and_restarts(
         quiet = Ingest(ingest.engine, ingest.policies, deliver=False)
         refs = [
             quiet.refer(
-                authority="stockton-on-tees", child_ref=f"SYN-{i}", on=date(2025, 3, 3)
+                authority="stockton-on-tees", child_ref=f"SYN{i}", on=date(2025, 3, 3)
             ).case_ref
             for i in range(CASES)
         ]

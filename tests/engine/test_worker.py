@@ -122,7 +122,7 @@ def test_three_workers_one_killed_every_case_one_run_every_event_once(cluster) -
     # opened without delivery: the first deliveries race between the feeders and the workers
     quiet = Ingest(ingest.engine, ingest.policies, deliver=False)
     refs = [
-        quiet.refer(authority="stockton-on-tees", child_ref=f"SYN-{i}", on=on).case_ref
+        quiet.refer(authority="stockton-on-tees", child_ref=f"SYN{i}", on=on).case_ref
         for i in range(CASES)
     ]
     feeders = [

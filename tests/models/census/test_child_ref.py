@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from engine.ingest import Ingest
+from models.access.holds import add_hold
 from models.census.check import check_return
 from models.census.year import CensusYear
 from models.fields import FieldRefused, check_child_ref
@@ -64,3 +65,26 @@ def test_census_check_names_the_case_of_a_reference_already_held(
     named = [(f.case_ref, f.level, f.field) for f in report.findings if f.code == "1580"]
     assert named == [(refs[0], "Error", "ChildIdentifiers.LAchildID")]
     assert all("LEG-ACY/1" not in f"{f.message} {f.correct}" for f in report.findings)
+
+
+def test_a_child_held_under_an_older_reference_can_still_be_put_on_hold(
+    engine: Engine, book: PolicyBook
+) -> None:
+    """A legal hold names a child already on record: an older reference (`LEG-ACY/1`, from a
+    log migrated before rule 1580 was enforced) is taken there, while a new child is refused."""
+    record_story(
+        engine,
+        book,
+        Story("LEGACY2", child(upn=upn_for(32)), [planned("2025-05-01", "2025-05-02",
+                                                          "2025-06-02", "2025-06-16")]),
+    )  # fmt: skip
+    with engine.begin() as conn:
+        for table in ("case", "child"):
+            conn.execute(text(f"UPDATE \"{table}\" SET child_ref = 'LEG-ACY/1'"))
+    hold = add_hold(engine, authority=AUTHORITY, child_ref="LEG-ACY/1", reason="litigation",
+                    by="tm1")  # fmt: skip
+    assert hold.child_ref == "LEG-ACY/1"
+    with pytest.raises(FieldRefused, match="rules 1570 and 1580"):
+        Ingest(engine, book, deliver=False).refer(
+            authority=AUTHORITY, child_ref="LEG-ACY/1", on=date(2025, 6, 2)
+        )
