@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api import errors, routes
+from api.auth import VerifiedKeys
 from api.guard import Guard
 from engine.ingest import Ingest
 from models.cases.store import sync_authorities
@@ -35,6 +36,7 @@ def create_app(
         sync_authorities(session, policies=policies)
     app = build_fastapi()
     app.state.engine = engine
+    app.state.verified_keys = VerifiedKeys()
     # accepting never waits for Prefect: `cin worker` / `cin serve` deliver the outbox
     app.state.ingest = Ingest(engine, policies, deliver=False)
     guarded = Guard(

@@ -143,13 +143,26 @@ class Ingest:
             else self._delivered(committed(self.engine, accept))
         )
 
-    def record_contact(self, *, authority: str, child_ref: str, on: date, source: str) -> bool:
-        """A contact at the front door (Annex A List 1), never a case; True if new."""
-        from models.cases.contacts import record_contact
+    def record_contact(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        on: date,
+        source: str,
+        session: Session | None = None,
+    ) -> bool:
+        """A contact at the front door (Annex A List 1), never a case; True if new. With
+        `session`, in the caller's transaction (the caller commits)."""
+        from models.cases.contacts import add_contact, record_contact
 
         self.policies.authority(authority)  # an unknown authority: the known ones named
+        today = clock().today()
+        if session is not None:
+            return add_contact(session, authority=authority, child_ref=child_ref, on=on,
+                               source=source, today=today)  # fmt: skip
         return record_contact(self.engine, authority=authority, child_ref=child_ref, on=on,
-                              source=source, today=clock().today())  # fmt: skip
+                              source=source, today=today)  # fmt: skip
 
     def set_child(
         self,

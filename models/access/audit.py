@@ -29,7 +29,35 @@ def write_audit(
     at: datetime | None = None,
 ) -> None:
     """One row, in its own transaction (a refused request writes its audit row all the same)."""
-    entry = AuditEntry(
+    entry = audit_entry(
+        actor_kind=actor_kind,
+        actor=actor,
+        action=action,
+        outcome=outcome,
+        authority=authority,
+        case_ref=case_ref,
+        child_ref=child_ref,
+    )
+    if at is not None:
+        entry.at = at
+    with Session(engine) as session:
+        session.add(entry)
+        session.commit()
+
+
+def audit_entry(
+    *,
+    actor_kind: str,
+    actor: str,
+    action: str,
+    outcome: str,
+    authority: str | None = None,
+    case_ref: str | None = None,
+    child_ref: str | None = None,
+) -> AuditEntry:
+    """One row, for the caller to add to its own transaction (the HTTP API writes an accepted
+    request's row in the commit that accepts it)."""
+    return AuditEntry(
         actor_kind=actor_kind,
         actor=actor[:200],
         action=action[:80],
@@ -38,11 +66,6 @@ def write_audit(
         case_ref=case_ref[:32] if case_ref else None,
         child_ref=child_ref[:64] if child_ref else None,
     )
-    if at is not None:
-        entry.at = at
-    with Session(engine) as session:
-        session.add(entry)
-        session.commit()
 
 
 def audit_for_case(engine: Engine, case_ref: str) -> list[AuditEntry]:
