@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol
 
 from sqlalchemy import Engine, func
+from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, select
 
 from models.access.actors import Actor, check_recorded_by
@@ -211,10 +212,17 @@ def record_in(
     case = lock_case(session, case_ref)
     if authority is not None and case.authority != authority:
         raise UnknownCase(f"no case {case_ref!r}")
-    logged = session.exec(
-        select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.idempotency_key == key)
-    ).first()
-    if logged is not None:
+    # one read for two questions: the case's latest event date, and the event holding `key`
+    latest, logged_seq = session.exec(
+        select(
+            func.max(CaseEvent.occurred_on),
+            func.max(sql_case((col(CaseEvent.idempotency_key) == key, col(CaseEvent.seq)))),
+        ).where(CaseEvent.case_id == case.id)
+    ).one()
+    if logged_seq is not None:
+        logged = session.exec(
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.seq == logged_seq)
+        ).one()
         _same_event(logged, event, key)
         return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
     if event.type in OPENING_EVENTS:
@@ -222,9 +230,6 @@ def record_in(
     _refuse_future(event, today)
     timeline = policies.authority(case.authority)
     actor = _checked_actor(session, case.authority, actor)
-    latest = session.exec(
-        select(func.max(CaseEvent.occurred_on)).where(CaseEvent.case_id == case.id)
-    ).one()
     if latest is not None and event.on < latest:
         changes = _record_late(session, case, event, key, timeline, today, actor)
     else:
@@ -367,12 +372,9 @@ def _log(
         )
     )
     keys = [c.key for c in changes]
-    rows = {
-        d.key: d
-        for d in session.exec(
-            select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
-        )
-    }
+    touched = select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
+    # an event that changes no deadline reads none
+    rows = {d.key: d for d in (session.exec(touched) if keys else ())}
     for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
         session.add(row)
     # every row, resolved ones too: a finding that comes back opens its own row again
