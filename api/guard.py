@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.errors import error_response
-from models.access.audit import audit_entry
+from models.access.audit import bounded
 from models.tables import AuditEntry
 
 log = logging.getLogger("cin.api")
@@ -164,14 +164,16 @@ def audit_row(scope: Scope, status: int) -> AuditEntry:
     route = scope.get("route")
     path = getattr(route, "path", None) or "(no route)"
     case_ref = (scope.get("path_params") or {}).get("case_ref") or state.get("case_ref")
-    return audit_entry(
-        actor_kind="api",
-        actor=actor,
-        action=f"{scope['method']} {path}",
-        outcome=f"{status} {state.get('outcome', '')}".strip(),
-        authority=authority,
-        case_ref=case_ref if isinstance(case_ref, str) else None,
-        child_ref=state.get("child_ref"),
+    return bounded(
+        AuditEntry(
+            actor_kind="api",
+            actor=actor,
+            action=f"{scope['method']} {path}",
+            outcome=f"{status} {state.get('outcome', '')}".strip(),
+            authority=authority,
+            case_ref=case_ref if isinstance(case_ref, str) else None,
+            child_ref=state.get("child_ref"),
+        )
     )
 
 

@@ -29,14 +29,16 @@ def write_audit(
     at: datetime | None = None,
 ) -> None:
     """One row, in its own transaction (a refused request writes its audit row all the same)."""
-    entry = audit_entry(
-        actor_kind=actor_kind,
-        actor=actor,
-        action=action,
-        outcome=outcome,
-        authority=authority,
-        case_ref=case_ref,
-        child_ref=child_ref,
+    entry = bounded(
+        AuditEntry(
+            actor_kind=actor_kind,
+            actor=actor,
+            action=action,
+            outcome=outcome,
+            authority=authority,
+            case_ref=case_ref,
+            child_ref=child_ref,
+        )
     )
     if at is not None:
         entry.at = at
@@ -45,27 +47,17 @@ def write_audit(
         session.commit()
 
 
-def audit_entry(
-    *,
-    actor_kind: str,
-    actor: str,
-    action: str,
-    outcome: str,
-    authority: str | None = None,
-    case_ref: str | None = None,
-    child_ref: str | None = None,
-) -> AuditEntry:
-    """One row, for the caller to add to its own transaction (the HTTP API writes an accepted
-    request's row in the commit that accepts it)."""
-    return AuditEntry(
-        actor_kind=actor_kind,
-        actor=actor[:200],
-        action=action[:80],
-        outcome=outcome[:80],
-        authority=authority,
-        case_ref=case_ref[:32] if case_ref else None,
-        child_ref=child_ref[:64] if child_ref else None,
+def bounded(entry: AuditEntry) -> AuditEntry:
+    """`entry` with each text cut to its column's length (the HTTP API adds its rows to the
+    request's own transaction: `api/guard.py`)."""
+    entry.actor, entry.action, entry.outcome = (
+        entry.actor[:200],
+        entry.action[:80],
+        entry.outcome[:80],
     )
+    entry.case_ref = entry.case_ref[:32] if entry.case_ref else None
+    entry.child_ref = entry.child_ref[:64] if entry.child_ref else None
+    return entry
 
 
 def audit_for_case(engine: Engine, case_ref: str) -> list[AuditEntry]:
