@@ -9,9 +9,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api import errors, routes
+from api.auth import VerifiedKeys
 from api.guard import Guard
 from engine.ingest import Ingest
 from models.cases.store import sync_authorities
+from models.database import get_engine
 from models.policy.book import PolicyBook
 from models.settings import Settings, get_settings
 
@@ -29,20 +31,25 @@ def create_app(
     from models.runtime import policies as default_policies
 
     settings = settings or get_settings()
-    engine = engine or case_engine()
+    if engine is None:
+        case_engine()  # the schema brought up to date, once
+        url = settings.resolved_database_url()
+        engine = get_engine(url, pool_size=settings.api_db_connections)
     policies = policies or default_policies()
     with Session(engine) as session:
         sync_authorities(session, policies=policies)
     app = build_fastapi()
     app.state.engine = engine
+    app.state.verified_keys = VerifiedKeys()
     # accepting never waits for Prefect: `cin worker` / `cin serve` deliver the outbox
     app.state.ingest = Ingest(engine, policies, deliver=False)
     guarded = Guard(
         app,
         engine=engine,
         max_body=settings.api_max_body_bytes,
-        rate=settings.api_rate_per_second,
-        burst=settings.api_rate_burst,
+        # each worker process holds its own buckets: its share of the limit (docs/http-api.md)
+        rate=settings.api_rate_per_second / settings.api_workers,
+        burst=max(1, settings.api_rate_burst // settings.api_workers),
     )
     return guarded
 

@@ -1,21 +1,68 @@
-"""Who is calling: the key in `Authorization: Bearer cin_...`, read from the database on every
-request (a revocation holds from the next request), bound to one authority and one scope."""
+"""Who is calling: the key in `Authorization: Bearer cin_...`, bound to one authority and one
+scope. A key is verified against its row once a process (`VerifiedKeys`); whether it is still
+active is read again on every request, in the request's own transaction (`api/transaction.py`),
+so a revocation holds from the next request whatever this process remembers."""
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+from threading import Lock
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.errors import ApiError
 from models.access.keys import Client, authenticate
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `cin api key create`")
+UNKNOWN = "Authorization: the key is unknown or revoked"
 
 
-def reader(
+class VerifiedKeys:
+    """Keys this process has verified, by the SHA-256 of the key as presented (never the key
+    itself); at most `size`, the least recently used forgotten first. Only verified keys are
+    kept, so an unknown key cannot fill it. Never trusted for revocation (see the module)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._clients: OrderedDict[str, Client] = OrderedDict()
+        self._lock = Lock()
+
+    @staticmethod
+    def _digest(presented: str) -> str:
+        return hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
+
+    def get(self, presented: str) -> Client | None:
+        digest = self._digest(presented)
+        with self._lock:
+            client = self._clients.get(digest)
+            if client is not None:
+                self._clients.move_to_end(digest)
+            return client
+
+    def put(self, presented: str, client: Client) -> None:
+        with self._lock:
+            self._clients[self._digest(presented)] = client
+            while len(self._clients) > self.size:
+                self._clients.popitem(last=False)
+
+    def forget(self, key_id: str) -> None:
+        with self._lock:
+            for digest in [d for d, c in self._clients.items() if c.key_id == key_id]:
+                del self._clients[digest]
+
+
+def _verify(engine: Engine, presented: str) -> Client | None:
+    with Session(engine) as session:
+        return authenticate(session, presented)
+
+
+async def reader(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Client:
@@ -24,17 +71,20 @@ def reader(
         raise ApiError(
             401, "unauthenticated", "Authorization: expected 'Bearer <key>'", "Authorization"
         )
-    with Session(request.app.state.engine) as session:
-        client = authenticate(session, credentials.credentials)
-    if client is None:
-        raise ApiError(
-            401, "unauthenticated", "Authorization: the key is unknown or revoked", "Authorization"
-        )
+    verified: VerifiedKeys = request.app.state.verified_keys
+    presented = credentials.credentials
+    client = verified.get(presented)
+    if client is None:  # the first request with this key here: its hash is compared once
+        engine = request.app.state.engine
+        client = await anyio.to_thread.run_sync(_verify, engine, presented)
+        if client is None:
+            raise ApiError(401, "unauthenticated", UNKNOWN, "Authorization")
+        verified.put(presented, client)
     request.state.client = client
     return client
 
 
-def recorder(client: Annotated[Client, Depends(reader)]) -> Client:
+async def recorder(client: Annotated[Client, Depends(reader)]) -> Client:
     if client.scope != "record":
         raise ApiError(403, "forbidden", "Authorization: expected a key with scope record")
     return client

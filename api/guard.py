@@ -14,9 +14,11 @@ from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from api.errors import error_response
-from models.access.audit import write_audit
+from models.access.audit import bounded
+from models.tables import AuditEntry
 
 log = logging.getLogger("cin.api")
 
@@ -134,33 +136,45 @@ class Guard:
         return b"".join(chunks)
 
     async def _audit(self, scope: Scope, status: int) -> None:
-        state = scope.get("state", {})
-        client = state.get("client")
-        if client is not None:
-            actor, authority = client.label, client.authority
-        elif state.get("key_id"):
-            actor, authority = f"unverified key ({state['key_id']})", None
-        else:
-            actor, authority = "anonymous", None
-        route = scope.get("route")
-        path = getattr(route, "path", None) or "(no route)"
-        case_ref = (scope.get("path_params") or {}).get("case_ref") or state.get("case_ref")
-        outcome = f"{status} {state.get('outcome', '')}".strip()
+        if scope.get("state", {}).get("audited"):
+            return  # written in the commit that answered the request (api/transaction.py)
+        entry = audit_row(scope, status)
         try:
-            await anyio.to_thread.run_sync(
-                lambda: write_audit(
-                    self.engine,
-                    actor_kind="api",
-                    actor=actor,
-                    action=f"{scope['method']} {path}",
-                    outcome=outcome,
-                    authority=authority,
-                    case_ref=case_ref if isinstance(case_ref, str) else None,
-                    child_ref=state.get("child_ref"),
-                )
-            )
+            await anyio.to_thread.run_sync(self._write, entry)
         except Exception as error:  # the answer stands; the gap is logged, without the request
             log.error("audit row not written (%s)", type(error).__name__)
+
+    def _write(self, entry: AuditEntry) -> None:
+        with Session(self.engine) as session:
+            session.add(entry)
+            session.commit()
+
+
+def audit_row(scope: Scope, status: int) -> AuditEntry:
+    """The access-log row of a request answered `status`: who, which route, which case or
+    child, how it went; never the body."""
+    state = scope.get("state", {})
+    client = state.get("client")
+    if client is not None:
+        actor, authority = client.label, client.authority
+    elif state.get("key_id"):
+        actor, authority = f"unverified key ({state['key_id']})", None
+    else:
+        actor, authority = "anonymous", None
+    route = scope.get("route")
+    path = getattr(route, "path", None) or "(no route)"
+    case_ref = (scope.get("path_params") or {}).get("case_ref") or state.get("case_ref")
+    return bounded(
+        AuditEntry(
+            actor_kind="api",
+            actor=actor,
+            action=f"{scope['method']} {path}",
+            outcome=f"{status} {state.get('outcome', '')}".strip(),
+            authority=authority,
+            case_ref=case_ref if isinstance(case_ref, str) else None,
+            child_ref=state.get("child_ref"),
+        )
+    )
 
 
 def _replay(body: bytes, receive_more: Receive) -> Receive:

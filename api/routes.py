@@ -10,7 +10,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.auth import reader, recorder
@@ -29,6 +28,7 @@ from api.schemas import (
     RecordEvent,
     SetChild,
 )
+from api.transaction import in_transaction, transaction
 from engine.ingest import Ingest
 from models.access.actors import Actor
 from models.access.keys import Client
@@ -69,38 +69,35 @@ def _key(value: str | None) -> str:
     return value
 
 
-def _claim_key(request: Request, client: Client, key: str, route: str, body: BaseModel) -> bool:
+def _digest(body: BaseModel) -> str:
+    return hashlib.sha256(
+        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
+    ).hexdigest()
+
+
+def _claim_key(session: Session, client: Client, key: str, route: str, body: BaseModel) -> bool:
     """Refuse `key` if this authority used it with another body or route; True if seen before."""
-    digest = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-    with Session(request.app.state.engine) as session:
-        row = session.get(ApiIdempotency, (client.authority, key))
-        if row is None:
-            return False
-        if row.body_sha256 != digest or row.route != route:
-            raise ApiError(
-                409,
-                "conflict",
-                f"Idempotency-Key: {key!r} was used before with another request; expected the "
-                "same request, or a new key",
-                "Idempotency-Key",
-            )
-        return True
-
-
-def _remember_key(request: Request, client: Client, key: str, route: str, body: BaseModel) -> None:
-    digest = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-    with Session(request.app.state.engine) as session:
-        session.add(
-            ApiIdempotency(authority=client.authority, key=key, route=route, body_sha256=digest)
+    row = session.get(ApiIdempotency, (client.authority, key))
+    if row is None:
+        return False
+    if row.body_sha256 != _digest(body) or row.route != route:
+        raise ApiError(
+            409,
+            "conflict",
+            f"Idempotency-Key: {key!r} was used before with another request; expected the "
+            "same request, or a new key",
+            "Idempotency-Key",
         )
-        try:
-            session.commit()
-        except IntegrityError:  # a concurrent twin stored it first: it is checked next time
-            session.rollback()
+    return True
+
+
+def _remember_key(session: Session, client: Client, key: str, route: str, body: BaseModel) -> None:
+    """Stored in the request's transaction: a concurrent twin's row makes the commit fail, and
+    `in_transaction` runs the request again, to find it (api/transaction.py)."""
+    row = ApiIdempotency(
+        authority=client.authority, key=key, route=route, body_sha256=_digest(body)
+    )
+    session.add(row)
 
 
 def _ingest(request: Request) -> Ingest:
@@ -134,25 +131,28 @@ def open_case(
     client: Annotated[Client, Depends(recorder)],
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
-    key = _key(idempotency_key)
-    route = "open"
-    replay = _claim_key(request, client, key, route, body)
-    _refuse_future(body.event.on)
-    accepted = _ingest(request).open(
-        authority=client.authority,
-        child_ref=body.child_ref,
-        event=body.event.model_dump(),
-        team=body.team,
-        key=key,
-        actor=Actor("api", client.label, body.recorded_by),
-    )
-    request.state.outcome = "opened"
-    request.state.case_ref = accepted.case_ref  # the access log names the case it opened
-    if accepted.duplicate or replay:
-        response.headers["Idempotent-Replayed"] = "true"
-    else:
-        _remember_key(request, client, key, route, body)
-    return Accepted(case=accepted.case_ref, seq=accepted.seq, event_type=body.event.type)
+    def accept(session: Session) -> Accepted:
+        key = _key(idempotency_key)
+        _refuse_future(body.event.on)
+        replay = _claim_key(session, client, key, "open", body)
+        accepted = _ingest(request).open(
+            authority=client.authority,
+            child_ref=body.child_ref,
+            event=body.event.model_dump(),
+            team=body.team,
+            key=key,
+            actor=Actor("api", client.label, body.recorded_by),
+            session=session,
+        )
+        request.state.outcome = "opened"
+        request.state.case_ref = accepted.case_ref  # the access log names the case it opened
+        if accepted.duplicate or replay:
+            response.headers["Idempotent-Replayed"] = "true"
+        else:
+            _remember_key(session, client, key, "open", body)
+        return Accepted(case=accepted.case_ref, seq=accepted.seq, event_type=body.event.type)
+
+    return in_transaction(request, client, 201, accept)
 
 
 @router.post(
@@ -169,24 +169,28 @@ def record_event(
     client: Annotated[Client, Depends(recorder)],
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
-    key = _key(idempotency_key)
     route = f"record:{case_ref}"
-    replay = _claim_key(request, client, key, route, body)
-    with Session(request.app.state.engine) as session:
-        _own_case(session, client, case_ref)
-    _refuse_future(body.event.on)
-    accepted = _ingest(request).record(
-        case_ref,
-        body.event.model_dump(),
-        key=key,
-        actor=Actor("api", client.label, body.recorded_by),
-    )
-    if accepted.duplicate or replay:
-        response.headers["Idempotent-Replayed"] = "true"
-    else:
-        _remember_key(request, client, key, route, body)
-    # the seq of the event this key recorded (a repeat answers with the first one's)
-    return Accepted(case=accepted.case_ref, seq=accepted.seq, event_type=body.event.type)
+
+    def accept(session: Session) -> Accepted:
+        key = _key(idempotency_key)
+        _refuse_future(body.event.on)
+        replay = _claim_key(session, client, key, route, body)
+        accepted = _ingest(request).record(
+            case_ref,
+            body.event.model_dump(),
+            key=key,
+            actor=Actor("api", client.label, body.recorded_by),
+            authority=client.authority,  # another council's case: 404, as no case at all
+            session=session,
+        )
+        if accepted.duplicate or replay:
+            response.headers["Idempotent-Replayed"] = "true"
+        else:
+            _remember_key(session, client, key, route, body)
+        # the seq of the event this key recorded (a repeat answers with the first one's)
+        return Accepted(case=accepted.case_ref, seq=accepted.seq, event_type=body.event.type)
+
+    return in_transaction(request, client, 201, accept)
 
 
 @router.put("/children", response_model=ChildSet, summary="set a child's census details")
@@ -198,29 +202,20 @@ def put_child(
     idempotency_key: IdempotencyKey = None,
 ) -> ChildSet:
     """The child's reference is in the body, never the path: paths reach proxy logs."""
-    key = _key(idempotency_key)
     request.state.child_ref = body.child_ref
-    replay = _claim_key(request, client, key, "child", body)
-    details = ChildDetails.model_validate(body.details.model_dump())
-    digest = hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-    with Session(request.app.state.engine) as session:
+
+    def put(session: Session) -> ChildSet:
+        key = _key(idempotency_key)
+        details = ChildDetails.model_validate(body.details.model_dump())
+        replay = _claim_key(session, client, key, "child", body)
         set_child(session, authority=client.authority, child_ref=body.child_ref, details=details)
-        if not replay:
-            session.add(
-                ApiIdempotency(
-                    authority=client.authority, key=key, route="child", body_sha256=digest
-                )
-            )
-        try:
-            session.commit()
-        except IntegrityError:  # a concurrent twin with this key: it wins; this one is checked
-            session.rollback()
-            replay = _claim_key(request, client, key, "child", body)
-    if replay:
-        response.headers["Idempotent-Replayed"] = "true"
-    return ChildSet(authority=client.authority)
+        if replay:
+            response.headers["Idempotent-Replayed"] = "true"
+        else:
+            _remember_key(session, client, key, "child", body)
+        return ChildSet(authority=client.authority)
+
+    return in_transaction(request, client, 200, put)
 
 
 @router.post(
@@ -238,18 +233,26 @@ def record_contact(
 ) -> ContactRecorded:
     """The child's reference is in the body, never the path: paths reach proxy logs. A contact
     already recorded (the same child, day and source) is answered as recorded, replayed."""
-    key = _key(idempotency_key)
     request.state.child_ref = body.child_ref
-    replay = _claim_key(request, client, key, "contact", body)
-    _refuse_future(body.on, "on")
-    created = _ingest(request).record_contact(
-        authority=client.authority, child_ref=body.child_ref, on=body.on, source=body.source
-    )
-    if replay or not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    if not replay:
-        _remember_key(request, client, key, "contact", body)
-    return ContactRecorded(authority=client.authority)
+
+    def add(session: Session) -> ContactRecorded:
+        key = _key(idempotency_key)
+        _refuse_future(body.on, "on")
+        replay = _claim_key(session, client, key, "contact", body)
+        created = _ingest(request).record_contact(
+            authority=client.authority,
+            child_ref=body.child_ref,
+            on=body.on,
+            source=body.source,
+            session=session,
+        )
+        if replay or not created:
+            response.headers["Idempotent-Replayed"] = "true"
+        if not replay:
+            _remember_key(session, client, key, "contact", body)
+        return ContactRecorded(authority=client.authority)
+
+    return in_transaction(request, client, 201, add)
 
 
 @router.get("/cases/{case_ref}", response_model=CaseOut, summary="read a case")
@@ -257,7 +260,7 @@ def read_case(
     case_ref: CaseRef, request: Request, client: Annotated[Client, Depends(reader)]
 ) -> CaseOut:
     today = clock().today()
-    with Session(request.app.state.engine) as session:
+    with transaction(request, client, 200) as session:
         case = _own_case(session, client, case_ref)
         deadlines = case_deadlines(session, case.id)
         events = list(
@@ -313,10 +316,12 @@ def list_deadlines(
     as_of: date | None = None,
 ) -> list[DeadlineItem]:
     """This key's authority only (another authority: 404); `overdue` judged on `as_of`."""
-    if authority is not None and authority != client.authority:
-        raise ApiError(404, "not_found", "authority: no such authority for this key", "authority")
     day = as_of or clock().today()
-    with Session(request.app.state.engine) as session:
+    with transaction(request, client, 200) as session:
+        if authority is not None and authority != client.authority:
+            raise ApiError(
+                404, "not_found", "authority: no such authority for this key", "authority"
+            )
         rows = open_deadlines(session, authority=client.authority, due_by=day if overdue else None)
     return [
         DeadlineItem(

@@ -8,7 +8,11 @@ transaction, the access log row) over FastAPI's. Each client sends its own cases
 order: a referral, then nine events, then a new case. No Prefect: accepting never waits for it
 (the outbox is delivered by `cin worker`).
 
-    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--db-prefix cin21_bench_]
+    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--workers 1]
+
+Beside each row: the CPU the server's processes and the database's backends spent per request
+(from /proc), and the connections opened during it (`pg_stat_database.sessions`): figures that
+depend far less on the machine's load than the rates do.
 
 The machine is shared and small: figures measured on it say so, and the ratio is the number to
 compare between runs.
@@ -32,6 +36,8 @@ from typing import Any
 import httpx
 import psycopg
 
+TICK = os.sysconf("SC_CLK_TCK")
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -51,19 +57,60 @@ EVENTS = [
 SERVER = """
 import sys, uvicorn
 from pydantic import BaseModel
-from api.app import create_app
+from api.server import app as api_app
 
 class Anything(BaseModel):
     recorded_by: str
     event: dict
 
-guarded = create_app()
 def trivial(body: Anything) -> dict:
     return {"ok": True}
-guarded.app.add_api_route("/trivial", trivial, methods=["POST"], status_code=201)
-uvicorn.run(guarded, host="127.0.0.1", port=int(sys.argv[1]), access_log=False,
-            log_level="warning")
+
+def app():
+    guarded = api_app()
+    guarded.app.add_api_route("/trivial", trivial, methods=["POST"], status_code=201)
+    return guarded
+
+if __name__ == "__main__":
+    uvicorn.run("bench_api_server:app", factory=True, host="127.0.0.1", port=int(sys.argv[1]),
+                workers=int(sys.argv[2]), access_log=False, log_level="warning")
 """
+
+
+def cpu_seconds(root: int, database: str) -> tuple[float, float]:
+    """CPU seconds used so far by the server (`root` and its worker processes) and by the
+    PostgreSQL backends connected to `database` (read from /proc; Linux)."""
+    server = backends = 0.0
+    children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        pid, fields = int(entry.name), raw.rsplit(")", 1)[1].split()
+        used[pid] = (int(fields[11]) + int(fields[12])) / TICK
+        children.setdefault(int(fields[1]), []).append(pid)
+        if command.startswith("postgres: ") and f" {database} " in command:
+            backends += used[pid]
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        server += used.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return server, backends
+
+
+def sessions_opened(admin: str, database: str) -> int:
+    """Connections opened to `database` so far (PostgreSQL 14 and later)."""
+    with psycopg.connect(admin, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT sessions FROM pg_stat_database WHERE datname = %s", (database,)
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def run_clients(url: str, key: str, clients: int, seconds: float, trivial: bool) -> dict[str, Any]:
@@ -82,7 +129,7 @@ def run_clients(url: str, key: str, clients: int, seconds: float, trivial: bool)
             case_number = 0
             while time.monotonic() < stop:
                 case_number += 1
-                child = f"B-{run}-{number}-{case_number}"
+                child = f"B{run}N{number}C{case_number}"  # letters and digits (rule 1580)
                 ref = None
                 for i in range(len(EVENTS) + 1):
                     if time.monotonic() >= stop:
@@ -143,6 +190,7 @@ def main() -> int:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db-prefix", default="cin21_bench_")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     name = f"{args.db_prefix}{uuid.uuid4().hex[:8]}"
     admin = "host=127.0.0.1 user=postgres dbname=postgres"
@@ -166,9 +214,13 @@ def main() -> int:
         ).stdout.splitlines()[-1]  # fmt: skip
         port = free_port()
         log = (data / "api.log").open("ab")
+        (data / "bench_api_server.py").write_text(SERVER)
+        env["PYTHONPATH"] = os.pathsep.join([str(data), str(REPO)])
+        env["CIN_API_WORKERS"] = str(args.workers)
         server = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(port)], env=env, cwd=REPO, stdout=log, stderr=log
-        )
+            [sys.executable, str(data / "bench_api_server.py"), str(port), str(args.workers)],
+            env=env, cwd=REPO, stdout=log, stderr=log,
+        )  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -179,19 +231,28 @@ def main() -> int:
         # warm-up: the first request of each kind loads what the server imports lazily
         run_clients(url, key, 1, 1.0, True)
         run_clients(url, key, 1, 1.0, False)
-        print(f"HTTP API on PostgreSQL, {args.seconds:g} s per run; the machine is shared and "
-              "loaded: compare the ratio, not the absolute figures")  # fmt: skip
+        print(f"HTTP API on PostgreSQL, {args.workers} uvicorn worker(s), {args.seconds:g} s "
+              "per run; the machine is shared and loaded: compare the ratio, not the absolute "
+              "figures. CPU ms per request: the server's processes, then PostgreSQL's backends "
+              "for this database; connections: opened during the run")  # fmt: skip
         print(f"{'clients':>7} {'endpoint':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'requests':>8}  errors")  # fmt: skip
+              f"{'requests':>8} {'cpu ms':>7} {'pg ms':>6} {'conns':>5}  errors")  # fmt: skip
         for clients in (int(c) for c in args.clients.split(",")):
             rows = {}
             for trivial in (True, False):
+                cpu_before, opened = cpu_seconds(server.pid, name), sessions_opened(admin, name)
                 got = run_clients(url, key, clients, args.seconds, trivial)
+                cpu_after = cpu_seconds(server.pid, name)
+                opened = sessions_opened(admin, name) - opened
                 rows[trivial] = got
                 label = "trivial" if trivial else "events"
+                per = 1000 / max(1, got["requests"])
+                server_ms = (cpu_after[0] - cpu_before[0]) * per
+                pg_ms = (cpu_after[1] - cpu_before[1]) * per
                 print(
                     f"{clients:>7} {label:10} {got['per_second']:>8.1f} {got['p50_ms']:>8.1f} "
-                    f"{got['p99_ms']:>8.1f} {got['requests']:>8}  {got['errors'] or ''}"
+                    f"{got['p99_ms']:>8.1f} {got['requests']:>8} {server_ms:>7.2f} "
+                    f"{pg_ms:>6.2f} {opened:>5}  {got['errors'] or ''}"
                 )
             if rows[True]["per_second"]:
                 ratio = rows[False]["per_second"] / rows[True]["per_second"]

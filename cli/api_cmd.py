@@ -14,6 +14,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     api.add_argument("--host", help="address to listen on (default CIN_API_HOST, 127.0.0.1)")
     api.add_argument("--port", type=int, help="port (default CIN_API_PORT, 8421)")
+    api.add_argument(
+        "--workers",
+        type=int,
+        help="uvicorn worker processes (default CIN_API_WORKERS, 1); each allows 1/N of the "
+        "rate limit per key",
+    )
     api.set_defaults(func=run_api)
     commands = api.add_subparsers(dest="api_command")
     key = commands.add_parser("key", help="API keys: create, list, revoke")
@@ -48,9 +54,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run_api(args: argparse.Namespace) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         raise CliError(f"--port: expected 1 to 65535; got {args.port}")
+    if args.workers is not None and not 1 <= args.workers <= 64:
+        raise CliError(f"--workers: expected 1 to 64; got {args.workers}")
     from api.server import run
 
-    run(host=args.host, port=args.port)
+    run(host=args.host, port=args.port, workers=args.workers)
     return 0
 
 

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine
@@ -23,7 +24,7 @@ from sqlmodel import Session
 
 from models.access.actors import Actor
 from models.cases.lookup import ChildCase, child_cases
-from models.cases.store import Accepted, open_case, record, sync_authorities
+from models.cases.store import Accepted, committed, open_case_in, record_in, sync_authorities
 from models.lifecycle import parse_event
 from models.policy.book import PolicyBook
 from models.runtime import case_engine, clock, policies
@@ -93,20 +94,25 @@ class Ingest:
         team: str | None = None,
         key: str | None = None,
         actor: Actor | None = None,
+        session: Session | None = None,
     ) -> Accepted:
-        """Start a case with any opening event (a referral or a transfer in)."""
-        return self._delivered(
-            open_case(
-                self.engine,
-                policies=self.policies,
-                authority=authority,
-                child_ref=child_ref,
-                event=parse_event(event),
-                key=key,
-                team=team,
-                today=clock().today(),
-                actor=actor,
-            )
+        """Start a case with any opening event (a referral or a transfer in). With `session`,
+        accepted in the caller's transaction: the caller commits, and the outbox delivers."""
+        accept = partial(
+            open_case_in,
+            policies=self.policies,
+            authority=authority,
+            child_ref=child_ref,
+            event=parse_event(event),
+            key=key,
+            team=team,
+            today=clock().today(),
+            actor=actor,
+        )
+        return (
+            accept(session)
+            if session is not None
+            else self._delivered(committed(self.engine, accept))
         )
 
     def record(
@@ -115,25 +121,48 @@ class Ingest:
         event: Mapping[str, Any],
         key: str | None = None,
         actor: Actor | None = None,
+        *,
+        authority: str | None = None,
+        session: Session | None = None,
     ) -> Accepted:
-        accepted = record(
-            self.engine,
+        """Record an event on an open case (of `authority`, when given). With `session`, in the
+        caller's transaction: the caller commits, and the outbox delivers."""
+        accept = partial(
+            record_in,
             policies=self.policies,
             case_ref=case_ref,
             event=parse_event(event),
             key=key,
             today=clock().today(),  # an event dated after today is refused
             actor=actor,
+            authority=authority,
         )
-        return self._delivered(accepted)
+        return (
+            accept(session)
+            if session is not None
+            else self._delivered(committed(self.engine, accept))
+        )
 
-    def record_contact(self, *, authority: str, child_ref: str, on: date, source: str) -> bool:
-        """A contact at the front door (Annex A List 1), never a case; True if new."""
-        from models.cases.contacts import record_contact
+    def record_contact(
+        self,
+        *,
+        authority: str,
+        child_ref: str,
+        on: date,
+        source: str,
+        session: Session | None = None,
+    ) -> bool:
+        """A contact at the front door (Annex A List 1), never a case; True if new. With
+        `session`, in the caller's transaction (the caller commits)."""
+        from models.cases.contacts import add_contact, record_contact
 
         self.policies.authority(authority)  # an unknown authority: the known ones named
+        today = clock().today()
+        if session is not None:
+            return add_contact(session, authority=authority, child_ref=child_ref, on=on,
+                               source=source, today=today)  # fmt: skip
         return record_contact(self.engine, authority=authority, child_ref=child_ref, on=on,
-                              source=source, today=clock().today())  # fmt: skip
+                              source=source, today=today)  # fmt: skip
 
     def set_child(
         self,

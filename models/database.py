@@ -97,7 +97,10 @@ def create_private_file(path: Path) -> None:
 
 
 @lru_cache(maxsize=8)
-def get_engine(url: str) -> Engine:
+def get_engine(url: str, pool_size: int = 5) -> Engine:
+    """The engine for `url`, one a process; `pool_size` connections kept open (SQLAlchemy's
+    default 5; the HTTP API keeps one per concurrent request, `api_db_connections`: a connection
+    opened and closed per request costs a PostgreSQL backend process each time)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
@@ -109,7 +112,9 @@ def get_engine(url: str) -> Engine:
         # and a deferred transaction would fail its upgrade from read to write under contention.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    engine = create_engine(url, hide_parameters=True, connect_args={"connect_timeout": 10})
+    engine = create_engine(
+        url, hide_parameters=True, connect_args={"connect_timeout": 10}, pool_size=pool_size
+    )
     _ping_when_idle(engine)
     return engine
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = 16_384
     api_rate_per_second: float = 100.0
     api_rate_burst: int = 200
+    # engine defaults: uvicorn worker processes (`cin api --workers N`), each with its own rate
+    # buckets holding rate / N per key, and each process's pooled connections to the database
+    api_workers: int = Field(default=1, ge=1, le=64)
+    api_db_connections: int = Field(default=16, ge=1, le=200)
 
     @model_validator(mode="after")
     def _ui_of_the_api(self) -> Settings:

@@ -41,9 +41,15 @@ def check_recorded_by(session: Session, authority: str, staff_id: str | None) ->
 
     from models.tables import Staff
 
-    roster = select(col(Staff.staff_id), col(Staff.active)).where(Staff.authority == authority)
-    members = dict(session.exec(roster).all())
-    if members and not members.get(staff_id):
+    # one row, not the roster: this staff id's if it is on it, else any (a roster exists)
+    roster = (
+        select(col(Staff.staff_id), col(Staff.active))
+        .where(Staff.authority == authority)
+        .order_by((col(Staff.staff_id) == staff_id).desc())
+        .limit(1)
+    )
+    member = session.exec(roster).first()
+    if member is not None and not (member[0] == staff_id and member[1]):
         raise FieldRefused(
             f"recorded_by: expected an active staff id on {authority}'s roster; got {staff_id!r}"
         )

@@ -39,15 +39,35 @@ def write_audit(
         id=uuid.uuid4(),
         at=at if at is not None else datetime.now(UTC),
         actor_kind=actor_kind,
-        actor=actor[:200],
-        action=action[:80],
-        outcome=outcome[:80],
+        **_bounded_texts(actor, action, outcome, case_ref, child_ref),
         authority=authority,
-        case_ref=case_ref[:32] if case_ref else None,
-        child_ref=child_ref[:64] if child_ref else None,
     )
     with engine.begin() as connection:
         connection.execute(entry)
+
+
+def _bounded_texts(
+    actor: str, action: str, outcome: str, case_ref: str | None, child_ref: str | None
+) -> dict[str, str | None]:
+    """Each text of an access-log row cut to its column's length."""
+    return {
+        "actor": actor[:200],
+        "action": action[:80],
+        "outcome": outcome[:80],
+        "case_ref": case_ref[:32] if case_ref else None,
+        "child_ref": child_ref[:64] if child_ref else None,
+    }
+
+
+def bounded(entry: AuditEntry) -> AuditEntry:
+    """`entry` with each text cut to its column's length (the HTTP API adds its rows to the
+    request's own transaction: `api/guard.py`)."""
+    texts = _bounded_texts(
+        entry.actor, entry.action, entry.outcome, entry.case_ref, entry.child_ref
+    )
+    for name, value in texts.items():
+        setattr(entry, name, value)
+    return entry
 
 
 def audit_for_case(engine: Engine, case_ref: str) -> list[AuditEntry]:

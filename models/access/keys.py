@@ -94,6 +94,16 @@ def authenticate(session: Session, key: str) -> Client | None:
     return Client(row.key_id, row.authority, row.name, row.scope)  # type: ignore[arg-type]
 
 
+def key_active(session: Session, key_id: str) -> bool:
+    """Whether `key_id` is known and not revoked, read in the caller's transaction: the HTTP API
+    asks on every request, whatever key it verified earlier (a revocation holds from the next
+    request)."""
+    query = select(col(ApiClient.key_id)).where(
+        ApiClient.key_id == key_id, col(ApiClient.revoked_at).is_(None)
+    )
+    return session.exec(query).first() is not None
+
+
 def list_keys(engine: Engine, *, authority: str | None = None) -> list[ApiClient]:
     with Session(engine) as session:
         query = select(ApiClient).order_by(col(ApiClient.authority), col(ApiClient.created_at))

@@ -9,11 +9,14 @@ idempotency key twice returns the first acceptance and writes nothing.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, Protocol
 
 from sqlalchemy import Engine, func
+from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, select
 
 from models.access.actors import Actor, check_recorded_by
@@ -55,6 +58,7 @@ from models.tables import (
 )
 
 OPENING_EVENTS = ("referral_received", "transfer_in")
+P = ParamSpec("P")
 
 
 class KeyReused(EventRefused):
@@ -104,8 +108,8 @@ def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
     session.commit()
 
 
-def open_case(
-    engine: Engine,
+def open_case_in(
+    session: Session,
     *,
     policies: PolicyBook,
     authority: str,
@@ -116,7 +120,9 @@ def open_case(
     today: date | None = None,
     actor: Actor | None = None,
 ) -> Accepted:
-    """Start a case with its first event (a referral or a transfer in).
+    """Start a case with its first event (a referral or a transfer in), in `session`'s
+    transaction: the caller commits (and may write its own rows, as the HTTP API's idempotency
+    and access-log rows, in the same commit).
 
     Refused: a child who already has an open case in this authority (the message names that
     case), an event dated after `today`, and an idempotency key already used for another event.
@@ -130,63 +136,61 @@ def open_case(
     check_child_ref(child_ref)
     team = check_team(team)
     key = check_key(key) or f"open:{uuid.uuid4()}"
-    with Session(engine, expire_on_commit=False) as session:
-        counter = _lock_authority(session, authority)
-        _check_roster_team(session, authority, team)
-        actor = _checked_actor(session, authority, actor)
-        earlier = session.exec(
-            select(Case, CaseEvent)
+    counter = _lock_authority(session, authority)
+    _check_roster_team(session, authority, team)
+    actor = _checked_actor(session, authority, actor)
+    earlier = session.exec(
+        select(Case, CaseEvent)
+        .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
+        .where(Case.authority == authority, Case.child_ref == child_ref)
+        .where(CaseEvent.idempotency_key == key)
+    ).first()
+    if earlier is not None:
+        case, logged = earlier
+        _same_event(logged, event, key)
+        return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
+    still_open = session.exec(
+        select(col(Case.case_ref)).where(
+            Case.authority == authority, Case.child_ref == child_ref, Case.stage != "closed"
+        )
+    ).first()
+    if still_open is not None:
+        raise EventRefused(
+            f"{event.type} refused: the child already has an open case, {still_open}; "
+            "record this on it, or close it first"
+        )
+    transition = apply(initial_state(), event, timeline)
+    # earlier cases of the child opened by a referral: a transfer in is not a referral, so
+    # a referral after one is not a re-referral (DfE: "within 12 months of a previous
+    # referral")
+    previous = list(
+        session.exec(
+            select(col(Case.referral_date))
             .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
             .where(Case.authority == authority, Case.child_ref == child_ref)
-            .where(CaseEvent.idempotency_key == key)
-        ).first()
-        if earlier is not None:
-            case, logged = earlier
-            _same_event(logged, event, key)
-            return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
-        still_open = session.exec(
-            select(col(Case.case_ref)).where(
-                Case.authority == authority, Case.child_ref == child_ref, Case.stage != "closed"
-            )
-        ).first()
-        if still_open is not None:
-            raise EventRefused(
-                f"{event.type} refused: the child already has an open case, {still_open}; "
-                "record this on it, or close it first"
-            )
-        transition = apply(initial_state(), event, timeline)
-        # earlier cases of the child opened by a referral: a transfer in is not a referral, so
-        # a referral after one is not a re-referral (DfE: "within 12 months of a previous
-        # referral")
-        previous = list(
-            session.exec(
-                select(col(Case.referral_date))
-                .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
-                .where(Case.authority == authority, Case.child_ref == child_ref)
-                .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
-            )
+            .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
         )
-        case = Case(
-            case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
-            authority=authority,
-            child_ref=child_ref,
-            team=team,
-            stage=str(transition.state.stage),
-            referral_date=event.on,
-            re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
-            state=state_to_dict(transition.state),
-        )
-        counter.next_case_number += 1
-        session.add(counter)
-        session.add(case)
-        session.flush()
-        _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
-        session.commit()
-        return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
+    )
+    case = Case(
+        case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
+        authority=authority,
+        child_ref=child_ref,
+        team=team,
+        stage=str(transition.state.stage),
+        referral_date=event.on,
+        re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
+        state=state_to_dict(transition.state),
+    )
+    counter.next_case_number += 1
+    session.add(counter)
+    session.add(case)
+    session.flush()
+    _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
+    return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
 
 
-def record(
-    engine: Engine,
+def record_in(
+    session: Session,
     *,
     policies: PolicyBook,
     case_ref: str,
@@ -194,38 +198,68 @@ def record(
     key: str | None = None,
     today: date | None = None,
     actor: Actor | None = None,
+    authority: str | None = None,
 ) -> Accepted:
-    """Append one event to an open case, if its lifecycle allows it.
+    """Append one event to an open case, if its lifecycle allows it, in `session`'s transaction
+    (the caller commits). With `authority` (an API key's), a case of another authority is
+    unknown, exactly as a reference that does not exist.
 
     An event dated before the case's latest event is a late entry: it takes its place in date
     order and the case is re-derived from its log (`models.cases.history`).
     """
     check_case_ref(case_ref)
     key = check_key(key) or f"record:{uuid.uuid4()}"
-    with Session(engine, expire_on_commit=False) as session:
-        case = lock_case(session, case_ref)
+    case = lock_case(session, case_ref)
+    if authority is not None and case.authority != authority:
+        raise UnknownCase(f"no case {case_ref!r}")
+    # one read for two questions: the case's latest event date, and the event holding `key`
+    latest, logged_seq = session.exec(
+        select(
+            func.max(CaseEvent.occurred_on),
+            func.max(sql_case((col(CaseEvent.idempotency_key) == key, col(CaseEvent.seq)))),
+        ).where(CaseEvent.case_id == case.id)
+    ).one()
+    if logged_seq is not None:
         logged = session.exec(
-            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.idempotency_key == key)
-        ).first()
-        if logged is not None:
-            _same_event(logged, event, key)
-            return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
-        if event.type in OPENING_EVENTS:
-            raise EventRefused(f"{event.type} refused: case {case_ref} is already open")
-        _refuse_future(event, today)
-        timeline = policies.authority(case.authority)
-        actor = _checked_actor(session, case.authority, actor)
-        latest = session.exec(
-            select(func.max(CaseEvent.occurred_on)).where(CaseEvent.case_id == case.id)
+            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.seq == logged_seq)
         ).one()
-        if latest is not None and event.on < latest:
-            changes = _record_late(session, case, event, key, timeline, today, actor)
-        else:
-            transition = apply(state_from_dict(case.state), event, timeline)
-            _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
-            changes = transition.changes
+        _same_event(logged, event, key)
+        return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
+    if event.type in OPENING_EVENTS:
+        raise EventRefused(f"{event.type} refused: case {case_ref} is already open")
+    _refuse_future(event, today)
+    timeline = policies.authority(case.authority)
+    actor = _checked_actor(session, case.authority, actor)
+    if latest is not None and event.on < latest:
+        changes = _record_late(session, case, event, key, timeline, today, actor)
+    else:
+        transition = apply(state_from_dict(case.state), event, timeline)
+        _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
+        changes = transition.changes
+    return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
+
+
+def committed(engine: Engine, accept: Callable[[Session], Accepted]) -> Accepted:
+    """`accept` in a transaction of its own, committed before the caller hears the answer."""
+    with Session(engine, expire_on_commit=False) as session:
+        accepted = accept(session)
         session.commit()
-        return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
+        return accepted
+
+
+def _in_own_transaction(
+    accept: Callable[Concatenate[Session, P], Accepted],
+) -> Callable[Concatenate[Engine, P], Accepted]:
+    @wraps(accept)
+    def run(engine: Engine, /, *args: P.args, **kwargs: P.kwargs) -> Accepted:
+        return committed(engine, lambda session: accept(session, *args, **kwargs))
+
+    return run
+
+
+# the CLI's, the Python API's and the tests' way in: one event, one transaction
+open_case = _in_own_transaction(open_case_in)
+record = _in_own_transaction(record_in)
 
 
 def _checked_actor(session: Session, authority: str, actor: Actor | None) -> Actor:
@@ -338,12 +372,9 @@ def _log(
         )
     )
     keys = [c.key for c in changes]
-    rows = {
-        d.key: d
-        for d in session.exec(
-            select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
-        )
-    }
+    touched = select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
+    # an event that changes no deadline reads none
+    rows = {d.key: d for d in (session.exec(touched) if keys else ())}
     for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
         session.add(row)
     # every row, resolved ones too: a finding that comes back opens its own row again

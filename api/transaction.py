@@ -1,0 +1,52 @@
+"""One transaction per request: the key's row read again (a revocation holds from the next
+request, whatever `VerifiedKeys` remembers), the route's work, and the request's access-log row,
+committed together: one commit (one WAL flush on PostgreSQL) per accepted event instead of one
+each for the key, the Idempotency-Key, the event and the access log.
+
+A request refused inside the transaction (a lifecycle refusal, an unknown case) rolls back, and
+the guard writes its access-log row on its own (api/guard.py), as for every refusal before it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from fastapi import Request
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from api.auth import UNKNOWN, VerifiedKeys
+from api.errors import ApiError
+from api.guard import audit_row
+from models.access.keys import Client, key_active
+
+T = TypeVar("T")
+
+
+@contextmanager
+def transaction(request: Request, client: Client, status: int) -> Iterator[Session]:
+    """A session whose commit carries the access-log row of a request answered `status`."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        if not key_active(session, client.key_id):
+            verified: VerifiedKeys = request.app.state.verified_keys
+            verified.forget(client.key_id)
+            raise ApiError(401, "unauthenticated", UNKNOWN, "Authorization")
+        yield session
+        session.add(audit_row(request.scope, status))
+        session.commit()
+        request.state.audited = True
+
+
+def in_transaction(
+    request: Request, client: Client, status: int, work: Callable[[Session], T]
+) -> T:
+    """`work` in `transaction`, once more if its commit collided with a concurrent twin's
+    unique row (the same Idempotency-Key, the same contact): the second pass finds that row and
+    answers as a repeat, or refuses the key (409)."""
+    try:
+        with transaction(request, client, status) as session:
+            return work(session)
+    except IntegrityError:
+        with transaction(request, client, status) as session:
+            return work(session)
