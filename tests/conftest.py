@@ -125,6 +125,26 @@ def _postgres_database() -> Iterator[str]:
             )
 
 
+def pg_database(kind: str) -> tuple[str, str]:
+    """A new PostgreSQL database (its name and URL) for a test that runs its own servers on it
+    (a Prefect server, a case database); `drop` it after. Commits wait for no fsync, as in
+    `_postgres_database`. CIN_TEST_DB_PREFIX sets the name's prefix (default `cin_test_`)."""
+    prefix = os.environ.get("CIN_TEST_DB_PREFIX", "cin_test_")
+    name = f"{prefix}{kind}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        c.execute(
+            sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name))
+        )
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    return name, f"{base}/{name}"
+
+
+def drop(name: str) -> None:
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[LocalSmtpServer]:
     """A real SMTP server (aiosmtpd) on a free loopback port; `smtp_server.url()` is the

@@ -43,7 +43,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 from prefect.client.orchestration import get_client
@@ -67,7 +66,7 @@ from demo.topology import Topology
 from engine.ingest import Ingest
 from engine.worker import case_deployment_id
 from models.tables import Case, CaseEvent, CaseWork, Outbox
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import drop, pg_database
 from tests.flows.processes import Worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -103,20 +102,6 @@ for j, event in enumerate(events):
 # recorder's batches arrive every few seconds even on a loaded machine)
 RECORDS_SETTLE = 60
 DEADLINE = 900  # seconds: generous for a loaded 2-core machine; the wait ends when it holds
-
-
-def pg_database(kind: str) -> tuple[str, str]:
-    prefix = os.environ.get("CIN_TEST_DB_PREFIX", "cin_test_")
-    name = f"{prefix}topo_{kind}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-def drop(name: str) -> None:
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def redis_database() -> int:

@@ -21,7 +21,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import (
@@ -41,7 +40,7 @@ from demo.local_server import PrefectServer, free_port, wait_until
 from engine.ingest import Ingest
 from engine.worker import case_deployment_id
 from models.tables import Case, CaseWork
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import drop, pg_database
 from tests.flows.processes import Worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,19 +55,6 @@ for ref in sys.argv[1:]:
     ingest.record(ref, {"type": "assessment_completed", "on": "2025-04-01", "outcome": "cin_plan"})
     ingest.record(ref, {"type": "cin_meeting_held", "on": "2025-04-14"})
 """
-
-
-def pg_database(kind: str) -> tuple[str, str]:
-    name = f"cin_test_{kind}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(f"CREATE DATABASE {name}")
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    return name, f"{base}/{name}"
-
-
-def drop(name: str) -> None:
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

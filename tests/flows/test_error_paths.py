@@ -91,14 +91,14 @@ def test_no_failure_path_leaks_the_child_reference(
     monkeypatch.delenv("CIN_POLICY_DIR")
 
     # 2. database errors: one line of an import, a read-only database, a full disk, no server
-    refuse_child_in_trigger(case_engine(), SENTINEL + "-9")
-    lines = referral_lines(("C1", "C2", "C3", SENTINEL + "-9", "C5"))
+    refuse_child_in_trigger(case_engine(), SENTINEL + "9")
+    lines = referral_lines(("C1", "C2", "C3", SENTINEL + "9", "C5"))
     done = run("import", "import", str(write_lines(tmp_path / "x.jsonl", lines)), "--no-deliver",
                "--no-progress")  # fmt: skip
     assert done.err.startswith("line 4: the case database refused this line")
     db_file = case_db.removeprefix("sqlite:///")
     monkeypatch.setenv("CIN_DATABASE_URL", f"sqlite:///file:{db_file}?mode=ro&uri=true")
-    done = run("read-only", *refer, "--child", SENTINEL + "-ro", expect=(3,))
+    done = run("read-only", *refer, "--child", SENTINEL + "RO", expect=(3,))
     assert "it is read-only" in done.err
     monkeypatch.setenv(
         "CIN_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x"
@@ -210,7 +210,7 @@ def _full_disk(tmp_path: Path, api: str) -> Outcome:
     env = {**os.environ, "PREFECT_API_URL": api}
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", "case", "refer", "--authority", "redbridge",
-         "--date", "2025-01-06", "--child", SENTINEL + "-fd"],
+         "--date", "2025-01-06", "--child", SENTINEL + "FD"],
         cwd=REPO, env=env, preexec_fn=cap, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 3, done.stderr[-1000:]
