@@ -13,7 +13,7 @@ is written. Delivery is then tried at once (`deliver=True`) or left to the recon
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -109,11 +109,7 @@ class Ingest:
             today=clock().today(),
             actor=actor,
         )
-        return (
-            accept(session)
-            if session is not None
-            else self._delivered(committed(self.engine, accept))
-        )
+        return self._accepted(accept, session)
 
     def record(
         self,
@@ -137,11 +133,7 @@ class Ingest:
             actor=actor,
             authority=authority,
         )
-        return (
-            accept(session)
-            if session is not None
-            else self._delivered(committed(self.engine, accept))
-        )
+        return self._accepted(accept, session)
 
     def record_contact(
         self,
@@ -193,6 +185,13 @@ class Ingest:
         (where a record addressed to a child goes: `models.cases.lookup.resolve`)."""
         with Session(self.engine) as session:
             return child_cases(session, authority=authority, child_ref=child_ref, key=key)
+
+    def _accepted(self, accept: Callable[[Session], Accepted], session: Session | None) -> Accepted:
+        """In the caller's `session` (it commits; the outbox delivers), or in a transaction of
+        its own, then delivered."""
+        if session is not None:
+            return accept(session)
+        return self._delivered(committed(self.engine, accept))
 
     def _delivered(self, accepted: Accepted) -> Accepted:
         if self.deliver and not accepted.duplicate:

@@ -44,6 +44,7 @@ from models.cases.store import (
     Accepted,
     _refuse_future,
     _same_event,
+    new_case,
 )
 from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
 from models.lifecycle import (
@@ -53,7 +54,6 @@ from models.lifecycle import (
     apply,
     event_to_dict,
     initial_state,
-    is_re_referral,
     parse_event,
     state_from_dict,
     state_to_dict,
@@ -300,16 +300,7 @@ class CaseBatch:
             for h in cases
             if h.events and h.events[0].seq == 1 and h.events[0].event_type == "referral_received"
         ]
-        case = Case(
-            case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
-            authority=authority,
-            child_ref=child_ref,
-            team=team,
-            stage=str(transition.state.stage),
-            referral_date=event.on,
-            re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
-            state=state_to_dict(transition.state),
-        )
+        case = new_case(counter, authority, child_ref, team, event, transition, previous)
         if case.case_ref in self.by_ref:  # another case holds the number: the database refuses
             raise NeedsPerEvent(case.case_ref)
         counter.next_case_number += 1

@@ -37,6 +37,7 @@ from models.lifecycle import (
     DeadlineChange,
     Event,
     EventRefused,
+    Transition,
     apply,
     event_to_dict,
     initial_state,
@@ -108,6 +109,29 @@ def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
     session.commit()
 
 
+def new_case(
+    counter: Authority,
+    authority: str,
+    child_ref: str,
+    team: str | None,
+    event: Event,
+    transition: Transition,
+    previous: list[date],
+) -> Case:
+    """The row of a case `event` opens, numbered by `counter` (not advanced here); `previous`
+    are the child's earlier referral dates (a re-referral within 12 months is marked)."""
+    return Case(
+        case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
+        authority=authority,
+        child_ref=child_ref,
+        team=team,
+        stage=str(transition.state.stage),
+        referral_date=event.on,
+        re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
+        state=state_to_dict(transition.state),
+    )
+
+
 def open_case_in(
     session: Session,
     *,
@@ -171,16 +195,7 @@ def open_case_in(
             .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
         )
     )
-    case = Case(
-        case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
-        authority=authority,
-        child_ref=child_ref,
-        team=team,
-        stage=str(transition.state.stage),
-        referral_date=event.on,
-        re_referral=event.type == "referral_received" and is_re_referral(previous, event.on),
-        state=state_to_dict(transition.state),
-    )
+    case = new_case(counter, authority, child_ref, team, event, transition, previous)
     counter.next_case_number += 1
     session.add(counter)
     session.add(case)
