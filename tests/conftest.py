@@ -34,6 +34,40 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 
 
+# The files that take longest, longest first (measured: the durations of a fresh-clone run,
+# `PYTEST_ADDOPTS=--durations=0`, 2026-12-06). `make test` hands files to its four processes in
+# collection order (`--dist loadfile --no-loadscope-reorder`); xdist's default order, files with
+# most tests first, started these one- and two-test files last, so the suite ended with one
+# process running the topology test alone for minutes while the other three were idle.
+LONG_FIRST = (
+    "tests/engine/test_topology.py",
+    "tests/flows/test_prefect_db_lost.py",
+    "tests/notifications/test_monitor_delivery.py",
+    "tests/flows/test_two_councils.py",
+    "tests/demo/test_census_demo.py",
+    "tests/flows/test_prefect_upgrade.py",
+    "tests/models/census/test_dfe_ingest.py",
+    "tests/notifications/test_monitor_year.py",
+    "tests/tasks/test_prefect_retention.py",
+    "tests/flows/test_crashes.py",
+    "tests/flows/test_worker_memory.py",
+    "tests/api/test_api_crashes.py",
+    "tests/models/annex_a/test_consistency.py",
+    "tests/browser/test_prefect_ui.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long files first (LONG_FIRST), then the rest in their own order (a stable sort)."""
+    rank = {path: n for n, path in enumerate(LONG_FIRST)}
+
+    def key(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return rank.get(path, len(LONG_FIRST))
+
+    items.sort(key=key)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def quiet_exit() -> Iterator[None]:
     """No logging traceback after pytest's summary. Prefect's background workers (API logs,
