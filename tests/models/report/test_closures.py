@@ -33,7 +33,9 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine
 
+from models.census.episodes import fold_episode
 from models.census.export import export_return
+from models.census.source import child_logs
 from models.census.year import CensusYear
 from models.policy.book import PolicyBook
 from models.report import authority_report
@@ -95,21 +97,32 @@ def test_closures_are_dated_by_the_authorisation(recorded: Engine, book: PolicyB
     assert before["open_cases_on_date"] == 1  # PREV
 
 
-def test_closures_in_each_month_are_the_returns(
+def test_closures_in_each_month_are_the_census_folds(
     recorded: Engine, book: PolicyBook, tmp_path: Path
 ) -> None:
-    """The 2025-26 return's CINclosureDates fall in the months the report counts its closures in
-    (on main's code STEPDOWN was counted in February and APRIL in March)."""
+    """The census fold's closures (the 2025-26 return's CINclosureDates, and FRONTDOOR's, which
+    the return leaves out: ReferralNFA 1, issue 19 point 9) fall in the months the report counts
+    its closures in (on main's code STEPDOWN was counted in February and APRIL in March)."""
+    year = CensusYear(2026)
+    folded = [
+        fold_episode(row[1], log, state={"closed_on": row[2], "closure_reason": row[3]}, year=year)
+        for per_child in child_logs(recorded, authority=AUTHORITY, reference_date=date(2026, 3, 31))
+        for row, log in per_child
+    ]
+    closed = sorted(ep.closed_on for ep in folded if ep is not None and ep.closed_on is not None)
+    assert closed == [date(2025, 4, 2), date(2025, 9, 2), date(2026, 3, 3)]
+
     xml = tmp_path / "census.xml"
-    done = export_return(recorded, policies=book, authority=AUTHORITY, year=CensusYear(2026),
-                         out=xml, produced_at=datetime(2026, 5, 1, tzinfo=UTC))  # fmt: skip
+    done = export_return(recorded, policies=book, authority=AUTHORITY, year=year, out=xml,
+                         produced_at=datetime(2026, 5, 1, tzinfo=UTC))  # fmt: skip
     assert done.omitted == []
-    closed = sorted(
-        date.fromisoformat(text)
+    written = sorted(
+        text
         for text in (d.findtext("CINclosureDate") for d in etree.parse(str(xml)).iter("CINdetails"))
         if text is not None
     )
-    assert closed == [date(2025, 4, 2), date(2025, 9, 2), date(2026, 3, 3)]
+    assert written == ["2025-04-02", "2026-03-03"]  # not FRONTDOOR's 2 Sep
+
     for month in range(12):
         first = date(2025 + (3 + month) // 12, (3 + month) % 12 + 1, 1)
         last = date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(days=1)
