@@ -338,7 +338,7 @@ def practice_history(
 
 
 # The DfE queries a lawful history may raise, each explained in docs/practice.md
-EXPLAINED_QUERIES = frozenset({"8825Q", "2991Q", "8670Q", "8675Q", "8530Q", "8770Q"})
+EXPLAINED_QUERIES = frozenset({"2991Q", "8670Q", "8675Q", "8530Q", "8770Q"})
 COUNCILS = ("redbridge", "redcar-and-cleveland", "stockton-on-tees", "warwickshire")
 # One record of each event type and outcome: what a council could record on any day.
 _OUTCOMES: dict[str, dict[str, list[Any]]] = {

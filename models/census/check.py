@@ -25,15 +25,6 @@ from models.tables import Case, CaseEvent
 XSD = Path(__file__).resolve().parent / "CIN_schema_2026.xsd"
 _QUOTED_VALUE = re.compile(r"value '[^']*'")
 _BATCH = 500  # case references a query when naming the events to correct
-# Issue 19 point 9: a referral that ends at the front door (referral_decision nfa or early_help:
-# ReferralNFA = 1, no assessment) is written RC8/RC9, the only closure codes for "no further
-# action" and "referred to early help" (CODES.md); rule 8825Q then asks why there is no
-# assessment. Nothing in the log is wrong, so the finding says what to tell the DfE instead of an
-# event to correct (docs/practice.md, point 9).
-FRONT_DOOR_8825Q = (
-    "nothing to correct: the referral ended at the decision (ReferralNFA = 1) and no assessment "
-    "took place; tell the DfE 'referral closed at the front door, no assessment (ReferralNFA = 1)'"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +164,8 @@ def _named_events(engine: Engine, findings: list[Finding]) -> list[Finding]:
             seq = int(f.correct.split()[1])
             kind = names.get((f.case_ref, seq))
             if kind:
-                correct = f"event {seq} ({kind})"
-                if f.code == "8825Q" and kind == "referral_decision":
-                    correct = FRONT_DOOR_8825Q
-                f = Finding(f.case_ref, f.code, f.level, f.field, f.message, correct)
+                f = Finding(
+                    f.case_ref, f.code, f.level, f.field, f.message, f"event {seq} ({kind})"
+                )
         named.append(f)
     return named

@@ -133,7 +133,14 @@ def _episode(ep: Episode, rows: RowMap | None) -> etree._Element:
     _sub(cin, "CINreferralDate", _d(ep.referral_date))
     _sub(cin, "ReferralSource", ep.source)
     _sub(cin, "PrimaryNeedCode", ep.primary_need)
-    if ep.closed_on is not None:
+    # A referral that ended at the front door (ReferralNFA = 1) is written without a closure
+    # date or reason (issue 19 point 9, docs/practice.md): the DfE's rules read such an episode
+    # as ended by the flag itself (csc-validator-be-cin 0.1.13, cin2022_23 rules 8815, 8816 and
+    # 8820 leave "a referral with no further action" with no CINclosureDate out of the open
+    # episodes), while the only reasons for its ending, RC8 and RC9, say "after assessment" and
+    # raise query 8825Q on every such child. The case is still closed on the decision's date
+    # (the fold's `closed_on`): the year's selection and the in-force counts read that.
+    if ep.closed_on is not None and not ep.referral_nfa:
         _sub(cin, "CINclosureDate", _d(ep.closed_on))
         _sub(cin, "ReasonForClosure", ep.closure_reason)
     _sub(cin, "DateOfInitialCPC", _d(ep.initial_cpc) if ep.initial_cpc else None)

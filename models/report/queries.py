@@ -10,10 +10,11 @@ which date arithmetic is a join. That is what lets one text run unchanged on bot
 Bind parameters: `:auth` (the authorities, expanding), `:s` and `:e` (the period, inclusive),
 `:d` (the "on a date" day, the period's end).
 
-A case is one episode. It closed on the date of its latest event when its stage is `closed` (by
-date, not sequence: a late entry recorded after the closure but dated before it does not move the
-closure), so closures are read from the log, not from the closure reason, which another
-lifecycle revision may spell differently.
+A case is one episode. It closed when its stage is `closed`, on the date its state holds: the
+census return's CINclosureDate (an NFA authorised days after the assessment completed closes on the
+authorisation, not on its latest event's date). How it closed (to early help or not) is read from
+the events that closed it, not from the closure reason, which another lifecycle revision may spell
+differently.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 `report_case` (the authorities' cases, narrow), `report_event` (their events without visits, with
 the outcome and reason some measure reads taken out of the JSON once: the only text that differs
-between SQLite and PostgreSQL), `report_facts` (one row per case: its latest event, how it closed,
-its plan's start) and `report_closed` (the cases that closed in the period). `bound` types the
+between SQLite and PostgreSQL), `report_facts` (one row per case: how it closed, its plan's start,
+its referral decisions) and `report_closed` (the cases that closed in the period). `bound` types the
 bind parameters every statement shares: `:auth` (expanding), `:s`, `:e` and `:d` (dates).
 """
 
@@ -45,8 +45,9 @@ CLOSED_TABLE = """
 
 def fill_facts_table() -> TextClause:
     """One pass over the authorities' events, grouped by case: what the closure and plan measures
-    need of each case (its latest event, how it closed, its plan's start, whether it opened with a
-    referral, and its referral decisions). What is in force on day d is the census fold's
+    need of each case (how it closed, its plan's start, whether it opened with a referral, and its
+    referral decisions). When it closed is the case state's (`report_case.closed_on`), not its
+    latest event's date. What is in force on day d is the census fold's
     (on_date.py).
 
     A closure to early help is told by the event that made it, whichever reason code it carries:
@@ -55,8 +56,8 @@ def fill_facts_table() -> TextClause:
     """
     return bound(
         """
-        INSERT INTO report_facts (id, latest, early_help, plan_start, referred, decided, nfa)
-        SELECT ev.case_id, MAX(ev.occurred_on),
+        INSERT INTO report_facts (id, early_help, plan_start, referred, decided, nfa)
+        SELECT ev.case_id,
                MAX(CASE WHEN (ev.event_type = 'referral_decision' AND ev.outcome = 'early_help')
                           OR (ev.event_type = 'assessment_completed'
                               AND ev.outcome = 'step_down')
@@ -77,15 +78,22 @@ def fill_facts_table() -> TextClause:
 
 
 def fill_closed_table() -> TextClause:
-    """Closed cases whose closure (their latest event) falls in the period, kept in a temporary
-    table (analysed) that the closure and plan measures read."""
+    """Closed cases whose closure falls in the period, kept in a temporary table (analysed) that
+    the closure and plan measures read.
+
+    The closure is the date the case state holds (`report_case.closed_on`), which the census
+    return writes as CINclosureDate (models/census/episodes.py): an assessment completed with no
+    further action (or a step down) on D and authorised by the manager on D+3 closes the case on
+    D+3 (issue 19 point 3), although its latest event is dated D. Dating the closure by the latest
+    event counted such a case in the wrong period, or in the wrong duration band, whenever the
+    authorisation fell after a month's or a period's end."""
     return bound(
         """
         INSERT INTO report_closed (id, authority, opened, closed_on, early_help, plan_start)
-        SELECT c.id, c.authority, c.referral_date, f.latest, f.early_help, f.plan_start
+        SELECT c.id, c.authority, c.referral_date, c.closed_on, f.early_help, f.plan_start
         FROM report_case c
         JOIN report_facts f ON f.id = c.id
-        WHERE c.stage = 'closed' AND f.latest BETWEEN :s AND :e
+        WHERE c.stage = 'closed' AND c.closed_on BETWEEN :s AND :e
         """
     )
 
@@ -109,7 +117,6 @@ CASE_TABLE = """
 FACTS_TABLE = """
     CREATE TEMPORARY TABLE report_facts (
         id {uuid} NOT NULL,
-        latest DATE NOT NULL,
         early_help INTEGER NOT NULL,
         plan_start DATE,
         referred INTEGER NOT NULL,

@@ -58,7 +58,9 @@ def _census_open(path) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str
     for child in etree.parse(str(path)).getroot().iter("Child"):
         ref = child.findtext("ChildIdentifiers/LAchildID")
         for cin in child.iter("CINdetails"):
-            if cin.findtext("CINclosureDate") is None:
+            # open as the DfE's rules read it (8815, 8816): no closure date and not a referral
+            # with no further action, which is written without one (issue 19 point 9)
+            if cin.findtext("CINclosureDate") is None and cin.findtext("ReferralNFA") != "1":
                 episodes[(ref, cin.findtext("CINreferralDate"))] += 1
             for cp in cin.iter("ChildProtectionPlans"):
                 if cp.findtext("CPPendDate") is None:

@@ -179,7 +179,7 @@ YEAR_2026: list[Story] = [
             ]
         ],
     ),
-    # RC9 at the front door: early help, ReferralNFA
+    # early help at the front door: ReferralNFA 1, written with no closure (issue 19 point 9)
     Story(
         "EARLYHELP",
         child("2018-04-04", upn=upn_for(22)),

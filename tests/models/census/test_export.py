@@ -68,7 +68,10 @@ def test_a_year_of_histories_passes_the_xsd_and_the_dfe_rules(engine, book, tmp_
     assert etree.parse(str(out)).findtext("Header/Source/LEA") == "317"
 
     rereferred = children["REREFERRED"].findall("CINdetails")
-    assert [c.findtext("ReasonForClosure") for c in rereferred] == ["RC8", "RC7"]
+    # the first ended at the front door: ReferralNFA 1 and no closure (issue 19 point 9,
+    # test_front_door.py)
+    assert [c.findtext("ReasonForClosure") for c in rereferred] == [None, "RC7"]
+    assert [c.findtext("CINclosureDate") for c in rereferred] == [None, "2026-01-20"]
     assert [c.findtext("ReferralNFA") for c in rereferred] == ["1", "0"]
     second = rereferred[1]
     assert second.findtext("Assessments/AssessmentActualStartDate") == "2025-09-03"

@@ -109,7 +109,9 @@ BY_HAND = [
 def _census(path: Path) -> tuple[int, int, int]:
     episodes = cin = cp = 0
     for details in etree.parse(str(path)).getroot().iter("CINdetails"):
-        if details.findtext("CINclosureDate") is not None:
+        # open, as the DfE's rules read it (8815, 8816): no closure date and not a referral
+        # with no further action (written without one: issue 19 point 9)
+        if details.findtext("CINclosureDate") is not None or details.findtext("ReferralNFA") == "1":
             continue
         episodes += 1
         cin += sum(p.findtext("CINPlanEndDate") is None for p in details.iter("CINPlanDates"))
