@@ -101,12 +101,14 @@ class Draft:
         *,
         frequency: VisitFrequency | None = None,
         counted_from: str = "",
+        anchor: str | None = None,
     ) -> OpenDeadline | None:
         """Start `kind`'s clock on `start`, counted under the policy version in force that day.
 
         `frequency` is the case's own timescale (the plan's visiting frequency), counted on the
         authority's calendar from `counted_from` ("previous visit"). Returns None (and notes
-        it) where that policy version sets no such clock. A date the policy or its calendar
+        it) where that policy version sets no such clock. `anchor` names the day counted from in
+        the explanation where it is not the timescale's own. A date the policy or its calendar
         cannot count (outside its coverage) refuses the event: a due date is never guessed.
         """
         view = self.policy_on(start)
@@ -117,7 +119,7 @@ class Draft:
             if frequency is not None:
                 counted = view.count_custom(frequency.amount, frequency.unit, start, counted_from)
             else:
-                counted = view.count(kind, start)
+                counted = view.count(kind, start, anchor=anchor)
         except ValueError as error:  # the calendar's OutOfCoverageError
             self.refuse(f"cannot count {kind.value} from {start}: {error}")
         family = family_of(kind)

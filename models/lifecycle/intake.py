@@ -173,6 +173,9 @@ def open_support_clock(d: Draft) -> None:
     start = visit if visit is not None else d.on
     if visit is None:
         d.note("no initial home visit recorded: CIN support is counted from the plan decision")
+        d.open(K.CIN_SUPPORT_INITIATED, start,
+               anchor="plan decision (no initial home visit recorded)")  # fmt: skip
+        return
     d.open(K.CIN_SUPPORT_INITIATED, start)
 
 

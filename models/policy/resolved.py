@@ -128,11 +128,14 @@ class ResolvedPolicy:
     def rule(self, rule: PracticeRule) -> str | None:
         return self.rules.get(rule)
 
-    def count(self, kind: TimescaleKind, start: date) -> CountedDue:
+    def count(self, kind: TimescaleKind, start: date, *, anchor: str | None = None) -> CountedDue:
+        """`anchor` names the day counted from when it is not the timescale's own anchor (a
+        Warwickshire plan agreed with no initial home visit recorded counts from its decision)."""
         timescale = self.timescales[kind]
         counted = self._count(start, timescale.amount, timescale.unit)
         note = f" ({timescale.provenance}, {timescale.defined_by})" if timescale.inherited else ""
-        explanation = self._explain(counted, ANCHOR_WORDS[timescale.counts_from], note)
+        what = anchor or ANCHOR_WORDS[timescale.counts_from]
+        explanation = self._explain(counted, what, note)
         return CountedDue(counted.due, explanation, self.policy_ref, timescale.cited)
 
     def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:

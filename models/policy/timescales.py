@@ -115,8 +115,9 @@ class PolicyView(Protocol):
         """False where neither the authority nor the national default sets this clock."""
         ...
 
-    def count(self, kind: TimescaleKind, start: date) -> CountedDue:
-        """The due date of `kind` whose clock started on `start` (KeyError if not `has(kind)`)."""
+    def count(self, kind: TimescaleKind, start: date, *, anchor: str | None = None) -> CountedDue:
+        """The due date of `kind` whose clock started on `start` (KeyError if not `has(kind)`);
+        `anchor` names that day in the explanation when it is not the timescale's own anchor."""
         ...
 
     def count_custom(self, amount: int, unit: Unit, start: date, what: str) -> CountedDue:

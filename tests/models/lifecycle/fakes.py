@@ -87,7 +87,7 @@ class FakePolicyView:
     def has(self, kind: TimescaleKind) -> bool:
         return kind in self.amounts
 
-    def count(self, kind: TimescaleKind, start: date) -> CountedDue:
+    def count(self, kind: TimescaleKind, start: date, *, anchor: str | None = None) -> CountedDue:
         amount, unit = self.amounts[kind]
         return self._counted(amount, unit, start, kind.value, f"fake {kind.value}")
 

@@ -95,6 +95,28 @@ def test_1_warwickshire_20_wd_run_from_the_initial_home_visit_to_support(book: P
     assert changes_of(support) == [("met", "cin_support_initiated", "2025-07-03")]
 
 
+def test_1_warwickshire_20_wd_with_no_home_visit_recorded_says_it_counts_from_the_decision(
+    book: PolicyBook,
+) -> None:
+    """002 L166 counts the 20 WD from the initial home visit; where none was recorded the engine
+    counts from the plan decision (an engine choice, noted), and the explanation names that day,
+    not an "initial home visit" that never happened (demo case WAR-000020 said so)."""
+    events = [
+        ReferralReceived(on=d("2025-06-02"), source="2A"),  # Monday
+        ReferralDecision(on=d("2025-06-03"), outcome="assessment"),
+        AssessmentCompleted(on=d("2025-06-20"), outcome="cin_plan"),  # Friday; no visit
+    ]
+    completed = play(book.authority("warwickshire"), events)[-1]
+    # 20 WD from Fri 20 Jun: 23-27 Jun (5), 30 Jun-18 Jul (20): Fri 18 Jul
+    assert ("open", "cin_support_initiated", "2025-07-18") in changes_of(completed)
+    (opened,) = [c for c in completed.changes if c.kind is K.CIN_SUPPORT_INITIATED]
+    assert opened.explanation is not None
+    assert "from plan decision (no initial home visit recorded) on 2025-06-20" in (
+        opened.explanation
+    )
+    assert "from initial home visit" not in opened.explanation
+
+
 # -- 2. Consent ----------------------------------------------------------------------------------
 
 
