@@ -27,7 +27,7 @@ def create_app(
     settings: Settings | None = None,
 ) -> Any:
     """The ASGI application over `engine` (default: CIN_DATABASE_URL, migrated)."""
-    from models.runtime import case_engine
+    from models.runtime import case_engine, clock
     from models.runtime import policies as default_policies
 
     settings = settings or get_settings()
@@ -42,7 +42,7 @@ def create_app(
     app.state.engine = engine
     app.state.verified_keys = VerifiedKeys()
     # accepting never waits for Prefect: `cin worker` / `cin serve` deliver the outbox
-    app.state.ingest = Ingest(engine, policies, deliver=False)
+    app.state.ingest = Ingest(engine, policies, deliver=False, clock=clock())
     guarded = Guard(
         app,
         engine=engine,

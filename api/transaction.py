@@ -19,6 +19,7 @@ from sqlmodel import Session
 from api.auth import UNKNOWN, VerifiedKeys
 from api.errors import ApiError
 from api.guard import audit_row
+from models.access.audit import AUDIT_INSERT
 from models.access.keys import Client, key_active
 
 T = TypeVar("T")
@@ -33,7 +34,7 @@ def transaction(request: Request, client: Client, status: int) -> Iterator[Sessi
             verified.forget(client.key_id)
             raise ApiError(401, "unauthenticated", UNKNOWN, "Authorization")
         yield session
-        session.add(audit_row(request.scope, status))
+        session.connection().execute(AUDIT_INSERT, audit_row(request.scope, status))
         session.commit()
         request.state.audited = True
 

@@ -54,6 +54,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=400)
     parser.add_argument("--show-sql", action="store_true", help="print the last event's SQL")
+    parser.add_argument("--callees", default="", help="with --profile: what these functions call")
     parser.add_argument("--profile", type=int, default=0, help="print this many cProfile rows")
     args = parser.parse_args()
     name = f"cin21_profile_{uuid.uuid4().hex[:8]}"
@@ -67,7 +68,7 @@ def main() -> int:
         CIN_API_RATE_BURST="1000000",
     )
     try:
-        return measure(args.events, args.profile, args.show_sql)
+        return measure(args.events, args.profile, args.show_sql, args.callees)
     finally:
         from models.database import get_engine
 
@@ -113,7 +114,7 @@ async def call(app: Any, method: str, path: str, headers: dict[str, str], body: 
     return status, b"".join(chunks)
 
 
-def measure(count: int, rows: int, show: bool) -> int:
+def measure(count: int, rows: int, show: bool, callees: str) -> int:
     import asyncio
 
     from sqlalchemy import event
@@ -189,9 +190,30 @@ def measure(count: int, rows: int, show: bool) -> int:
     if show:
         print("\n".join(shown))
     if profiler:
+        by_package(pstats.Stats(profiler))
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(rows)
         pstats.Stats(profiler).sort_stats("tottime").print_stats(rows)
+        if callees:
+            pstats.Stats(profiler).sort_stats("cumulative").print_callees(callees)
     return 0
+
+
+def by_package(stats: pstats.Stats) -> None:
+    """Own CPU (cProfile's tottime) summed by package: where the time is spent, not who asked."""
+    totals: dict[str, float] = {}
+    for (path, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in path:
+            package = path.split("site-packages/")[1].split("/")[0]
+        elif path.startswith(str(REPO)):
+            package = "cin: " + path[len(str(REPO)) + 1 :].split("/")[0]
+        elif path.startswith("~") or path.startswith("<"):
+            package = "builtins"
+        else:
+            package = "python: " + Path(path).name
+        totals[package] = totals.get(package, 0.0) + own
+    whole = sum(totals.values())
+    for package, own in sorted(totals.items(), key=lambda item: -item[1])[:20]:
+        print(f"{100 * own / whole:5.1f}%  {package}")
 
 
 if __name__ == "__main__":
