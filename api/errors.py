@@ -95,7 +95,12 @@ def install(app: FastAPI) -> None:
         return error_response(exc.status, exc.error, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        from api.auth import caller_refusal  # api.auth raises ApiError, defined here
+
+        refusal = await caller_refusal(request)
+        if refusal is not None:  # who is asking is judged before what they sent
+            return error_response(refusal.status, refusal.error, refusal.message, refusal.field)
         errors = list(exc.errors())
         if errors and errors[0].get("type") == "json_invalid":
             return error_response(400, "malformed", "body: expected a JSON object", "body")
