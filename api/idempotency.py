@@ -4,27 +4,40 @@ transaction by one insert-if-absent (`INSERT ... ON CONFLICT DO NOTHING`).
 Claimed first, before the store's work: a concurrent twin (two recording systems sending the same
 event with the same key) waits on the key's row until the first request commits or rolls back,
 then finds the row and answers as a repeat, or runs the work itself if the first was refused (its
-row went with its rollback). A key seen before is read once, to compare its body and route."""
+row went with its rollback). A key seen before is read once, to compare its body and route.
+
+The same statement confirms the API key: the row is inserted only while the key's row says it is
+active, so a write reads the key's row in its transaction without a statement of its own
+(api/transaction.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
+from fastapi import Request
 from pydantic import BaseModel
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from api.errors import ApiError
+from api.transaction import KEY_CONFIRMED, confirm_key
 from models.access.keys import Client
 from models.fields import KEY
-from models.tables import ApiIdempotency, utcnow
+from models.tables import ApiClient, ApiIdempotency, utcnow
 
 TABLE = ApiIdempotency.__table__  # type: ignore[attr-defined]
+CLIENTS = ApiClient.__table__  # type: ignore[attr-defined]
+COLUMNS = ("authority", "key", "route", "body_sha256", "created_at")
+# the key's row, inserted only while the API key is active: the claim confirms the key too
+CLAIMED_ROW = select(*(bindparam(name, type_=TABLE.c[name].type) for name in COLUMNS)).where(
+    exists().where(CLIENTS.c.key_id == bindparam("key_id"), CLIENTS.c.revoked_at.is_(None))
+)
 # built once a process (each write runs them), by dialect: PostgreSQL's, else SQLite's
 CLAIM = {
     on_postgresql: (postgresql.insert if on_postgresql else sqlite.insert)(TABLE)
+    .from_select(COLUMNS, CLAIMED_ROW)
     .on_conflict_do_nothing()
     .returning(TABLE.c.key)
     for on_postgresql in (True, False)
@@ -53,9 +66,12 @@ def digest(body: BaseModel) -> str:
     ).hexdigest()
 
 
-def claim(session: Session, client: Client, key: str, route: str, body: BaseModel) -> bool:
-    """Claim `key` for this request; True if it was claimed before by the same request (a
-    repeat: answer as the first did). Another body or route under it is refused (409)."""
+def claim(
+    request: Request, session: Session, client: Client, key: str, route: str, body: BaseModel
+) -> bool:
+    """Claim `key` for this request, and confirm the API key in the same statement; True if
+    `key` was claimed before by the same request (a repeat: answer as the first did). Another
+    body or route under it is refused (409); a revoked API key, 401."""
     sha = digest(body)
     values = {
         "authority": client.authority,
@@ -66,8 +82,11 @@ def claim(session: Session, client: Client, key: str, route: str, body: BaseMode
     }
     connection = session.connection()
     claim_row = CLAIM[connection.dialect.name == "postgresql"]
-    if connection.execute(claim_row, values).first() is not None:
+    if connection.execute(claim_row, {**values, "key_id": client.key_id}).first() is not None:
+        session.info[KEY_CONFIRMED] = True
         return False
+    # claimed before, or the API key was revoked: the key first (401), then the claim's row
+    confirm_key(request, session, client)
     first = connection.execute(FIRST, values).one()
     if first.body_sha256 != sha or first.route != route:
         raise ApiError(

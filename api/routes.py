@@ -87,7 +87,7 @@ def open_case(
     def accept(session: Session) -> Accepted:
         key = checked_key(idempotency_key)
         _refuse_future(request, body.event.on)
-        replay = claim(session, client, key, "open", body)
+        replay = claim(request, session, client, key, "open", body)
         accepted = _ingest(request).open(
             authority=client.authority,
             child_ref=body.child_ref,
@@ -125,7 +125,7 @@ def record_event(
     def accept(session: Session) -> Accepted:
         key = checked_key(idempotency_key)
         _refuse_future(request, body.event.on)
-        replay = claim(session, client, key, route, body)
+        replay = claim(request, session, client, key, route, body)
         accepted = _ingest(request).record(
             case_ref,
             body.event.model_dump(),
@@ -156,7 +156,7 @@ def put_child(
     def put(session: Session) -> ChildSet:
         key = checked_key(idempotency_key)
         details = ChildDetails.model_validate(body.details.model_dump())
-        replay = claim(session, client, key, "child", body)
+        replay = claim(request, session, client, key, "child", body)
         set_child(session, authority=client.authority, child_ref=body.child_ref, details=details)
         if replay:
             response.headers["Idempotent-Replayed"] = "true"
@@ -185,7 +185,7 @@ def record_contact(
     def add(session: Session) -> ContactRecorded:
         key = checked_key(idempotency_key)
         _refuse_future(request, body.on, "on")
-        replay = claim(session, client, key, "contact", body)
+        replay = claim(request, session, client, key, "contact", body)
         created = _ingest(request).record_contact(
             authority=client.authority,
             child_ref=body.child_ref,
