@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api import errors, routes
-from api.auth import VerifiedKeys
+from api.auth import VerifiedKeys, caller_refusal
 from api.guard import Guard
 from engine.ingest import Ingest
 from models.cases.store import sync_authorities
@@ -63,7 +63,7 @@ DESCRIPTION = (
 def build_fastapi() -> FastAPI:
     """The routes and error shapes, before a database is attached (the OpenAPI description)."""
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION)
-    errors.install(app)
+    errors.install(app, caller_refusal)
     app.include_router(routes.router)
     return app
 
