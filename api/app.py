@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api import errors, routes
-from api.auth import VerifiedKeys
+from api.auth import VerifiedKeys, caller_refusal
 from api.guard import Guard
 from engine.ingest import Ingest
 from models.cases.store import sync_authorities
@@ -27,7 +27,7 @@ def create_app(
     settings: Settings | None = None,
 ) -> Any:
     """The ASGI application over `engine` (default: CIN_DATABASE_URL, migrated)."""
-    from models.runtime import case_engine
+    from models.runtime import case_engine, clock
     from models.runtime import policies as default_policies
 
     settings = settings or get_settings()
@@ -42,7 +42,7 @@ def create_app(
     app.state.engine = engine
     app.state.verified_keys = VerifiedKeys()
     # accepting never waits for Prefect: `cin worker` / `cin serve` deliver the outbox
-    app.state.ingest = Ingest(engine, policies, deliver=False)
+    app.state.ingest = Ingest(engine, policies, deliver=False, clock=clock())
     guarded = Guard(
         app,
         engine=engine,
@@ -63,7 +63,7 @@ DESCRIPTION = (
 def build_fastapi() -> FastAPI:
     """The routes and error shapes, before a database is attached (the OpenAPI description)."""
     app = FastAPI(title=TITLE, version=VERSION, description=DESCRIPTION)
-    errors.install(app)
+    errors.install(app, caller_refusal)
     app.include_router(routes.router)
     return app
 

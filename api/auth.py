@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.errors import ApiError
-from models.access.keys import Client, authenticate
+from api.guard import WRITES
+from models.access.keys import Client, authenticate, key_active
 
 bearer = HTTPBearer(auto_error=False, description="an API key from `cin api key create`")
 UNKNOWN = "Authorization: the key is unknown or revoked"
@@ -88,3 +89,31 @@ async def recorder(client: Annotated[Client, Depends(reader)]) -> Client:
     if client.scope != "record":
         raise ApiError(403, "forbidden", "Authorization: expected a key with scope record")
     return client
+
+
+async def caller_refusal(request: Request) -> ApiError | None:
+    """The refusal a request's caller earns before its body is judged, if any: no key, or an
+    unknown or revoked one (401), a read key on a write (403). Asked when the body is refused
+    (400, 422), which FastAPI may decide before the route's dependencies run, or after they
+    passed on a key this process verified earlier but never trusts for revocation: the answer
+    is then the same whatever this process remembers (authentication, permission, then the
+    body; docs/http-api.md, Errors). One read of the key's row, on this path only."""
+    client: Client | None = getattr(request.state, "client", None)
+    if client is None:
+        try:
+            client = await reader(request, await bearer(request))
+        except ApiError as refusal:
+            return refusal
+    engine = request.app.state.engine
+    if not await anyio.to_thread.run_sync(_active, engine, client.key_id):
+        verified: VerifiedKeys = request.app.state.verified_keys
+        verified.forget(client.key_id)
+        return ApiError(401, "unauthenticated", UNKNOWN, "Authorization")
+    if request.method in WRITES and client.scope != "record":
+        return ApiError(403, "forbidden", "Authorization: expected a key with scope record")
+    return None
+
+
+def _active(engine: Engine, key_id: str) -> bool:
+    with Session(engine) as session:
+        return key_active(session, key_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -89,13 +90,19 @@ def _validation_message(errors: list[Any]) -> tuple[str | None, str]:
     return field, f"{field or 'body'}: {text}{suffix}"
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, caller_refusal: Callable[[Request], Awaitable[ApiError | None]]) -> None:
+    """The error shapes on `app`; `caller_refusal` (api.auth's) judges who is asking before a
+    body or parameter refused by validation is answered."""
+
     @app.exception_handler(ApiError)
     async def _api_error(_r: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc.status, exc.error, exc.message, exc.field)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        refusal = await caller_refusal(request)
+        if refusal is not None:  # who is asking is judged before what they sent
+            return error_response(refusal.status, refusal.error, refusal.message, refusal.field)
         errors = list(exc.errors())
         if errors and errors[0].get("type") == "json_invalid":
             return error_response(400, "malformed", "body: expected a JSON object", "body")

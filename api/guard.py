@@ -14,11 +14,9 @@ from typing import Any
 
 import anyio.to_thread
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from api.errors import error_response
-from models.access.audit import bounded
-from models.tables import AuditEntry
+from models.access.audit import AUDIT_INSERT, audit_values
 
 log = logging.getLogger("cin.api")
 
@@ -144,15 +142,14 @@ class Guard:
         except Exception as error:  # the answer stands; the gap is logged, without the request
             log.error("audit row not written (%s)", type(error).__name__)
 
-    def _write(self, entry: AuditEntry) -> None:
-        with Session(self.engine) as session:
-            session.add(entry)
-            session.commit()
+    def _write(self, entry: dict[str, Any]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(AUDIT_INSERT, entry)
 
 
-def audit_row(scope: Scope, status: int) -> AuditEntry:
+def audit_row(scope: Scope, status: int) -> dict[str, Any]:
     """The access-log row of a request answered `status`: who, which route, which case or
-    child, how it went; never the body."""
+    child, how it went; never the body (the values of `AUDIT_INSERT`: no ORM object to flush)."""
     state = scope.get("state", {})
     client = state.get("client")
     if client is not None:
@@ -164,16 +161,14 @@ def audit_row(scope: Scope, status: int) -> AuditEntry:
     route = scope.get("route")
     path = getattr(route, "path", None) or "(no route)"
     case_ref = (scope.get("path_params") or {}).get("case_ref") or state.get("case_ref")
-    return bounded(
-        AuditEntry(
-            actor_kind="api",
-            actor=actor,
-            action=f"{scope['method']} {path}",
-            outcome=f"{status} {state.get('outcome', '')}".strip(),
-            authority=authority,
-            case_ref=case_ref if isinstance(case_ref, str) else None,
-            child_ref=state.get("child_ref"),
-        )
+    return audit_values(
+        actor_kind="api",
+        actor=actor,
+        action=f"{scope['method']} {path}",
+        outcome=f"{status} {state.get('outcome', '')}".strip(),
+        authority=authority,
+        case_ref=case_ref if isinstance(case_ref, str) else None,
+        child_ref=state.get("child_ref"),
     )
 
 

@@ -3,17 +3,15 @@ authority is answered 404 exactly as a case that does not exist."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from api.auth import reader, recorder
 from api.errors import ERROR_RESPONSES, ApiError
+from api.idempotency import checked_key, claim
 from api.schemas import (
     Accepted,
     CaseOut,
@@ -35,9 +33,8 @@ from models.access.keys import Client
 from models.cases.reads import UnknownCase, case_deadlines, load_case, open_deadlines
 from models.census.child import ChildDetails
 from models.census.child_store import set_child
-from models.fields import CASE_REF, KEY
-from models.runtime import clock
-from models.tables import ApiIdempotency, Case, CaseEvent
+from models.fields import CASE_REF
+from models.tables import Case, CaseEvent
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
 EVENTS_SHOWN = 200
@@ -56,57 +53,13 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _key(value: str | None) -> str:
-    if value is None:
-        raise ApiError(400, "malformed", "Idempotency-Key: expected a header", "Idempotency-Key")
-    if len(value) > KEY.max_length or not KEY.pattern.fullmatch(value):
-        raise ApiError(
-            422,
-            "refused",
-            f"Idempotency-Key: expected 1 to {KEY.max_length} characters ({KEY.charset})",
-            "Idempotency-Key",
-        )
-    return value
-
-
-def _digest(body: BaseModel) -> str:
-    return hashlib.sha256(
-        json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()
-    ).hexdigest()
-
-
-def _claim_key(session: Session, client: Client, key: str, route: str, body: BaseModel) -> bool:
-    """Refuse `key` if this authority used it with another body or route; True if seen before."""
-    row = session.get(ApiIdempotency, (client.authority, key))
-    if row is None:
-        return False
-    if row.body_sha256 != _digest(body) or row.route != route:
-        raise ApiError(
-            409,
-            "conflict",
-            f"Idempotency-Key: {key!r} was used before with another request; expected the "
-            "same request, or a new key",
-            "Idempotency-Key",
-        )
-    return True
-
-
-def _remember_key(session: Session, client: Client, key: str, route: str, body: BaseModel) -> None:
-    """Stored in the request's transaction: a concurrent twin's row makes the commit fail, and
-    `in_transaction` runs the request again, to find it (api/transaction.py)."""
-    row = ApiIdempotency(
-        authority=client.authority, key=key, route=route, body_sha256=_digest(body)
-    )
-    session.add(row)
-
-
 def _ingest(request: Request) -> Ingest:
     ingest: Ingest = request.app.state.ingest
     return ingest
 
 
-def _refuse_future(on: date, field: str = "event.on") -> None:
-    today = clock().today()
+def _refuse_future(request: Request, on: date, field: str = "event.on") -> None:
+    today = _ingest(request).today()
     if on > today:
         raise ApiError(
             422,
@@ -132,9 +85,9 @@ def open_case(
     idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
     def accept(session: Session) -> Accepted:
-        key = _key(idempotency_key)
-        _refuse_future(body.event.on)
-        replay = _claim_key(session, client, key, "open", body)
+        key = checked_key(idempotency_key)
+        _refuse_future(request, body.event.on)
+        replay = claim(request, session, client, key, "open", body)
         accepted = _ingest(request).open(
             authority=client.authority,
             child_ref=body.child_ref,
@@ -148,8 +101,6 @@ def open_case(
         request.state.case_ref = accepted.case_ref  # the access log names the case it opened
         if accepted.duplicate or replay:
             response.headers["Idempotent-Replayed"] = "true"
-        else:
-            _remember_key(session, client, key, "open", body)
         return Accepted(case=accepted.case_ref, seq=accepted.seq, event_type=body.event.type)
 
     return in_transaction(request, client, 201, accept)
@@ -172,9 +123,9 @@ def record_event(
     route = f"record:{case_ref}"
 
     def accept(session: Session) -> Accepted:
-        key = _key(idempotency_key)
-        _refuse_future(body.event.on)
-        replay = _claim_key(session, client, key, route, body)
+        key = checked_key(idempotency_key)
+        _refuse_future(request, body.event.on)
+        replay = claim(request, session, client, key, route, body)
         accepted = _ingest(request).record(
             case_ref,
             body.event.model_dump(),
@@ -185,8 +136,6 @@ def record_event(
         )
         if accepted.duplicate or replay:
             response.headers["Idempotent-Replayed"] = "true"
-        else:
-            _remember_key(session, client, key, route, body)
         # the seq of the event this key recorded (a repeat answers with the first one's)
         return Accepted(case=accepted.case_ref, seq=accepted.seq, event_type=body.event.type)
 
@@ -205,14 +154,12 @@ def put_child(
     request.state.child_ref = body.child_ref
 
     def put(session: Session) -> ChildSet:
-        key = _key(idempotency_key)
+        key = checked_key(idempotency_key)
         details = ChildDetails.model_validate(body.details.model_dump())
-        replay = _claim_key(session, client, key, "child", body)
+        replay = claim(request, session, client, key, "child", body)
         set_child(session, authority=client.authority, child_ref=body.child_ref, details=details)
         if replay:
             response.headers["Idempotent-Replayed"] = "true"
-        else:
-            _remember_key(session, client, key, "child", body)
         return ChildSet(authority=client.authority)
 
     return in_transaction(request, client, 200, put)
@@ -236,9 +183,9 @@ def record_contact(
     request.state.child_ref = body.child_ref
 
     def add(session: Session) -> ContactRecorded:
-        key = _key(idempotency_key)
-        _refuse_future(body.on, "on")
-        replay = _claim_key(session, client, key, "contact", body)
+        key = checked_key(idempotency_key)
+        _refuse_future(request, body.on, "on")
+        replay = claim(request, session, client, key, "contact", body)
         created = _ingest(request).record_contact(
             authority=client.authority,
             child_ref=body.child_ref,
@@ -248,8 +195,6 @@ def record_contact(
         )
         if replay or not created:
             response.headers["Idempotent-Replayed"] = "true"
-        if not replay:
-            _remember_key(session, client, key, "contact", body)
         return ContactRecorded(authority=client.authority)
 
     return in_transaction(request, client, 201, add)
@@ -259,7 +204,7 @@ def record_contact(
 def read_case(
     case_ref: CaseRef, request: Request, client: Annotated[Client, Depends(reader)]
 ) -> CaseOut:
-    today = clock().today()
+    today = _ingest(request).today()
     with transaction(request, client, 200) as session:
         case = _own_case(session, client, case_ref)
         deadlines = case_deadlines(session, case.id)
@@ -316,7 +261,7 @@ def list_deadlines(
     as_of: date | None = None,
 ) -> list[DeadlineItem]:
     """This key's authority only (another authority: 404); `overdue` judged on `as_of`."""
-    day = as_of or clock().today()
+    day = as_of or _ingest(request).today()
     with transaction(request, client, 200) as session:
         if authority is not None and authority != client.authority:
             raise ApiError(

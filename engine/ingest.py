@@ -25,6 +25,7 @@ from sqlmodel import Session
 from models.access.actors import Actor
 from models.cases.lookup import ChildCase, child_cases
 from models.cases.store import Accepted, committed, open_case_in, record_in, sync_authorities
+from models.clock import Clock
 from models.lifecycle import parse_event
 from models.policy.book import PolicyBook
 from models.runtime import case_engine, clock, policies
@@ -37,6 +38,13 @@ class Ingest:
     engine: Engine
     policies: PolicyBook
     deliver: bool = True
+    # None: the settings' clock, read at each event (CIN_TODAY may change between commands in
+    # one process, as in the tests); a long-running server passes the clock it started with,
+    # since reading the settings costs more CPU than the rest of an event's checks
+    clock: Clock | None = None
+
+    def today(self) -> date:
+        return (self.clock or clock()).today()
 
     @classmethod
     def from_settings(cls, *, deliver: bool = True) -> Ingest:
@@ -106,7 +114,7 @@ class Ingest:
             event=parse_event(event),
             key=key,
             team=team,
-            today=clock().today(),
+            today=self.today(),
             actor=actor,
         )
         return self._accepted(accept, session)
@@ -129,7 +137,7 @@ class Ingest:
             case_ref=case_ref,
             event=parse_event(event),
             key=key,
-            today=clock().today(),  # an event dated after today is refused
+            today=self.today(),  # an event dated after today is refused
             actor=actor,
             authority=authority,
         )
@@ -149,7 +157,7 @@ class Ingest:
         from models.cases.contacts import add_contact, record_contact
 
         self.policies.authority(authority)  # an unknown authority: the known ones named
-        today = clock().today()
+        today = self.today()
         if session is not None:
             return add_contact(session, authority=authority, child_ref=child_ref, on=on,
                                source=source, today=today)  # fmt: skip
@@ -171,7 +179,7 @@ class Ingest:
         from models.census.child import parse_child
         from models.census.child_store import set_child
 
-        today = clock().today()
+        today = self.today()
         if as_of is not None and as_of > today:
             raise ValueError("as_of: expected a date on or before today")
         parsed = parse_child(dict(details), today=as_of or today)

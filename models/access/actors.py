@@ -9,11 +9,13 @@ only staff ids, which is what `cin case show` and the timeline artifact print.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from models.fields import STAFF_ID, FieldRefused
 
 if TYPE_CHECKING:
+    from sqlalchemy import Select
     from sqlmodel import Session
 
 ActorKind = Literal["api", "cli", "python", "unknown"]
@@ -36,24 +38,31 @@ def check_recorded_by(session: Session, authority: str, staff_id: str | None) ->
     if staff_id is None:
         return None
     STAFF_ID.check(staff_id, field="recorded_by")
-    # here, not at the top: `cin case show` prints `actor_text` without loading SQLModel
-    from sqlmodel import col, select
-
-    from models.tables import Staff
-
-    # one row, not the roster: this staff id's if it is on it, else any (a roster exists)
-    roster = (
-        select(col(Staff.staff_id), col(Staff.active))
-        .where(Staff.authority == authority)
-        .order_by((col(Staff.staff_id) == staff_id).desc())
-        .limit(1)
-    )
-    member = session.exec(roster).first()
+    params = {"authority": authority, "staff_id": staff_id}
+    member = session.connection().execute(_roster_row(), params).first()
     if member is not None and not (member[0] == staff_id and member[1]):
         raise FieldRefused(
             f"recorded_by: expected an active staff id on {authority}'s roster; got {staff_id!r}"
         )
     return staff_id
+
+
+@cache
+def _roster_row() -> Select[str, bool]:
+    """One row, not the roster: this staff id's if it is on it, else any (a roster exists).
+    Built once a process (each accepted event asks), and here, not at the top: `cin case show`
+    prints `actor_text` without loading SQLModel."""
+    from sqlalchemy import bindparam, select
+
+    from models.tables import Staff
+
+    staff = Staff.__table__  # type: ignore[attr-defined]
+    return (
+        select(staff.c.staff_id, staff.c.active)
+        .where(staff.c.authority == bindparam("authority"))
+        .order_by((staff.c.staff_id == bindparam("staff_id")).desc())
+        .limit(1)
+    )
 
 
 def actor_text(kind: str, name: str, recorded_by: str | None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, insert, or_
 
@@ -35,39 +35,48 @@ def write_audit(
     """One row, in its own transaction (a refused request writes its audit row all the same).
 
     Through SQLAlchemy Core, so a read command (`cin case show`) loads no SQLModel to log it."""
-    entry = insert(audit_log_table).values(
-        id=uuid.uuid4(),
-        at=at if at is not None else datetime.now(UTC),
+    entry = audit_values(
         actor_kind=actor_kind,
-        **_bounded_texts(actor, action, outcome, case_ref, child_ref),
+        actor=actor,
+        action=action,
+        outcome=outcome,
         authority=authority,
+        case_ref=case_ref,
+        child_ref=child_ref,
+        at=at,
     )
     with engine.begin() as connection:
-        connection.execute(entry)
+        connection.execute(AUDIT_INSERT, entry)
 
 
-def _bounded_texts(
-    actor: str, action: str, outcome: str, case_ref: str | None, child_ref: str | None
-) -> dict[str, str | None]:
-    """Each text of an access-log row cut to its column's length."""
+AUDIT_INSERT = insert(audit_log_table)  # executed with `audit_values`: built once a process
+
+
+def audit_values(
+    *,
+    actor_kind: str,
+    actor: str,
+    action: str,
+    outcome: str,
+    authority: str | None = None,
+    case_ref: str | None = None,
+    child_ref: str | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """One access-log row's values for `AUDIT_INSERT`, each text cut to its column's length:
+    written in its own transaction (`write_audit`) or in the HTTP API request's
+    (api/transaction.py)."""
     return {
+        "id": uuid.uuid4(),
+        "at": at if at is not None else datetime.now(UTC),
+        "actor_kind": actor_kind,
         "actor": actor[:200],
         "action": action[:80],
         "outcome": outcome[:80],
         "case_ref": case_ref[:32] if case_ref else None,
         "child_ref": child_ref[:64] if child_ref else None,
+        "authority": authority,
     }
-
-
-def bounded(entry: AuditEntry) -> AuditEntry:
-    """`entry` with each text cut to its column's length (the HTTP API adds its rows to the
-    request's own transaction: `api/guard.py`)."""
-    texts = _bounded_texts(
-        entry.actor, entry.action, entry.outcome, entry.case_ref, entry.child_ref
-    )
-    for name, value in texts.items():
-        setattr(entry, name, value)
-    return entry
 
 
 def audit_for_case(engine: Engine, case_ref: str) -> list[AuditEntry]:

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col, select
 
 from models.fields import FieldRefused, FieldRule, check_team
@@ -94,14 +94,19 @@ def authenticate(session: Session, key: str) -> Client | None:
     return Client(row.key_id, row.authority, row.name, row.scope)  # type: ignore[arg-type]
 
 
+_CLIENTS = ApiClient.__table__  # type: ignore[attr-defined]
+# built once (each API request runs it): a statement built per call is coerced and keyed anew
+ACTIVE_KEY = select(_CLIENTS.c.key_id).where(
+    _CLIENTS.c.key_id == bindparam("key_id"), _CLIENTS.c.revoked_at.is_(None)
+)
+
+
 def key_active(session: Session, key_id: str) -> bool:
     """Whether `key_id` is known and not revoked, read in the caller's transaction: the HTTP API
     asks on every request, whatever key it verified earlier (a revocation holds from the next
     request)."""
-    query = select(col(ApiClient.key_id)).where(
-        ApiClient.key_id == key_id, col(ApiClient.revoked_at).is_(None)
-    )
-    return session.exec(query).first() is not None
+    # through the connection (Core): no ORM compile or autoflush for one indexed row
+    return session.connection().execute(ACTIVE_KEY, {"key_id": key_id}).first() is not None
 
 
 def list_keys(engine: Engine, *, authority: str | None = None) -> list[ApiClient]:

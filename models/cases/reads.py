@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 # defined beside `cin case show`'s read (`show`), which loads no SQLModel; re-exported here
@@ -14,10 +14,13 @@ from models.cases.show import UnknownCase as UnknownCase
 from models.fields import check_case_ref
 from models.tables import Case, CaseEvent, Deadline
 
+# built once: each accepted event runs it (a statement built per call is coerced and keyed anew)
+LOCK_CASE = select(Case).where(Case.case_ref == bindparam("case_ref")).with_for_update()
+
 
 def lock_case(session: Session, case_ref: str) -> Case:
     """The case's row, locked for the rest of the transaction."""
-    case = session.exec(select(Case).where(Case.case_ref == case_ref).with_for_update()).first()
+    case = session.exec(LOCK_CASE, params={"case_ref": case_ref}).first()
     if case is None:
         raise UnknownCase(f"no case {case_ref!r}")
     return case

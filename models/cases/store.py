@@ -15,25 +15,22 @@ from datetime import date
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, Protocol
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, bindparam, func
 from sqlalchemy import case as sql_case
 from sqlmodel import Session, col, select
 
 from models.access.actors import Actor, check_recorded_by
 from models.cases.history import (
-    apply_changes,
-    continue_streak,
     correct,
     derive,
     live_deadlines,
     mark_late,
     refuse_late,
-    sync_drift,
 )
 from models.cases.reads import UnknownCase, case_events, lock_case
+from models.cases.written import log_event
 from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
 from models.lifecycle import (
-    CaseState,
     DeadlineChange,
     Event,
     EventRefused,
@@ -51,14 +48,18 @@ from models.tables import (
     Authority,
     Case,
     CaseEvent,
-    Deadline,
-    Drift,
     Outbox,
     Staff,
     utcnow,
 )
 
 OPENING_EVENTS = ("referral_received", "transfer_in")
+# one read for two questions: the case's latest event date, and the event holding `key` (built
+# once: a statement built per call is coerced and keyed anew, each accepted event)
+LATEST_AND_KEYED = select(
+    func.max(CaseEvent.occurred_on),
+    func.max(sql_case((col(CaseEvent.idempotency_key) == bindparam("key"), col(CaseEvent.seq)))),
+).where(CaseEvent.case_id == bindparam("case_id"))
 P = ParamSpec("P")
 
 
@@ -200,7 +201,7 @@ def open_case_in(
     session.add(counter)
     session.add(case)
     session.flush()
-    _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
+    log_event(session, case, event, key, transition.state, transition.changes, timeline, actor)
     return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
 
 
@@ -227,13 +228,9 @@ def record_in(
     case = lock_case(session, case_ref)
     if authority is not None and case.authority != authority:
         raise UnknownCase(f"no case {case_ref!r}")
-    # one read for two questions: the case's latest event date, and the event holding `key`
-    latest, logged_seq = session.exec(
-        select(
-            func.max(CaseEvent.occurred_on),
-            func.max(sql_case((col(CaseEvent.idempotency_key) == key, col(CaseEvent.seq)))),
-        ).where(CaseEvent.case_id == case.id)
-    ).one()
+    latest, logged_seq = (
+        session.connection().execute(LATEST_AND_KEYED, {"case_id": case.id, "key": key}).one()
+    )
     if logged_seq is not None:
         logged = session.exec(
             select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.seq == logged_seq)
@@ -249,7 +246,7 @@ def record_in(
         changes = _record_late(session, case, event, key, timeline, today, actor)
     else:
         transition = apply(state_from_dict(case.state), event, timeline)
-        _log(session, case, event, key, transition.state, transition.changes, timeline, actor)
+        log_event(session, case, event, key, transition.state, transition.changes, timeline, actor)
         changes = transition.changes
     return Accepted(case.case_ref, case.last_seq, case.stage, False, changes)
 
@@ -356,48 +353,6 @@ def _record_late(
     correct(session, case.id, derived)
     session.add(Outbox(case_id=case.id, seq=seq))
     return ()
-
-
-def _log(
-    session: Session,
-    case: Case,
-    event: Event,
-    key: str,
-    state: CaseState,
-    changes: tuple[DeadlineChange, ...],
-    timeline: AuthorityPolicy,
-    actor: Actor,
-) -> None:
-    case.last_seq += 1
-    case.stage = str(state.stage)
-    case.state = state_to_dict(state)
-    case.updated_at = utcnow()
-    session.add(case)
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            seq=case.last_seq,
-            idempotency_key=key,
-            event_type=event.type,
-            occurred_on=event.on,
-            payload=event_to_dict(event),
-            actor_kind=actor.kind,
-            actor=actor.name,
-            recorded_by=actor.recorded_by,
-        )
-    )
-    keys = [c.key for c in changes]
-    touched = select(Deadline).where(Deadline.case_id == case.id, col(Deadline.key).in_(keys))
-    # an event that changes no deadline reads none
-    rows = {d.key: d for d in (session.exec(touched) if keys else ())}
-    for row in apply_changes(rows, case_id=case.id, seq=case.last_seq, changes=changes):
-        session.add(row)
-    # every row, resolved ones too: a finding that comes back opens its own row again
-    drift = {d.key: d for d in session.exec(select(Drift).where(Drift.case_id == case.id))}
-    streak = continue_streak(timeline, state)
-    for found in sync_drift(drift, case_id=case.id, seq=case.last_seq, state=state, streak=streak):
-        session.add(found)
-    session.add(Outbox(case_id=case.id, seq=case.last_seq))
 
 
 def _check_roster_team(session: Session, authority: str, team: str | None) -> None:

@@ -134,3 +134,36 @@ def test_revocation_holds_from_the_next_request(running_api: RunningApi) -> None
         assert http.get("/v1/deadlines").status_code == 200
         revoke_key(running_api.engine, key_id=key.split("_")[1])
         assert http.get("/v1/deadlines").status_code == 401
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_revoked_key_is_refused_before_its_body_is_judged(running_api: RunningApi) -> None:
+    """Authentication, then permission, then the body (docs/http-api.md, Errors): a key revoked
+    after this process verified it answers 401 whatever its body, as an unknown key or none
+    does, and a read key on a write 403; a revoked client learns nothing from the API's
+    judgement of its requests, and nothing is written."""
+    key = new_key(running_api.engine)
+    bad_bodies = {
+        "a field breaks its rule": json.dumps({"child_ref": "C5", "event": {"type": "nope"}}),
+        "not JSON": "{",
+    }
+    with running_api.client(key) as http:
+        headers = {"Content-Type": "application/json", "Idempotency-Key": "k-1"}
+        verified = http.post("/v1/cases", content=json.dumps(referral("C4")), headers=headers)
+        assert verified.status_code == 201  # this process has verified the key
+        assert http.post("/v1/cases", content="{", headers=headers).status_code == 400
+        revoke_key(running_api.engine, key_id=key.split("_")[1])
+        before = _tables(running_api)
+        for why, body in bad_bodies.items():
+            answer = http.post("/v1/cases", content=body, headers=headers)
+            assert answer.status_code == 401, (why, answer.text)
+            assert answer.json()["field"] == "Authorization"
+    unknown = "cin_0123456789abcdef_" + "A" * 43
+    read = new_key(running_api.engine, scope="read")
+    before = _tables(running_api)
+    for who, status in ((None, 401), (unknown, 401), (read, 403)):
+        with running_api.client(who) as http:
+            for why, body in bad_bodies.items():
+                answer = http.post("/v1/cases", content=body, headers=headers)
+                assert answer.status_code == status, (why, answer.text)
+    assert _tables(running_api) == before
