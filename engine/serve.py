@@ -73,7 +73,8 @@ if __name__ == "__main__":
     # One pass of each at a time (engine default): the runner starts at most
     # PREFECT_RUNNER_PROCESS_LIMIT (5) runs at once, so overlapping reconciler passes, each
     # slower than its interval on a loaded machine, filled every slot and starved the monitor
-    # (the `cin serve` test, now tests/flows/test_prefect_db_lost.py, timed out waiting for a monitor pass at load 13-25).
+    # (the `cin serve` test, now in tests/flows/test_prefect_db_lost.py, timed out waiting for
+    # a monitor pass at load 13-25).
     # both are RunnerDeployments here (to_deployment is sync outside an event loop)
     assert isinstance(reconciler, RunnerDeployment) and isinstance(monitor, RunnerDeployment)
     served = [f"{reconcile.name}/{reconciler.name}", f"{deadline_monitor.name}/{monitor.name}"]
