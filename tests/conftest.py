@@ -104,6 +104,40 @@ def quiet_exit() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    """A real Prefect server (temporary SQLite) for the flow and task tests: one per test process,
+    defined here once. It was defined in tests/flows and imported into tests/tasks, which made two
+    session fixtures: a process that ran a tasks/ file then a flows/ file started a second server,
+    and Prefect's events client stayed bound to the first, so the second never recorded the task
+    runs of tests/flows/test_case_flow.py (it failed, in that order only).
+
+    With API authentication on, as every server the engine starts (the harness hands the
+    current settings to its server process). Up to 300 s to start: `make test` runs four test
+    processes, each starting its own servers, on a 2-core machine (60 s timed out there)."""
+    import secrets
+
+    from prefect.settings import (
+        PREFECT_API_AUTH_STRING,
+        PREFECT_SERVER_API_AUTH_STRING,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    secret = f"cin:{secrets.token_urlsafe(16)}"
+    auth = {PREFECT_SERVER_API_AUTH_STRING: secret, PREFECT_API_AUTH_STRING: secret}
+    with temporary_settings(updates=auth), prefect_test_harness(server_startup_timeout=300):
+        yield
+
+
+@pytest.fixture
+def case_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh case database (SQLite file) for the test, through the settings the flows read."""
+    monkeypatch.setenv("CIN_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CIN_DATABASE_URL", raising=False)
+    return f"sqlite:///{tmp_path / 'cin.db'}"
+
+
+@pytest.fixture(scope="session")
 def book() -> PolicyBook:
     """The real policy files (policies/*.yaml); a PolicyBook is immutable, so one serves all."""
     return load_policy_dir(REPO_ROOT / "policies")
