@@ -52,9 +52,8 @@ class Counts:
         import httpx
         from prefect.events.worker import EventsWorker
 
-        sync_send, async_send = httpx.HTTPTransport.handle_request, (
-            httpx.AsyncHTTPTransport.handle_async_request
-        )
+        sync_send = httpx.HTTPTransport.handle_request
+        async_send = httpx.AsyncHTTPTransport.handle_async_request
         counts = self
 
         def handle_request(transport, request):  # type: ignore[no-untyped-def]
@@ -179,8 +178,10 @@ def main() -> None:
         server = PrefectServer(Path(tmp) / "prefect", free_port())
         server.start()
         try:
+            assert server.process is not None
             env = {**server.env(), "CIN_DATA_DIR": str(Path(tmp) / "data"),
-                   "CIN_TODAY": TODAY.isoformat(), "BENCH_SERVER_PID": str(server.process.pid)}  # fmt: skip
+                   "CIN_TODAY": TODAY.isoformat(),
+                   "BENCH_SERVER_PID": str(server.process.pid)}  # fmt: skip
             env.pop("CIN_DATABASE_URL", None)
             load = os.getloadavg()[0]
             server_before = server_cpu(server)
@@ -203,7 +204,8 @@ def main() -> None:
         line = (f"\n{phase['name']}: {requests.total() / runs:.1f} requests and "
                 f"{events.total() / runs:.1f} events per run; worker CPU "
                 f"{phase['cpu'] / runs * 1e3:.0f} ms, Prefect server CPU "
-                f"{phase['server'] / runs * 1e3:.0f} ms per run, {phase['wall']:.1f} s wall")  # fmt: skip
+                f"{phase['server'] / runs * 1e3:.0f} ms per run, "
+                f"{phase['wall']:.1f} s wall")  # fmt: skip
         if phase["accept_cpu"]:
             per_event = phase["accept_cpu"] / phase["accepted"]
             line += (f" ({phase['cpu'] / runs / per_event:.1f}x the "
