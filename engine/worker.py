@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, cast
 
 import anyio
 import anyio.abc
+from httpx import HTTPStatusError
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.responses import WorkerFlowRunResponse
 from prefect.context import SettingsContext, get_settings_context
 from prefect.deployments.runner import RunnerDeployment
 from prefect.exceptions import Abort, ObjectAlreadyExists, ObjectNotFound, Pause
@@ -50,7 +52,6 @@ from tasks.run_repair import housekeeping
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
-    from prefect.client.schemas.responses import WorkerFlowRunResponse
 
 log = logging.getLogger("cin.worker")
 HOUSEKEEPING_SECONDS = 10.0
@@ -166,26 +167,37 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
             return False
 
     async def get_and_submit_flow_runs(self) -> list[FlowRun]:
-        """Prefect's poll, skipped while every thread is busy: it could claim nothing, and each
-        poll costs the Prefect server a query (issue 9: its CPU is the bottleneck). The loop in
-        `serve_worker` polls again as soon as a thread frees."""
+        """Prefect's poll, skipped while the worker is `full` (every thread busy, or all but
+        fewer than half): it could claim little or nothing, and each poll costs the Prefect
+        server a query and two writes (issue 9: its CPU is the bottleneck). The loop in
+        `serve_worker` polls again as soon as enough threads free."""
         if self.full:
             return []
         return await super().get_and_submit_flow_runs()
 
     async def _get_scheduled_flow_runs(self) -> list[WorkerFlowRunResponse]:
-        """Prefect's query for the runs due, less those resumed under `settle` seconds ago."""
-        if not self.settle:
-            return await super()._get_scheduled_flow_runs()
-        before = datetime.now(UTC) - timedelta(seconds=self.settle)
+        """Prefect's query for the runs due, less those resumed under `settle` seconds ago, and
+        no more of them than this worker has threads free: it submits no more than that, and a
+        round of the demo has a hundred runs waiting, which Prefect's own query would return
+        (server-side serialised, client-side validated) on every poll, one poll per run done."""
+        body: dict[str, object] = {
+            "work_queue_names": list(self._work_queues),
+            "scheduled_before": (datetime.now(UTC) - timedelta(seconds=self.settle)).isoformat(),
+        }
+        if self._limit is not None:
+            body["limit"] = max(1, self._limit - len(self._submitting_flow_run_ids))
         try:
-            return await self.client.get_scheduled_flow_runs_for_work_pool(
-                work_pool_name=self._work_pool_name,
-                scheduled_before=before,
-                work_queue_names=list(self._work_queues),
+            response = await self.client.request(
+                "POST",
+                "/work_pools/{name}/get_scheduled_flow_runs",
+                path_params={"name": self._work_pool_name},
+                json=body,
             )
-        except ObjectNotFound:  # the pool is made again by the next heartbeat (Prefect's own)
-            return []
+        except HTTPStatusError as error:
+            if error.response.status_code == 404:
+                return []  # the pool is made again by the next heartbeat (Prefect's own)
+            raise
+        return WorkerFlowRunResponse.model_validate_list(response.json())
 
     @property
     def busy(self) -> bool:
@@ -193,7 +205,14 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
 
     @property
     def full(self) -> bool:
-        return self._limit is not None and len(self._submitting_flow_run_ids) >= self._limit
+        """Too few threads free to poll for: fewer than half of them (at least one). A poll
+        costs the Prefect server about as much as a state change whatever it returns (it also
+        marks the queue and deployment Ready), so one that claims two runs or more, rather
+        than one each time a thread frees, halves what a backlog's polls cost it; the threads
+        left waiting meanwhile are a moment's, while the others work."""
+        if self._limit is None:
+            return False
+        return self._limit - len(self._submitting_flow_run_ids) < max(1, self._limit // 2)
 
     async def rest(self, seconds: float) -> None:
         """Sleep up to `seconds`, or less if a thread has finished a run since the last rest."""
@@ -314,7 +333,14 @@ async def serve_worker(
                 if now - last_sync > worker.heartbeat_interval_seconds or not _synced(worker):
                     await worker.sync_with_backend()
                     last_sync = now
-                due = first or now - last_housekeeping > HOUSEKEEPING_SECONDS
+                # run until idle, it looks for out-of-step cases when its threads are idle,
+                # not every 10 s while they work: the cases whose runs wait for a thread are
+                # out of step too, and a demo round (a hundred of them) read each run again
+                # each time, a Prefect call per waiting case every 10 s
+                due = first or (
+                    now - last_housekeeping > HOUSEKEEPING_SECONDS
+                    and not (until_idle and worker.busy)
+                )
                 report = await asyncio.wrap_future(
                     worker.outbox.submit(_outbox_pass, engine, due, not until_idle, True)
                 )

@@ -41,7 +41,8 @@ Execution in a thread (engine/executor.py):
 The worker (engine/worker.py `CaseWorker`, a `prefect.workers.base.BaseWorker`):
 - the methods it overrides or calls: `_propose_pending_state(flow_run) -> bool` (the claim; in
   3.9.1 it still lets `Pause` through, workers/base.py lines 1765-1782 catch `Abort` and
-  `Exception` only), `_get_scheduled_flow_runs()`, `_release_limit_slot(flow_run_id)`;
+  `Exception` only), `_get_scheduled_flow_runs()` (its poll, made through the public client's
+  `request` with the route's `limit`), `_release_limit_slot(flow_run_id)`;
 - the attributes it reads: `_submitting_flow_run_ids`, `_cancelling_observer`, `_limit`,
   `_work_pool_name`, `_work_queues`.
 """

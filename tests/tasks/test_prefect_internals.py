@@ -66,6 +66,15 @@ SIGNATURES: dict[str, list[str]] = {
         "self",
         "flow_run_id",
     ],
+    # public: the worker's poll (engine/worker.py `_get_scheduled_flow_runs`) sends the route's
+    # `limit` through it, which the client's own method does not take
+    "prefect.client.orchestration.PrefectClient.request": [
+        "self",
+        "method",
+        "path",
+        "params",
+        "path_params",
+    ],
     # public, but what tasks/prefect_internals.py `propose_state` replaced an internal with
     "prefect.client.orchestration.SyncPrefectClient.set_flow_run_state": [
         "self",
