@@ -27,6 +27,7 @@ from models.cases.history import (
     mark_late,
     refuse_late,
 )
+from models.cases.numbering import provisional_ref, serialise_child, share_authority, take_number
 from models.cases.reads import UnknownCase, case_events, lock_case
 from models.cases.written import log_event
 from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
@@ -111,7 +112,7 @@ def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
 
 
 def new_case(
-    counter: Authority,
+    case_ref: str,
     authority: str,
     child_ref: str,
     team: str | None,
@@ -119,10 +120,10 @@ def new_case(
     transition: Transition,
     previous: list[date],
 ) -> Case:
-    """The row of a case `event` opens, numbered by `counter` (not advanced here); `previous`
-    are the child's earlier referral dates (a re-referral within 12 months is marked)."""
+    """The row of a case `event` opens; `previous` are the child's earlier referral dates (a
+    re-referral within 12 months is marked)."""
     return Case(
-        case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
+        case_ref=case_ref,
         authority=authority,
         child_ref=child_ref,
         team=team,
@@ -151,6 +152,7 @@ def open_case_in(
 
     Refused: a child who already has an open case in this authority (the message names that
     case), an event dated after `today`, and an idempotency key already used for another event.
+    The checks are serial per child; the case number is taken last (`models.cases.numbering`).
     """
     if event.type not in OPENING_EVENTS:
         raise EventRefused(
@@ -161,7 +163,8 @@ def open_case_in(
     check_child_ref(child_ref)
     team = check_team(team)
     key = check_key(key) or f"open:{uuid.uuid4()}"
-    counter = _lock_authority(session, authority)
+    share_authority(session, authority)
+    serialise_child(session, authority, child_ref)
     _check_roster_team(session, authority, team)
     actor = _checked_actor(session, authority, actor)
     earlier = session.exec(
@@ -196,13 +199,12 @@ def open_case_in(
             .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
         )
     )
-    case = new_case(counter, authority, child_ref, team, event, transition, previous)
-    counter.next_case_number += 1
-    session.add(counter)
+    case = new_case(provisional_ref(), authority, child_ref, team, event, transition, previous)
     session.add(case)
     session.flush()
     log_event(session, case, event, key, transition.state, transition.changes, timeline, actor)
-    return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
+    case_ref = take_number(session, authority, case)
+    return Accepted(case_ref, case.last_seq, case.stage, False, transition.changes)
 
 
 def record_in(
@@ -365,10 +367,3 @@ def _check_roster_team(session: Session, authority: str, team: str | None) -> No
     if teams and team not in teams:
         listed = ", ".join(sorted(str(t) for t in teams)[:10])
         raise FieldRefused(f"team: expected one on {authority}'s roster ({listed}); got {team!r}")
-
-
-def _lock_authority(session: Session, slug: str) -> Authority:
-    row = session.exec(select(Authority).where(Authority.slug == slug).with_for_update()).first()
-    if row is None:
-        raise UnknownCase(f"authority {slug!r} has no row: run `cin init` to load the policies")
-    return row
