@@ -17,6 +17,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol
 
 from sqlalchemy import Engine, bindparam, func
 from sqlalchemy import case as sql_case
+from sqlalchemy import select as select_columns  # sqlmodel's `select` takes up to four
 from sqlmodel import Session, col, select
 
 from models.access.actors import Actor, check_recorded_by
@@ -61,6 +62,25 @@ LATEST_AND_KEYED = select(
     func.max(CaseEvent.occurred_on),
     func.max(sql_case((col(CaseEvent.idempotency_key) == bindparam("key"), col(CaseEvent.seq)))),
 ).where(CaseEvent.case_id == bindparam("case_id"))
+# one read for an opening's three questions about the child's cases in this authority: did one
+# log `key`, is one open, which were opened by a referral (each was a statement of its own,
+# built per call; built once, as above)
+CHILD_CASES = select_columns(
+    col(Case.id),
+    col(Case.case_ref),
+    col(Case.stage),
+    col(Case.referral_date),
+    select(col(CaseEvent.event_type))
+    .where(CaseEvent.case_id == Case.id, CaseEvent.seq == 1)
+    .scalar_subquery()
+    .label("first_type"),
+    select(col(CaseEvent.seq))
+    .where(CaseEvent.case_id == Case.id, CaseEvent.idempotency_key == bindparam("key"))
+    .scalar_subquery()
+    .label("keyed_seq"),
+).where(
+    col(Case.authority) == bindparam("authority"), col(Case.child_ref) == bindparam("child_ref")
+)
 P = ParamSpec("P")
 
 
@@ -167,21 +187,20 @@ def open_case_in(
     serialise_child(session, authority, child_ref)
     _check_roster_team(session, authority, team)
     actor = _checked_actor(session, authority, actor)
-    earlier = session.exec(
-        select(Case, CaseEvent)
-        .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
-        .where(Case.authority == authority, Case.child_ref == child_ref)
-        .where(CaseEvent.idempotency_key == key)
-    ).first()
+    cases = session.connection().execute(
+        CHILD_CASES, {"authority": authority, "child_ref": child_ref, "key": key}
+    )
+    child_cases = cases.all()
+    earlier = next((c for c in child_cases if c.keyed_seq is not None), None)
     if earlier is not None:
-        case, logged = earlier
+        logged = session.exec(
+            select(CaseEvent).where(
+                CaseEvent.case_id == earlier.id, CaseEvent.seq == earlier.keyed_seq
+            )
+        ).one()
         _same_event(logged, event, key)
-        return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
-    still_open = session.exec(
-        select(col(Case.case_ref)).where(
-            Case.authority == authority, Case.child_ref == child_ref, Case.stage != "closed"
-        )
-    ).first()
+        return Accepted(earlier.case_ref, logged.seq, earlier.stage, duplicate=True)
+    still_open = next((c.case_ref for c in child_cases if c.stage != "closed"), None)
     if still_open is not None:
         raise EventRefused(
             f"{event.type} refused: the child already has an open case, {still_open}; "
@@ -191,14 +210,7 @@ def open_case_in(
     # earlier cases of the child opened by a referral: a transfer in is not a referral, so
     # a referral after one is not a re-referral (DfE: "within 12 months of a previous
     # referral")
-    previous = list(
-        session.exec(
-            select(col(Case.referral_date))
-            .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
-            .where(Case.authority == authority, Case.child_ref == child_ref)
-            .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
-        )
-    )
+    previous = [c.referral_date for c in child_cases if c.first_type == "referral_received"]
     case = new_case(provisional_ref(), authority, child_ref, team, event, transition, previous)
     session.add(case)
     session.flush()
