@@ -38,6 +38,7 @@ from models.cases.history import (
     sync_drift,
 )
 from models.cases.lookup import ChildCase
+from models.cases.numbering import numbered
 from models.cases.reads import UnknownCase
 from models.cases.store import (
     OPENING_EVENTS,
@@ -300,7 +301,8 @@ class CaseBatch:
             for h in cases
             if h.events and h.events[0].seq == 1 and h.events[0].event_type == "referral_received"
         ]
-        case = new_case(counter, authority, child_ref, team, event, transition, previous)
+        number = numbered(counter.case_prefix, counter.next_case_number)
+        case = new_case(number, authority, child_ref, team, event, transition, previous)
         if case.case_ref in self.by_ref:  # another case holds the number: the database refuses
             raise NeedsPerEvent(case.case_ref)
         counter.next_case_number += 1

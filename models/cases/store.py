@@ -17,6 +17,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol
 
 from sqlalchemy import Engine, bindparam, func
 from sqlalchemy import case as sql_case
+from sqlalchemy import select as select_columns  # sqlmodel's `select` takes up to four
 from sqlmodel import Session, col, select
 
 from models.access.actors import Actor, check_recorded_by
@@ -27,6 +28,7 @@ from models.cases.history import (
     mark_late,
     refuse_late,
 )
+from models.cases.numbering import provisional_ref, serialise_child, share_authority, take_number
 from models.cases.reads import UnknownCase, case_events, lock_case
 from models.cases.written import log_event
 from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
@@ -60,6 +62,25 @@ LATEST_AND_KEYED = select(
     func.max(CaseEvent.occurred_on),
     func.max(sql_case((col(CaseEvent.idempotency_key) == bindparam("key"), col(CaseEvent.seq)))),
 ).where(CaseEvent.case_id == bindparam("case_id"))
+# one read for an opening's three questions about the child's cases in this authority: did one
+# log `key`, is one open, which were opened by a referral (each was a statement of its own,
+# built per call; built once, as above)
+CHILD_CASES = select_columns(
+    col(Case.id),
+    col(Case.case_ref),
+    col(Case.stage),
+    col(Case.referral_date),
+    select(col(CaseEvent.event_type))
+    .where(CaseEvent.case_id == Case.id, CaseEvent.seq == 1)
+    .scalar_subquery()
+    .label("first_type"),
+    select(col(CaseEvent.seq))
+    .where(CaseEvent.case_id == Case.id, CaseEvent.idempotency_key == bindparam("key"))
+    .scalar_subquery()
+    .label("keyed_seq"),
+).where(
+    col(Case.authority) == bindparam("authority"), col(Case.child_ref) == bindparam("child_ref")
+)
 P = ParamSpec("P")
 
 
@@ -111,7 +132,7 @@ def sync_authorities(session: Session, *, policies: PolicyBook) -> None:
 
 
 def new_case(
-    counter: Authority,
+    case_ref: str,
     authority: str,
     child_ref: str,
     team: str | None,
@@ -119,10 +140,10 @@ def new_case(
     transition: Transition,
     previous: list[date],
 ) -> Case:
-    """The row of a case `event` opens, numbered by `counter` (not advanced here); `previous`
-    are the child's earlier referral dates (a re-referral within 12 months is marked)."""
+    """The row of a case `event` opens; `previous` are the child's earlier referral dates (a
+    re-referral within 12 months is marked)."""
     return Case(
-        case_ref=f"{counter.case_prefix}-{counter.next_case_number:06d}",
+        case_ref=case_ref,
         authority=authority,
         child_ref=child_ref,
         team=team,
@@ -151,6 +172,7 @@ def open_case_in(
 
     Refused: a child who already has an open case in this authority (the message names that
     case), an event dated after `today`, and an idempotency key already used for another event.
+    The checks are serial per child; the case number is taken last (`models.cases.numbering`).
     """
     if event.type not in OPENING_EVENTS:
         raise EventRefused(
@@ -161,24 +183,24 @@ def open_case_in(
     check_child_ref(child_ref)
     team = check_team(team)
     key = check_key(key) or f"open:{uuid.uuid4()}"
-    counter = _lock_authority(session, authority)
+    share_authority(session, authority)
+    serialise_child(session, authority, child_ref)
     _check_roster_team(session, authority, team)
     actor = _checked_actor(session, authority, actor)
-    earlier = session.exec(
-        select(Case, CaseEvent)
-        .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
-        .where(Case.authority == authority, Case.child_ref == child_ref)
-        .where(CaseEvent.idempotency_key == key)
-    ).first()
+    cases = session.connection().execute(
+        CHILD_CASES, {"authority": authority, "child_ref": child_ref, "key": key}
+    )
+    child_cases = cases.all()
+    earlier = next((c for c in child_cases if c.keyed_seq is not None), None)
     if earlier is not None:
-        case, logged = earlier
+        logged = session.exec(
+            select(CaseEvent).where(
+                CaseEvent.case_id == earlier.id, CaseEvent.seq == earlier.keyed_seq
+            )
+        ).one()
         _same_event(logged, event, key)
-        return Accepted(case.case_ref, logged.seq, case.stage, duplicate=True)
-    still_open = session.exec(
-        select(col(Case.case_ref)).where(
-            Case.authority == authority, Case.child_ref == child_ref, Case.stage != "closed"
-        )
-    ).first()
+        return Accepted(earlier.case_ref, logged.seq, earlier.stage, duplicate=True)
+    still_open = next((c.case_ref for c in child_cases if c.stage != "closed"), None)
     if still_open is not None:
         raise EventRefused(
             f"{event.type} refused: the child already has an open case, {still_open}; "
@@ -188,21 +210,13 @@ def open_case_in(
     # earlier cases of the child opened by a referral: a transfer in is not a referral, so
     # a referral after one is not a re-referral (DfE: "within 12 months of a previous
     # referral")
-    previous = list(
-        session.exec(
-            select(col(Case.referral_date))
-            .join(CaseEvent, col(CaseEvent.case_id) == col(Case.id))
-            .where(Case.authority == authority, Case.child_ref == child_ref)
-            .where(CaseEvent.seq == 1, CaseEvent.event_type == "referral_received")
-        )
-    )
-    case = new_case(counter, authority, child_ref, team, event, transition, previous)
-    counter.next_case_number += 1
-    session.add(counter)
+    previous = [c.referral_date for c in child_cases if c.first_type == "referral_received"]
+    case = new_case(provisional_ref(), authority, child_ref, team, event, transition, previous)
     session.add(case)
     session.flush()
     log_event(session, case, event, key, transition.state, transition.changes, timeline, actor)
-    return Accepted(case.case_ref, case.last_seq, case.stage, False, transition.changes)
+    case_ref = take_number(session, authority, case)
+    return Accepted(case_ref, case.last_seq, case.stage, False, transition.changes)
 
 
 def record_in(
@@ -365,10 +379,3 @@ def _check_roster_team(session: Session, authority: str, team: str | None) -> No
     if teams and team not in teams:
         listed = ", ".join(sorted(str(t) for t in teams)[:10])
         raise FieldRefused(f"team: expected one on {authority}'s roster ({listed}); got {team!r}")
-
-
-def _lock_authority(session: Session, slug: str) -> Authority:
-    row = session.exec(select(Authority).where(Authority.slug == slug).with_for_update()).first()
-    if row is None:
-        raise UnknownCase(f"authority {slug!r} has no row: run `cin init` to load the policies")
-    return row
