@@ -34,6 +34,11 @@ from tests.notifications.caseload import (
 REPO = Path(__file__).resolve().parents[2]
 
 
+# A guard against a hang, not a measure: a pass here takes a few seconds, but on a fresh clone
+# at the suite's start (four server tests beside it on two cores) one took over 120 s.
+RUN_TIMEOUT = 300
+
+
 def cin_process(db_url: str, smtp: LocalSmtpServer, tmp: Path, **extra: str) -> int:
     env = {
         **os.environ,
@@ -48,7 +53,7 @@ def cin_process(db_url: str, smtp: LocalSmtpServer, tmp: Path, **extra: str) -> 
     args = ["monitor", "run", "--as-of", AS_OF.isoformat(), "--without-prefect"]
     done = subprocess.run(
         [sys.executable, "-m", "cli.main", *args],
-        env=env, cwd=REPO, capture_output=True, timeout=120,
+        env=env, cwd=REPO, capture_output=True, timeout=RUN_TIMEOUT,
     )  # fmt: skip
     if done.returncode not in (0, 137):  # say why in the failure, not only the code
         sys.stderr.write(done.stderr.decode(errors="replace"))
@@ -187,7 +192,7 @@ def test_a_second_pass_while_one_runs_is_refused_and_changes_nothing(
         done = subprocess.run(
             [sys.executable, "-m", "cli.main", "monitor", "run", "--as-of",
              AS_OF.isoformat(), "--without-prefect"],
-            env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT,
         )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.strip() == (
