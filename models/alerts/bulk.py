@@ -3,6 +3,9 @@
 On PostgreSQL the rows are COPYed into a temporary table (dropped at commit) and one statement
 inserts or updates from it: for 79,000 alerts, 0.9 s against 2.4 s through `unnest` of one array
 per column, and far less than a multi-row VALUES list of 20,000 placeholders costs to parse.
+The COPY is binary, each column typed from the staged table: for 79,000 alert rows 0.18 s of
+client CPU and 0.4-0.6 s in all, against 0.6 s and 1.4-1.7 s as text (the server parses no
+text, the client formats none; load average 7).
 SQLite (one council, the embedded default) takes the same calls as plain executemany.
 """
 
@@ -37,7 +40,14 @@ def _stage(
             f'CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {names} FROM "{table.name}" '
             "WITH NO DATA"
         )
-        with cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
+        cursor.execute(
+            "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum",
+            (name,),
+        )
+        types = [int(oid) for (oid,) in cursor.fetchall()]
+        with cursor.copy(f"COPY {name} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in rows:
                 copy.write_row([row[column] for column in columns])
     return name
