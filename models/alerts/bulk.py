@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -43,10 +44,15 @@ def _copy_rows(
     )
     oids = {str(name): int(oid) for name, oid in cursor.fetchall()}
     names = ", ".join(f'"{column}"' for column in columns)
+    values = itemgetter(*columns)
     with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types([oids[column] for column in columns])
+        if len(columns) == 1:  # itemgetter of one name gives the value, not a 1-tuple
+            for row in rows:
+                copy.write_row((values(row),))
+            return
         for row in rows:
-            copy.write_row([row[column] for column in columns])
+            copy.write_row(values(row))
 
 
 def _raw_cursor(session: Session) -> psycopg.Cursor[Any]:
