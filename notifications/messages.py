@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
 from models.alerts.store import DueItem
 from models.cases.view import overdue_since
@@ -148,6 +149,22 @@ class DigestLine:
     link: str
 
 
+class DigestEntry(Protocol):
+    """What a digest's line needs of an alert: a `DigestLine`, or the stored alert itself
+    (models.alerts.dispatch.DigestLine), which the monitor passes without copying."""
+
+    @property
+    def team(self) -> str | None: ...
+    @property
+    def case_ref(self) -> str: ...
+    @property
+    def headline(self) -> str: ...
+    @property
+    def rule(self) -> str: ...
+    @property
+    def link(self) -> str: ...
+
+
 DIGEST_FOR: dict[str, str] = {
     "team": "your team's channel",
     Role.WORKER.value: "your cases",
@@ -157,14 +174,14 @@ DIGEST_FOR: dict[str, str] = {
 }
 
 
-def digest(day: date, lines: Sequence[DigestLine], *, audience: str) -> tuple[str, str]:
+def digest(day: date, lines: Sequence[DigestEntry], *, audience: str) -> tuple[str, str]:
     """One day's digest for one recipient: (subject, body), grouped by team then case.
     `audience` is the recipient's role, or "team" for a team's Teams channel."""
     count = len(lines)
     noun = "item" if count == 1 else "items"
     who = DIGEST_FOR.get(audience, "you")
     title = f"[CIN] Daily digest {day.isoformat()}: {count} {noun} for {who}"
-    by_team: dict[str, list[DigestLine]] = defaultdict(list)
+    by_team: dict[str, list[DigestEntry]] = defaultdict(list)
     for line in lines:
         by_team[line.team or "unallocated"].append(line)
     out = [f"Late and due work on {day.isoformat()} ({count} {noun}).", ""]

@@ -173,11 +173,8 @@ def _compose_digests(
         groups[(alert.authority, alert.channel, alert.recipient)].append(alert)
     digests: list[tuple[dict[str, Any], list[uuid.UUID]]] = []
     for (authority, channel, recipient), alerts in groups.items():
-        lines = [
-            messages.DigestLine(a.team, a.case_ref, a.headline, a.rule, a.link) for a in alerts
-        ]
         audience = "team" if recipient.startswith("team:") else alerts[0].role
-        subject, body = messages.digest(day, lines, audience=audience)
+        subject, body = messages.digest(day, alerts, audience=audience)
         dispatch = new_dispatch(
             key=digest_key(channel, recipient, authority, day), authority=authority,
             channel=channel, recipient=recipient, subject=subject, body=body,

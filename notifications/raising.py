@@ -103,12 +103,20 @@ class _Rows:
     ) -> None:
         urgent = item.kind in policy.urgent
         rule_key = (item.authority, item.kind, item.policy_ref + item.explanation)
-        if rule_key not in self.rules:
-            self.rules[rule_key] = messages.rule(item, policy)
+        rule = self.rules.get(rule_key)
+        if rule is None:
+            rule = self.rules[rule_key] = messages.rule(item, policy)
         body = messages.body(item, notice, policy, config.ui_url, config.instance) if urgent else ""
+        finding = item.finding
+        role = notice.role.value
+        # the same for every recipient of the item at this rung: worked out once
+        headline = messages.digest_headline(item, notice)
+        link = messages.case_link(config.ui_url, item.case_ref, config.instance)
+        since = overdue_since(item.due) if notice.notice == OVERDUE else None
+        prefix = f"{finding}|{notice.level}|{notice.notice}|"
         now = utcnow()
         for channel, recipient in recipients:
-            key = f"{item.finding}|{notice.level}|{notice.notice}|{channel}:{recipient}"
+            key = f"{prefix}{channel}:{recipient}"
             held = channel == "none"
             dispatch_id = None
             if urgent and not held:
@@ -126,19 +134,19 @@ class _Rows:
                     "authority": item.authority,
                     "team": item.team,
                     "case_ref": item.case_ref,
-                    "finding": item.finding,
+                    "finding": finding,
                     "kind": item.kind,
                     "notice": notice.notice,
                     "level": notice.level,
-                    "role": notice.role.value,
+                    "role": role,
                     "channel": channel,
                     "recipient": recipient,
                     "mode": "held" if held else "immediate" if urgent else "digest",
                     "due": item.due,
-                    "since": overdue_since(item.due) if notice.notice == OVERDUE else None,
-                    "headline": messages.digest_headline(item, notice),
-                    "rule": self.rules[rule_key],
-                    "link": messages.case_link(config.ui_url, item.case_ref, config.instance),
+                    "since": since,
+                    "headline": headline,
+                    "rule": rule,
+                    "link": link,
                     "body": body,
                     "raised_on": as_of,
                     "created_at": now,
@@ -150,7 +158,7 @@ class _Rows:
                     key,
                     Raised(
                         item.authority, item.team, item.case_ref, item.key, item.kind,
-                        notice.notice, notice.level, notice.role.value, channel, item.due,
+                        notice.notice, notice.level, role, channel, item.due,
                     ),
                 )
             )  # fmt: skip

@@ -3,6 +3,9 @@
 On PostgreSQL the rows are COPYed into a temporary table (dropped at commit) and one statement
 inserts or updates from it: for 79,000 alerts, 0.9 s against 2.4 s through `unnest` of one array
 per column, and far less than a multi-row VALUES list of 20,000 placeholders costs to parse.
+The COPY is binary, each column typed from the staged table: for 79,000 alert rows 0.18 s of
+client CPU and 0.4-0.6 s in all, against 0.6 s and 1.4-1.7 s as text (the server parses no
+text, the client formats none; load average 7).
 SQLite (one council, the embedded default) takes the same calls as plain executemany.
 """
 
@@ -10,8 +13,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
+import psycopg
 from sqlalchemy import Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
@@ -24,6 +29,36 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def _copy_rows(
+    cursor: psycopg.Cursor[Any],
+    target: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+) -> None:
+    """Binary COPY of `rows`' `columns` into the table `target` (quoted as needed), each column
+    typed as the table has it."""
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
+        "AND NOT attisdropped",
+        (target,),
+    )
+    oids = {str(name): int(oid) for name, oid in cursor.fetchall()}
+    names = ", ".join(f'"{column}"' for column in columns)
+    values = itemgetter(*columns)
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([oids[column] for column in columns])
+        if len(columns) == 1:  # itemgetter of one name gives the value, not a 1-tuple
+            for row in rows:
+                copy.write_row((values(row),))
+            return
+        for row in rows:
+            copy.write_row(values(row))
+
+
+def _raw_cursor(session: Session) -> psycopg.Cursor[Any]:
+    return session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr,no-any-return]
+
+
 def _stage(
     session: Session, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> str:
@@ -31,16 +66,31 @@ def _stage(
     in the session's transaction and is dropped when that commits."""
     name = f"staged_{table.name}_{uuid.uuid4().hex[:12]}"
     names = ", ".join(f'"{column}"' for column in columns)
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
+    with _raw_cursor(session) as cursor:
         cursor.execute(
             f'CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {names} FROM "{table.name}" '
             "WITH NO DATA"
         )
-        with cursor.copy(f"COPY {name} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[column] for column in columns])
+        _copy_rows(cursor, name, columns, rows)
     return name
+
+
+def _copy_if_all_new(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> bool:
+    """COPY `rows` straight into `table` under a savepoint; False, and nothing written, if one
+    of them breaks a unique constraint (a row that exists: the caller then inserts the others).
+    A pass's rows are all new unless a pass that died is run again, so this is the usual path:
+    it spares the temporary table and the INSERT ... SELECT from it."""
+    with _raw_cursor(session) as cursor:
+        cursor.execute("SAVEPOINT bulk_copy")
+        try:
+            _copy_rows(cursor, f'"{table.name}"', columns, rows)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT bulk_copy")
+            return False
+        cursor.execute("RELEASE SAVEPOINT bulk_copy")
+    return True
 
 
 def insert_new(
@@ -52,6 +102,10 @@ def insert_new(
         return set()
     columns = list(rows[0])
     if _is_postgres(session):
+        if len({row[key] for row in rows}) == len(rows) and _copy_if_all_new(
+            session, table, columns, rows
+        ):
+            return {row[key] for row in rows}
         staged = _stage(session, table, columns, rows)
         names = ", ".join(f'"{name}"' for name in columns)
         statement = text(
@@ -64,7 +118,11 @@ def insert_new(
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         taken.update(session.execute(select(table.c[key]).where(table.c[key].in_(chunk))).scalars())
-    fresh = [dict(row) for row in rows if row[key] not in taken]
+    fresh = []
+    for row in rows:  # a key given twice is inserted once, as ON CONFLICT DO NOTHING does
+        if row[key] not in taken:
+            taken.add(row[key])
+            fresh.append(dict(row))
     if fresh:
         session.execute(insert(table), fresh)
     return {row[key] for row in fresh}
