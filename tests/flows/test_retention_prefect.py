@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -20,7 +21,7 @@ from prefect.client.schemas.filters import (
     LogFilterFlowRunId,
 )
 from prefect.client.schemas.sorting import FlowRunSort, LogSort
-from prefect.settings import PREFECT_API_URL
+from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 from sqlmodel import Session, select
 
 from cli.main import main
@@ -36,8 +37,21 @@ from tests.flows.prefect_reads import read_artifacts
 AS_OF = "2025-03-11"
 
 
+@pytest.fixture
+def results_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The case runs' task results in a folder of this test's own, set for this thread (the
+    settings) and for the worker's threads (they read the environment), so both agree whatever
+    an earlier test in this process left behind: on fresh clones the case runs wrote their results
+    where this thread did not look (two runs of the whole suite, never the file alone)."""
+    folder = tmp_path / "results"
+    monkeypatch.setenv(PREFECT_LOCAL_STORAGE_PATH.name, str(folder))
+    with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: str(folder)}):
+        yield folder
+
+
 def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_held_one(
     prefect_server: None,
+    results_folder: Path,
     case_db: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -63,6 +77,7 @@ def test_apply_deletes_the_destroyed_child_s_run_and_artifacts_and_keeps_the_hel
     work(ingest.engine, threads=1, until_idle=True)
     instance = instance_id(ingest.engine)
     before = asyncio.run(prefect_texts(instance))
+    assert local_result_folder(case_flow) == results_folder
     for case in cases.values():  # the runs, timelines and cached results are there to delete
         assert case in before["flow runs"]
         assert read_artifacts(case_artifact_key(instance, case))
