@@ -47,6 +47,7 @@ from models.cases.store import (
     _same_event,
     new_case,
 )
+from models.cases.written import outbox_row
 from models.fields import FieldRefused, check_case_ref, check_child_ref, check_key, check_team
 from models.lifecycle import (
     DeadlineChange,
@@ -368,18 +369,7 @@ class CaseBatch:
         held.events.append(row)
         held.keys[key] = row
         self.new_events.append(row)
-        self.outbox.append(
-            {
-                "id": uuid.uuid4(),
-                "case_id": held.case.id,
-                "seq": seq,
-                "created_at": now,
-                "delivered_at": None,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "last_error": None,
-            }
-        )
+        self.outbox.append(outbox_row(held.case.id, seq, now))
 
     def _log(
         self,

@@ -103,19 +103,22 @@ def log_event(
     streak = continue_streak(timeline, state)
     opened = sync_drift(drift, case_id=case.id, seq=seq, state=state, streak=streak)
     _write(session, DRIFT, opened, read, DRIFT_CHANGED)
-    connection.execute(
-        INSERT_OUTBOX,
-        {
-            "id": uuid.uuid4(),
-            "case_id": case.id,
-            "seq": seq,
-            "created_at": now,
-            "delivered_at": None,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": None,
-        },
-    )
+    connection.execute(INSERT_OUTBOX, outbox_row(case.id, seq, now))
+
+
+def outbox_row(case_id: Any, seq: int, now: Any) -> dict[str, Any]:
+    """A new outbox row's values (event `seq` of the case, to deliver now): the accept
+    transaction's insert and the bulk import's batch build it alike."""
+    return {
+        "id": uuid.uuid4(),
+        "case_id": case_id,
+        "seq": seq,
+        "created_at": now,
+        "delivered_at": None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": None,
+    }
 
 
 def _write(
