@@ -62,7 +62,7 @@ browser:
 # tests of a file share its module's servers and fixtures. PYTEST_WORKERS=0 runs it in one
 PYTEST_WORKERS ?= 4
 pytest: $(STAMP) $(CENSUS_STAMP) $(ANNEX_A_STAMP) $(PREFECT_OLD_STAMP) browser
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 demo: $(STAMP) $(CENSUS_STAMP)
 	$(BIN)/python -m demo.demo

@@ -57,15 +57,65 @@ LONG_FIRST = (
 )
 
 
+# The files whose tests use the session Prefect server (`prefect_server`) run in one test process,
+# one after the other (`make test`: xdist's `--dist loadgroup`, every other file a group of its
+# own): each process that ran one started a server of its own, up to four, each about 12 s of CPU
+# to start and more to keep its services polling, on a machine of two cores.
+HARNESS_GROUP = "prefect-test-harness"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist adds the group to each node id
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long files first (LONG_FIRST), then the rest in their own order (a stable sort)."""
+    """The long files first (LONG_FIRST), then the rest in their own order (a stable sort); each
+    file a group of its own for xdist, but the session Prefect server's files one group."""
     rank = {path: n for n, path in enumerate(LONG_FIRST)}
 
+    def path_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    harness_files = {
+        path_of(item) for item in items if "prefect_server" in getattr(item, "fixturenames", ())
+    }
+    for item in items:
+        path = path_of(item)
+        item.add_marker(pytest.mark.xdist_group(HARNESS_GROUP if path in harness_files else path))
+    # the harness group starts where its longest file would (its files run one after another)
+    harness_rank = min((rank.get(path, len(LONG_FIRST)) for path in harness_files), default=0)
+
     def key(item: pytest.Item) -> int:
-        path = item.nodeid.split("::", 1)[0]
-        return rank.get(path, len(LONG_FIRST))
+        path = path_of(item)
+        return harness_rank if path in harness_files else rank.get(path, len(LONG_FIRST))
 
     items.sort(key=key)
+
+
+# Where the suite's CPU goes, test by test: with CIN_TEST_CPU=<file>, each test process appends a
+# line per test (its node id, the CPU seconds of this process and of the children it waited for:
+# the `cin` commands, servers and workers the test started and stopped). Session servers (the
+# Prefect test harness) are counted at the end, under "session". `bench/suite_cpu.py` sums them
+# by file. The wall time of a test says little on two cores shared by four test processes.
+_CPU_LOG = os.environ.get("CIN_TEST_CPU")
+
+
+def _cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    before = _cpu() if _CPU_LOG else 0.0
+    yield
+    if _CPU_LOG:
+        with open(_CPU_LOG, "a") as out:
+            out.write(f"{_cpu() - before:.2f}\t{item.nodeid}\n")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # not xdist's controller: its children are the test processes, which write their own
+    if _CPU_LOG and not session.config.pluginmanager.hasplugin("dsession"):
+        with open(_CPU_LOG, "a") as out:
+            out.write(f"{_cpu():.2f}\tsession total of process {os.getpid()}\n")
 
 
 @pytest.fixture(scope="session", autouse=True)
