@@ -27,16 +27,17 @@ import httpx
 
 # Prefect's services (3.8.8 and 3.9.1 alike: the same defaults) read their event streams one
 # message at a time, and the task-run recorder writes each task-run event in a transaction of
-# its own. A case event costs three task-run events and a wake-up four flow-run ones. Read and
-# written in batches (flushed at least every second) they cost far less: on PostgreSQL the
-# one-process server's CPU per case event fell from 40 to 28 ms, the split topology's services
-# process's from 31-35 to 19-24 (bench/case_bench.py, docs/performance-history.md). Every server
-# the engine starts uses them: the one-process server (the embedded default, the demo, the
-# benches) and, in the split topology, the services process (demo/topology.py). The price: a
-# server killed outright loses the task-run records it had read but not yet written (at most a
-# second's worth), as Prefect's event persister already does by default, and a task run shows in
-# the UI up to a second later. The task runs are the UI's view; the case database's ledger, not
-# they, says what work ran.
+# its own. A wake-up costs three task-run events (one task run for all its events, since issue
+# 20; one per event before) and four flow-run ones. Read and written in batches (flushed at
+# least every second) they cost far less: on PostgreSQL the one-process server's CPU per case
+# event fell from 40 to 28 ms, the split topology's services process's from 31-35 to 19-24
+# (bench/case_bench.py, docs/performance-history.md), measured with a task run per event.
+# Every server the engine starts uses them: the one-process server (the embedded default, the
+# demo, the benches) and, in the split topology, the services process (demo/topology.py). The
+# price: a server killed outright loses the task-run records it had read but not yet written (at
+# most a second's worth), as Prefect's event persister already does by default, and a task run
+# shows in the UI up to a second later. The task runs are the UI's view; the case database's
+# ledger, not they, says what work ran.
 SERVICE_BATCHES = {
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "100",
     "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",

@@ -1,15 +1,26 @@
-"""The work a case run does for each event, as Prefect tasks.
+"""The work a case run does for the events a wake-up brings, as one Prefect task.
 
-Each task is keyed by the event's sequence number: the flow only calls it for events after the
-case's `flow_seq`, and every side effect here is idempotent on (case, seq) (Prefect events carry a
-deterministic id, artifacts are versions under a fixed key, tags are set not appended), so a run
-that crashes and runs again repeats nothing a manager would see twice.
+One task run per wake-up, not one per event: a task run costs the Prefect server three state
+events (written, recorded as a task run, seen by its services) and a cache lookup and result
+file here, whatever it does, and on the embedded SQLite server those were most of a wake-up's
+cost (issue 20: `make demo` under 2 minutes). The per-event truth is the case database's ledger
+(`case_work`, a row per event, `record_work`/`recorded_work`), not the task runs: the task
+skips every event the ledger already holds.
+
+The task is keyed by the first event it is handed, (instance, case, seq): the flow hands it the
+case's unhandled events, which always start at `flow_seq + 1`, and its result says which events
+it did the work for. A run that crashed after the task finished and runs again gets that cached
+result, marks those events handled and hands any later event to a task keyed by its own seq.
+Every side effect here is idempotent on (case, seq) besides (Prefect events carry a
+deterministic id, artifacts are versions under a fixed key, tags are set not appended), so a
+run that crashes and runs again repeats nothing a manager would see twice.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any, cast
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -44,31 +55,52 @@ def event_id(instance: str, case_ref: str, seq: int, what: str) -> uuid.UUID:
     return uuid.uuid5(NAMESPACE, f"{instance}:{case_ref}:{seq}:{what}")
 
 
-def _event_cache_key(_context: object, parameters: dict[str, object]) -> str:
-    """(instance, case, seq): a database recreated in the same folder is a new instance, so its
-    cases never find the old database's cached results."""
-    event = parameters["event"]
-    assert isinstance(event, LoggedEvent)
-    return event_cache_key(instance_id(case_engine()), str(parameters["case_ref"]), event.seq)
+def _events_cache_key(_context: object, parameters: dict[str, object]) -> str:
+    """(instance, case, seq of the first event handed over): a database recreated in the same
+    folder is a new instance, so its cases never find the old database's cached results."""
+    events = parameters["events"]
+    assert isinstance(events, list) and events and isinstance(events[0], LoggedEvent)
+    return event_cache_key(instance_id(case_engine()), str(parameters["case_ref"]), events[0].seq)
 
 
-# Cached on (case, seq) with the result persisted: a run that crashed after this task finished
-# and runs again gets the cached result instead of doing the work a second time.
+def work_run_name(events: list[LoggedEvent]) -> str:
+    """The task run's name: each event it was handed, `<event type> #<seq>`, comma-separated
+    (one event's reads as a task run per event's did)."""
+    return ", ".join(f"{event.event_type} #{event.seq}" for event in events)
+
+
+def _task_run_name(parameters: dict[str, Any]) -> str:
+    return work_run_name(list(parameters.get("events") or []))
+
+
+# Cached on the first event's seq with the result persisted: a run that crashed after this task
+# finished and runs again gets the cached result instead of doing the work a second time.
 @task(
-    task_run_name="{event.event_type} #{event.seq}",
+    # Prefect passes `parameters` to a name callable that takes it (its protocol for that is a
+    # class with a classmethod, which no plain function matches for mypy)
+    task_run_name=cast(Any, _task_run_name),
     retries=2,
     retry_delay_seconds=1,
-    cache_key_fn=_event_cache_key,
+    cache_key_fn=_events_cache_key,
     persist_result=True,
 )
-def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | None:
-    """Record this event's work in the case's ledger; where it asks something of the world (a
-    step-down panel, an escalation), emit a Prefect event for automations and log it.
+def handle_events(
+    case_ref: str, authority: str, events: list[LoggedEvent]
+) -> dict[int, str | None]:
+    """Do the work of a wake-up's events, oldest first: each event's work is recorded in the
+    case's ledger, and where it asks something of the world (a step-down panel, an escalation)
+    a Prefect event is emitted for automations and logged. Returns each event's work by seq
+    (None: the event asks nothing beyond the case record); the flow marks them handled.
 
     Prefect's cache keeps a task that finished from running again, but it records the result
-    after the task's body returns: a worker killed between this task's ledger write and that
-    record would have the work done twice when the run is taken back. The ledger, in the case
+    after the task's body returns: a worker killed between a ledger write here and that record
+    would have the work done twice when the run is taken back. The ledger, in the case
     database, is the record that counts: work it holds is not done again."""
+    return {event.seq: handle_event(case_ref, authority, event) for event in events}
+
+
+def handle_event(case_ref: str, authority: str, event: LoggedEvent) -> str | None:
+    """One event's work, unless the ledger holds it already (not a task of its own)."""
     done = recorded_work(case_engine(), case_ref=case_ref, seq=event.seq)
     if done is not None:
         return done.work

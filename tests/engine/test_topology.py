@@ -7,7 +7,8 @@ mid-run, then restarted. Then:
 
 - each case has exactly one flow run (of this engine instance's case deployment);
 - each event's work ran exactly once: one ledger row (`case_work`, attempts 1) and one task run
-  that did the work (Completed, not served from the cache), and the two agree;
+  that did the work (Completed, not served from the cache; one task run a wake-up, handed each
+  of the wake-up's events), and the two agree;
 - every run caught up and is suspended, on the key of the event after its last;
 - nothing accepted was lost: every event a feeder was told was accepted is in the case's log,
   and the outbox is empty;
@@ -67,6 +68,7 @@ from engine.ingest import Ingest
 from engine.worker import case_deployment_id
 from models.tables import Case, CaseEvent, CaseWork, Outbox
 from tests.conftest import drop, pg_database
+from tests.flows.prefect_reads import event_seqs
 from tests.flows.processes import Worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -186,7 +188,8 @@ def instance_runs(deployment: uuid.UUID) -> list[FlowRun]:
 
 
 def event_task_runs(run_ids: list[uuid.UUID]) -> list[TaskRun]:
-    """The event tasks (`<event type> #<seq>`) of these flow runs, each once.
+    """The event tasks of these flow runs (one a wake-up, named `<event type> #<seq>, ...` after
+    each event it was handed: `event_seqs`), each once.
 
     Read ten flow runs at a time (about 110 task runs, one page) in a total order (id), and kept
     by id: the services process may still be recording task runs while this reads, and with
@@ -407,22 +410,22 @@ def test_two_api_servers_three_workers_kills_and_restarts(
     while True:
         task_runs = event_task_runs(runs_ids)
         did_work = Counter(
-            (t.flow_run_id, int(t.name.rsplit("#", 1)[1]))
+            (t.flow_run_id, seq)
             for t in task_runs
             if t.state and t.state.type is StateType.COMPLETED and t.state.name == "Completed"
+            for seq in event_seqs(t.name)
         )
         assert max(did_work.values(), default=1) == 1, f"an event's task ran twice: {why}"
         assert set(did_work) <= set(ledger), f"a completed task run outside the ledger: {why}"
         # Every run is suspended by now, so no task of it can still be running: a Running task
-        # run for an event whose work is in the ledger and has no Completed task run is that
-        # event's one task run, with its last state lost.
+        # run handed an event whose work is in the ledger and has no Completed task run is the
+        # one task run that did that event's work, with its last state lost.
         stranded = Counter(
-            (t.flow_run_id, int(t.name.rsplit("#", 1)[1]))
+            (t.flow_run_id, seq)
             for t in task_runs
-            if t.state
-            and t.state.type is StateType.RUNNING
-            and (t.flow_run_id, int(t.name.rsplit("#", 1)[1])) in ledger
-            and (t.flow_run_id, int(t.name.rsplit("#", 1)[1])) not in did_work
+            if t.state and t.state.type is StateType.RUNNING
+            for seq in event_seqs(t.name)
+            if (t.flow_run_id, seq) in ledger and (t.flow_run_id, seq) not in did_work
         )
         assert max(stranded.values(), default=1) == 1, f"an event has two task runs: {why}"
         if did_work + stranded == ledger:

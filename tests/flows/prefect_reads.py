@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from prefect.client.orchestration import get_client
@@ -33,3 +34,9 @@ async def artifacts_matching(client: Any, artifacts: dict[str, Any], limit: int)
         limit=limit,
     )
     return found
+
+
+def event_seqs(task_run_name: str) -> list[int]:
+    """The events a case run's task run was handed (one task run a wake-up, named after each of
+    its events, tasks/case_work.py): `assessment_started #3, review_held #4` -> [3, 4]."""
+    return [int(seq) for seq in re.findall(r"#(\d+)", task_run_name)]

@@ -10,13 +10,14 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from engine.ingest import Ingest
 from engine.worker import work
 from models.cases.reads import load_case
 from models.instance import case_artifact_key, instance_id, instance_tag
-from tests.flows.prefect_reads import read_artifacts
+from models.tables import CaseWork
+from tests.flows.prefect_reads import event_seqs, read_artifacts
 
 HISTORY = [
     ({"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"}, "assessment"),
@@ -118,3 +119,33 @@ _EVENT_TYPES = {
 
 def _history_types():
     return [event["type"] for event, _ in HISTORY]
+
+
+def test_a_wake_up_does_its_events_work_in_one_task_run_and_the_ledger_holds_each(
+    prefect_server, case_db
+):
+    """Three events accepted while the run slept: the next wake-up hands all three to one task
+    run (named after each), and the ledger records each event's work once."""
+    ingest = Ingest.from_settings()
+    accepted = ingest.refer(authority="redbridge", child_ref="SYN2", on=date(2025, 1, 6))
+    work(ingest.engine, threads=1, until_idle=True)
+    for event, _ in HISTORY[:3]:
+        ingest.record(accepted.case_ref, event, key=f"batch-{event['on']}")
+    work(ingest.engine, threads=1, until_idle=True)
+
+    with Session(ingest.engine) as session:
+        case = load_case(session, accepted.case_ref)
+        ledger = session.exec(select(CaseWork).where(CaseWork.case_id == case.id)).all()
+    assert case.flow_seq == case.last_seq == 4
+    assert {row.seq: row.attempts for row in ledger} == {1: 1, 2: 1, 3: 1, 4: 1}
+    with get_client(sync_client=True) as client:
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id={"any_": [case.flow_run_id]}),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            limit=20,
+        )
+    assert [(t.name, t.state.name) for t in task_runs] == [
+        ("referral_received #1", "Completed"),
+        ("referral_decision #2, assessment_completed #3, cin_meeting_held #4", "Completed"),
+    ]
+    assert [event_seqs(t.name) for t in task_runs] == [[1], [2, 3, 4]]
