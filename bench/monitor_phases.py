@@ -110,7 +110,7 @@ class Phases:
         )
         return [
             *parts,
-            ("the rest (lock, policies, rows to items, tally, waiting for the writer)", rest, 1),
+            ("the rest (lock, policies, tally, writer waits)", rest, 1),
             beside,
         ]
 
