@@ -4,6 +4,9 @@
   `uq_deadline_key` and `uq_drift_key` are on (case_id, key), so their indexes already serve every
   read by case (and the foreign keys' checks from `case`); each mark the monitor wrote that
   changed a deadline's status updated this index as well, for no reader.
+- `ix_deadline_kind_met_on` holds the met deadlines only (`met_on IS NOT NULL`): its one reader,
+  the report's assessments within the local target, asks for a range of `met_on`; a mark that
+  changed an open deadline's status wrote an entry in it too (it includes `status`).
 - `deadline` gets a fill factor of 90 on PostgreSQL: a page keeps room for a changed row, so a mark
   that changes no indexed column (a reminder, an escalation rung: `reminder_level` and
   `escalation_level` are in no index) is a heap-only update that writes no index entry at all.
@@ -13,6 +16,7 @@ Revision ID: 0012_monitor_marks
 Revises: 0011_child_record
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_monitor_marks"
@@ -25,6 +29,15 @@ def upgrade() -> None:
     with op.batch_alter_table("deadline") as batch_op:
         batch_op.drop_index("ix_deadline_case_id")
     op.drop_index("ix_drift_case_id", table_name="drift")
+    op.drop_index("ix_deadline_kind_met_on", table_name="deadline")
+    op.create_index(
+        "ix_deadline_kind_met_on",
+        "deadline",
+        ["kind", "met_on"],
+        postgresql_include=["status", "case_id"],
+        postgresql_where=sa.text("met_on IS NOT NULL"),
+        sqlite_where=sa.text("met_on IS NOT NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE deadline SET (fillfactor = 90)")
 
@@ -32,6 +45,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("ALTER TABLE deadline RESET (fillfactor)")
+    op.drop_index("ix_deadline_kind_met_on", table_name="deadline")
+    op.create_index(
+        "ix_deadline_kind_met_on",
+        "deadline",
+        ["kind", "met_on"],
+        postgresql_include=["status", "case_id"],
+    )
     op.create_index("ix_drift_case_id", "drift", ["case_id"])
     with op.batch_alter_table("deadline") as batch_op:
         batch_op.create_index("ix_deadline_case_id", ["case_id"], unique=False)
