@@ -19,6 +19,7 @@ import gc
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -41,8 +42,8 @@ from models.policy.book import PolicyBook, PolicyError, ResolvedPolicy
 from models.staff.roster import Person
 from models.staff.store import active_staff
 from notifications import messages
-from notifications.ladder import decide, soon_horizon
-from notifications.raising import Router, raise_alerts, release_held
+from notifications.ladder import Decision, decide, soon_horizon
+from notifications.raising import Router, build_alerts, release_held, write_alerts
 from notifications.report import BATCH, MonitorConfig, PassReport, Raised, TeamOverdue
 from notifications.sending import deliver
 
@@ -96,11 +97,7 @@ def run_pass(
             if d is not None
         ]
         report.decisions = len(decisions)
-        for batch_no, start in enumerate(range(0, len(decisions), config.batch), start=1):
-            batch = decisions[start : start + config.batch]
-            raise_alerts(engine, batch, views, router, as_of, config, report)
-            if crash is not None:
-                crash("monitor-batch", batch_no)
+        _raise_in_batches(engine, decisions, views, router, as_of, config, report, crash)
         release_held(engine, rows, views, router, as_of, config, report)
         if config.digests:
             _compose_digests(engine, views, as_of, report)
@@ -111,6 +108,39 @@ def run_pass(
             moment = max(now, datetime.now(UTC))
             deliver(engine, now=moment, config=config, report=report, crash=crash)
     return report
+
+
+def _raise_in_batches(
+    engine: Engine,
+    decisions: Sequence[Decision],
+    views: Mapping[str, ResolvedPolicy],
+    router: Router,
+    as_of: date,
+    config: MonitorConfig,
+    report: PassReport,
+    crash: CrashHook | None,
+) -> None:
+    """Each batch's rows written in a transaction of its own, in order, by one writer thread
+    while this thread builds the next batch: PostgreSQL's work on batch k (marks, alerts, their
+    indexes and checks) overlaps the client's on batch k+1 instead of following it. Building
+    touches no database, and batch k+1 is handed to the writer only after batch k committed
+    (and the crash hook ran), so the database after batch k is what it was with one thread."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-writer") as writer:
+        pending: Future[None] | None = None
+        batch_no = 0
+        for start in range(0, len(decisions), config.batch):
+            batch = decisions[start : start + config.batch]
+            rows = build_alerts(batch, views, router, as_of, config)
+            if pending is not None:
+                pending.result()
+                if crash is not None:
+                    crash("monitor-batch", batch_no)
+            batch_no += 1
+            pending = writer.submit(write_alerts, engine, rows, batch, report)
+        if pending is not None:
+            pending.result()
+            if crash is not None:
+                crash("monitor-batch", batch_no)
 
 
 @contextmanager

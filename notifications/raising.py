@@ -179,16 +179,15 @@ class _Rows:
         return added
 
 
-def raise_alerts(
-    engine: Engine,
+def build_alerts(
     batch: Sequence[Decision],
     views: Mapping[str, ResolvedPolicy],
     router: Router,
     as_of: date,
     config: MonitorConfig,
-    report: PassReport,
-) -> None:
-    """The batch's marks, alerts and immediate dispatches, in one transaction."""
+) -> _Rows:
+    """The batch's marks, alerts and immediate dispatches, built and not written: no database
+    (the pass builds the next batch while the previous one is written)."""
     rows = _Rows()
     for decision in batch:
         item = decision.item
@@ -206,6 +205,13 @@ def raise_alerts(
             recipients = router.recipients(item, notice, policy)
             if recipients:
                 rows.add(item, notice, recipients, policy, as_of, config)
+    return rows
+
+
+def write_alerts(
+    engine: Engine, rows: _Rows, batch: Sequence[Decision], report: PassReport
+) -> None:
+    """What `build_alerts` built for `batch`, in one transaction; then the batch into `report`."""
     rows.commit(engine, report)
     report.newly_overdue.extend(d.item for d in batch if d.mark_missed)
 
