@@ -58,8 +58,9 @@ typecheck: $(STAMP)
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
-# the suite in PYTEST_WORKERS processes (pytest-xdist), one test file to each at a time: the
-# tests of a file share its module's servers and fixtures. PYTEST_WORKERS=0 runs it in one
+# the suite in PYTEST_WORKERS processes (pytest-xdist), a test to each at a time, the long files'
+# tests first (tests/conftest.py says why: `loadgroup` with no test in a group hands them out one
+# by one, which balanced better than whole files). PYTEST_WORKERS=0 runs it in one
 PYTEST_WORKERS ?= 4
 pytest: $(STAMP) $(CENSUS_STAMP) $(ANNEX_A_STAMP) $(PREFECT_OLD_STAMP) browser
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder

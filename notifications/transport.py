@@ -95,8 +95,10 @@ def send(message: Message, *, smtp_url: str | None) -> None:
     else:
         raise DeliveryFailed(f"unknown channel {message.channel[:20]!r}")
 
-    notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
     with _apprise_records() as records:
+        # made inside the trap: a new Apprise logs its language at debug level (in a process's
+        # first send, before the trap was set, that line reached every handler)
+        notifier = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
         if not notifier.add(url) or len(notifier) != 1:
             raise DeliveryFailed(f"{label} delivery failed: the Apprise URL is not valid")
         if not isinstance(notifier[0], plugin):
