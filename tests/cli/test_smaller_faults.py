@@ -68,7 +68,9 @@ def test_ctrl_c_early_in_an_import_with_jobs_prints_one_line(db_url: str, engine
                                                              tmp_path: Path):  # fmt: skip
     lines = [json.dumps({"authority": "redbridge", "child": f"C{n}", "type": "referral_received",
                          "on": "2025-01-06", "source": "2A", "key": f"k{n}"})
-             for n in range(400)]  # fmt: skip
+             for n in range(4000)]  # fmt: skip
+    # 4,000 lines: with 400 a fresh-clone run's import had finished before the test saw its four
+    # workers, and the Ctrl-C went to no one (empty stderr, exit 0)
     path = write_lines(tmp_path / "many.jsonl", lines)
     process = subprocess.Popen(
         [sys.executable, "-m", "cli.main", "import", str(path), "--jobs", "4", "--no-deliver",
@@ -80,6 +82,7 @@ def test_ctrl_c_early_in_an_import_with_jobs_prints_one_line(db_url: str, engine
     while len(_children(process.pid)) < 4 and process.poll() is None:  # the workers starting
         assert time.monotonic() < deadline, "the import's workers never started"
         time.sleep(0.01)
+    assert process.poll() is None, "the import ended before its workers were seen"
     workers = _children(process.pid)
     os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
     out, err = process.communicate(timeout=60)
