@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,11 +16,9 @@ from sqlmodel import Session, col, select
 
 from models.cases.bulk import CaseBatch
 from models.cases.store import Accepted, open_case
-from models.database import get_engine, migrate
 from models.lifecycle import EventRefused
 from models.policy.book import PolicyBook
 from models.tables import Authority, Case
-from tests.conftest import drop, pg_database
 from tests.models.cases.factories import open_referral, referral
 
 THREADS = 8
@@ -75,29 +72,16 @@ def test_openings_of_many_children_at_once_are_numbered_without_gaps_or_provisio
         assert sorted(session.exec(select(col(Case.case_ref)))) == expected
 
 
-@pytest.fixture
-def pg_engine(book: PolicyBook) -> Iterator[Engine]:
-    """PostgreSQL only: the test below watches a backend wait on a lock (pg_stat_activity);
-    SQLite's writers wait at BEGIN IMMEDIATE before any check, whatever the code does."""
-    from models.cases.store import sync_authorities
-
-    name, url = pg_database("numbering")
-    migrate(url)
-    engine = get_engine(url)
-    with Session(engine) as session:
-        sync_authorities(session, policies=book)
-    yield engine
-    engine.dispose()
-    drop(name)
-
-
+# PostgreSQL only: the test below watches a backend wait on a lock (pg_stat_activity); SQLite's
+# writers wait at BEGIN IMMEDIATE before any check, whatever the code does.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_an_opening_waits_for_a_bulk_import_that_opens_the_same_child_then_is_refused(
-    pg_engine: Engine, book: PolicyBook
+    engine: Engine, book: PolicyBook
 ) -> None:
     """The bulk import locks the authorities whole and checks a chunk's children without
     locking the children who have no case yet; an opening under way for one of them must not
     pass its checks before the import commits (it would open a second case for the child)."""
-    with Session(pg_engine) as importing:
+    with Session(engine) as importing:
         batch = CaseBatch(importing, policies=book, today=None)
         batch.load(children={("redbridge", "kid")}, case_refs=set())
         batch.open_case(
@@ -107,7 +91,7 @@ def test_an_opening_waits_for_a_bulk_import_that_opens_the_same_child_then_is_re
         with ThreadPoolExecutor(1) as pool:
             answer = pool.submit(
                 lambda: open_case(
-                    pg_engine,
+                    engine,
                     policies=book,
                     authority="redbridge",
                     child_ref="kid",
@@ -115,12 +99,12 @@ def test_an_opening_waits_for_a_bulk_import_that_opens_the_same_child_then_is_re
                     key="api-1",
                 )
             )
-            _until_a_backend_waits_on_a_lock(pg_engine)
+            _until_a_backend_waits_on_a_lock(engine)
             assert not answer.done()
             importing.commit()
             with pytest.raises(EventRefused, match="already has an open case, RED-000001"):
                 answer.result(timeout=60)
-    with Session(pg_engine) as session:
+    with Session(engine) as session:
         assert list(session.exec(select(col(Case.case_ref)))) == ["RED-000001"]
 
 
