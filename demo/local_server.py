@@ -17,6 +17,7 @@ import re
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -90,6 +91,19 @@ def auth_string_in(path: Path) -> str:
     return path.read_text().strip()
 
 
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (its backup API), written under a temporary name
+    and renamed into place; an existing `target` is left as it is."""
+    if target.exists():
+        return
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    with sqlite3.connect(source) as src, sqlite3.connect(partial) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    os.replace(partial, target)
+
+
 class PrefectServer:
     """One Prefect server process. `no_services` starts the API alone (`--no-services`), as in
     the scale-out topology (demo/topology.py), where `extra_env` carries the shared settings
@@ -106,11 +120,16 @@ class PrefectServer:
         extra_env: dict[str, str] | None = None,
         auth_file: Path | None = None,
         python: str | None = None,
+        template: Path | None = None,
     ) -> None:
         self.home, self.port, self.database_url, self.ui = home, port, database_url, ui
         # another installation's interpreter (the upgrade test's previous Prefect): it runs
         # from the server's home, so its own `demo` package is the one imported
         self.python = python
+        # a SQLite database this Prefect has already migrated (`save_template`), copied into
+        # an empty home at the first start: it starts in half the time (measured: 4.4 s of CPU
+        # against 8.0 s from nothing). The tests' servers use one; the demo starts from nothing.
+        self.template = template
         self.no_services, self.extra_env = no_services, dict(extra_env or {})
         self.auth_file = auth_file or home / "api-auth"
         self.api_url = f"http://127.0.0.1:{port}/api"
@@ -154,6 +173,9 @@ class PrefectServer:
         Without `wait`, return at once: `wait_healthy` waits later (the demo's first weeks
         need no Prefect, so the server boots meanwhile)."""
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.template is not None and self.database_url is None:
+            copy_database(self.template, self.home / "prefect.db")
+            self.template = None  # the first start only: a restart keeps what it finds
         log = (self.home / "server.log").open("ab")
         command = [self.python or sys.executable, "-m", "demo.prefect_server", "server", "start",
                    "--host", "127.0.0.1", "--port", str(self.port)]  # fmt: skip
@@ -166,6 +188,11 @@ class PrefectServer:
         (self.home / "server.pid").write_text(str(self.process.pid))
         if wait:
             self.wait_healthy(timeout)
+
+    def save_template(self, path: Path) -> None:
+        """Stop, then keep a copy of this server's SQLite database at `path` (a `template`)."""
+        self.stop()
+        copy_database(self.home / "prefect.db", path)
 
     def wait_healthy(self, timeout: float = 120) -> None:
         wait_until(self.healthy, timeout, f"the Prefect server on port {self.port}")

@@ -68,13 +68,15 @@ def _record(ingest: Ingest, ref: str, kind: str, on: str, outcome: str | None = 
 
 
 @pytest.fixture(scope="module")
-def caseload(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Caseload]:
+def caseload(
+    tmp_path_factory: pytest.TempPathFactory, prefect_template: Path
+) -> Iterator[Caseload]:
     root = tmp_path_factory.mktemp("ui")
     shots = Path(os.environ.get("CIN_SCREENSHOTS", root / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
     SHOTS.append(shots)  # named in pytest's summary (tests/browser/conftest.py)
     port = free_port()
-    server = PrefectServer(root / "prefect", port, ui=True)
+    server = PrefectServer(root / "prefect", port, ui=True, template=prefect_template)
     server.start()
     smtp = LocalSmtpServer()
     smtp.start()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import stat
 from pathlib import Path
 
 import httpx
 
-from demo.local_server import PrefectServer, free_port
+from demo.local_server import PrefectServer, copy_database, free_port
 
 
 def test_an_anonymous_call_is_refused_and_an_authenticated_one_works(tmp_path: Path) -> None:
@@ -41,11 +42,13 @@ def test_an_anonymous_call_is_refused_and_an_authenticated_one_works(tmp_path: P
     assert stat.S_IMODE(server.home.stat().st_mode) == 0o700
 
 
-def test_thirty_workers_polling_at_once_get_answers_and_leave_no_error(tmp_path: Path) -> None:
+def test_thirty_workers_polling_at_once_get_answers_and_leave_no_error(
+    tmp_path: Path, prefect_template: Path
+) -> None:
     """Issue 12, point 6: the embedded SQLite server takes a burst of writers without error.
     Each worker's heartbeat and poll reads, then writes, in one transaction; with Prefect's
     default (deferred) transactions such a burst gets 503s and logs `database is locked`."""
-    server = PrefectServer(tmp_path / "prefect", free_port())
+    server = PrefectServer(tmp_path / "prefect", free_port(), template=prefect_template)
     server.start()
     codes: list[int] = []
 
@@ -75,3 +78,24 @@ def test_thirty_workers_polling_at_once_get_answers_and_leave_no_error(tmp_path:
         server.stop()
     assert len(codes) == 300 and set(codes) <= {200, 204}, sorted(set(codes))
     assert server.log_errors() == []
+
+
+def test_a_template_database_is_copied_whole_and_never_over_a_database(tmp_path: Path) -> None:
+    """`copy_database` (the tests' migrated Prefect template): a consistent copy, renamed into
+    place; a database already at the target is kept (a restarted server keeps what it has)."""
+    template, target = tmp_path / "template.db", tmp_path / "home" / "prefect.db"
+    target.parent.mkdir()
+    with sqlite3.connect(template) as db:
+        db.execute("CREATE TABLE alembic_version (version_num TEXT)")
+        db.execute("INSERT INTO alembic_version VALUES ('abc')")
+    db.close()
+    copy_database(template, target)
+    with sqlite3.connect(target) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("abc",)]
+        db.execute("UPDATE alembic_version SET version_num = 'mine'")
+    db.close()
+    copy_database(template, target)
+    with sqlite3.connect(target) as db:
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("mine",)]
+    db.close()
+    assert sorted(p.name for p in target.parent.iterdir()) == ["prefect.db"]  # no partial left

@@ -16,10 +16,10 @@ from tests.flows.processes import PrefectServer, Worker, free_port, wait_until
 
 
 @pytest.fixture
-def server(tmp_path, monkeypatch):
+def server(tmp_path, monkeypatch, prefect_template):
     home = tmp_path / "prefect"
     home.mkdir()
-    server = PrefectServer(home, free_port())
+    server = PrefectServer(home, free_port(), template=prefect_template)
     for key, value in server.env().items():
         if key.startswith("PREFECT_"):
             monkeypatch.setenv(key, value)

@@ -80,8 +80,10 @@ def open_cases(folder: Path) -> dict[str, int]:
         return {str(ref): int(seq) for ref, seq in rows}
 
 
-def test_a_lost_prefect_database_is_rebuilt_from_the_case_database(tmp_path: Path) -> None:
-    server = PrefectServer(tmp_path / "prefect", free_port())
+def test_a_lost_prefect_database_is_rebuilt_from_the_case_database(
+    tmp_path: Path, prefect_template: Path
+) -> None:
+    server = PrefectServer(tmp_path / "prefect", free_port(), template=prefect_template)
     server.start()
     env = {**server.env(), "CIN_DATA_DIR": str(tmp_path / "data"), "CIN_TODAY": "2025-03-05",
            "CIN_MONITOR_MINUTES": "0.1", "CIN_RECONCILER_MINUTES": "0.1",

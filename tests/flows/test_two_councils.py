@@ -31,8 +31,12 @@ STOP_WITHIN = 30.0  # seconds: a third of systemd's default TimeoutStopSec (90 s
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
-    prefect = PrefectServer(tmp_path_factory.mktemp("prefect"), free_port())
+def server(
+    tmp_path_factory: pytest.TempPathFactory, prefect_template: Path
+) -> Iterator[PrefectServer]:
+    prefect = PrefectServer(
+        tmp_path_factory.mktemp("prefect"), free_port(), template=prefect_template
+    )
     prefect.start()
     yield prefect
     prefect.stop()
