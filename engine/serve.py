@@ -28,7 +28,26 @@ from models.instance import (
 from models.runtime import case_engine
 
 LOST_SERVER = 75  # exit status: the deployments are gone, `cin serve` starts this again
+# engine default: a lost deployment is noticed within 30 s at one request a deployment
 WATCH_SECONDS = 30.0
+
+
+def watch_seconds() -> float:
+    """CIN_SERVE_WATCH_SECONDS, or the engine default (WATCH_SECONDS); anything but a number
+    of seconds above 0 stops `cin serve` with one line naming the setting."""
+    raw = os.environ.get("CIN_SERVE_WATCH_SECONDS", "").strip()
+    if not raw:
+        return WATCH_SECONDS
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 86400:
+        raise SystemExit(
+            "cin serve: CIN_SERVE_WATCH_SECONDS: expected seconds above 0, at most 86400; "
+            f"got {raw!r}"
+        )
+    return seconds
 
 
 def watch_deployments(names: list[str]) -> None:
@@ -38,8 +57,9 @@ def watch_deployments(names: list[str]) -> None:
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
+    period = watch_seconds()
     while True:
-        time.sleep(WATCH_SECONDS)
+        time.sleep(period)
         try:
             with get_client(sync_client=True) as client:
                 for name in names:
@@ -78,5 +98,6 @@ if __name__ == "__main__":
     # both are RunnerDeployments here (to_deployment is sync outside an event loop)
     assert isinstance(reconciler, RunnerDeployment) and isinstance(monitor, RunnerDeployment)
     served = [f"{reconcile.name}/{reconciler.name}", f"{deadline_monitor.name}/{monitor.name}"]
+    watch_seconds()  # a bad setting stops here, before anything is served
     threading.Thread(target=watch_deployments, args=(served,), daemon=True).start()
     serve(reconciler, monitor)
