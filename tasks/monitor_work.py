@@ -1,7 +1,8 @@
 """The deadline monitor's Prefect tasks: the pass, what it shows in the UI, the case runs it wakes.
 
-The pass itself is `notifications.monitor.run_pass`; `one_pass` runs it with this installation's
-settings (also what `cin monitor run --without-prefect` and the demo run).
+The pass itself is `notifications.monitor.run_pass`; `one_pass` (notifications/monitor_pass.py,
+which imports no Prefect) runs it with this installation's settings (also what `cin monitor run
+--without-prefect` and the demo run).
 """
 
 from __future__ import annotations
@@ -20,41 +21,17 @@ from sqlmodel import Session
 from models.alerts.dispatch import Standing, outbox_standing
 from models.clock import LONDON
 from models.instance import instance_id, monitor_artifact_key, overdue_cases_artifact_key
-from models.runtime import case_engine, crash_point, policies
+from models.runtime import case_engine, policies
 from models.settings import get_settings
 from notifications.messages import case_link, working_days
-from notifications.monitor import MonitorConfig, PassReport, run_pass
+from notifications.monitor import PassReport
+from notifications.monitor_pass import one_pass as one_pass  # re-exported: flows/monitor.py
 from notifications.overdue_view import OverdueRow, overdue_rows
 from tasks.case_labels import relabel_runs
 
 # Prefect events of each kind per pass: a first pass over a national backlog would emit ~90,000
 EVENT_LIMIT = 5000
 _EVENT_NAMESPACE = uuid.UUID("6f1d2c4e-9b1a-4f57-8a51-3c2b7d0e9a11")
-
-
-def monitor_config(*, digests: bool) -> MonitorConfig:
-    settings = get_settings()
-    return MonitorConfig(
-        ui_url=settings.ui_url,
-        smtp_url=settings.smtp_url,
-        soon_working_days=settings.due_soon_working_days,
-        retry_seconds=settings.alert_retry_seconds,
-        digests=digests,
-        batch=settings.monitor_batch,
-        send_threads=settings.monitor_send_threads,
-    )
-
-
-def one_pass(as_of: date, *, digests: bool) -> PassReport:
-    """The pass itself, without Prefect (also what `cin monitor run --without-prefect` runs)."""
-    return run_pass(
-        case_engine(),
-        policies(),
-        as_of=as_of,
-        now=datetime.now(LONDON),
-        config=monitor_config(digests=digests),
-        crash=crash_point,
-    )
 
 
 @task(name="monitor-pass", cache_policy=NO_CACHE, persist_result=False)
