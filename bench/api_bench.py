@@ -1,23 +1,23 @@
 """Accepted events per second and latency (p50, p99) through the HTTP API, with 1, 4 and 16
 clients, on PostgreSQL, beside a trivial FastAPI endpoint on the same server in the same run.
 
-The server is one real `uvicorn` process (the API as `cin api` runs it, with one extra route,
-`POST /trivial`, that parses a body of the same size and answers): the ratio of the two is the
-cost of the engine's own work per event (authentication, the idempotency check, the accept
-transaction, the access log row) over FastAPI's. Each client sends its own cases' events in
-order: a referral, then nine events, then a new case. No Prefect: accepting never waits for it
-(the outbox is delivered by `cin worker`).
+The server is a real `uvicorn`, the API as `cin api --workers 2` runs it on this two-core
+machine, with one extra route, `POST /trivial`, that parses a body of the same size and answers:
+the ratio of the two is the cost of the engine's own work per event (authentication, the
+idempotency check, the accept transaction, the access log row) over FastAPI's. Each client sends
+its own cases' events in order: a referral, then nine events, then a new case. No Prefect:
+accepting never waits for it (the outbox is delivered by `cin worker`).
 
-    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--workers 1] [--client httpx]
+    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--workers 2] [--client httpx]
 
 The clients run in this process on the same two cores as the server: by default one asyncio
 loop with a keep-alive connection each, writing HTTP/1.1 by hand (`Connection`), so that the
 cores go to the server; `--client httpx` runs an httpx client a thread instead, as the bench did
 first. Beside each row: the CPU the server's processes, the database's backends and these
-clients spent per request (from /proc), and the connections opened during it (`pg_stat_database.sessions`): figures that
-depend far less on the machine's load than the rates do. Under each events row, the latencies
-split: openings (a referral, one request in ten, which takes the authority's case number) and
-events on open cases.
+clients spent per request (from /proc), and the connections opened during it
+(`pg_stat_database.sessions`): figures that depend far less on the machine's load than the
+rates do. Under each events row, the latencies split: openings (a referral, one request in ten,
+which takes the authority's case number) and events on open cases.
 
 The machine is shared and small: figures measured on it say so, and the ratio is the number to
 compare between runs.
@@ -333,7 +333,9 @@ def main() -> int:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db-prefix", default="cin21_bench_")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (one a core here)"
+    )
     parser.add_argument(
         "--client",
         choices=("asyncio", "httpx"),
