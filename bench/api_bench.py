@@ -1,20 +1,23 @@
 """Accepted events per second and latency (p50, p99) through the HTTP API, with 1, 4 and 16
 clients, on PostgreSQL, beside a trivial FastAPI endpoint on the same server in the same run.
 
-The server is one real `uvicorn` process (the API as `cin api` runs it, with one extra route,
-`POST /trivial`, that parses a body of the same size and answers): the ratio of the two is the
-cost of the engine's own work per event (authentication, the idempotency check, the accept
-transaction, the access log row) over FastAPI's. Each client sends its own cases' events in
-order: a referral, then nine events, then a new case. No Prefect: accepting never waits for it
-(the outbox is delivered by `cin worker`).
+The server is a real `uvicorn`, the API as `cin api --workers 2` runs it on this two-core
+machine, with one extra route, `POST /trivial`, that parses a body of the same size and answers:
+the ratio of the two is the cost of the engine's own work per event (authentication, the
+idempotency check, the accept transaction, the access log row) over FastAPI's. Each client sends
+its own cases' events in order: a referral, then nine events, then a new case. No Prefect:
+accepting never waits for it (the outbox is delivered by `cin worker`).
 
-    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--workers 1]
+    python bench/api_bench.py [--clients 1,4,16] [--seconds 10] [--workers 2] [--client httpx]
 
-Beside each row: the CPU the server's processes and the database's backends spent per request
-(from /proc), and the connections opened during it (`pg_stat_database.sessions`): figures that
-depend far less on the machine's load than the rates do. Under each events row, the latencies
-split: openings (a referral, one request in ten, which takes the authority's case number) and
-events on open cases.
+The clients run in this process on the same two cores as the server: by default one asyncio
+loop with a keep-alive connection each, writing HTTP/1.1 by hand (`Connection`), so that the
+cores go to the server; `--client httpx` runs an httpx client a thread instead, as the bench did
+first. Beside each row: the CPU the server's processes, the database's backends and these
+clients spent per request (from /proc), and the connections opened during it
+(`pg_stat_database.sessions`): figures that depend far less on the machine's load than the
+rates do. Under each events row, the latencies split: openings (a referral, one request in ten,
+which takes the authority's case number) and events on open cases.
 
 The machine is shared and small: figures measured on it say so, and the ratio is the number to
 compare between runs.
@@ -23,6 +26,7 @@ compare between runs.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -116,6 +120,123 @@ def sessions_opened(admin: str, database: str) -> int:
 
 
 def run_clients(url: str, key: str, clients: int, seconds: float, trivial: bool) -> dict[str, Any]:
+    """`clients` connections kept alive, each sending its requests one after another, from one
+    asyncio loop in this process (see `Connection`)."""
+    return asyncio.run(_run_clients(url, key, clients, seconds, trivial))
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection speaking just what the bench sends and the API
+    answers (a JSON body with its Content-Length). The clients are light so that the machine's
+    two cores go to the server: 16 httpx clients in threads of one process cost about as much
+    CPU a request as the trivial endpoint does (docs/http-api.md, Performance)."""
+
+    def __init__(self, url: str, key: str) -> None:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        self.host, self.port = host, int(port)
+        self.head = (
+            f"Host: {host}:{port}\r\nAuthorization: Bearer {key}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, path: str, body: bytes, idempotency_key: str) -> tuple[int, bytes]:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(
+            b"POST " + path.encode() + b" HTTP/1.1\r\n" + self.head
+            + b"Idempotency-Key: " + idempotency_key.encode()
+            + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )  # fmt: skip
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in lines[1:]
+            if line.lower().startswith(b"content-length:")
+        )
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            await self.writer.wait_closed()
+
+
+async def _run_clients(
+    url: str, key: str, clients: int, seconds: float, trivial: bool
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    openings: list[float] = []  # the referrals' latencies, also in `latencies`
+    on_open_cases: list[float] = []  # the others'
+    accepted = [0]
+    errors: list[int] = []
+    stop = time.monotonic() + seconds
+    run = uuid.uuid4().hex[:8]
+
+    async def client(number: int) -> None:
+        http = Connection(url, key)
+        try:
+            case_number = 0
+            while time.monotonic() < stop:
+                case_number += 1
+                child = f"B{run}N{number}C{case_number}"  # letters and digits (rule 1580)
+                ref = None
+                for i in range(len(EVENTS) + 1):
+                    if time.monotonic() >= stop:
+                        break
+                    if trivial:
+                        path, body = "/trivial", {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+                    elif i == 0:
+                        path = "/v1/cases"
+                        body = {
+                            "child_ref": child,
+                            "recorded_by": "sw-1",
+                            "event": {
+                                "type": "referral_received",
+                                "on": "2025-03-03",
+                                "source": "10",
+                            },
+                        }
+                    else:
+                        path = f"/v1/cases/{ref}/events"
+                        body = {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+                    began = time.perf_counter()
+                    status, answer = await http.post(
+                        path, json.dumps(body).encode(), f"{child}-{i}"
+                    )
+                    latencies.append(time.perf_counter() - began)
+                    if not trivial:
+                        (on_open_cases if i else openings).append(latencies[-1])
+                    if status != 201:
+                        errors.append(status)
+                        break
+                    accepted[0] += 1
+                    if i == 0 and not trivial:
+                        ref = json.loads(answer)["case"]
+        finally:
+            await http.close()
+
+    began = time.monotonic()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    elapsed = time.monotonic() - began
+    return {
+        "per_second": accepted[0] / elapsed,
+        **percentiles("", latencies),
+        **percentiles("opening_", openings),
+        **percentiles("event_", on_open_cases),
+        "requests": len(latencies),
+        "openings": len(openings),
+        "errors": errors[:5],
+    }
+
+
+def run_httpx_threads(
+    url: str, key: str, clients: int, seconds: float, trivial: bool
+) -> dict[str, Any]:
+    """The bench's first clients: one httpx client a thread, in this process (`--client httpx`)."""
     latencies: list[float] = []
     openings: list[float] = []  # the referrals' latencies, also in `latencies`
     on_open_cases: list[float] = []  # the others'
@@ -212,7 +333,15 @@ def main() -> int:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--db-prefix", default="cin21_bench_")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (one a core here)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=("asyncio", "httpx"),
+        default="asyncio",
+        help="one asyncio loop of keep-alive connections, or an httpx client a thread",
+    )
     args = parser.parse_args()
     name = f"{args.db_prefix}{uuid.uuid4().hex[:8]}"
     admin = "host=127.0.0.1 user=postgres dbname=postgres"
@@ -250,20 +379,25 @@ def main() -> int:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        send = run_clients if args.client == "asyncio" else run_httpx_threads
         # warm-up: the first request of each kind loads what the server imports lazily
-        run_clients(url, key, 1, 1.0, True)
-        run_clients(url, key, 1, 1.0, False)
+        send(url, key, 1, 1.0, True)
+        send(url, key, 1, 1.0, False)
         print(f"HTTP API on PostgreSQL, {args.workers} uvicorn worker(s), {args.seconds:g} s "
-              "per run; the machine is shared and loaded: compare the ratio, not the absolute "
-              "figures. CPU ms per request: the server's processes, then PostgreSQL's backends "
-              "for this database; connections: opened during the run")  # fmt: skip
+              f"per run, {args.client} clients; the machine is shared and loaded: compare the "
+              "ratio, not the absolute figures. CPU ms per request: the server's processes, "
+              "PostgreSQL's backends for this database, and the clients (this process); "
+              "connections: opened during the run")  # fmt: skip
         print(f"{'clients':>7} {'endpoint':10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-              f"{'requests':>8} {'cpu ms':>7} {'pg ms':>6} {'conns':>5}  errors")  # fmt: skip
+              f"{'requests':>8} {'cpu ms':>7} {'pg ms':>6} {'client':>6} "
+              f"{'conns':>5}  errors")  # fmt: skip
         for clients in (int(c) for c in args.clients.split(",")):
             rows = {}
             for trivial in (True, False):
                 cpu_before, opened = cpu_seconds(server.pid, name), sessions_opened(admin, name)
-                got = run_clients(url, key, clients, args.seconds, trivial)
+                client_before = time.process_time()
+                got = send(url, key, clients, args.seconds, trivial)
+                client_ms = (time.process_time() - client_before) * 1000 / max(1, got["requests"])
                 cpu_after = cpu_seconds(server.pid, name)
                 opened = sessions_opened(admin, name) - opened
                 rows[trivial] = got
@@ -274,7 +408,7 @@ def main() -> int:
                 print(
                     f"{clients:>7} {label:10} {got['per_second']:>8.1f} {got['p50_ms']:>8.1f} "
                     f"{got['p99_ms']:>8.1f} {got['requests']:>8} {server_ms:>7.2f} "
-                    f"{pg_ms:>6.2f} {opened:>5}  {got['errors'] or ''}"
+                    f"{pg_ms:>6.2f} {client_ms:>6.2f} {opened:>5}  {got['errors'] or ''}"
                 )
                 if not trivial:  # where the p99 comes from: openings take the case number
                     print(
