@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +49,7 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.server_cost import SERVICES, server_cpu, server_pids  # noqa: E402
+from bench.server_cost import SERVICES, api_calls, server_cpu, server_pids  # noqa: E402
 from bench.wakeup_calls import Counts  # noqa: E402
 from demo.local_server import PrefectServer, free_port  # noqa: E402
 from demo.topology import Topology  # noqa: E402
@@ -61,6 +60,7 @@ TODAY = date(2025, 3, 3)  # CIN_TODAY of every process
 REFERRED = date(2025, 2, 28)
 MONITOR_DAY = date(2025, 3, 10)  # the decisions due 2025-03-03 are overdue
 PASSES = 5  # housekeeping passes timed, median taken
+IDLE_SECONDS = 20.0  # the idle server's CPU sampled over this long (its services loop every 5 s)
 
 
 def _proc_cpu(pids: list[int]) -> float:
@@ -97,9 +97,19 @@ class World:
     def start_workers(self) -> None:
         self.procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "cli.main", "worker", "--threads", str(self.threads),
-                 "--poll", "0.2"],
-                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "cli.main",
+                    "worker",
+                    "--threads",
+                    str(self.threads),
+                    "--poll",
+                    "0.2",
+                ],
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )  # fmt: skip
             for _ in range(self.workers)
         ]
@@ -135,11 +145,13 @@ class World:
                 self.quiet.append(ref)
         accepted = time.perf_counter() - t0
         self.counts.take()
+        print("MARK build", flush=True)  # the parent counts the server's requests from here
         t1 = time.perf_counter()
         self.start_workers()
         while self.behind() > 0:
             time.sleep(0.5)
         built = time.perf_counter() - t1
+        print("MARK built", flush=True)
         paused = self.paused_runs()
         return {
             "added": total - start,
@@ -156,7 +168,7 @@ class World:
             return int(
                 conn.execute(
                     text(
-                        "SELECT count(*) FROM \"case\" WHERE flow_run_id IS NULL "
+                        'SELECT count(*) FROM "case" WHERE flow_run_id IS NULL '
                         "OR flow_seq < last_seq"
                     )
                 ).scalar_one()
@@ -291,6 +303,13 @@ class World:
             "server_cpu": _proc_cpu(self.server_pids) - cpu,
         }
 
+    def idle_cpu(self, seconds: float = IDLE_SECONDS) -> float:
+        """The Prefect server's CPU share with no worker and no client: what its services cost
+        for the runs it holds (a suspended run is meant to cost nothing until its next event)."""
+        cpu = _proc_cpu(self.server_pids)
+        time.sleep(seconds)
+        return (_proc_cpu(self.server_pids) - cpu) / seconds
+
     def db_size(self) -> int:
         name = self.prefect_db.rsplit("/", 1)[1]
         with psycopg.connect(PG, autocommit=True) as conn:
@@ -311,6 +330,7 @@ def child(sizes: list[int], events: int, workers: int, threads: int, prefect_db:
         finally:
             world.stop_workers()
         figures["size"] = world.db_size()
+        figures["idle_cpu"] = world.idle_cpu()
         figures["housekeeping"] = world.housekeeping()
         figures["monitor"] = world.monitor()
         print("RESULT " + json.dumps(figures), flush=True)
@@ -385,6 +405,9 @@ def show(ref: dict[str, Any], big: dict[str, Any]) -> None:
     row("requests a run written", rm["requests"] / max(1, rm["written"]),
         bm["requests"] / max(1, bm["written"]), "", ".1f")  # fmt: skip
     print(f"    at {n}: {bm['by_route']}")
+    print("idle (no worker, no client, 20 s)")
+    row("Prefect server CPU, % of a core", ref["idle_cpu"] * 100, big["idle_cpu"] * 100, "%",
+        ".1f")  # fmt: skip
     print("5. Prefect's database")
     row("size, MB", ref["size"] / 1e6, big["size"] / 1e6, "MB", ".1f")
     row("per case, KB", ref["size"] / r / 1e3, big["size"] / n / 1e3, "KB", ".1f")
@@ -401,6 +424,11 @@ def main() -> None:
     parser.add_argument("--db-prefix", default="cin_scale_")
     parser.add_argument("--topology", choices=["one", "split"], default="one")
     parser.add_argument("--redis-db", type=int, default=14)
+    parser.add_argument(
+        "--server-env", action="append", default=[], metavar="NAME=VALUE",
+        help="a setting for the Prefect server process(es), e.g. "
+        "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED=false",
+    )  # fmt: skip
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
     if args.child is not None:
@@ -410,6 +438,7 @@ def main() -> None:
     if args.cases <= REFERENCE:
         raise SystemExit(f"--cases: more than the {REFERENCE}-run reference")
     print(f"start: {uptime()}", flush=True)
+    os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "INFO"  # one access-log line per API call
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cin-scale-") as tmp:
         workdir = Path(tmp)
@@ -417,6 +446,8 @@ def main() -> None:
             args.db_prefix + "prefect"
         )
         cases_db = fresh_pg_database(args.db_prefix + "cases")
+        extra = dict(item.split("=", 1) for item in args.server_env)
+        os.environ.update(extra)  # the servers' environment (PrefectServer and Topology)
         topology: Topology | None = None
         if args.topology == "split":
             redis.Redis(db=args.redis_db).flushdb()
@@ -447,8 +478,16 @@ def main() -> None:
                 env=env, cwd=REPO, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             assert proc.stdout is not None
+            marks: dict[str, Any] = {}
+            builds: list[Any] = []
             for line in proc.stdout:
-                if line.startswith("RESULT "):
+                if line.startswith("MARK build\n"):
+                    marks = {"calls": api_calls(server), "cpu": server_cpu(server)}
+                elif line.startswith("MARK built"):
+                    time.sleep(1.0)  # the access log is written by the server's own thread
+                    builds.append((api_calls(server) - marks["calls"],
+                                   server_cpu(server) - marks["cpu"]))  # fmt: skip
+                elif line.startswith("RESULT "):
                     results.append(json.loads(line.removeprefix("RESULT ")))
                     print(f"[{time.perf_counter() - started:.0f}s] {results[-1]['runs']} runs "
                           f"measured", flush=True)  # fmt: skip
@@ -462,10 +501,17 @@ def main() -> None:
             else:
                 server.stop()
             drop_databases()
-    print(f"\nPrefect server ({args.topology}) and case database on PostgreSQL; "
+    print(f"\nPrefect server settings: {extra or 'as the engine starts it'}")
+    print(f"Prefect server ({args.topology}) and case database on PostgreSQL; "
           f"{args.workers} cin workers x {args.threads} threads; the server's CPU over the run "
           f"{cpu:.0f} s; the whole run {time.perf_counter() - started:.0f} s")  # fmt: skip
     show(results[0], results[1])
+    print("   the server's side of building the runs (its access log), per case added:")
+    for (calls, cpu), result in zip(builds, results, strict=True):
+        added = result["build"]["added"]
+        top = ", ".join(f"{k} {v / added:.1f}" for k, v in calls.most_common(6))
+        print(f"   {result['runs']} runs: {calls.total() / added:.1f} requests and "
+              f"{cpu / added * 1e3:.0f} ms of server CPU a case: {top}")  # fmt: skip
     print(f"\nend: {uptime()}")
 
 
