@@ -26,6 +26,10 @@ monitor's date, 2025-03-10; the others have the decision recorded (assessment du
 
     python bench/scale_bench.py [--cases 1000] [--events 50] [--threads 2] [--workers 2]
                                 [--db-prefix cin_scale_] [--topology one|split] [--redis-db 14]
+                                [--server-env NAME=VALUE ...]
+
+It also prints the idle server's CPU (no worker, no client, 20 s) and, from the server's access
+log, its requests and CPU a case while the runs are built.
 """
 
 from __future__ import annotations
