@@ -20,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
@@ -46,6 +47,7 @@ log = logging.getLogger("cin.delivery")
 CASE_FLOW = "cin-case"  # flows/case.py CASE_FLOW_NAME (tests/test_layout.py checks they agree)
 CASE_POOL = "cin-cases"  # the work pool of `cin worker`s (engine/worker.py)
 NOT_PAUSED = "not paused"  # Prefect's reason for refusing to resume a run that is not Paused
+RUN_PAGE = 200  # runs read a request (the Prefect API's most)
 
 
 @dataclass
@@ -260,10 +262,50 @@ def deliver_outbox(
         deliver_case(engine, case_ref, report)
     stuck, working = stuck_cases(engine, limit, patient) if out_of_step else ([], 0)
     report.waiting += working
-    for case_ref in stuck:
-        if case_ref not in pending and case_ref not in settling:
-            deliver_case(engine, case_ref, report, check=True)
+    stuck = [ref for ref in stuck if ref not in pending and ref not in settling]
+    for case_ref in _needing_a_look(engine, stuck, report):
+        deliver_case(engine, case_ref, report, check=True)
     return report
+
+
+def _needing_a_look(engine: Engine, refs: list[str], report: DeliveryReport) -> list[str]:
+    """The out-of-step cases whose runs need more than waiting, their runs read a page at a
+    time: a run queued for a worker (Scheduled) is handed back as waiting to be executed, a
+    claimed or running one is its worker's (or `take_back_orphans`'), as `_deliver` leaves
+    them; the rest (suspended behind, ended, gone, never made) are delivered one by one.
+
+    After a go-live import the workers' queue holds hundreds of new runs, each out of step
+    until a thread reaches it: one read of the run per queued case, per worker, every
+    housekeeping pass made the pass's requests grow with the backlog (bench/scale_bench.py:
+    501 ms a case until suspended at 1,000 cases against 277 ms at 200)."""
+    if not refs:
+        return []
+    with Session(engine) as session:
+        runs = dict(
+            session.exec(
+                select(Case.case_ref, Case.flow_run_id).where(col(Case.case_ref).in_(refs))
+            ).all()
+        )
+    ids = [run_id for run_id in runs.values() if run_id is not None]
+    states: dict[uuid.UUID, StateType | None] = {}
+    with get_client(sync_client=True) as client:
+        for start in range(0, len(ids), RUN_PAGE):
+            page = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=ids[start : start + RUN_PAGE])
+                ),
+                limit=RUN_PAGE,
+            )
+            states.update((run.id, run.state.type if run.state else None) for run in page)
+    look: list[str] = []
+    for ref in refs:
+        run_id = runs.get(ref)
+        state = states.get(run_id) if run_id is not None else None
+        if run_id is not None and state is StateType.SCHEDULED:
+            report.run_ids.append(run_id)
+        elif run_id is None or state not in (StateType.PENDING, StateType.RUNNING):
+            look.append(ref)
+    return look
 
 
 __all__ = ["out_of_step_cases", "pending_cases"]  # re-exported: the engine's callers use them here

@@ -54,6 +54,10 @@ def test_a_case_lives_as_one_flow_run_through_referral_plan_reviews_and_closure(
     assert run.state.name == "Overdue" and run.state.type is StateType.PAUSED
     assert ": waiting for referral_decision · stage referral" in run.state.message
     assert {"authority:redbridge", "team:east", "stage:referral"} <= set(run.tags)
+    # suspended without a timeout: Prefect's pause-expirations service has nothing to fail in a
+    # case run, which is what makes switching it off safe (docs/scale-out.md: it reads every
+    # suspended run every 5 s, an idle server's CPU growing with the open cases)
+    assert run.state.state_details.pause_timeout is None
 
     for event, stage in HISTORY:
         result = ingest.record(accepted.case_ref, event, key=f"test-{event['on']}")
