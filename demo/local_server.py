@@ -47,6 +47,12 @@ SERVICE_BATCHES = {
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_BATCH_SIZE": "100",
     "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
     "PREFECT_SERVER_SERVICES_TRIGGERS_READ_BATCH_SIZE": "100",
+    # Engine default: Prefect's pause-expirations service reads every Paused run (whole rows,
+    # 200 a query) every 5 s to fail those whose pause timed out; a case run suspends without a
+    # timeout (tests/flows/test_case_flow.py checks it), so it has nothing to do and its cost grew
+    # with the suspended runs: an idle server 3.0x the CPU at 2,000 runs against 200, 1.12x
+    # with it off (bench/scale_bench.py, docs/scale-out.md)
+    "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED": "false",
 }
 
 # what an error looks like in a server log: Prefect's format ("12:00:00.000 | ERROR   | ..."),
