@@ -62,3 +62,25 @@ def test_a_housekeeping_pass_reads_a_queue_of_runs_in_one_request_not_one_a_case
     assert report.created == report.resumed == report.healed == 0
     run_reads = {k: v for k, v in counts.items() if "/flow_runs" in k}
     assert run_reads == {"POST /api/flow_runs/filter": 1}, counts
+
+
+def test_with_prefect_down_each_out_of_step_case_is_tried_and_its_failure_kept(
+    prefect_server, case_db
+):
+    """The page read above failing (Prefect down) does not end the pass: each case is tried
+    and counted failed (the worker reports it), as with one read a case before."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
+
+    ingest = Ingest.from_settings(deliver=False)
+    case_deployment_id(ingest.engine)
+    for i in range(3):
+        ingest.refer(authority="redbridge", child_ref=f"DOWN{i}", on=date(2025, 1, 6))
+    assert deliver_outbox(ingest.engine, out_of_step=False).created == 3
+    with Session(ingest.engine) as session:
+        session.exec(update(Outbox).values(delivered_at=utcnow() - timedelta(seconds=60)))
+        session.commit()
+
+    nowhere = {PREFECT_API_URL: "http://127.0.0.1:9/api", PREFECT_CLIENT_MAX_RETRIES: 0}
+    with temporary_settings(updates=nowhere):
+        report = deliver_outbox(ingest.engine, out_of_step=True, settle=True, patient=True)
+    assert report.failed == 3 and report.run_ids == []  # each tried, none taken as waiting
