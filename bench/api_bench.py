@@ -119,6 +119,17 @@ def sessions_opened(admin: str, database: str) -> int:
     return int(row[0]) if row else 0
 
 
+def request_for(trivial: bool, i: int, child: str, ref: str | None) -> tuple[str, dict[str, Any]]:
+    """A client's i-th request of a case: its opening (i = 0), then its events in turn; or the
+    trivial endpoint with the same body's size."""
+    if trivial:
+        return "/trivial", {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+    if i == 0:
+        opening = {"type": "referral_received", "on": "2025-03-03", "source": "10"}
+        return "/v1/cases", {"child_ref": child, "recorded_by": "sw-1", "event": opening}
+    return f"/v1/cases/{ref}/events", {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+
+
 def run_clients(url: str, key: str, clients: int, seconds: float, trivial: bool) -> dict[str, Any]:
     """`clients` connections kept alive, each sending its requests one after another, from one
     asyncio loop in this process (see `Connection`)."""
@@ -187,22 +198,7 @@ async def _run_clients(
                 for i in range(len(EVENTS) + 1):
                     if time.monotonic() >= stop:
                         break
-                    if trivial:
-                        path, body = "/trivial", {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
-                    elif i == 0:
-                        path = "/v1/cases"
-                        body = {
-                            "child_ref": child,
-                            "recorded_by": "sw-1",
-                            "event": {
-                                "type": "referral_received",
-                                "on": "2025-03-03",
-                                "source": "10",
-                            },
-                        }
-                    else:
-                        path = f"/v1/cases/{ref}/events"
-                        body = {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+                    path, body = request_for(trivial, i, child, ref)
                     began = time.perf_counter()
                     status, answer = await http.post(
                         path, json.dumps(body).encode(), f"{child}-{i}"
@@ -261,22 +257,7 @@ def run_httpx_threads(
                 for i in range(len(EVENTS) + 1):
                     if time.monotonic() >= stop:
                         break
-                    if trivial:
-                        path, body = "/trivial", {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
-                    elif i == 0:
-                        path = "/v1/cases"
-                        body = {
-                            "child_ref": child,
-                            "recorded_by": "sw-1",
-                            "event": {
-                                "type": "referral_received",
-                                "on": "2025-03-03",
-                                "source": "10",
-                            },
-                        }
-                    else:
-                        path = f"/v1/cases/{ref}/events"
-                        body = {"recorded_by": "sw-1", "event": EVENTS[i - 1]}
+                    path, body = request_for(trivial, i, child, ref)
                     began = time.perf_counter()
                     answer = http.post(
                         path,

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
 from demo.local_server import free_port
+from tests.cli.cli_harness import cin as in_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,13 +56,8 @@ def cin(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(REPO)
 
     def run(*argv: str) -> subprocess.CompletedProcess[str]:
-        capsys.readouterr()
-        try:
-            status = main(list(argv))
-        except SystemExit as exit_:  # argparse's usage errors
-            status = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        return subprocess.CompletedProcess(["cin", *argv], status, out, err)
+        done = in_process(capsys, *argv)
+        return subprocess.CompletedProcess(["cin", *argv], done.status, done.out, done.err)
 
     return run
 
