@@ -344,18 +344,13 @@ def pg_database(kind: str) -> tuple[str, str]:
     `_postgres_database`. CIN_TEST_DB_PREFIX sets the name's prefix (default `cin_test_`)."""
     prefix = os.environ.get("CIN_TEST_DB_PREFIX", "cin_test_")
     name = f"{prefix}{kind}_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        c.execute(
-            sql.SQL("ALTER DATABASE {} SET synchronous_commit = off").format(sql.Identifier(name))
-        )
+    _create_database(name)
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     return name, f"{base}/{name}"
 
 
 def drop(name: str) -> None:
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
-        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    _drop_database(name)
 
 
 @pytest.fixture
