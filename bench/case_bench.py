@@ -39,6 +39,7 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.cin_workers import start_workers  # noqa: E402
 from bench.proc_cpu import CpuSampler  # noqa: E402
 from bench.server_cost import (  # noqa: E402
     SERVICES,
@@ -141,24 +142,7 @@ def child_throughput(cases: int, events_per_case: int, workers: int, threads: in
 
     ingest = Ingest.from_settings()
     case_deployment_id(ingest.engine)
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cli.main",
-                "worker",
-                "--threads",
-                str(threads),
-                "--poll",
-                "0.2",
-            ],
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(workers)
-    ]
+    procs = start_workers(workers, threads)
 
     def caught_up() -> bool:
         with Session(ingest.engine) as session:

@@ -53,6 +53,8 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench import ui_timing  # noqa: E402
+from bench.cin_workers import start_workers  # noqa: E402
 from bench.server_cost import SERVICES, api_calls, server_cpu, server_pids  # noqa: E402
 from bench.wakeup_calls import Counts  # noqa: E402
 from demo.local_server import PrefectServer, free_port  # noqa: E402
@@ -99,24 +101,7 @@ class World:
     # -- workers ---------------------------------------------------------------------------
 
     def start_workers(self) -> None:
-        self.procs = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "cli.main",
-                    "worker",
-                    "--threads",
-                    str(self.threads),
-                    "--poll",
-                    "0.2",
-                ],
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )  # fmt: skip
-            for _ in range(self.workers)
-        ]
+        self.procs = start_workers(self.workers, self.threads)
 
     def stop_workers(self) -> None:
         for proc in self.procs:
@@ -305,6 +290,7 @@ class World:
             "requests": sum(requests.values()),
             "by_route": dict(sorted(requests.items())),
             "server_cpu": _proc_cpu(self.server_pids) - cpu,
+            "overdue_runs": {ref: str(run) for ref, run in report.overdue_cases.items() if run},
         }
 
     def idle_cpu(self, seconds: float = IDLE_SECONDS) -> float:
@@ -338,6 +324,7 @@ def child(sizes: list[int], events: int, workers: int, threads: int, prefect_db:
         figures["housekeeping"] = world.housekeeping()
         figures["monitor"] = world.monitor()
         print("RESULT " + json.dumps(figures), flush=True)
+        sys.stdin.readline()  # the parent has opened the UI's pages; the world may grow
 
 
 # -- the parent ----------------------------------------------------------------------------------
@@ -417,6 +404,14 @@ def show(ref: dict[str, Any], big: dict[str, Any]) -> None:
     row("per case, KB", ref["size"] / r / 1e3, big["size"] / n / 1e3, "KB", ".1f")
     row("growth a wake-up, KB", rl["db_growth_per_wakeup"] / 1e3,
         bl["db_growth_per_wakeup"] / 1e3, "KB", ".1f")  # fmt: skip
+    print(f"6. Prefect UI in Chromium, time to content (median of {ui_timing.LOADS} loads; "
+          "then until the network is idle)")  # fmt: skip
+    for name, what in (("runs_overdue", "runs list, ?tag=overdue"), ("case_page", "a case page")):
+        a, b = ref["ui"][name], big["ui"][name]
+        row(f"{what}: content", a["content_median"], b["content_median"], "s", ".2f")
+        row(f"{what}: network idle", a["idle_median"], b["idle_median"], "s", ".2f")
+        print(f"    at {n}: loads {[round(x, 2) for x in b['content']]} s, "
+              f"{b['shown']} references shown")  # fmt: skip
 
 
 def main() -> None:
@@ -433,6 +428,8 @@ def main() -> None:
         help="a setting for the Prefect server process(es), e.g. "
         "PREFECT_SERVER_SERVICES_PAUSE_EXPIRATIONS_ENABLED=false",
     )  # fmt: skip
+    parser.add_argument("--shots", type=Path, help="where the UI pages' screenshots are kept",
+                        default=Path(tempfile.gettempdir()) / "cin-scale-shots")  # fmt: skip
     parser.add_argument("--child", nargs="*")
     args = parser.parse_args()
     if args.child is not None:
@@ -460,6 +457,7 @@ def main() -> None:
             server = topology.servers[0]
         else:
             server = PrefectServer(workdir / "prefect", free_port(), database_url=prefect_db)
+        server.ui = True  # the operators' pages are timed in Chromium (bench/ui_timing.py)
         results: list[dict[str, Any]] = []
         try:
             if topology is not None:
@@ -479,9 +477,10 @@ def main() -> None:
                 [sys.executable, __file__, "--child", f"{REFERENCE},{args.cases}", prefect_db,
                  "--events", str(args.events), "--workers", str(args.workers),
                  "--threads", str(args.threads)],
-                env=env, cwd=REPO, stdout=subprocess.PIPE, text=True,
+                env=env, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
-            assert proc.stdout is not None
+            assert proc.stdin is not None and proc.stdout is not None
+            ui = server.api_url.removesuffix("/api")
             marks: dict[str, Any] = {}
             builds: list[Any] = []
             for line in proc.stdout:
@@ -493,8 +492,15 @@ def main() -> None:
                                    server_cpu(server) - marks["cpu"]))  # fmt: skip
                 elif line.startswith("RESULT "):
                     results.append(json.loads(line.removeprefix("RESULT ")))
-                    print(f"[{time.perf_counter() - started:.0f}s] {results[-1]['runs']} runs "
-                          f"measured", flush=True)  # fmt: skip
+                    runs = results[-1]["runs"]
+                    results[-1]["ui"] = ui_timing.measure(
+                        ui, server.auth_string, results[-1]["monitor"]["overdue_runs"],
+                        args.shots, f"{args.topology}-{runs}",
+                    )  # fmt: skip
+                    print(f"[{time.perf_counter() - started:.0f}s] {runs} runs measured",
+                          flush=True)  # fmt: skip
+                    proc.stdin.write("go\n")
+                    proc.stdin.flush()
             if proc.wait() != 0:
                 raise SystemExit(f"bench child failed ({proc.returncode})")
             cpu = server_cpu(server) - cpu0
