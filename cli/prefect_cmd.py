@@ -2,7 +2,8 @@
 
 Deletes from the Prefect server the runs of closed cases that ended more than the retention
 period ago (`CIN_PREFECT_RETENTION_DAYS`, an engine default), with their task runs, logs and
-artifacts, and old versions of open cases' timelines (`CIN_TIMELINE_VERSIONS`). The reconciler
+artifacts, old versions of open cases' timelines (`CIN_TIMELINE_VERSIONS`), and the reconciler's
+and monitor's own runs past theirs (`CIN_PREFECT_PASS_RETENTION_DAYS`). The reconciler
 does the same every pass; this is the same pass by hand (after a long outage, or to see what it
 does). It never writes to the case database (tasks/prefect_retention.py).
 """
@@ -41,6 +42,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="runs that ended this long ago (default CIN_PREFECT_RETENTION_DAYS, 90)",
     )
     prune.add_argument(
+        "--passes-older-than-days",
+        type=_days,
+        metavar="DAYS",
+        help="the reconciler's and monitor's runs that ended this long ago, each one's latest "
+        "kept (default CIN_PREFECT_PASS_RETENTION_DAYS, 7)",
+    )
+    prune.add_argument(
         "--timelines-since-days",
         type=_days,
         default=1.0,
@@ -66,6 +74,7 @@ def run_prune(args: argparse.Namespace) -> int:
         retention_days=args.older_than_days or settings.prefect_retention_days,
         keep=settings.timeline_versions,
         since=now - timedelta(days=args.timelines_since_days),
+        pass_retention_days=args.passes_older_than_days or settings.prefect_pass_retention_days,
     )
     print(report.summary())
     return 0

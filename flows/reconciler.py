@@ -75,6 +75,7 @@ def _prune() -> int:
             retention_days=settings.prefect_retention_days,
             keep=settings.timeline_versions,
             since=now - TIMELINE_WINDOW,
+            pass_retention_days=settings.prefect_pass_retention_days,
         )
     except Exception as error:
         get_run_logger().warning("retention pass failed (%s)", type(error).__name__)

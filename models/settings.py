@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # and an open case's timeline artifact keeps its latest this many versions (one is added
     # per wake-up; the latest is the one operators read, the few before it say what changed)
     timeline_versions: int = 10
+    # and the engine's own passes' runs (the reconciler's every minute, the monitor's every 15
+    # minutes: ~1,500 a day whatever the caseload) are deleted this many days after they ended,
+    # each deployment's latest kept: a week covers looking back at what the passes did over the
+    # last working days; what they did (alerts, deliveries) is in the case database for ever
+    prefect_pass_retention_days: float = 7.0
     # Engine safety nets, on in every real use; tests switch one off to show what it prevents:
     # case runs created with an idempotency key of (instance, case), so concurrent deliveries
     # make one run, and the per-case lock (models/cases/lock.py) held while a case executes

@@ -11,6 +11,15 @@ closes: flows/case.py), ended before the cut-off, and its case is closed in the 
 every event handled. A closed case never opens again (nothing follows a closure; a new referral
 opens a new case), so a deleted run is never wanted back.
 
+The engine's own scheduled passes leave runs too: the reconciler's every minute and the monitor's
+every 15 minutes are about 1,500 runs a day, each with its states, logs and an artifact version,
+for ever, whatever the caseload. Their runs that ended more than `CIN_PREFECT_PASS_RETENTION_DAYS`
+ago (an engine default: models/settings.py) are deleted with their artifacts, except each
+deployment's latest ended run (the monitor's is the operators' overdue list, one click from the
+runs list: docs/operators.md). Only this instance's reconciler and monitor deployments' runs, and
+only in a final state (Completed, Failed, Cancelled, Crashed): a pass still running is never
+touched. What a pass did is in the case database (alerts, deliveries), not only in its run.
+
 Safe with several workers and passes at once, and across a restarted server: every step is a
 delete of something that is either there or already gone (a 404 counts as done), the artifacts
 go before their run, so an interrupted pass leaves a run that the next pass finds again.
@@ -42,13 +51,19 @@ from prefect.types import DateTime
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from models.instance import case_artifact_key
+from models.instance import case_artifact_key, monitor_deployment_name, reconciler_deployment_name
 from models.tables import Case
 from tasks.outbox import _deployment
 
 log = logging.getLogger("cin.retention")
 
 PAGE = 200  # the API's largest page
+# a pass run in one of these is over; one Scheduled, Pending, Running or Paused is not touched
+FINAL = [StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED]
+# the engine's scheduled flows (flows/reconciler.py, flows/monitor.py): named here, not imported,
+# so that retention does not load the flows it prunes
+PASS_FLOWS = {"cin-reconciler": reconciler_deployment_name,
+              "cin-deadline-monitor": monitor_deployment_name}  # fmt: skip
 
 
 @dataclass
@@ -56,11 +71,13 @@ class PruneReport:
     runs_deleted: int = 0
     artifacts_deleted: int = 0  # of deleted runs, and old timeline versions
     runs_kept: int = 0  # ended before the cut-off, but not (yet) a closed case's run
+    pass_runs_deleted: int = 0  # the reconciler's and the monitor's own runs
 
     def summary(self) -> str:
         return (
-            f"deleted {self.runs_deleted} closed cases' runs and {self.artifacts_deleted} "
-            f"artifact versions; kept {self.runs_kept} ended runs whose case is not closed"
+            f"deleted {self.runs_deleted} closed cases' runs, {self.pass_runs_deleted} "
+            f"reconciler and monitor runs and {self.artifacts_deleted} artifact versions; "
+            f"kept {self.runs_kept} ended runs whose case is not closed"
         )
 
 
@@ -186,9 +203,73 @@ def delete_artifacts(client: SyncPrefectClient, where: ArtifactFilter, offset: i
             return deleted
 
 
-def prune(
-    engine: Engine, *, now: datetime, retention_days: float, keep: int, since: datetime
+def prune_pass_runs(
+    engine: Engine, *, before: datetime, limit: int = 5000, report: PruneReport | None = None
 ) -> PruneReport:
-    """Both: closed cases' runs past the retention period, and the timelines' old versions."""
+    """Delete up to `limit` of this instance's reconciler and monitor runs that ended before
+    `before`, with their artifacts; each deployment's latest ended run stays."""
+    from models.instance import instance_id
+
+    report = report or PruneReport()
+    instance = instance_id(engine)
+    ended = FlowRunFilterState(type=FlowRunFilterStateType(any_=FINAL))
+    with get_client(sync_client=True) as client:
+        for flow_name, deployment_name in PASS_FLOWS.items():
+            try:
+                deployment = client.read_deployment_by_name(
+                    f"{flow_name}/{deployment_name(instance)}"
+                )
+            except ObjectNotFound:
+                continue  # not served on this server (yet): nothing of it to delete
+            where = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+            latest = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(state=ended),
+                deployment_filter=where,
+                sort=FlowRunSort.END_TIME_DESC,
+                limit=1,
+            )
+            kept = {run.id for run in latest}
+            while report.pass_runs_deleted < limit:
+                runs = client.read_flow_runs(
+                    flow_run_filter=FlowRunFilter(
+                        state=ended,
+                        end_time=FlowRunFilterEndTime(
+                            before_=DateTime.fromisoformat(before.isoformat())
+                        ),
+                    ),
+                    deployment_filter=where,
+                    sort=FlowRunSort.EXPECTED_START_TIME_ASC,
+                    limit=PAGE,
+                )
+                runs = [run for run in runs if run.id not in kept]
+                if not runs:
+                    break
+                for run in runs[: limit - report.pass_runs_deleted]:
+                    report.artifacts_deleted += delete_artifacts(
+                        client, ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+                    )
+                    try:
+                        client.delete_flow_run(run.id)
+                    except ObjectNotFound:
+                        pass  # another pass deleted it first
+                    report.pass_runs_deleted += 1
+    if report.pass_runs_deleted:
+        log.info("retention: %s", report.summary())
+    return report
+
+
+def prune(
+    engine: Engine,
+    *,
+    now: datetime,
+    retention_days: float,
+    keep: int,
+    since: datetime,
+    pass_retention_days: float | None = None,
+) -> PruneReport:
+    """All three: closed cases' runs past the retention period, the timelines' old versions, and
+    (unless `pass_retention_days` is None) the reconciler's and monitor's runs past theirs."""
     report = prune_closed_runs(engine, before=now - timedelta(days=retention_days))
+    if pass_retention_days is not None:
+        prune_pass_runs(engine, before=now - timedelta(days=pass_retention_days), report=report)
     return prune_timelines(engine, keep=keep, since=since, report=report)

@@ -216,3 +216,71 @@ def test_an_open_cases_timeline_keeps_its_latest_versions(server, two_workers):
     assert latest.latest_id == versions[0].id  # the key's page still shows the latest
     assert run_state(cases(ingest)[ref].flow_run_id) is StateType.PAUSED
     assert snapshot(ingest.engine) == before
+
+
+def _pass_run(client, deployment_id, final, artifact: str | None = None):
+    """A run of a pass deployment, taken through Running to `final` (None: left Running)."""
+    from prefect.client.schemas.actions import ArtifactCreate
+    from prefect.states import Running
+
+    run = client.create_flow_run_from_deployment(deployment_id)
+    client.set_flow_run_state(run.id, Running(), force=True)
+    if final is not None:
+        client.set_flow_run_state(run.id, final, force=True)
+    if artifact:
+        client.create_artifact(
+            ArtifactCreate(key=artifact, type="markdown", data="a pass", flow_run_id=run.id)
+        )
+    return run.id
+
+
+def test_the_passes_runs_are_deleted_after_their_period_each_deployments_latest_kept(server):
+    """The reconciler's and monitor's own runs (about 1,500 a day under `cin serve`): those of
+    this instance's two deployments that ended before the cut-off are deleted with their
+    artifacts, except each deployment's latest ended run; a run still going, a run after the
+    cut-off and another instance's runs stay, and the case database is not touched."""
+    from prefect.states import Cancelled, Completed, Failed
+
+    from models.instance import monitor_deployment_name, reconciler_deployment_name
+    from tasks.prefect_retention import prune_pass_runs
+
+    ingest = Ingest.from_settings()
+    open_case(ingest, "PASS1")
+    instance = instance_id(ingest.engine)
+    before = snapshot(ingest.engine)
+    with get_client(sync_client=True) as client:
+        reconciler_flow = client.create_flow_from_name("cin-reconciler")
+        monitor_flow = client.create_flow_from_name("cin-deadline-monitor")
+        reconciler = client.create_deployment(
+            flow_id=reconciler_flow, name=reconciler_deployment_name(instance)
+        )
+        monitor = client.create_deployment(
+            flow_id=monitor_flow, name=monitor_deployment_name(instance)
+        )
+        other = client.create_deployment(flow_id=reconciler_flow, name="reconciler-another")
+        old = [
+            _pass_run(client, reconciler, Completed(), artifact="cin-reconciler-x"),
+            _pass_run(client, reconciler, Failed()),
+            _pass_run(client, monitor, Completed(), artifact="overdue-cases-x"),
+            _pass_run(client, monitor, Cancelled()),
+        ]
+        still_running = _pass_run(client, reconciler, None)
+        monitor_latest = _pass_run(client, monitor, Completed(), artifact="overdue-cases-x")
+        another = _pass_run(client, other, Completed())
+        cutoff = datetime.now(UTC)
+        recent = _pass_run(client, reconciler, Completed(), artifact="cin-reconciler-x")
+    assert [len(artifact_versions(k)) for k in ("cin-reconciler-x", "overdue-cases-x")] == [2, 2]
+
+    report = prune_pass_runs(ingest.engine, before=cutoff)
+
+    assert report.pass_runs_deleted == 4 and report.runs_deleted == 0
+    assert [run_state(run) for run in old] == [None] * 4
+    assert run_state(still_running) is StateType.RUNNING
+    assert run_state(monitor_latest) is StateType.COMPLETED  # old, but the monitor's latest
+    assert run_state(another) is StateType.COMPLETED  # another instance's: not this one's
+    assert run_state(recent) is StateType.COMPLETED
+    # the deleted runs' artifact versions went with them; the kept runs' stay
+    assert [len(artifact_versions(k)) for k in ("cin-reconciler-x", "overdue-cases-x")] == [1, 1]
+    assert report.artifacts_deleted == 2
+    assert prune_pass_runs(ingest.engine, before=cutoff).pass_runs_deleted == 0  # nothing left
+    assert snapshot(ingest.engine) == before
