@@ -130,6 +130,7 @@ def child(variant: str, scale: float, years: int, prefect_db: str) -> None:
         authorities=dd.AUTHORITIES, cases=sum(volumes.values()), start=START, days=days,
         seed=2026, policies=ingest.policies, volumes=volumes,
     )  # fmt: skip
+    os.environ["CIN_TODAY"] = (START + timedelta(days=days)).isoformat()  # details as of referral
     record_children(ingest, records)
     by_day: dict[int, list[Any]] = defaultdict(list)
     for record in records:
