@@ -69,8 +69,14 @@ def db_figures(name: str) -> dict[str, Any]:
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
             for table in ("flow_run", "task_run", "artifact", "log", "flow_run_state", "events")
         }
+        tables = conn.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 2 DESC LIMIT 10"
+        ).fetchall()
     assert size is not None and events is not None
-    return {"size": int(size[0]), "events_size": int(events[0]), "rows": rows}
+    return {"size": int(size[0]), "events_size": int(events[0]), "rows": rows,
+            "tables": {name: int(n) for name, n in tables}}  # fmt: skip
 
 
 # -- the child: one variant ------------------------------------------------------------------
@@ -297,6 +303,10 @@ def show(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
               f"{mb(last['events_size'])} MB; deleted {last['deleted_runs']} case runs, "
               f"{last['deleted_pass_runs']} pass runs, {last['deleted_artifacts']} artifact "
               f"versions")  # fmt: skip
+    for name in names:
+        largest = results[name]["points"][-1]["tables"]
+        print(f"{name}: the largest tables at the end (MB): "
+              + ", ".join(f"{t} {mb(n)}" for t, n in largest.items()))  # fmt: skip
     passes = next(iter(results.values()))["passes"]
     grown = (passes["after"]["size"] - passes["after"]["events_size"]) - (
         passes["before"]["size"] - passes["before"]["events_size"]
