@@ -27,7 +27,9 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import StateType
 from prefect.client.schemas.sorting import ArtifactSort
+from prefect.events.worker import EventsWorker
 from prefect.exceptions import ObjectNotFound
+from prefect.logging.handlers import APILogWorker
 from prefect.settings import PREFECT_API_AUTH_STRING, PREFECT_API_URL, temporary_settings
 from sqlmodel import Session, select
 
@@ -54,6 +56,11 @@ def server(tmp_path, monkeypatch, prefect_template):
     pinned = {PREFECT_API_URL: server.api_url, PREFECT_API_AUTH_STRING: server.auth_string}
     with temporary_settings(updates=pinned):
         yield server
+        # Prefect keeps one events worker and one API-log worker per process, bound to the
+        # server they first reached: drain them while this one is pinned, so that a later test
+        # in this process (test_case_flow's task-run records) reaches its own server's
+        EventsWorker.drain_all(timeout=30)
+        APILogWorker.drain_all(timeout=30)
     if server.process and server.process.poll() is None:
         server.kill()
 
