@@ -101,9 +101,6 @@ def prune_closed_runs(
                     kept += 1
                     report.runs_kept += 1
                     continue
-                report.artifacts_deleted += delete_artifacts(
-                    client, ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
-                )
                 # a run that is not its case's run (a stray, cancelled) never gets here: it is
                 # not Completed; one that is another's closed run is deleted as its own case's
                 report.artifacts_deleted += delete_artifacts(
@@ -112,10 +109,7 @@ def prune_closed_runs(
                         key=ArtifactFilterKey(any_=[case_artifact_key(instance, case_ref)])
                     ),
                 )
-                try:
-                    client.delete_flow_run(run.id)
-                except ObjectNotFound:
-                    pass  # another pass deleted it first
+                report.artifacts_deleted += _delete_run(client, run.id)
                 report.runs_deleted += 1
                 if report.runs_deleted >= limit:
                     break
@@ -184,6 +178,19 @@ def _closed_cases(engine: Engine, runs: list[FlowRun]) -> set[str]:
         )
 
 
+def _delete_run(client: SyncPrefectClient, run_id: uuid.UUID) -> int:
+    """Delete a run's artifacts, then the run (its task runs, inputs and logs go with it); the
+    artifacts it had. Either may be gone already: another pass deleted it first."""
+    deleted = delete_artifacts(
+        client, ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    )
+    try:
+        client.delete_flow_run(run_id)
+    except ObjectNotFound:
+        pass  # another pass deleted it first
+    return deleted
+
+
 def delete_artifacts(client: SyncPrefectClient, where: ArtifactFilter, offset: int = 0) -> int:
     """Delete the artifacts `where` matches, all or (with `offset`) all but the newest few."""
     deleted = 0
@@ -247,13 +254,7 @@ def prune_pass_runs(
                 if not runs:
                     break
                 for run in runs[: limit - report.pass_runs_deleted]:
-                    report.artifacts_deleted += delete_artifacts(
-                        client, ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
-                    )
-                    try:
-                        client.delete_flow_run(run.id)
-                    except ObjectNotFound:
-                        pass  # another pass deleted it first
+                    report.artifacts_deleted += _delete_run(client, run.id)
                     report.pass_runs_deleted += 1
     if report.pass_runs_deleted:
         log.info("retention: %s", report.summary())
