@@ -94,25 +94,30 @@ def _deliver(ingest: Ingest) -> str:
 
     `deliver_pending`'s passes, but stopping at the first case Prefect cannot take: each failed
     attempt costs the client's retries (seconds), and the reconciler retries them all later.
+    New runs are made only up to `RUNS_AHEAD` waiting for a worker: the cases of a go-live
+    import wait in the outbox, and `cin worker` makes their runs as its threads free.
     """
     from sqlmodel import Session
 
     from engine.delivery import (
+        RUNS_AHEAD,
         DeliveryReport,
         deliver_case,
         out_of_step_cases,
         pending_cases,
+        room_for_runs,
     )
     from engine.worker import case_deployment_id
     from models.cases.lookup import undelivered_cases
 
     report = DeliveryReport()
+    room = room_for_runs(ingest.engine, RUNS_AHEAD)
     try:
         case_deployment_id(ingest.engine)  # this instance's deployment, registered once
         while True:
             before = report.delivered
-            batch = dict.fromkeys(pending_cases(ingest.engine) + out_of_step_cases(ingest.engine))
-            reached = all(deliver_case(ingest.engine, ref, report) for ref in batch)
+            due = pending_cases(ingest.engine, create=room) + out_of_step_cases(ingest.engine)
+            reached = all(deliver_case(ingest.engine, ref, report) for ref in dict.fromkeys(due))
             if not reached or report.delivered == before:
                 break
     except Exception as error:  # Prefect refusing: the events are accepted and durable
@@ -121,9 +126,14 @@ def _deliver(ingest: Ingest) -> str:
         sys.stderr.write(f"delivery stopped: {type(error).__name__}: {one_line(str(error))}\n")
     with Session(ingest.engine) as session:
         pending = undelivered_cases(session)
+    runs = report.created + report.resumed
+    delivered = f"delivered {report.delivered} events to {runs} case runs"
     if pending:
-        return f"delivery pending: the reconciler will deliver {pending} cases"
-    return f"delivered {report.delivered} events to {report.created + report.resumed} case runs"
+        return (
+            f"{delivered}; {pending} cases wait in the outbox: `cin worker` (or the reconciler) "
+            "makes their runs as its threads free"
+        )
+    return delivered
 
 
 @contextmanager

@@ -61,6 +61,11 @@ HOUSEKEEPING_SECONDS = 10.0
 # events it brings, and a worker with a free thread would otherwise claim a run the instant it
 # is resumed. A worker run until idle (the demo, `--until-idle`) does not wait.
 SETTLE_SECONDS = 0.3
+# A worker makes new runs (after a go-live import, every case needs one) only while fewer than
+# this many a thread of its own are queued or working (engine default): enough that a thread
+# that frees finds a run waiting (a made run is claimable `SETTLE_SECONDS` later), few enough
+# that Prefect's queue stays short and the outbox holds the rest (docs/scale-out.md).
+RUNS_AHEAD_PER_THREAD = 4
 
 
 WORKER_TYPE = "cin-case"
@@ -200,6 +205,12 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
         return WorkerFlowRunResponse.model_validate_list(response.json())
 
     @property
+    def ahead(self) -> int:
+        """Runs made ahead of the threads: new runs are made while fewer than this are queued
+        or working (engine default, `RUNS_AHEAD_PER_THREAD` a thread)."""
+        return RUNS_AHEAD_PER_THREAD * (self._limit or 1)
+
+    @property
     def busy(self) -> bool:
         return bool(self._submitting_flow_run_ids)
 
@@ -294,7 +305,11 @@ def ensure_case_pool() -> None:
 
 
 def _outbox_pass(
-    engine: Engine, with_housekeeping: bool, patient: bool = False, settle: bool = False
+    engine: Engine,
+    with_housekeeping: bool,
+    patient: bool = False,
+    settle: bool = False,
+    ahead: int | None = None,
 ) -> DeliveryReport:
     """Every poll: the outbox; with housekeeping, every out-of-step case too. A run that
     suspends over an event accepted meanwhile wakes itself (flows/case.py), so a case left out
@@ -303,14 +318,17 @@ def _outbox_pass(
     held up the poll itself. A serving worker passes `settle` (rows accepted under 2 s ago are
     left to their accepter, models/cases/outbox.py `SETTLING`) and, unless it stops once idle,
     `patient` (an out-of-step case whose run is still working through its events is left to
-    it, `STUCK`)."""
+    it, `STUCK`). `ahead`: new runs are made only while fewer runs than that are queued or
+    working (tasks/outbox.py `deliver_outbox`)."""
     prepare_thread()
     if with_housekeeping:  # a Prefect server whose database was lost: its runs made again first
         try:
             recover_lost_server(engine)
         except Exception as error:  # Prefect unreachable: the outbox pass below says so per case
             log.warning("lost-server check failed (%s)", type(error).__name__)
-    report = deliver_outbox(engine, out_of_step=with_housekeeping, settle=settle, patient=patient)
+    report = deliver_outbox(
+        engine, out_of_step=with_housekeeping, settle=settle, patient=patient, ahead=ahead
+    )
     if with_housekeeping:
         housekeeping(engine, report)
     return report
@@ -342,7 +360,9 @@ async def serve_worker(
                     and not (until_idle and worker.busy)
                 )
                 report = await asyncio.wrap_future(
-                    worker.outbox.submit(_outbox_pass, engine, due, not until_idle, True)
+                    worker.outbox.submit(
+                        _outbox_pass, engine, due, not until_idle, True, worker.ahead
+                    )
                 )
                 if due:
                     last_housekeeping, first = now, False

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
@@ -35,6 +36,7 @@ from models.cases.outbox import (
     out_of_step_cases,
     pending_cases,
     record_failure,
+    runs_in_flight,
     set_run_id,
     stuck_cases,
 )
@@ -48,6 +50,10 @@ CASE_FLOW = "cin-case"  # flows/case.py CASE_FLOW_NAME (tests/test_layout.py che
 CASE_POOL = "cin-cases"  # the work pool of `cin worker`s (engine/worker.py)
 NOT_PAUSED = "not paused"  # Prefect's reason for refusing to resume a run that is not Paused
 RUN_PAGE = 200  # runs read a request (the Prefect API's most)
+# New runs the reconciler and `cin import` make while fewer than this many of the instance's
+# runs are queued or working (engine default; a worker's own is a few a thread, engine/worker.py):
+# the workers make the rest as their threads free
+RUNS_AHEAD = 8
 
 
 @dataclass
@@ -249,23 +255,34 @@ def deliver_outbox(
     out_of_step: bool = True,
     settle: bool = False,
     patient: bool = False,
+    ahead: int | None = None,
 ) -> DeliveryReport:
     """Deliver what the outbox holds and (`out_of_step`) bring out-of-step cases up to date,
     asking Prefect about each (no Prefect call when there is nothing to deliver: a worker does
     this on every poll, with `settle`: rows just accepted are left to their accepter, and
     `patient` unless it stops once idle: out-of-step cases whose runs are still working
-    through their events are left to them)."""
+    through their events are left to them).
+
+    `ahead` (a worker's, the reconciler's and `cin import`'s passes): new runs are made only
+    while fewer than that many of the instance's runs are queued or working
+    (`runs_in_flight`), so the workers' queue holds about what their threads can take next and
+    the outbox holds the rest; those left are counted `waiting`."""
     report = DeliveryReport()
-    pending, settling = due_cases(engine, limit, settle)
-    report.waiting = len(settling)
-    for case_ref in pending:
+    due = due_cases(engine, limit, settle, None if ahead is None else room_for_runs(engine, ahead))
+    report.waiting = len(due.settling) + due.deferred
+    for case_ref in due.cases:
         deliver_case(engine, case_ref, report)
     stuck, working = stuck_cases(engine, limit, patient) if out_of_step else ([], 0)
     report.waiting += working
-    stuck = [ref for ref in stuck if ref not in pending and ref not in settling]
+    stuck = [ref for ref in stuck if ref not in due.cases and ref not in due.settling]
     for case_ref in _needing_a_look(engine, stuck, report):
         deliver_case(engine, case_ref, report, check=True)
     return report
+
+
+def room_for_runs(engine: Engine, ahead: int) -> Callable[[], int]:
+    """How many new runs a pass may make: `ahead` less the runs queued or working."""
+    return lambda: max(0, ahead - runs_in_flight(engine))
 
 
 def _needing_a_look(engine: Engine, refs: list[str], report: DeliveryReport) -> list[str]:
@@ -312,4 +329,5 @@ def _needing_a_look(engine: Engine, refs: list[str], report: DeliveryReport) -> 
     return look
 
 
-__all__ = ["out_of_step_cases", "pending_cases"]  # re-exported: the engine's callers use them here
+# re-exported: the engine's callers use them here
+__all__ = ["out_of_step_cases", "pending_cases", "runs_in_flight"]

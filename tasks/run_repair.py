@@ -26,7 +26,14 @@ from sqlmodel import Session, col, select
 
 from models.cases.lock import case_lock
 from models.tables import Case
-from tasks.outbox import DeliveryReport, _deployment, _read_run, deliver_outbox, reschedule
+from tasks.outbox import (
+    RUNS_AHEAD,
+    DeliveryReport,
+    _deployment,
+    _read_run,
+    deliver_outbox,
+    reschedule,
+)
 
 log = logging.getLogger("cin.delivery")
 
@@ -36,8 +43,10 @@ STRAY_WINDOW = timedelta(minutes=15)  # how far back the reconciler looks for st
 
 
 def deliver_pending(engine: Engine, limit: int = 500) -> DeliveryReport:
-    """The reconciler's pass: the outbox, then runs whose worker died, then stray runs."""
-    report = deliver_outbox(engine, limit)
+    """The reconciler's pass: the outbox, then runs whose worker died, then stray runs. New
+    runs are made only up to `RUNS_AHEAD` queued or working: the workers make the rest of a
+    go-live import's as their threads free."""
+    report = deliver_outbox(engine, limit, ahead=RUNS_AHEAD)
     housekeeping(engine, report)
     return report
 

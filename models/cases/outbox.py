@@ -5,9 +5,11 @@ delivers, `tasks/run_repair.py` repairs runs."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, or_, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from models.tables import Case, Outbox, utcnow
@@ -19,35 +21,111 @@ STUCK = timedelta(seconds=15)
 RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Prefect is down
 
 
-def pending_cases(engine: Engine, limit: int = 500) -> list[str]:
-    """Cases with outbox rows due for a delivery attempt, oldest first."""
-    return due_cases(engine, limit, settle=False)[0]
+def pending_cases(
+    engine: Engine, limit: int = 500, create: int | Callable[[], int] | None = None
+) -> list[str]:
+    """Cases with outbox rows due for a delivery attempt, oldest first (`due_cases`)."""
+    return due_cases(engine, limit, settle=False, create=create).cases
 
 
-def due_cases(engine: Engine, limit: int, settle: bool) -> tuple[list[str], set[str]]:
-    """`pending_cases`; with `settle` (a worker's poll), a case whose oldest row was accepted
-    less than `SETTLING` ago is set apart, left to the process that accepted it, which delivers
-    it a moment later (`Ingest.record`): a poll that delivered it too raced that delivery (a
-    resume refused, a read of the run) on every busy case."""
+@dataclass
+class Due:
+    """A delivery pass's cases: `cases` to deliver now, `settling` (left to their accepter) and
+    `deferred`, cases still without a run left in the outbox for a later pass (`create`)."""
+
+    cases: list[str] = field(default_factory=list)
+    settling: set[str] = field(default_factory=set)
+    deferred: int = 0
+
+
+def due_cases(
+    engine: Engine, limit: int, settle: bool, create: int | Callable[[], int] | None = None
+) -> Due:
+    """Cases due a delivery attempt, oldest first; with `settle` (a worker's poll), a case whose
+    oldest row was accepted less than `SETTLING` ago is set apart, left to the process that
+    accepted it, which delivers it a moment later (`Ingest.record`): a poll that delivered it
+    too raced that delivery (a resume refused, a read of the run) on every busy case.
+
+    `create` (a worker's or the reconciler's pass): at most that many of the cases that have no
+    run yet (a callable: asked only when there are such cases), the rest `deferred`.
+    Delivering to a case without a run creates its run, queued for a worker; after a go-live
+    import that is every case, and creating them all at once put the whole caseload in
+    Prefect's queue (every run Scheduled), which each worker poll and Prefect's late-runs
+    service then walked while the threads could take a few at a time (docs/scale-out.md:
+    19,800 runs made in 39 minutes, 16,011 still Scheduled an hour in). The outbox is the
+    queue: the cases that have a run (a resume, cheap and due now) come first."""
     now = utcnow()
+    due = Due()
     with Session(engine) as session:
-        rows = session.exec(
-            select(Case.case_ref, Outbox.created_at)
-            .join(Case, col(Case.id) == col(Outbox.case_id))
-            .where(col(Outbox.delivered_at).is_(None), Outbox.next_attempt_at <= now)
-            .order_by(col(Outbox.created_at))
-            .limit(limit * 20)
-        ).all()
-    due: dict[str, None] = {}
-    settling: set[str] = set()
+        _take(_due_rows(session, now, True, limit), limit, settle, now, due)
+        rows = _due_rows(session, now, False, 1)
+    if not rows:
+        return due
+    made = len(due.cases)
+    budget = create() if callable(create) else create  # its own session (SQLite: one writer)
+    room = max(0, limit - made if budget is None else min(budget, limit - made))
+    if room > 1:
+        with Session(engine) as session:
+            rows = _due_rows(session, now, False, room + 1)
+    left = _take(rows, made + room, settle, now, due)
+    if create is not None:
+        due.deferred = left
+    return due
+
+
+def _due_rows(
+    session: Session, now: datetime, with_run: bool, cases: int
+) -> Sequence[tuple[str, datetime]]:
+    """Due outbox rows (case, accepted at), oldest first, of cases with (or without) a run;
+    enough rows for `cases` cases of a few events each."""
+    has_run = col(Case.flow_run_id).is_not(None) if with_run else col(Case.flow_run_id).is_(None)
+    return session.exec(
+        select(Case.case_ref, Outbox.created_at)
+        .join(Case, col(Case.id) == col(Outbox.case_id))
+        .where(col(Outbox.delivered_at).is_(None), Outbox.next_attempt_at <= now, has_run)
+        .order_by(col(Outbox.created_at))
+        .limit(cases * 20)
+    ).all()
+
+
+def _take(
+    rows: Sequence[tuple[str, datetime]], limit: int, settle: bool, now: datetime, due: Due
+) -> int:
+    """Add the rows' cases to `due` up to `limit` cases; the number of due cases left over."""
+    left: set[str] = set()
     for case_ref, created_at in rows:
-        if case_ref in due or case_ref in settling:
+        if case_ref in due.settling or case_ref in due.cases or case_ref in left:
             continue
         if settle and _utc(created_at) > now - SETTLING:
-            settling.add(case_ref)  # its later rows wait with it
+            due.settling.add(case_ref)  # its later rows wait with it
+        elif len(due.cases) < limit:
+            due.cases.append(case_ref)
         else:
-            due[case_ref] = None
-    return list(due)[:limit], settling
+            left.add(case_ref)
+    return len(left)
+
+
+def runs_in_flight(engine: Engine) -> int:
+    """Open cases whose run is made and behind the case's log, and was created or woken under
+    `STUCK` ago: the runs queued for a worker or being worked on (after `STUCK`, a case is the
+    out-of-step pass's, and no longer holds back the making of new runs)."""
+    with Session(engine) as session:
+        return int(
+            session.exec(
+                select(func.count())
+                .select_from(Case)
+                .join(Outbox, _next_row())
+                .where(
+                    col(Case.flow_seq) < col(Case.last_seq),
+                    col(Case.flow_run_id).is_not(None),
+                    col(Outbox.delivered_at) >= utcnow() - STUCK,
+                )
+            ).one()
+        )
+
+
+def _next_row() -> ColumnElement[bool]:
+    return and_(col(Outbox.case_id) == col(Case.id), col(Outbox.seq) == Case.flow_seq + 1)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -63,21 +141,28 @@ def stuck_cases(engine: Engine, limit: int, patient: bool) -> tuple[list[str], i
     """`out_of_step_cases`; `patient` (a serving worker's housekeeping): only those whose next
     unhandled event was delivered `STUCK` ago or more, with the number left out: a case whose
     run is working through its events is out of step too, and asking Prefect about each of
-    them every housekeeping pass was a read of the run per case, per worker, every 10 s."""
+    them every housekeeping pass was a read of the run per case, per worker, every 10 s.
+
+    A case with no run whose next event is still in the outbox is the outbox's (`due_cases`,
+    which makes runs a few at a time), not out of step: looked at here, every case of a go-live
+    import had its run made by the first housekeeping pass, 500 at a time."""
+    waiting_for_a_run = and_(
+        col(Case.flow_run_id).is_(None),
+        col(Outbox.seq).is_not(None),
+        col(Outbox.delivered_at).is_(None),
+    )
+    behind = and_(col(Case.flow_seq) < col(Case.last_seq), ~waiting_for_a_run)
     with Session(engine) as session:
-        behind = select(Case.case_ref).where(col(Case.flow_seq) < col(Case.last_seq))
         if not patient:
-            return list(session.exec(behind.limit(limit))), 0
-        next_row = and_(col(Outbox.case_id) == col(Case.id), col(Outbox.seq) == Case.flow_seq + 1)
+            query = select(Case.case_ref).outerjoin(Outbox, _next_row()).where(behind)
+            return list(session.exec(query.limit(limit))), 0
         stuck = or_(
             col(Outbox.seq).is_(None),  # no outbox row for it: nothing to tell progress by
             col(Outbox.delivered_at).is_(None),
             col(Outbox.delivered_at) < utcnow() - STUCK,
         )
         rows = session.exec(
-            select(Case.case_ref, stuck)
-            .outerjoin(Outbox, next_row)
-            .where(col(Case.flow_seq) < col(Case.last_seq))
+            select(Case.case_ref, stuck).outerjoin(Outbox, _next_row()).where(behind)
         ).all()
     return [ref for ref, is_stuck in rows if is_stuck][:limit], sum(not s for _, s in rows)
 

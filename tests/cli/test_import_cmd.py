@@ -215,7 +215,8 @@ def test_prefect_down_leaves_delivery_to_the_reconciler(
     out, _ = capsys.readouterr()
     assert status == 0
     assert out.splitlines() == [
-        "delivery pending: the reconciler will deliver 2 cases",
+        "delivered 0 events to 0 case runs; 2 cases wait in the outbox: `cin worker` (or the "
+        "reconciler) makes their runs as its threads free",
         "imported 3 lines: 3 accepted, 0 duplicates, 0 refused",
     ]
     assert len(tried) == 1  # stopped at the first case Prefect could not take

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import httpx
-from sqlmodel import Session, select, update
+from sqlmodel import Session, col, select, update
 
 from engine.ingest import Ingest
 from engine.worker import case_deployment_id
@@ -16,6 +16,7 @@ from models.tables import Case, Outbox, utcnow
 from tasks.outbox import deliver_outbox
 
 QUEUED = 30
+GO_LIVE = 12  # cases imported with no run
 
 
 @contextmanager
@@ -84,3 +85,64 @@ def test_with_prefect_down_each_out_of_step_case_is_tried_and_its_failure_kept(
     with temporary_settings(updates=nowhere):
         report = deliver_outbox(ingest.engine, out_of_step=True, settle=True, patient=True)
     assert report.failed == 3 and report.run_ids == []  # each tried, none taken as waiting
+
+
+def _cases(engine) -> list[Case]:  # type: ignore[no-untyped-def]
+    with Session(engine) as session:
+        return list(session.exec(select(Case)).all())
+
+
+def _prefect_runs() -> int:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.count_flow_runs()
+
+
+def test_a_go_live_import_waits_in_the_outbox_not_in_prefects_queue(prefect_server, case_db):
+    """Every case of a go-live import needs a run. A delivery pass makes only `ahead` of them
+    while those are queued (no worker here), the housekeeping pass makes none (the cases are
+    the outbox's, not out of step), and a resume of a case that has a run is not held behind
+    the import's older rows. A worker then makes and executes the rest, a few ahead."""
+    from engine.worker import work
+
+    ingest = Ingest.from_settings(deliver=False)
+    case_deployment_id(ingest.engine)
+    before = _prefect_runs()
+    for i in range(GO_LIVE):
+        ingest.refer(authority="redbridge", child_ref=f"LIVE{i}", on=date(2025, 1, 6))
+
+    first = deliver_outbox(ingest.engine, out_of_step=False, ahead=4)
+    assert first.created == 4 and first.waiting > 0  # the rest left in the outbox
+    again = deliver_outbox(ingest.engine, out_of_step=True, settle=True, patient=True, ahead=4)
+    assert again.created == 0 and again.waiting > 0
+    with Session(ingest.engine) as session:  # as if the runs had waited a while for a worker
+        session.exec(
+            update(Outbox)
+            .where(col(Outbox.delivered_at).is_not(None))
+            .values(delivered_at=utcnow() - timedelta(seconds=60))
+        )
+        session.commit()
+    stuck = deliver_outbox(ingest.engine, out_of_step=True, settle=True, patient=True, ahead=0)
+    assert stuck.created == 0  # the runless cases are not "out of step"
+    assert len(stuck.run_ids) == 4  # the four made, handed back as waiting for a worker
+    assert sum(case.flow_run_id is not None for case in _cases(ingest.engine)) == 4
+    assert _prefect_runs() - before == 4
+
+    work(ingest.engine, threads=2, until_idle=True)  # makes the rest, `ahead` at a time
+    cases = _cases(ingest.engine)
+    assert all(case.flow_run_id is not None for case in cases)
+    assert all(case.flow_seq == case.last_seq for case in cases)
+    assert _prefect_runs() - before == GO_LIVE  # one run a case, none twice
+
+    # a case with a run and a new event comes before any runless case, however old its rows
+    made = cases[0]
+    for i in range(GO_LIVE):
+        ingest.refer(authority="redbridge", child_ref=f"LATE{i}", on=date(2025, 1, 6))
+    ingest.record(
+        made.case_ref,
+        {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"},
+        key="resume-first",
+    )
+    resumed = deliver_outbox(ingest.engine, limit=1, out_of_step=False, ahead=0)
+    assert resumed.resumed == 1 and resumed.created == 0 and resumed.waiting > 0
