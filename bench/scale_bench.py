@@ -438,6 +438,8 @@ def main() -> None:
         return
     if args.cases <= REFERENCE:
         raise SystemExit(f"--cases: more than the {REFERENCE}-run reference")
+    if not Path(ui_timing.CHROMIUM).exists():  # found before the build, not after it
+        raise SystemExit(f"no Chromium at {ui_timing.CHROMIUM}: run `make browser` first")
     print(f"start: {uptime()}", flush=True)
     os.environ["PREFECT_SERVER_LOGGING_LEVEL"] = "INFO"  # one access-log line per API call
     started = time.perf_counter()
