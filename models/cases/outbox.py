@@ -109,13 +109,15 @@ def _take(
 ) -> int:
     """Add the rows' cases to `due` up to `limit` cases; the number of due cases left over."""
     left: set[str] = set()
+    taken = set(due.cases)  # a set beside the list: up to 10,000 rows a pass are looked up
     for case_ref, created_at in rows:
-        if case_ref in due.settling or case_ref in due.cases or case_ref in left:
+        if case_ref in due.settling or case_ref in taken or case_ref in left:
             continue
         if settle and _utc(created_at) > now - SETTLING:
             due.settling.add(case_ref)  # its later rows wait with it
         elif len(due.cases) < limit:
             due.cases.append(case_ref)
+            taken.add(case_ref)
         else:
             left.add(case_ref)
     return len(left)
