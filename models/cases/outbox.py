@@ -23,7 +23,7 @@ RETRY_BACKOFF = (5, 15, 60, 300)  # seconds between delivery attempts while Pref
 
 
 def pending_cases(
-    engine: Engine, limit: int = 500, create: int | Callable[[], int] | None = None
+    engine: Engine, limit: int = 500, create: Callable[[], int] | None = None
 ) -> list[str]:
     """Cases with outbox rows due for a delivery attempt, oldest first (`due_cases`)."""
     return due_cases(engine, limit, settle=False, create=create).cases
@@ -40,7 +40,7 @@ class Due:
 
 
 def due_cases(
-    engine: Engine, limit: int, settle: bool, create: int | Callable[[], int] | None = None
+    engine: Engine, limit: int, settle: bool, create: Callable[[], int] | None = None
 ) -> Due:
     """Cases due a delivery attempt, oldest first; with `settle` (a worker's poll), a case whose
     oldest row was accepted less than `SETTLING` ago is set apart, left to the process that
@@ -48,7 +48,7 @@ def due_cases(
     too raced that delivery (a resume refused, a read of the run) on every busy case.
 
     `create` (a worker's or the reconciler's pass): at most that many of the cases that have no
-    run yet (a callable: asked only when there are such cases), the rest `deferred`.
+    run yet (asked only when there are such cases), the rest `deferred`.
     Delivering to a case without a run creates its run, queued for a worker; after a go-live
     import that is every case, and creating them all at once put the whole caseload in
     Prefect's queue (every run Scheduled), which each worker poll and Prefect's late-runs
@@ -63,7 +63,7 @@ def due_cases(
     if not rows:
         return due
     made = len(due.cases)
-    budget = create() if callable(create) else create  # its own session (SQLite: one writer)
+    budget = None if create is None else create()  # its own session (SQLite: one writer)
     room = max(0, limit - made if budget is None else min(budget, limit - made))
     if room > 1:
         with Session(engine) as session:
