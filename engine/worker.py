@@ -37,9 +37,10 @@ from prefect.exceptions import Abort, ObjectAlreadyExists, ObjectNotFound, Pause
 from prefect.workers.base import BaseJobConfiguration, BaseVariables, BaseWorker, BaseWorkerResult
 from sqlalchemy import Engine
 
-from engine.delivery import deliver_case, run_case_run
+from engine.delivery import run_case_run
 from engine.executor import prepare_thread
 from flows.case import case_flow
+from models.cases.outbox import hand_back_lost_runs, open_case_runs
 from models.instance import instance_id, instance_tag, work_queue_name
 from tasks.outbox import (
     CASE_POOL,
@@ -47,6 +48,7 @@ from tasks.outbox import (
     case_deployment_name,
     deliver_outbox,
     remember_deployment,
+    run_states,
 )
 from tasks.run_repair import housekeeping
 
@@ -257,14 +259,12 @@ def case_deployment_id(engine: Engine) -> uuid.UUID:
 
 def recover_lost_server(engine: Engine) -> int:
     """The Prefect server lost its database (or was restored from an old backup): this
-    instance's case deployment is gone. Register it (and the pool) again and give every open
-    case whose run the server does not know a new run, made from the case database: it starts,
-    skips the work the ledger says is done, labels itself and suspends at the case's next
-    event (issue 26). One read of the deployment when nothing is lost; returns runs made."""
+    instance's case deployment is gone. Register it (and the pool) again, and hand every open
+    case whose run the server does not know back to the outbox (`hand_back_lost_runs`): the
+    workers make their runs a few at a time, as after a go-live import, and each starts, skips
+    the work the ledger says is done, labels itself and suspends at the case's next event
+    (issue 26). One read of the deployment when nothing is lost; returns the cases handed back."""
     from prefect.settings import PREFECT_API_URL
-    from sqlmodel import Session, col, select
-
-    from models.tables import Case
 
     deployment_id = case_deployment_id(engine)
     with get_client(sync_client=True) as client:
@@ -277,16 +277,11 @@ def recover_lost_server(engine: Engine) -> int:
     with _register_guard:
         _registered.pop((str(PREFECT_API_URL.value()), instance_id(engine)), None)
     case_deployment_id(engine)
-    with Session(engine) as session:
-        refs = session.exec(
-            select(Case.case_ref).where(
-                col(Case.stage) != "closed", col(Case.flow_run_id).is_not(None)
-            )
-        ).all()
-    report = DeliveryReport()
-    for case_ref in refs:
-        deliver_case(engine, case_ref, report, check=True)  # a run Prefect knows is kept
-    return report.created
+    runs = open_case_runs(engine)
+    known = run_states([run_id for _, run_id in runs])  # a run Prefect knows is kept
+    handed = hand_back_lost_runs(engine, [(case, run) for case, run in runs if run not in known])
+    log.warning("%d open cases wait in the outbox for their runs to be made again", handed)
+    return handed
 
 
 def ensure_case_pool() -> None:

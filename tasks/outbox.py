@@ -285,6 +285,22 @@ def room_for_runs(engine: Engine, ahead: int) -> Callable[[], int]:
     return lambda: max(0, ahead - runs_in_flight(engine))
 
 
+def run_states(ids: list[uuid.UUID]) -> dict[uuid.UUID, StateType | None]:
+    """The state of each of these runs the Prefect server knows, read a page at a time (a run
+    it does not know is not in the answer)."""
+    states: dict[uuid.UUID, StateType | None] = {}
+    with get_client(sync_client=True) as client:
+        for start in range(0, len(ids), RUN_PAGE):
+            page = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    id=FlowRunFilterId(any_=ids[start : start + RUN_PAGE])
+                ),
+                limit=RUN_PAGE,
+            )
+            states.update((run.id, run.state.type if run.state else None) for run in page)
+    return states
+
+
 def _needing_a_look(engine: Engine, refs: list[str], report: DeliveryReport) -> list[str]:
     """The out-of-step cases whose runs need more than waiting, their runs read a page at a
     time: a run queued for a worker (Scheduled) is handed back as waiting to be executed, a
@@ -303,18 +319,8 @@ def _needing_a_look(engine: Engine, refs: list[str], report: DeliveryReport) -> 
                 select(Case.case_ref, Case.flow_run_id).where(col(Case.case_ref).in_(refs))
             ).all()
         )
-    ids = [run_id for run_id in runs.values() if run_id is not None]
-    states: dict[uuid.UUID, StateType | None] = {}
     try:
-        with get_client(sync_client=True) as client:
-            for start in range(0, len(ids), RUN_PAGE):
-                page = client.read_flow_runs(
-                    flow_run_filter=FlowRunFilter(
-                        id=FlowRunFilterId(any_=ids[start : start + RUN_PAGE])
-                    ),
-                    limit=RUN_PAGE,
-                )
-                states.update((run.id, run.state.type if run.state else None) for run in page)
+        states = run_states([run_id for run_id in runs.values() if run_id is not None])
     except Exception as error:  # Prefect down: each case is tried, and its failure kept, as before
         log.warning("reading the out-of-step runs failed (%s)", type(error).__name__)
         return refs

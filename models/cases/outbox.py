@@ -220,3 +220,58 @@ def set_run_id(engine: Engine, case_id: uuid.UUID, run_id: uuid.UUID) -> None:
         case.flow_run_id = run_id
         session.add(case)
         session.commit()
+
+
+def open_case_runs(engine: Engine) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(case id, run id) of every open case that has a run."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Case.id, Case.flow_run_id).where(
+                col(Case.stage) != "closed", col(Case.flow_run_id).is_not(None)
+            )
+        ).all()
+    return [(case_id, run_id) for case_id, run_id in rows if run_id is not None]
+
+
+def hand_back_lost_runs(engine: Engine, lost: Sequence[tuple[uuid.UUID, uuid.UUID]]) -> int:
+    """The Prefect server no longer knows these open cases' runs (it lost its database): each
+    case goes back to the outbox as a go-live import leaves it, without a run and behind by its
+    last event (or from the first event its lost run had not handled), that event's row due
+    again. The workers then make the runs a few at a time (`due_cases`, `runs_in_flight`), where
+    making them all at once put every open case in Prefect's queue for the better part of an
+    hour at a council's size (docs/faults.md). The new run does that event's work
+    again only where the ledger does not hold it (tasks/case_work.py), and its Prefect side
+    (labels, timeline, events), which went with the server. A case whose run changed meanwhile
+    (another worker noticed the loss too, and already made its run) is left as it is. Returns
+    the cases handed back."""
+    handed = 0
+    now = utcnow()
+    for start in range(0, len(lost), 500):
+        batch = dict(lost[start : start + 500])
+        with Session(engine) as session:
+            cases = session.exec(
+                select(Case).where(col(Case.id).in_(list(batch))).with_for_update()
+            ).all()
+            due: dict[uuid.UUID, int] = {}
+            for case in cases:
+                if case.flow_run_id != batch[case.id] or case.stage == "closed":
+                    continue
+                case.flow_run_id = None
+                case.flow_seq = min(case.flow_seq, case.last_seq - 1)
+                due[case.id] = case.flow_seq + 1
+                session.add(case)
+            rows = session.exec(
+                select(Outbox).where(
+                    col(Outbox.case_id).in_(list(due)), col(Outbox.seq).in_(set(due.values()))
+                )
+            ).all()
+            for row in rows:
+                if due.get(row.case_id) != row.seq:
+                    continue
+                row.delivered_at, row.next_attempt_at, row.attempts = None, now, 0
+                session.add(row)
+            for case_id in set(due) - {row.case_id for row in rows if due[row.case_id] == row.seq}:
+                session.add(Outbox(case_id=case_id, seq=due[case_id], created_at=now))
+            session.commit()
+        handed += len(due)
+    return handed

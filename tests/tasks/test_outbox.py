@@ -17,6 +17,7 @@ from tasks.outbox import deliver_outbox
 
 QUEUED = 30
 GO_LIVE = 12  # cases imported with no run
+LOST = 6  # open cases whose runs a lost Prefect database took
 
 
 @contextmanager
@@ -146,3 +147,69 @@ def test_a_go_live_import_waits_in_the_outbox_not_in_prefects_queue(prefect_serv
     )
     resumed = deliver_outbox(ingest.engine, limit=1, out_of_step=False, ahead=0)
     assert resumed.resumed == 1 and resumed.created == 0 and resumed.waiting > 0
+
+
+def test_a_lost_prefect_database_has_its_runs_made_again_a_few_at_a_time(prefect_server, case_db):
+    """The server loses the case deployment and every run (deleted here through its API, as an
+    emptied database leaves them). The worker that notices hands the open cases back to the
+    outbox: its pass makes only `ahead` runs, the rest wait without a run and are not out of
+    step; a worker then makes one new run a case, each suspended in step, and the ledger shows
+    no work done twice."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.client.schemas.objects import StateType
+
+    from engine.worker import _outbox_pass, work
+    from models.tables import CaseWork
+
+    ingest = Ingest.from_settings(deliver=False)
+    engine = ingest.engine
+    lost_deployment = case_deployment_id(engine)
+    for i in range(LOST):
+        case_ref = ingest.refer(
+            authority="redbridge", child_ref=f"LOST{i}", on=date(2025, 1, 6)
+        ).case_ref
+        if i % 2:  # half of them a second event, handled by the lost run
+            ingest.record(
+                case_ref,
+                {"type": "referral_decision", "on": "2025-01-07", "outcome": "assessment"},
+                key=f"lost-{i}",
+            )
+    work(engine, threads=2, until_idle=True)
+    before = {case.case_ref: case for case in _cases(engine)}
+    assert all(case.flow_seq == case.last_seq for case in before.values())
+
+    def ledger() -> list[tuple[object, int, int]]:
+        with Session(engine) as session:
+            rows = session.exec(select(CaseWork.case_id, CaseWork.seq, CaseWork.attempts))
+            return sorted((str(c), s, a) for c, s, a in rows)
+
+    done = ledger()
+    with get_client(sync_client=True) as client:  # the server's database lost
+        for case in before.values():
+            assert case.flow_run_id is not None
+            client.delete_flow_run(case.flow_run_id)
+        client.delete_deployment(lost_deployment)
+
+    first = _outbox_pass(engine, with_housekeeping=True, ahead=2)
+    assert first.created == 2 and first.waiting == LOST - 2
+    after = _cases(engine)
+    assert sum(case.flow_run_id is not None for case in after) == 2
+    assert all(case.flow_seq == case.last_seq - 1 for case in after)  # the last event again
+
+    work(engine, threads=2, until_idle=True)
+    deployment = case_deployment_id(engine)
+    assert deployment != lost_deployment
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment]))
+        )
+    by_case = Counter(str(run.parameters["case_ref"]) for run in runs)
+    assert by_case == Counter(list(before))  # one run a case
+    assert all(run.state is not None and run.state.type is StateType.PAUSED for run in runs)
+    for case in _cases(engine):
+        assert case.flow_seq == case.last_seq == before[case.case_ref].last_seq
+        assert (
+            case.flow_run_id is not None and case.flow_run_id != before[case.case_ref].flow_run_id
+        )
+    assert ledger() == done  # no event's work done again
