@@ -23,7 +23,14 @@ summary); and Prefect's own events (its `events` and `event_resources` tables) a
 the server after 7 real days (PREFECT_SERVER_EVENTS_RETENTION_PERIOD), which a compressed run
 never reaches, so they are shown apart and left out of the bound.
 
+A deleted or updated row's space is reused only once VACUUM has marked it free: autovacuum,
+on by default, does that every minute a table needs it. A simulated week passes in seconds here,
+so `--weekly-vacuum` runs the VACUUM autovacuum would have run by the week's end (and stands in
+for it on a PostgreSQL with autovacuum off, as this machine's is: the bench prints the setting).
+Each quarter's end also reads the tables' pages with pgstattuple: live rows, dead rows, free space.
+
     python bench/prefect_years.py [--scale 0.01429] [--years 3] [--variants kept,pruned]
+                                  [--weekly-vacuum]
 """
 
 from __future__ import annotations
@@ -74,15 +81,33 @@ def db_figures(name: str) -> dict[str, Any]:
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 2 DESC LIMIT 10"
         ).fetchall()
-    assert size is not None and events is not None
+        # the tables' bytes as pgstattuple reads them (every page): live rows, dead rows not yet
+        # vacuumed, and free space a later insert or update can reuse
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        space = conn.execute(
+            "SELECT coalesce(sum(s.table_len), 0), coalesce(sum(s.tuple_len), 0), "
+            "coalesce(sum(s.dead_tuple_len), 0), coalesce(sum(s.free_space), 0) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, "
+            "LATERAL pgstattuple(c.oid) s "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND NOT c.relname = ANY(%s)",
+            (list(EVENTS_TABLES),),
+        ).fetchone()
+    assert size is not None and events is not None and space is not None
+    heap = dict(zip(("tables", "live", "dead", "free"), (int(x) for x in space), strict=True))
     return {"size": int(size[0]), "events_size": int(events[0]), "rows": rows,
-            "tables": {name: int(n) for name, n in tables}}  # fmt: skip
+            "tables": {name: int(n) for name, n in tables}, "heap": heap}  # fmt: skip
+
+
+def vacuum(name: str) -> None:
+    """What autovacuum does to Prefect's tables (marks dead rows' space reusable), at once."""
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}", autocommit=True) as conn:
+        conn.execute("VACUUM")
 
 
 # -- the child: one variant ------------------------------------------------------------------
 
 
-def child(variant: str, scale: float, years: int, prefect_db: str) -> None:
+def child(variant: str, scale: float, years: int, prefect_db: str, weekly_vacuum: bool) -> None:
     from prefect.client.orchestration import get_client
     from prefect.events.worker import EventsWorker
     from prefect.flow_engine import run_flow
@@ -184,6 +209,8 @@ def child(variant: str, scale: float, years: int, prefect_db: str) -> None:
             if cut is not None:
                 prune_pass_runs(ingest.engine, before=cut, limit=100_000, report=pruned)
             prune_timelines(ingest.engine, keep=TIMELINE_VERSIONS, since=week_began, report=pruned)
+        if weekly_vacuum:
+            vacuum(prefect_db)
         week = offset // 7
         if week % QUARTER_WEEKS == QUARTER_WEEKS - 1 or offset == days:
             with ingest.engine.connect() as conn:
@@ -247,7 +274,7 @@ def run_variant(variant: str, args: argparse.Namespace) -> dict[str, Any]:
                 env["CIN_TIMELINE_VERSIONS"] = "1000000"
             proc = subprocess.Popen(
                 [sys.executable, __file__, "--child", variant, str(args.scale), str(args.years),
-                 prefect_db],
+                 prefect_db, "vacuum" if args.weekly_vacuum else "-"],
                 env=env, cwd=REPO, stdout=subprocess.PIPE, text=True,
             )  # fmt: skip
             assert proc.stdout is not None
@@ -304,6 +331,14 @@ def show(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
               f"{last['deleted_pass_runs']} pass runs, {last['deleted_artifacts']} artifact "
               f"versions")  # fmt: skip
     for name in names:
+        pts = results[name]["points"]
+        year = len(pts) // args.years
+        heaps = [pts[min(len(pts), year * (y + 1)) - 1]["heap"] for y in range(args.years)]
+        print(f"{name}: the tables' pages at each year's end (MB, pgstattuple, without the events "
+              "tables): " + "; ".join(f"{mb(h['tables'])} = live {mb(h['live'])} + dead "
+                                      f"{mb(h['dead'])} + free {mb(h['free'])}"
+                                      for h in heaps))  # fmt: skip
+    for name in names:
         largest = results[name]["points"][-1]["tables"]
         print(f"{name}: the largest tables at the end (MB): "
               + ", ".join(f"{t} {mb(n)}" for t, n in largest.items()))  # fmt: skip
@@ -327,14 +362,27 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--variants", default="kept,pruned")
     parser.add_argument("--db-prefix", default="cin_years_")
-    parser.add_argument("--child", nargs=4)
+    parser.add_argument(
+        "--weekly-vacuum", action="store_true",
+        help="VACUUM Prefect's database at each simulated week's end, as autovacuum would (a "
+        "council's PostgreSQL runs it every minute by default; a compressed run, or a server "
+        "with autovacuum off, never reaches it)",
+    )  # fmt: skip
+    parser.add_argument("--child", nargs=5)
     args = parser.parse_args()
     if args.child:
-        variant, scale, years, prefect_db = args.child
-        child(variant, float(scale), int(years), prefect_db)
+        variant, scale, years, prefect_db, vacuumed = args.child
+        child(variant, float(scale), int(years), prefect_db, vacuumed == "vacuum")
         return
     started = time.perf_counter()
     print(f"start: {subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}")
+    with psycopg.connect(PG, autocommit=True) as conn:
+        settings = conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN ('autovacuum', "
+            "'autovacuum_naptime', 'autovacuum_vacuum_scale_factor')"
+        ).fetchall()
+    print("PostgreSQL: " + ", ".join(f"{k} {v}" for k, v in settings)
+          + f"; the bench's own VACUUM each simulated week: {args.weekly_vacuum}")  # fmt: skip
     variants = args.variants.split(",")
     # side by side: what is measured is sizes, not times
     with ThreadPoolExecutor(len(variants)) as pool:
