@@ -347,6 +347,12 @@ def drop_databases() -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def autovacuum() -> str:
+    with psycopg.connect(PG, autocommit=True) as conn:
+        row = conn.execute("SHOW autovacuum").fetchone()
+    return str(row[0]) if row else "?"
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
@@ -513,7 +519,9 @@ def main() -> None:
             else:
                 server.stop()
             drop_databases()
-    print(f"\nPrefect server settings: {extra or 'as the engine starts it'}")
+    print(f"\nPrefect server settings: {extra or 'as the engine starts it'}; PostgreSQL "
+          f"autovacuum {autovacuum()} (off: no dead row's space is reused, so the sizes in 5 "
+          "include every row version written)")  # fmt: skip
     print(f"Prefect server ({args.topology}) and case database on PostgreSQL; "
           f"{args.workers} cin workers x {args.threads} threads; the server's CPU over the run "
           f"{cpu:.0f} s; the whole run {time.perf_counter() - started:.0f} s")  # fmt: skip
