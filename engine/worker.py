@@ -17,6 +17,7 @@ of `BaseWorker` it overrides, calls or reads are listed in tasks/prefect_interna
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 import time
@@ -45,6 +46,7 @@ from models.instance import instance_id, instance_tag, work_queue_name
 from tasks.outbox import (
     CASE_POOL,
     DeliveryReport,
+    RunAllowance,
     case_deployment_name,
     deliver_outbox,
     remember_deployment,
@@ -206,11 +208,12 @@ class CaseWorker(BaseWorker[BaseJobConfiguration, BaseVariables, CaseWorkerResul
             raise
         return WorkerFlowRunResponse.model_validate_list(response.json())
 
-    @property
-    def ahead(self) -> int:
-        """Runs made ahead of the threads: new runs are made while fewer than this are queued
-        or working (engine default, `RUNS_AHEAD_PER_THREAD` a thread)."""
-        return RUNS_AHEAD_PER_THREAD * (self._limit or 1)
+    @functools.cached_property
+    def ahead(self) -> RunAllowance:
+        """Runs made ahead of the threads: new runs are made while fewer than this many of
+        those this worker made are queued or working (engine default, `RUNS_AHEAD_PER_THREAD`
+        a thread)."""
+        return RunAllowance(self.engine, RUNS_AHEAD_PER_THREAD * (self._limit or 1), own=True)
 
     @property
     def busy(self) -> bool:
@@ -304,7 +307,7 @@ def _outbox_pass(
     with_housekeeping: bool,
     patient: bool = False,
     settle: bool = False,
-    ahead: int | None = None,
+    ahead: int | RunAllowance | None = None,
 ) -> DeliveryReport:
     """Every poll: the outbox; with housekeeping, every out-of-step case too. A run that
     suspends over an event accepted meanwhile wakes itself (flows/case.py), so a case left out
@@ -314,7 +317,8 @@ def _outbox_pass(
     left to their accepter, models/cases/outbox.py `SETTLING`) and, unless it stops once idle,
     `patient` (an out-of-step case whose run is still working through its events is left to
     it, `STUCK`). `ahead`: new runs are made only while fewer runs than that are queued or
-    working (tasks/outbox.py `deliver_outbox`)."""
+    working: the instance's, or (the worker's `RunAllowance`) those it made itself
+    (tasks/outbox.py `deliver_outbox`)."""
     prepare_thread()
     if with_housekeeping:  # a Prefect server whose database was lost: its runs made again first
         try:

@@ -32,6 +32,7 @@ from sqlmodel import Session, col, select
 
 from models.cases.outbox import (
     due_cases,
+    in_flight_among,
     mark_delivered,
     out_of_step_cases,
     pending_cases,
@@ -65,6 +66,7 @@ class DeliveryReport:
     cancelled: int = 0
     failed: int = 0
     waiting: int = 0  # cases whose rows were just accepted, left to their accepter for now
+    made: list[uuid.UUID] = field(default_factory=list)  # the cases whose runs were created
     run_ids: list[uuid.UUID] = field(default_factory=list)  # runs now waiting to be executed
 
 
@@ -167,6 +169,7 @@ def _deliver(
         if run is None:
             run = _create_run(engine, client, case)
             report.created += 1
+            report.made.append(case.id)
             if run.state is None or run.state.type is StateType.SCHEDULED:
                 return run.id
         state = run.state.type if run.state else None
@@ -255,7 +258,7 @@ def deliver_outbox(
     out_of_step: bool = True,
     settle: bool = False,
     patient: bool = False,
-    ahead: int | None = None,
+    ahead: int | RunAllowance | None = None,
 ) -> DeliveryReport:
     """Deliver what the outbox holds and (`out_of_step`) bring out-of-step cases up to date,
     asking Prefect about each (no Prefect call when there is nothing to deliver: a worker does
@@ -264,11 +267,13 @@ def deliver_outbox(
     through their events are left to them).
 
     `ahead` (a worker's, the reconciler's and `cin import`'s passes): new runs are made only
-    while fewer than that many of the instance's runs are queued or working
-    (`runs_in_flight`), so the workers' queue holds about what their threads can take next and
-    the outbox holds the rest; those left are counted `waiting`."""
+    while fewer than that many runs are queued or working: of the instance's (a number), or of
+    those one worker made itself (its `RunAllowance`), so the workers' queue holds about what
+    their threads can take next and the outbox holds the rest; those left are counted
+    `waiting`."""
     report = DeliveryReport()
-    due = due_cases(engine, limit, settle, None if ahead is None else room_for_runs(engine, ahead))
+    allowance = RunAllowance(engine, ahead) if isinstance(ahead, int) else ahead
+    due = due_cases(engine, limit, settle, allowance)
     report.waiting = len(due.settling) + due.deferred
     for case_ref in due.cases:
         deliver_case(engine, case_ref, report)
@@ -277,12 +282,38 @@ def deliver_outbox(
     stuck = [ref for ref in stuck if ref not in due.cases and ref not in due.settling]
     for case_ref in _needing_a_look(engine, stuck, report):
         deliver_case(engine, case_ref, report, check=True)
+    if allowance is not None:
+        allowance.made(report.made)
     return report
 
 
+class RunAllowance:
+    """How many new runs a pass may make: `runs` less those queued or working. `own` (a `cin
+    worker` process, which keeps one for its life): those it made itself, so every worker keeps
+    about its threads' share queued, however many workers there are. Counted against the
+    instance's total instead, the first worker's allowance was every worker's together (4 a
+    thread: with five workers of two threads, 8 runs queued for 10 threads through a go-live).
+    Without `own` (the reconciler and `cin import`, which make runs only while the workers'
+    queue is short): the instance's total."""
+
+    def __init__(self, engine: Engine, runs: int, *, own: bool = False) -> None:
+        self.engine, self.runs = engine, runs
+        self.mine: set[uuid.UUID] | None = set() if own else None
+
+    def __call__(self) -> int:
+        if self.mine is None:
+            return max(0, self.runs - runs_in_flight(self.engine))
+        self.mine &= in_flight_among(self.engine, self.mine)  # a run suspended or stuck is done
+        return max(0, self.runs - len(self.mine))
+
+    def made(self, case_ids: list[uuid.UUID]) -> None:
+        if self.mine is not None:
+            self.mine.update(case_ids)
+
+
 def room_for_runs(engine: Engine, ahead: int) -> Callable[[], int]:
-    """How many new runs a pass may make: `ahead` less the runs queued or working."""
-    return lambda: max(0, ahead - runs_in_flight(engine))
+    """How many new runs a pass may make: `ahead` less the instance's runs queued or working."""
+    return RunAllowance(engine, ahead)
 
 
 def run_states(ids: list[uuid.UUID]) -> dict[uuid.UUID, StateType | None]:

@@ -130,16 +130,31 @@ def runs_in_flight(engine: Engine) -> int:
     with Session(engine) as session:
         return int(
             session.exec(
-                select(func.count())
-                .select_from(Case)
-                .join(Outbox, _next_row())
-                .where(
-                    col(Case.flow_seq) < col(Case.last_seq),
-                    col(Case.flow_run_id).is_not(None),
-                    col(Outbox.delivered_at) >= utcnow() - STUCK,
-                )
+                select(func.count()).select_from(Case).join(Outbox, _next_row()).where(_in_flight())
             ).one()
         )
+
+
+def in_flight_among(engine: Engine, case_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of these cases whose runs are in flight (`runs_in_flight`)."""
+    if not case_ids:
+        return set()
+    with Session(engine) as session:
+        return set(
+            session.exec(
+                select(Case.id)
+                .join(Outbox, _next_row())
+                .where(_in_flight(), col(Case.id).in_(list(case_ids)))
+            ).all()
+        )
+
+
+def _in_flight() -> ColumnElement[bool]:
+    return and_(
+        col(Case.flow_seq) < col(Case.last_seq),
+        col(Case.flow_run_id).is_not(None),
+        col(Outbox.delivered_at) >= utcnow() - STUCK,
+    )
 
 
 def _next_row() -> ColumnElement[bool]:

@@ -213,3 +213,33 @@ def test_a_lost_prefect_database_has_its_runs_made_again_a_few_at_a_time(prefect
             case.flow_run_id is not None and case.flow_run_id != before[case.case_ref].flow_run_id
         )
     assert ledger() == done  # no event's work done again
+
+
+def test_each_worker_keeps_its_own_threads_share_of_a_go_live_queued(prefect_server, case_db):
+    """Two workers' allowances of 2 each keep 4 runs queued: counted against the instance's
+    total, as the reconciler's backstop still is, the second worker would make none."""
+    from tasks.outbox import RunAllowance
+
+    ingest = Ingest.from_settings(deliver=False)
+    case_deployment_id(ingest.engine)
+    before = _prefect_runs()
+    for i in range(GO_LIVE):
+        ingest.refer(authority="redbridge", child_ref=f"SHARE{i}", on=date(2025, 1, 6))
+    one, two = (RunAllowance(ingest.engine, 2, own=True) for _ in range(2))
+
+    assert deliver_outbox(ingest.engine, out_of_step=False, ahead=one).created == 2
+    assert deliver_outbox(ingest.engine, out_of_step=False, ahead=two).created == 2
+    assert deliver_outbox(ingest.engine, out_of_step=False, ahead=one).created == 0  # its 2 queued
+    assert deliver_outbox(ingest.engine, out_of_step=False, ahead=2).created == 0  # 4 in flight
+    assert _prefect_runs() - before == 4
+    assert one() == two() == 0 and len(one.mine or ()) == len(two.mine or ()) == 2
+
+    with Session(ingest.engine) as session:  # no longer in flight: waited past STUCK
+        session.exec(
+            update(Outbox)
+            .where(col(Outbox.delivered_at).is_not(None))
+            .values(delivered_at=utcnow() - timedelta(seconds=60))
+        )
+        session.commit()
+    assert one() == 2 and one.mine == set()
+    assert deliver_outbox(ingest.engine, out_of_step=False, ahead=one).created == 2
