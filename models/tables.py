@@ -245,7 +245,11 @@ class Alert(SQLModel, table=True):
     body: str  # the whole alert, for an immediate message ("" for digest lines)
     raised_on: date
     created_at: datetime = Field(default_factory=utcnow)
-    dispatch_id: uuid.UUID | None = Field(default=None, foreign_key="dispatch.id")
+    # the dispatch that carries it: no foreign key (migration 0013). Claiming a day's 79,000
+    # digest alerts checked each against `dispatch` one by one, a third of the claim's time; the
+    # dispatch is always written first in the same transaction (create_digests, record_findings)
+    # and a record's destruction deletes only dispatches no alert names (models/retention).
+    dispatch_id: uuid.UUID | None = None
 
 
 class Dispatch(SQLModel, table=True):
