@@ -201,3 +201,61 @@ def test_a_second_pass_while_one_runs_is_refused_and_changes_nothing(
     assert counts(engine) == (0, 0, 0) and not smtp_server.messages
     assert cin_process(db_url, smtp_server, tmp_path) == 0  # and once it has finished, it runs
     assert_each_once(engine, smtp_server)
+
+
+class Crash(Exception):
+    """Stands for the process dying at a crash point (in this process: the pass stops there)."""
+
+
+def test_digests_written_a_few_a_transaction_and_cut_short_are_each_made_once(
+    engine: Engine,
+    book: PolicyBook,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """The day's four digests, one a transaction (each written while the next is composed), the
+    pass stopped after the second: the next pass makes the other two, and every digest alert is
+    carried by exactly the digest of its recipient, as one transaction for all four does."""
+    from notifications import monitor
+
+    overdue_caseload(engine, book)
+    config = MonitorConfig(ui_url="http://ui.example", smtp_url=None, deliver=False, environ={})
+    monkeypatch.setattr(monitor, "DIGESTS_A_TRANSACTION", 1)
+
+    def crash(point: str, number: int) -> None:
+        if (point, number) == ("monitor-digests", 2):
+            raise Crash
+
+    now = datetime.now(UTC)
+    with pytest.raises(Crash):
+        run_pass(engine, book, as_of=AS_OF, now=now, config=config, crash=crash)
+    digests = EXPECTED_MESSAGES - 6  # the urgent alerts' own messages are made with them
+    assert counts(engine) == (EXPECTED_ALERTS, 6 + 2, 0)  # two digests of four, nothing sent
+    again = run_pass(engine, book, as_of=AS_OF, now=now, config=config)
+    assert again.digests == digests - 2 and counts(engine) == (
+        EXPECTED_ALERTS, EXPECTED_MESSAGES, 0,
+    )  # fmt: skip
+    with Session(engine) as session:
+        carried = session.exec(
+            select(Dispatch.recipient, func.count())
+            .join(Alert, col(Alert.dispatch_id) == Dispatch.id)
+            .where(Alert.mode == "digest")
+            .group_by(Dispatch.recipient)
+        ).all()
+        raised = session.exec(
+            select(Alert.recipient, func.count())
+            .where(Alert.mode == "digest")
+            .group_by(Alert.recipient)
+        ).all()
+        unclaimed = session.exec(
+            select(func.count()).where(Alert.mode == "digest", col(Alert.dispatch_id).is_(None))
+        ).one()
+        recipients = session.exec(
+            select(Alert.recipient, Dispatch.recipient)
+            .join(Dispatch, col(Alert.dispatch_id) == Dispatch.id)
+            .where(Alert.mode == "digest")
+        ).all()
+    assert unclaimed == 0 and len(carried) == digests
+    assert sorted(carried) == sorted(raised)  # each recipient's digest carries all its alerts
+    assert recipients and all(mine == theirs for mine, theirs in recipients)
