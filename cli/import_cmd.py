@@ -102,16 +102,16 @@ def _deliver(ingest: Ingest) -> str:
     from engine.delivery import (
         RUNS_AHEAD,
         DeliveryReport,
+        RunAllowance,
         deliver_case,
         out_of_step_cases,
         pending_cases,
-        room_for_runs,
     )
     from engine.worker import case_deployment_id
     from models.cases.lookup import undelivered_cases
 
     report = DeliveryReport()
-    room = room_for_runs(ingest.engine, RUNS_AHEAD)
+    room = RunAllowance(ingest.engine, RUNS_AHEAD)  # the instance's total: the workers' backstop
     try:
         case_deployment_id(ingest.engine)  # this instance's deployment, registered once
         while True:

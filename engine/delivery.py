@@ -32,21 +32,21 @@ from tasks.outbox import (
     CASE_FLOW,
     RUNS_AHEAD,
     DeliveryReport,
+    RunAllowance,
     deliver_case,
     out_of_step_cases,
     pending_cases,
-    room_for_runs,
 )
 from tasks.run_repair import deliver_pending, take_back_orphans
 
 __all__ = [
     "RUNS_AHEAD",
     "DeliveryReport",
+    "RunAllowance",
     "deliver_case",
     "deliver_pending",
     "out_of_step_cases",
     "pending_cases",
-    "room_for_runs",
     "run_case_run",
     "take_back_orphans",
 ]

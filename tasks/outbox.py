@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prefect.client.orchestration import SyncPrefectClient, get_client
@@ -60,7 +59,6 @@ RUNS_AHEAD = 8
 @dataclass
 class DeliveryReport:
     delivered: int = 0
-    created: int = 0
     resumed: int = 0
     healed: int = 0
     cancelled: int = 0
@@ -68,6 +66,10 @@ class DeliveryReport:
     waiting: int = 0  # cases whose rows were just accepted, left to their accepter for now
     made: list[uuid.UUID] = field(default_factory=list)  # the cases whose runs were created
     run_ids: list[uuid.UUID] = field(default_factory=list)  # runs now waiting to be executed
+
+    @property
+    def created(self) -> int:
+        return len(self.made)
 
 
 def case_deployment_name(instance: str) -> str:
@@ -168,7 +170,6 @@ def _deliver(
         run = _read_run(client, case.flow_run_id)
         if run is None:
             run = _create_run(engine, client, case)
-            report.created += 1
             report.made.append(case.id)
             if run.state is None or run.state.type is StateType.SCHEDULED:
                 return run.id
@@ -309,11 +310,6 @@ class RunAllowance:
     def made(self, case_ids: list[uuid.UUID]) -> None:
         if self.mine is not None:
             self.mine.update(case_ids)
-
-
-def room_for_runs(engine: Engine, ahead: int) -> Callable[[], int]:
-    """How many new runs a pass may make: `ahead` less the instance's runs queued or working."""
-    return RunAllowance(engine, ahead)
 
 
 def run_states(ids: list[uuid.UUID]) -> dict[uuid.UUID, StateType | None]:

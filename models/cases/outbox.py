@@ -280,12 +280,13 @@ def hand_back_lost_runs(engine: Engine, lost: Sequence[tuple[uuid.UUID, uuid.UUI
                     col(Outbox.case_id).in_(list(due)), col(Outbox.seq).in_(set(due.values()))
                 )
             ).all()
+            reopened: set[uuid.UUID] = set()
             for row in rows:
-                if due.get(row.case_id) != row.seq:
-                    continue
-                row.delivered_at, row.next_attempt_at, row.attempts = None, now, 0
-                session.add(row)
-            for case_id in set(due) - {row.case_id for row in rows if due[row.case_id] == row.seq}:
+                if due.get(row.case_id) == row.seq:  # the query pairs every case with every seq
+                    row.delivered_at, row.next_attempt_at, row.attempts = None, now, 0
+                    session.add(row)
+                    reopened.add(row.case_id)
+            for case_id in due.keys() - reopened:
                 session.add(Outbox(case_id=case_id, seq=due[case_id], created_at=now))
             session.commit()
         handed += len(due)
