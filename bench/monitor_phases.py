@@ -113,7 +113,7 @@ class Phases:
         ]
         return [
             *parts,
-            ("the rest (lock, policies, tally, grouping, writer waits)", rest, 1),
+            ("the rest (lock, tally, grouping, writer waits)", rest, 1),
             *beside,
         ]
 
