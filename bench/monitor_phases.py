@@ -31,7 +31,7 @@ PHASES: dict[Any, tuple[str, ...]] = {
         "build_alerts",
         "write_alerts",
         "release_held",
-        "_digest",
+        "_compose_digests",
         "digest_alerts",
         "create_digests",
     ),
@@ -93,28 +93,25 @@ class Phases:
             ),
             ("held alerts written (record_findings)", held_written, n["release_held"]),
             ("digest alerts read (digest_alerts)", s["digest_alerts"], n["digest_alerts"]),
-            ("digests built (text)", s["_digest"], n["_digest"]),
+            (
+                "digests built (grouping, text)",
+                s["_compose_digests"] - s["digest_alerts"] - s["create_digests"],
+                n["_compose_digests"],
+            ),
+            ("digests written (create_digests)", s["create_digests"], n["create_digests"]),
         ]
         rest = total - sum(p[1] for p in parts)
-        # the batches' marks and alerts, and the digests, are written by a thread of their own
-        # while the next part is built: shown, but not counted in the sum (the pass's waits for
-        # them are the rest's)
-        beside = [
-            (
-                "  marks + alerts written, beside (write_alerts)",
-                s["write_alerts"],
-                n["write_alerts"],
-            ),
-            (
-                "  digests written, beside (create_digests)",
-                s["create_digests"],
-                n["create_digests"],
-            ),
-        ]
+        # the batches' marks and alerts are written by a thread of their own while the next
+        # batch is built: shown, but not counted in the sum (the pass's wait for it is the rest's)
+        beside = (
+            "  marks + alerts written, beside (write_alerts)",
+            s["write_alerts"],
+            n["write_alerts"],
+        )
         return [
             *parts,
-            ("the rest (lock, tally, grouping, writer waits)", rest, 1),
-            *beside,
+            ("the rest (lock, policies, tally, writer waits)", rest, 1),
+            beside,
         ]
 
 

@@ -18,12 +18,12 @@ from __future__ import annotations
 import gc
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -60,12 +60,6 @@ __all__ = [
 
 
 CrashHook = Callable[[str, int], None]
-T = TypeVar("T")
-
-# digests written a transaction, each with the claim of its alerts (create_digests): the 11,572
-# digests of the first pass over England's caseload are six parts, each written while the next
-# part's texts are composed (an engine default, not a council's rule)
-DIGESTS_A_TRANSACTION = 2000
 
 
 def run_pass(
@@ -106,7 +100,7 @@ def run_pass(
         _raise_in_batches(engine, decisions, views, router, as_of, config, report, crash)
         release_held(engine, rows, views, router, as_of, config, report)
         if config.digests:
-            _compose_digests(engine, views, as_of, report, crash)
+            _compose_digests(engine, views, as_of, report)
         if crash is not None:
             crash("monitor-before-send", 1)
         if config.deliver:
@@ -126,40 +120,27 @@ def _raise_in_batches(
     report: PassReport,
     crash: CrashHook | None,
 ) -> None:
-    """Each batch's rows written in a transaction of its own, in order (`_written_behind`)."""
-    batches = (
-        (build_alerts(batch, views, router, as_of, config), batch)
-        for batch in (
-            decisions[start : start + config.batch]
-            for start in range(0, len(decisions), config.batch)
-        )
-    )
-    after = None if crash is None else (lambda batch_no: crash("monitor-batch", batch_no))
-    _written_behind(batches, lambda built: write_alerts(engine, *built, report), after)
-
-
-def _written_behind(
-    built: Iterable[T], write: Callable[[T], None], after: Callable[[int], None] | None = None
-) -> None:
-    """Each of `built` written by `write` in one writer thread, in order, while this thread
-    builds the next: PostgreSQL's work on part k (rows, their indexes and checks) overlaps the
-    client's on part k+1 instead of following it. Building touches no database, and part k+1 is
-    handed to the writer only after part k is written and `after(k + 1)` ran (a crash point),
-    so the database after part k is what it was with one thread."""
+    """Each batch's rows written in a transaction of its own, in order, by one writer thread
+    while this thread builds the next batch: PostgreSQL's work on batch k (marks, alerts, their
+    indexes and checks) overlaps the client's on batch k+1 instead of following it. Building
+    touches no database, and batch k+1 is handed to the writer only after batch k committed
+    (and the crash hook ran), so the database after batch k is what it was with one thread."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-writer") as writer:
         pending: Future[None] | None = None
-        written = 0
-        for part in built:
+        batch_no = 0
+        for start in range(0, len(decisions), config.batch):
+            batch = decisions[start : start + config.batch]
+            rows = build_alerts(batch, views, router, as_of, config)
             if pending is not None:
                 pending.result()
-                written += 1
-                if after is not None:
-                    after(written)
-            pending = writer.submit(write, part)
+                if crash is not None:
+                    crash("monitor-batch", batch_no)
+            batch_no += 1
+            pending = writer.submit(write_alerts, engine, rows, batch, report)
         if pending is not None:
             pending.result()
-            if after is not None:
-                after(written + 1)
+            if crash is not None:
+                crash("monitor-batch", batch_no)
 
 
 @contextmanager
@@ -211,10 +192,7 @@ def _compose_digests(
     views: Mapping[str, ResolvedPolicy],
     day: date,
     report: PassReport,
-    crash: CrashHook | None = None,
 ) -> None:
-    """The day's digest for each recipient with alerts waiting, `DIGESTS_A_TRANSACTION` a
-    transaction, each written while the next are composed (`_written_behind`)."""
     with Session(engine) as session:
         waiting = digest_alerts(session, day=day)
     groups: dict[tuple[str, str, str], list[DigestLine]] = defaultdict(list)
@@ -223,34 +201,15 @@ def _compose_digests(
         if view is None or not view.calendar.is_working_day(day):
             continue  # digests go out on the authority's working days
         groups[(alert.authority, alert.channel, alert.recipient)].append(alert)
-    recipients = list(groups.items())
-    parts = (
-        [
-            _digest(day, *recipient)
-            for recipient in recipients[start : start + DIGESTS_A_TRANSACTION]
-        ]
-        for start in range(0, len(recipients), DIGESTS_A_TRANSACTION)
-    )
-    after = None if crash is None else (lambda part_no: crash("monitor-digests", part_no))
-    _written_behind(parts, lambda digests: _write_digests(engine, digests, report), after)
-
-
-def _digest(
-    day: date, recipient: tuple[str, str, str], alerts: list[DigestLine]
-) -> tuple[dict[str, Any], list[uuid.UUID]]:
-    """One recipient's digest for `day`: its dispatch row and the alerts it carries."""
-    authority, channel, to = recipient
-    audience = "team" if to.startswith("team:") else alerts[0].role
-    subject, body = messages.digest(day, alerts, audience=audience)
-    dispatch = new_dispatch(
-        key=digest_key(channel, to, authority, day), authority=authority, channel=channel,
-        recipient=to, subject=subject, body=body,
-    )  # fmt: skip
-    return dispatch, [a.id for a in alerts]
-
-
-def _write_digests(
-    engine: Engine, digests: Sequence[tuple[dict[str, Any], list[uuid.UUID]]], report: PassReport
-) -> None:
-    with Session(engine) as session:
-        report.digests += create_digests(session, digests)
+    digests: list[tuple[dict[str, Any], list[uuid.UUID]]] = []
+    for (authority, channel, recipient), alerts in groups.items():
+        audience = "team" if recipient.startswith("team:") else alerts[0].role
+        subject, body = messages.digest(day, alerts, audience=audience)
+        dispatch = new_dispatch(
+            key=digest_key(channel, recipient, authority, day), authority=authority,
+            channel=channel, recipient=recipient, subject=subject, body=body,
+        )  # fmt: skip
+        digests.append((dispatch, [a.id for a in alerts]))
+    if digests:
+        with Session(engine) as session:
+            report.digests += create_digests(session, digests)
