@@ -85,9 +85,9 @@ class CaseEvent(SQLModel, table=True):
 class Deadline(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "key", name="uq_deadline_key"),
-        # the monitor's query: open deadlines by due date
-        Index("ix_deadline_status_due", "status", "due"),
-        # the report's overdue on a date, and assessments within the local target (0008)
+        # the monitor's query (unclosed = open or missed), the report's overdue on a date, and
+        # assessments within the local target (0008); `status` is in no index, so the monitor's
+        # missed mark is a heap-only update like its other marks (0014)
         Index(
             "ix_deadline_unclosed_due",
             "due",
@@ -101,12 +101,12 @@ class Deadline(SQLModel, table=True):
             "ix_deadline_kind_met_on",
             "kind",
             "met_on",
-            postgresql_include=["status", "case_id"],
+            postgresql_include=["case_id"],
             postgresql_where=text("met_on IS NOT NULL"),
             sqlite_where=text("met_on IS NOT NULL"),
         ),
-        # room on each page for a changed row: the monitor's reminder and escalation marks touch
-        # no indexed column and are heap-only updates, no index entry written (0012)
+        # room on each page for a changed row: the monitor's marks (missed, reminder, escalation)
+        # touch no indexed column and are heap-only updates, no index entry written (0012, 0014)
         {"postgresql_with": {"fillfactor": 90}},
     )
 

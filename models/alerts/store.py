@@ -28,7 +28,6 @@ from sqlmodel import Session, col
 from models.alerts.bulk import insert_new, select_by_ids, update_by_id
 from models.tables import Alert, Case, Deadline, Dispatch, Drift
 
-OPEN_STATUSES = ("open", "missed")
 CASE = Case.__table__  # type: ignore[attr-defined]
 ALERT = Alert.__table__  # type: ignore[attr-defined]
 DISPATCH = Dispatch.__table__  # type: ignore[attr-defined]
@@ -102,8 +101,9 @@ class DueItem:
 def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
     """Open deadlines due on or before `horizon`, and open drift begun on or before `as_of`.
 
-    Both read through an index on (status, date): the cost follows the number of due items, not
-    the number of cases or deadlines.
+    Both read through an index on the date of the unclosed rows: the cost follows the number of
+    due items, not the number of cases or deadlines. A deadline is unclosed (`closed_seq IS
+    NULL`) exactly while its status is open or missed: the event that closes it sets both.
     """
     # Deadlines first, then their cases by id: joined in one query the planner counts the closed
     # history's past due dates too, and scans every case to hash them.
@@ -119,7 +119,7 @@ def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
             col(Deadline.reminder_level),
             col(Deadline.policy_ref),
             col(Deadline.explanation),
-        ).where(col(Deadline.status).in_(OPEN_STATUSES), col(Deadline.due) <= horizon)
+        ).where(col(Deadline.closed_seq).is_(None), col(Deadline.due) <= horizon)
     ).all()
     case_ids = list({row[1] for row in deadlines})
     cases = {

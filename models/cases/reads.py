@@ -61,7 +61,7 @@ def open_deadlines(
     query = (
         select(Deadline, Case)
         .join(Case, col(Case.id) == col(Deadline.case_id))
-        .where(col(Deadline.status).in_(("open", "missed")))
+        .where(col(Deadline.closed_seq).is_(None))  # open or missed
     )
     if due_by is not None:
         query = query.where(Deadline.due <= due_by)

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
-from models.alerts.store import OPEN_STATUSES
 from models.lifecycle import Event, parse_event
 from models.tables import Case, CaseEvent, Deadline
 from models.whatif.replay import LiveDeadline, OpenCase
@@ -47,7 +46,7 @@ def load_open_cases(engine: Engine, authority: str) -> list[OpenCase]:
                     col(Deadline.reminder_level),
                 )
                 .join(Case, col(Case.id) == col(Deadline.case_id))
-                .where(open_case, col(Deadline.status).in_(OPEN_STATUSES))
+                .where(open_case, col(Deadline.closed_seq).is_(None))
             )
             for case_id, key, kind, due, level, reminder in rows:
                 deadlines[_uuid(case_id)].append(LiveDeadline(key, kind, due, level, reminder))
