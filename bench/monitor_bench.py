@@ -41,7 +41,7 @@ from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, TextClause, create_engine, func, select, text
 from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -79,10 +79,15 @@ def config_for(loaded: Loaded, teams: bool) -> MonitorConfig:
 
 
 class _Recorder:
-    """Stands in for a Session: keeps the statements `due_items` builds, returns no rows."""
+    """Stands in for a Session: keeps the statements `due_items` builds (its planner settings
+    too), returns no rows."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
         self.statements: list[Any] = []
+
+    def get_bind(self) -> Engine:
+        return self.engine
 
     def execute(self, statement: Any) -> _Recorder:
         self.statements.append(statement)
@@ -98,11 +103,17 @@ def horizon_on(book: PolicyBook, as_of: date, config: MonitorConfig) -> date:
 
 
 def explain(engine: Engine, book: PolicyBook, as_of: date, config: MonitorConfig) -> None:
-    recorder = _Recorder()
+    recorder = _Recorder(engine)
     due_items(recorder, as_of=as_of, horizon=horizon_on(book, as_of, config))  # type: ignore[arg-type]
-    for name, statement in zip(("deadlines", "drift"), recorder.statements, strict=True):
+    settings = [s for s in recorder.statements if isinstance(s, TextClause)]
+    queries = [s for s in recorder.statements if not isinstance(s, TextClause)]
+    for name, statement in zip(("deadlines", "drift"), queries, strict=True):
         compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
         with engine.connect() as conn:
+            if name == "deadlines":  # the SET LOCALs due_items makes for this query
+                for setting in settings:
+                    if "SET LOCAL" in setting.text:
+                        conn.execute(setting)
             plan = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS) {compiled}").scalars().all()
         print(f"  EXPLAIN (ANALYZE, BUFFERS), due {name} query on {as_of.isoformat()}:")
         for line in plan:

@@ -31,8 +31,8 @@ PHASES: dict[Any, tuple[str, ...]] = {
         "build_alerts",
         "write_alerts",
         "release_held",
-        "_compose_digests",
         "digest_alerts",
+        "_digest_dispatches",
         "create_digests",
     ),
     raising: ("record_findings",),
@@ -93,10 +93,11 @@ class Phases:
             ),
             ("held alerts written (record_findings)", held_written, n["release_held"]),
             ("digest alerts read (digest_alerts)", s["digest_alerts"], n["digest_alerts"]),
+            # composed while the last batch is written: the writer's wait is the rest's
             (
                 "digests built (grouping, text)",
-                s["_compose_digests"] - s["digest_alerts"] - s["create_digests"],
-                n["_compose_digests"],
+                s["_digest_dispatches"],
+                n["_digest_dispatches"],
             ),
             ("digests written (create_digests)", s["create_digests"], n["create_digests"]),
         ]

@@ -8,7 +8,8 @@ benchmark and `cin monitor run` call it too).
    The item's marks and its new alerts (one per rung, channel and recipient, keyed so each exists
    once) commit together, in batches; an urgent alert gets its own dispatch in the same commit.
 3. Digest alerts not yet carried are grouped by recipient into that day's digest (one dispatch per
-   recipient per day, keyed so).
+   recipient per day, keyed so): those waiting when the pass began and those it has just written,
+   composed while its last batch is written, not read back.
 4. Every dispatch due for an attempt is sent through Apprise and marked sent; a failure stays
    pending with its error and a backed-off next attempt.
 """
@@ -30,6 +31,7 @@ from sqlmodel import Session
 
 from models.alerts.dispatch import (
     DigestLine,
+    DigestsChanged,
     create_digests,
     digest_alerts,
     digest_key,
@@ -43,7 +45,14 @@ from models.staff.roster import Person
 from models.staff.store import active_staff
 from notifications import messages
 from notifications.ladder import Decision, decide, soon_horizon
-from notifications.raising import Router, build_alerts, release_held, write_alerts
+from notifications.raising import (
+    Router,
+    Rows,
+    build_alerts,
+    digest_line,
+    release_held,
+    write_alerts,
+)
 from notifications.report import BATCH, MonitorConfig, PassReport, Raised, TeamOverdue
 from notifications.sending import deliver
 
@@ -84,6 +93,9 @@ def run_pass(
         with Session(engine) as session:
             rows = due_items(session, as_of=as_of, horizon=horizon)
             directories = {slug: _directory(active_staff(session, slug)) for slug in views}
+            # the digests carry these and what this pass writes (it alone writes alerts)
+            waiting = digest_alerts(session, day=as_of) if config.digests else []
+        book = _Digests(waiting, enabled=config.digests)
         router = Router(directories, config.environ)
         report.due_items = len(rows)
         _tally_overdue(report, rows, as_of)
@@ -97,10 +109,10 @@ def run_pass(
             if d is not None
         ]
         report.decisions = len(decisions)
-        _raise_in_batches(engine, decisions, views, router, as_of, config, report, crash)
-        release_held(engine, rows, views, router, as_of, config, report)
+        _raise_in_batches(engine, decisions, views, router, as_of, config, report, crash, book)
+        book.add(release_held(engine, rows, views, router, as_of, config, report))
         if config.digests:
-            _compose_digests(engine, views, as_of, report)
+            _compose_digests(engine, views, as_of, report, book)
         if crash is not None:
             crash("monitor-before-send", 1)
         if config.deliver:
@@ -119,24 +131,29 @@ def _raise_in_batches(
     config: MonitorConfig,
     report: PassReport,
     crash: CrashHook | None,
+    book: _Digests,
 ) -> None:
     """Each batch's rows written in a transaction of its own, in order, by one writer thread
     while this thread builds the next batch: PostgreSQL's work on batch k (marks, alerts, their
     indexes and checks) overlaps the client's on batch k+1 instead of following it. Building
     touches no database, and batch k+1 is handed to the writer only after batch k committed
-    (and the crash hook ran), so the database after batch k is what it was with one thread."""
+    (and the crash hook ran), so the database after batch k is what it was with one thread.
+    While the last batch is written, this thread composes the day's digests (`book`)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-writer") as writer:
         pending: Future[None] | None = None
         batch_no = 0
         for start in range(0, len(decisions), config.batch):
             batch = decisions[start : start + config.batch]
             rows = build_alerts(batch, views, router, as_of, config)
+            book.built(rows.alerts)
             if pending is not None:
                 pending.result()
                 if crash is not None:
                     crash("monitor-batch", batch_no)
             batch_no += 1
-            pending = writer.submit(write_alerts, engine, rows, batch, report)
+            pending = writer.submit(_write_batch, engine, rows, batch, report, book)
+        if config.digests:
+            book.prepare(views, as_of)
         if pending is not None:
             pending.result()
             if crash is not None:
@@ -187,14 +204,75 @@ def _tally_overdue(report: PassReport, rows: Sequence[DueItem], as_of: date) -> 
     report.overdue = dict(sorted(table.items()))
 
 
+class _Digests:
+    """The lines of the day's digests: the digest alerts waiting when the pass began, and those
+    the pass builds. The digests are composed from them once the last batch is built (`prepare`),
+    valid only if every line built was written (`missed` stays False: a pass run again after a
+    crash finds some of its alerts there already, as they were, and reads those back)."""
+
+    def __init__(self, waiting: list[DigestLine], *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.lines = waiting
+        self.missed = False
+        self.prepared: list[tuple[dict[str, Any], list[uuid.UUID]]] | None = None
+
+    def built(self, alerts: Sequence[dict[str, Any]]) -> None:
+        if self.enabled:
+            self.lines.extend(digest_line(a) for a in alerts if a["mode"] == "digest")
+
+    def written(self, alerts: Sequence[dict[str, Any]], added: set[str]) -> None:
+        """The writer thread, after a batch committed: were all its digest alerts new rows?"""
+        if any(a["mode"] == "digest" and a["key"] not in added for a in alerts):
+            self.missed = True
+
+    def add(self, released: Sequence[DigestLine]) -> None:
+        """Digest alerts written after the batches (held ones released): composed again."""
+        if released:
+            self.lines.extend(released)
+            self.prepared = None
+
+    def prepare(self, views: Mapping[str, ResolvedPolicy], day: date) -> None:
+        self.prepared = _digest_dispatches(views, day, self.lines)
+
+
+def _write_batch(
+    engine: Engine, rows: Rows, batch: Sequence[Decision], report: PassReport, book: _Digests
+) -> None:
+    book.written(rows.alerts, write_alerts(engine, rows, batch, report))
+
+
 def _compose_digests(
     engine: Engine,
     views: Mapping[str, ResolvedPolicy],
     day: date,
     report: PassReport,
+    book: _Digests,
 ) -> None:
+    """The day's digests from the pass's lines; read from the database instead when a line was
+    not written by this pass as built (a pass run again) or is no longer waiting."""
+    if not book.missed:
+        prepared = book.prepared
+        if prepared is None:
+            prepared = _digest_dispatches(views, day, book.lines)
+        try:
+            with Session(engine) as session:
+                report.digests += create_digests(session, prepared, exact=True)
+            return
+        except DigestsChanged:
+            pass
     with Session(engine) as session:
         waiting = digest_alerts(session, day=day)
+    digests = _digest_dispatches(views, day, waiting)
+    if digests:
+        with Session(engine) as session:
+            report.digests += create_digests(session, digests)
+
+
+def _digest_dispatches(
+    views: Mapping[str, ResolvedPolicy], day: date, waiting: Sequence[DigestLine]
+) -> list[tuple[dict[str, Any], list[uuid.UUID]]]:
+    """One dispatch per (authority, channel, recipient) on the authority's working days, with
+    the ids of the alerts it carries."""
     groups: dict[tuple[str, str, str], list[DigestLine]] = defaultdict(list)
     for alert in waiting:
         view = views.get(alert.authority)
@@ -210,6 +288,4 @@ def _compose_digests(
             channel=channel, recipient=recipient, subject=subject, body=body,
         )  # fmt: skip
         digests.append((dispatch, [a.id for a in alerts]))
-    if digests:
-        with Session(engine) as session:
-            report.digests += create_digests(session, digests)
+    return digests

@@ -22,7 +22,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from models.alerts.dispatch import alert_id, held_alerts, new_dispatch, set_alert_modes
+from models.alerts.dispatch import (
+    DigestLine,
+    alert_id,
+    held_alerts,
+    new_dispatch,
+    set_alert_modes,
+)
 from models.alerts.store import DueItem, Mark, record_findings
 from models.cases.view import overdue_since
 from models.policy.book import ResolvedPolicy
@@ -83,7 +89,7 @@ class Router:
 
 
 @dataclass
-class _Rows:
+class Rows:
     """The rows one transaction writes, and the alerts it raised (by key) for the report."""
 
     marks: list[Mark] = field(default_factory=list)
@@ -185,10 +191,10 @@ def build_alerts(
     router: Router,
     as_of: date,
     config: MonitorConfig,
-) -> _Rows:
+) -> Rows:
     """The batch's marks, alerts and immediate dispatches, built and not written: no database
     (the pass builds the next batch while the previous one is written)."""
-    rows = _Rows()
+    rows = Rows()
     for decision in batch:
         item = decision.item
         policy = views[item.authority]
@@ -209,11 +215,13 @@ def build_alerts(
 
 
 def write_alerts(
-    engine: Engine, rows: _Rows, batch: Sequence[Decision], report: PassReport
-) -> None:
-    """What `build_alerts` built for `batch`, in one transaction; then the batch into `report`."""
-    rows.commit(engine, report)
+    engine: Engine, rows: Rows, batch: Sequence[Decision], report: PassReport
+) -> set[str]:
+    """What `build_alerts` built for `batch`, in one transaction; then the batch into `report`.
+    Returns the keys of the alerts added (a pass run again finds some there already)."""
+    added = rows.commit(engine, report)
     report.newly_overdue.extend(d.item for d in batch if d.mark_missed)
+    return added
 
 
 def release_held(
@@ -224,14 +232,15 @@ def release_held(
     as_of: date,
     config: MonitorConfig,
     report: PassReport,
-) -> None:
-    """Tell each held alert's role, now that somebody holds it, if its item is still open."""
+) -> list[DigestLine]:
+    """Tell each held alert's role, now that somebody holds it, if its item is still open.
+    Returns the digest lines it added (for the day's digests)."""
     with Session(engine) as session:
         held = held_alerts(session)
     if not held:
-        return
+        return []
     open_items = {item.finding: item for item in items}
-    rows = _Rows()
+    rows = Rows()
     modes: dict[Any, str] = {}
     for alert in held:
         policy = views.get(alert.authority)
@@ -248,6 +257,16 @@ def release_held(
         if recipients:
             rows.add(item, notice, recipients, policy, as_of, config)
             modes[alert.id] = "released"
-    if modes:
-        rows.commit(engine, report, modes)
-        report.released += sum(1 for mode in modes.values() if mode == "released")
+    if not modes:
+        return []
+    added = rows.commit(engine, report, modes)
+    report.released += sum(1 for mode in modes.values() if mode == "released")
+    return [digest_line(a) for a in rows.alerts if a["mode"] == "digest" and a["key"] in added]
+
+
+def digest_line(alert: Mapping[str, Any]) -> DigestLine:
+    """An alert row as built, as the digest reads it."""
+    return DigestLine(
+        alert["id"], alert["authority"], alert["channel"], alert["recipient"], alert["role"],
+        alert["team"], alert["case_ref"], alert["headline"], alert["rule"], alert["link"],
+    )  # fmt: skip

@@ -134,22 +134,22 @@ def update_by_id(
     rows: Sequence[Mapping[str, Any]],
     *,
     only_if_null: str | None = None,
-) -> None:
+) -> int:
     """Set each row's other columns where `id` matches (and, with `only_if_null`, only where that
-    column is still null). Part of the caller's transaction."""
+    column is still null); how many rows changed. Part of the caller's transaction."""
     if not rows:
-        return
+        return 0
     columns = [name for name in rows[0] if name != "id"]
     guard = f' AND t."{only_if_null}" IS NULL' if only_if_null else ""
     if _is_postgres(session):
         staged = _stage(session, table, ["id", *columns], rows)
         sets = ", ".join(f'"{name}" = v."{name}"' for name in columns)
-        session.execute(
+        done = session.execute(
             text(
                 f'UPDATE "{table.name}" AS t SET {sets} FROM {staged} AS v WHERE t.id = v.id{guard}'
             )
         )
-        return
+        return int(done.rowcount)  # type: ignore[attr-defined]
     where = table.c.id == bindparam("b_id")
     if only_if_null:
         where = where & table.c[only_if_null].is_(None)
@@ -157,8 +157,11 @@ def update_by_id(
         update(table).where(where).values({name: bindparam(f"b_{name}") for name in columns})
     )
     params = [{f"b_{name}": row[name] for name in ("id", *columns)} for row in rows]
+    changed = 0
     for start in range(0, len(params), _CHUNK):
-        session.execute(statement_, params[start : start + _CHUNK])
+        # sqlite3 sums an executemany's rows changed into its rowcount
+        changed += session.execute(statement_, params[start : start + _CHUNK]).rowcount  # type: ignore[attr-defined]
+    return changed
 
 
 def select_by_ids(

@@ -84,12 +84,23 @@ def digest_key(channel: str, recipient: str, authority: str, day: date) -> str:
     return f"digest:{channel}:{authority}/{recipient}:{day.isoformat()}"
 
 
+class DigestsChanged(Exception):
+    """Digests composed from lines that are no longer all waiting: nothing was written."""
+
+
 def create_digests(
-    session: Session, digests: Sequence[tuple[dict[str, Any], Sequence[uuid.UUID]]]
+    session: Session,
+    digests: Sequence[tuple[dict[str, Any], Sequence[uuid.UUID]]],
+    *,
+    exact: bool = False,
 ) -> int:
     """Each (dispatch row, the ids of the alerts it carries), in one transaction. A digest whose
     key exists (that day's was sent already) is skipped and its alerts wait for the next one;
-    an alert another digest has claimed is left to it. Commits; returns the digests created."""
+    an alert another digest has claimed is left to it. Commits; returns the digests created.
+
+    `exact`: the digests were composed from lines not read in this transaction (the monitor
+    composes them from the alerts it has just written); unless every line's alert is still
+    there and still waiting, nothing is written and DigestsChanged is raised."""
     created = insert_new(session, DISPATCH, [dispatch for dispatch, _ in digests])
     claims = [
         {"id": alert_id, "dispatch_id": dispatch["id"]}
@@ -97,7 +108,10 @@ def create_digests(
         if dispatch["key"] in created
         for alert_id in alert_ids
     ]
-    update_by_id(session, ALERT, claims, only_if_null="dispatch_id")
+    claimed = update_by_id(session, ALERT, claims, only_if_null="dispatch_id")
+    if exact and claimed != len(claims):
+        session.rollback()
+        raise DigestsChanged(f"{len(claims) - claimed} of {len(claims)} lines no longer waiting")
     session.commit()
     return len(created)
 

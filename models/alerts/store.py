@@ -107,6 +107,14 @@ def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
     """
     # Deadlines first, then their cases by id: joined in one query the planner counts the closed
     # history's past due dates too, and scans every case to hash them.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        # The planner takes the unclosed deadlines' due dates to be spread like the closed ones'
+        # (all past): over England's caseload it expects 577,876 rows for 27,813 and reads the
+        # whole table (0.76 s) instead of the unclosed index (0.23 s); at that estimate it also
+        # compiles the query (JIT, 12-15 ms). Both off for this one statement.
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL jit = off"))
     deadlines = session.execute(
         columns(
             col(Deadline.id),
@@ -121,6 +129,9 @@ def due_items(session: Session, *, as_of: date, horizon: date) -> list[DueItem]:
             col(Deadline.explanation),
         ).where(col(Deadline.closed_seq).is_(None), col(Deadline.due) <= horizon)
     ).all()
+    if postgres:
+        session.execute(text("RESET enable_seqscan"))
+        session.execute(text("RESET jit"))
     case_ids = list({row[1] for row in deadlines})
     cases = {
         row[0]: row[1:]

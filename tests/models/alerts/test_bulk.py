@@ -76,10 +76,11 @@ def test_update_by_id_only_if_null(engine: Engine) -> None:
     when = datetime(2025, 6, 10, 17, tzinfo=UTC)
     with Session(engine) as session:
         insert_new(session, DISPATCH, rows)
-        update_by_id(session, DISPATCH, [{"id": rows[0]["id"], "sent_at": when}])
+        assert update_by_id(session, DISPATCH, [{"id": rows[0]["id"], "sent_at": when}]) == 1
         later = [{"id": row["id"], "sent_at": when + timedelta(hours=1)} for row in rows]
         later.append({"id": uuid.uuid4(), "sent_at": when})  # no such row: nothing
-        update_by_id(session, DISPATCH, later, only_if_null="sent_at")
+        # the rows it changed: not the one already set, not the one that is not there
+        assert update_by_id(session, DISPATCH, later, only_if_null="sent_at") == 2
         session.commit()
     after = stored(engine)
     assert len(after) == 3
