@@ -158,12 +158,16 @@ def test_rate_limit_answers_429_with_retry_after(running_api: RunningApi) -> Non
     from tests.api.conftest import serve
 
     key = new_key(running_api.engine, scope="read")
-    slow = create_app(running_api.engine, None, Settings(api_rate_per_second=1, api_rate_burst=3))
+    # one token a minute after the burst: a loaded machine's slow requests refill none (at one
+    # a second, requests taking over a second each had let the seventh through)
+    rate = Settings(api_rate_per_second=1 / 60, api_rate_burst=3)
+    slow = create_app(running_api.engine, None, rate)
     for url, _server in serve(slow):
         with running_api.client(key) as http:
             answers = [http.get(f"{url}/v1/deadlines").status_code for _ in range(6)]
             limited = http.get(f"{url}/v1/deadlines")
     assert answers[:3] == [200, 200, 200] and 429 in answers[3:]
+    assert answers[3:] == [429, 429, 429]
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
 
 

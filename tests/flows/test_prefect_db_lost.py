@@ -116,11 +116,18 @@ def test_a_lost_prefect_database_is_rebuilt_from_the_case_database(
         wait_until(lambda: case_messages(server) == {overdue}, 120, "the runs' messages")
         before = {r["id"] for r in case_runs(server)}
 
-        server.stop()  # the server's database lost: deleted, and the server started empty
-        for lost in (tmp_path / "prefect").glob("prefect.db*"):
-            lost.unlink()
-        server.start()
-        assert case_runs(server) == [] and monitor_passes(server) == 0
+        # the server's database lost: deleted, and the server started empty. `cin serve` is
+        # held still meanwhile, so that the empty server is seen before it rebuilds anything (on
+        # a loaded machine it had once re-created two runs before this looked)
+        os.killpg(serve.pid, signal.SIGSTOP)
+        try:
+            server.stop()
+            for lost in (tmp_path / "prefect").glob("prefect.db*"):
+                lost.unlink()
+            server.start()
+            assert case_runs(server) == [] and monitor_passes(server) == 0
+        finally:
+            os.killpg(serve.pid, signal.SIGCONT)
 
         # within two reconciler intervals and the watchers' periods (10 s housekeeping, the
         # deployment watch), on a loaded machine: every open case has its one suspended run
