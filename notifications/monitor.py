@@ -254,6 +254,8 @@ def _compose_digests(
         prepared = book.prepared
         if prepared is None:
             prepared = _digest_dispatches(views, day, book.lines)
+        if not prepared:
+            return  # nothing waiting, nothing built: no transaction (most passes of a day)
         try:
             with Session(engine) as session:
                 report.digests += create_digests(session, prepared, exact=True)
